@@ -1,0 +1,76 @@
+"""The shape every pigeon gRPC server shares, after grpc's own asyncio examples:
+the service, the standard health service and reflection on one `grpc.aio` server,
+started, then stopped with a grace period on SIGTERM or SIGINT.
+"""
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+log = logging.getLogger(__name__)
+
+# Register a servicer on a server, e.g. sender_pb2_grpc.add_SenderServicer_to_server bound to a servicer.
+Registration = Callable[[grpc.aio.Server], None]
+
+
+def server_options(max_message_bytes: int = 4 * 1024 * 1024) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+async def build_server(
+    registrations: Iterable[Registration],
+    service_names: Iterable[str],
+    bind: str,
+) -> tuple[grpc.aio.Server, health.HealthServicer, int]:
+    """Builds and starts a server listening on `bind` ("host:port", port 0 picks one).
+
+    Returns the server, its health servicer (so the caller can report NOT_SERVING)
+    and the port actually bound.
+    """
+    server = grpc.aio.server(options=server_options())
+    for register in registrations:
+        register(server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = list(service_names)
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(bind)
+    if port == 0:
+        raise RuntimeError(f"could not bind gRPC server to {bind}")
+    await server.start()
+    for name in ["", *names]:
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, health_servicer, port
+
+
+async def wait_for_shutdown_signal() -> None:
+    """Returns on the first SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve_until_signalled(
+    server: grpc.aio.Server,
+    health_servicer: health.HealthServicer,
+    grace_seconds: float,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    await wait_for_shutdown_signal()
+    log.info("shutting down", extra={"grace_seconds": grace_seconds})
+    # Tell load balancers first, then let in-flight calls finish.
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(grace_seconds)
+    if on_stop is not None:
+        await on_stop()
