@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ async def build_server(
     registrations: Iterable[Registration],
     service_names: Iterable[str],
     bind: str,
-) -> tuple[grpc.aio.Server, health.HealthServicer, int]:
+) -> tuple[grpc.aio.Server, health_aio.HealthServicer, int]:
     """Builds and starts a server listening on `bind` ("host:port", port 0 picks one).
 
     Returns the server, its health servicer (so the caller can report NOT_SERVING)
@@ -39,7 +40,7 @@ async def build_server(
     server = grpc.aio.server(options=server_options())
     for register in registrations:
         register(server)
-    health_servicer = health.HealthServicer()
+    health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = list(service_names)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
@@ -63,7 +64,7 @@ async def wait_for_shutdown_signal() -> None:
 
 async def serve_until_signalled(
     server: grpc.aio.Server,
-    health_servicer: health.HealthServicer,
+    health_servicer: health_aio.HealthServicer,
     grace_seconds: float,
     on_stop: Callable[[], Awaitable[None]] | None = None,
 ) -> None:

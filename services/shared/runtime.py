@@ -1,4 +1,4 @@
-"""Runs a service's async main on uvloop."""
+"""Event loops: every pigeon process runs on uvloop."""
 
 from collections.abc import Coroutine
 from typing import Any
@@ -8,3 +8,8 @@ import uvloop
 
 def run(main: Coroutine[Any, Any, None]) -> None:
     uvloop.run(main)
+
+
+def new_event_loop() -> uvloop.Loop:
+    """For frameworks that run their own loop (aiohttp's run_app)."""
+    return uvloop.new_event_loop()

@@ -1,0 +1,121 @@
+"""The conversations service's domain: records it hands out and the errors it raises.
+
+No SQL and no gRPC here; store.py fills these records, grpc_api.py turns them into
+protobuf messages and the errors into status codes.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+
+class Direction(StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    RECEIVED = "received"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What sending needs to know about an account. Cached; holds secrets: never log it."""
+
+    id: UUID
+    phone_number_id: str
+    access_token: str
+    messages_per_second: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    """What sending needs to know about a conversation. Cached."""
+
+    id: UUID
+    account_id: UUID
+    contact_wa_id: str
+    last_inbound_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: UUID
+    account_id: UUID
+    contact_wa_id: str
+    contact_name: str
+    created_at: datetime
+    last_message_at: datetime | None
+    last_inbound_at: datetime | None
+    last_activity_at: datetime
+    unread_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """An outbound message's content in the Cloud API's shape (see content.proto)."""
+
+    type: str
+    body_json: bytes
+    reply_to_wa_message_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: UUID
+    account_id: UUID
+    conversation_id: UUID
+    direction: Direction
+    contact_wa_id: str
+    content: Content
+    status: MessageStatus
+    wa_message_id: str | None
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    read_at: datetime | None
+    failed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SendTarget:
+    phone_number_id: str
+    access_token: str
+    to: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Where a page ends: the sort key of its last row. Next page starts after it."""
+
+    after_time: datetime
+    after_id: UUID
+
+
+class DomainError(Exception):
+    """Base of the errors a caller can act on; each maps to one gRPC status."""
+
+
+class NotFound(DomainError):
+    pass
+
+
+class InvalidArgument(DomainError):
+    pass
+
+
+class Unauthenticated(DomainError):
+    pass
+
+
+class FailedPrecondition(DomainError):
+    pass

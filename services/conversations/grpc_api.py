@@ -1,0 +1,208 @@
+"""The gRPC face of the conversations service: protobuf in, use case call, protobuf out.
+
+Domain errors become gRPC status codes here, in `_STATUS_BY_ERROR`, and nowhere else.
+"""
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import grpc
+import sqlalchemy.exc
+from google.protobuf.timestamp_pb2 import Timestamp
+from pigeon.conversations.v1 import conversations_pb2 as pb
+from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from pigeon.messages.v1 import content_pb2
+
+from services.conversations.domain import (
+    Content,
+    Conversation,
+    Direction,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    Message,
+    MessageStatus,
+    NotFound,
+    Unauthenticated,
+)
+from services.conversations.inbox import Inbox
+
+log = logging.getLogger(__name__)
+
+_STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+}
+
+# Failures to reach PostgreSQL: the caller may retry once the database is back.
+_DATABASE_UNAVAILABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+_DIRECTION = {Direction.OUTBOUND: pb.DIRECTION_OUTBOUND, Direction.INBOUND: pb.DIRECTION_INBOUND}
+_STATUS = {
+    MessageStatus.QUEUED: pb.MESSAGE_STATUS_QUEUED,
+    MessageStatus.SENDING: pb.MESSAGE_STATUS_SENDING,
+    MessageStatus.SENT: pb.MESSAGE_STATUS_SENT,
+    MessageStatus.DELIVERED: pb.MESSAGE_STATUS_DELIVERED,
+    MessageStatus.READ: pb.MESSAGE_STATUS_READ,
+    MessageStatus.FAILED: pb.MESSAGE_STATUS_FAILED,
+    MessageStatus.RECEIVED: pb.MESSAGE_STATUS_RECEIVED,
+}
+
+Response = TypeVar("Response")
+Handler = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Response]]
+
+
+def maps_errors(handler: Handler[Response]) -> Handler[Response]:
+    """Turns domain and database errors raised by a handler into gRPC statuses."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Response:
+        try:
+            return await handler(self, request, context)
+        except DomainError as exc:
+            await context.abort(_STATUS_BY_ERROR[type(exc)], str(exc))
+        except _DATABASE_UNAVAILABLE as exc:
+            log.warning("database unavailable", extra={"error": type(exc).__name__})
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")
+        raise AssertionError("context.abort always raises")
+
+    return wrapper
+
+
+def _timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    timestamp = Timestamp()
+    timestamp.FromDatetime(value)
+    return timestamp
+
+
+def message_to_proto(message: Message) -> pb.Message:
+    return pb.Message(
+        id=str(message.id),
+        conversation_id=str(message.conversation_id),
+        direction=_DIRECTION[message.direction],
+        content=content_pb2.Content(
+            type=message.content.type,
+            body_json=message.content.body_json,
+            reply_to_wa_message_id=message.content.reply_to_wa_message_id,
+        ),
+        status=_STATUS[message.status],
+        wa_message_id=message.wa_message_id or "",
+        error_code=message.error_code or "",
+        error_message=message.error_message or "",
+        created_at=_timestamp(message.created_at),
+        sent_at=_timestamp(message.sent_at),
+        delivered_at=_timestamp(message.delivered_at),
+        read_at=_timestamp(message.read_at),
+        failed_at=_timestamp(message.failed_at),
+        contact_wa_id=message.contact_wa_id,
+    )
+
+
+def conversation_to_proto(conversation: Conversation) -> pb.Conversation:
+    return pb.Conversation(
+        id=str(conversation.id),
+        account_id=str(conversation.account_id),
+        contact_wa_id=conversation.contact_wa_id,
+        contact_name=conversation.contact_name,
+        created_at=_timestamp(conversation.created_at),
+        last_message_at=_timestamp(conversation.last_message_at),
+        last_inbound_at=_timestamp(conversation.last_inbound_at),
+        unread_count=conversation.unread_count,
+    )
+
+
+class ConversationsServicer(pb_grpc.ConversationsServicer):
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    @maps_errors
+    async def AuthenticateApiKey(
+        self, request: pb.AuthenticateApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AuthenticateApiKeyResponse:
+        account_id = await self.inbox.authenticate(request.api_key)
+        return pb.AuthenticateApiKeyResponse(account_id=str(account_id))
+
+    @maps_errors
+    async def GetConversation(
+        self, request: pb.GetConversationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Conversation:
+        conversation = await self.inbox.get_conversation(request.account_id, request.conversation_id)
+        return conversation_to_proto(conversation)
+
+    @maps_errors
+    async def ListConversations(
+        self, request: pb.ListConversationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListConversationsResponse:
+        conversations, next_token = await self.inbox.list_conversations(
+            request.account_id, request.page_size, request.page_token
+        )
+        return pb.ListConversationsResponse(
+            conversations=[conversation_to_proto(c) for c in conversations], next_page_token=next_token
+        )
+
+    @maps_errors
+    async def GetMessage(
+        self, request: pb.GetMessageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Message:
+        return message_to_proto(await self.inbox.get_message(request.account_id, request.message_id))
+
+    @maps_errors
+    async def ListMessages(
+        self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMessagesResponse:
+        messages, next_token = await self.inbox.list_messages(
+            request.account_id, request.conversation_id, request.page_size, request.page_token
+        )
+        return pb.ListMessagesResponse(
+            messages=[message_to_proto(m) for m in messages], next_page_token=next_token
+        )
+
+    @maps_errors
+    async def CreateOutboundMessage(
+        self, request: pb.CreateOutboundMessageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateOutboundMessageResponse:
+        if not request.content.type or not request.content.body_json:
+            raise InvalidArgument("content.type and content.body_json are required")
+        content = Content(
+            request.content.type, request.content.body_json, request.content.reply_to_wa_message_id
+        )
+        message, target = await self.inbox.create_outbound(
+            request.account_id, request.conversation_id, request.to, content
+        )
+        return pb.CreateOutboundMessageResponse(
+            message=message_to_proto(message),
+            target=pb.SendTarget(
+                phone_number_id=target.phone_number_id, access_token=target.access_token, to=target.to
+            ),
+        )
+
+    @maps_errors
+    async def RecordSendOutcome(
+        self, request: pb.RecordSendOutcomeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Message:
+        outcome = request.WhichOneof("outcome")
+        if outcome == "wa_message_id":
+            message = await self.inbox.record_sent(
+                request.account_id, request.message_id, request.wa_message_id
+            )
+        elif outcome == "failure":
+            message = await self.inbox.record_failed(
+                request.account_id, request.message_id, request.failure.code, request.failure.message
+            )
+        else:
+            raise InvalidArgument("an outcome (wa_message_id or failure) is required")
+        return message_to_proto(message)

@@ -1,0 +1,208 @@
+"""Use cases of the conversations service: authenticate, send-side writes, reads.
+
+Transport-free (no gRPC) and SQL-free (store.py does that). Lookups on the send path
+go through TTL caches, invalidated when this replica writes what they hold.
+"""
+
+import base64
+import hashlib
+import re
+from datetime import datetime
+from uuid import UUID
+
+from services.conversations.domain import (
+    Account,
+    Content,
+    Conversation,
+    ConversationRef,
+    FailedPrecondition,
+    InvalidArgument,
+    Message,
+    MessageStatus,
+    NotFound,
+    Page,
+    SendTarget,
+    Unauthenticated,
+)
+from services.conversations.store import Store
+from services.shared.cache import TtlCache
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+WA_ID = re.compile(r"^[0-9]{5,20}$")
+
+
+def hash_api_key(api_key: str) -> bytes:
+    return hashlib.sha256(api_key.encode()).digest()
+
+
+def parse_id(value: str, what: str) -> UUID:
+    """An id that is not a UUID cannot exist: it is simply not found."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(f"{what} {value!r} not found") from None
+
+
+def encode_page_token(page: Page) -> str:
+    raw = f"{page.after_time.isoformat()}|{page.after_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> Page | None:
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        after_time, after_id = raw.split("|")
+        return Page(datetime.fromisoformat(after_time), UUID(after_id))
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument("page_token is not a token this API returned") from None
+
+
+def page_limit(page_size: int) -> int:
+    if page_size == 0:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidArgument(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+    return page_size
+
+
+class Inbox:
+    def __init__(self, store: Store, cache_ttl_seconds: float) -> None:
+        self.store = store
+        self.api_keys: TtlCache[bytes, UUID] = TtlCache(cache_ttl_seconds)
+        self.accounts: TtlCache[UUID, Account] = TtlCache(cache_ttl_seconds)
+        self.conversations: TtlCache[tuple[UUID, UUID], ConversationRef] = TtlCache(cache_ttl_seconds)
+        self.conversations_by_contact: TtlCache[tuple[UUID, str], ConversationRef] = TtlCache(
+            cache_ttl_seconds
+        )
+
+    async def authenticate(self, api_key: str) -> UUID:
+        key_hash = hash_api_key(api_key)
+
+        async def load() -> UUID:
+            account_id = await self.store.account_for_key_hash(key_hash)
+            if account_id is None:
+                # Raised, not cached: a key created a moment later works at once.
+                raise Unauthenticated("unknown or revoked API key")
+            return account_id
+
+        return await self.api_keys.get(key_hash, load)
+
+    async def account(self, account_id: UUID) -> Account:
+        async def load() -> Account:
+            account = await self.store.load_account(account_id)
+            if account is None:
+                raise NotFound(f"account {account_id} not found")
+            return account
+
+        return await self.accounts.get(account_id, load)
+
+    async def conversation_ref(self, account_id: UUID, conversation_id: UUID) -> ConversationRef:
+        async def load() -> ConversationRef:
+            ref = await self.store.load_conversation_ref(account_id, conversation_id)
+            if ref is None:
+                raise NotFound(f"conversation {conversation_id} not found")
+            return ref
+
+        return await self.conversations.get((account_id, conversation_id), load)
+
+    async def conversation_with(self, account_id: UUID, wa_id: str) -> ConversationRef:
+        if not WA_ID.match(wa_id):
+            raise InvalidArgument("to must be a WhatsApp id: 5 to 20 digits, no '+'")
+
+        async def load() -> ConversationRef:
+            return await self.store.open_conversation(account_id, wa_id)
+
+        return await self.conversations_by_contact.get((account_id, wa_id), load)
+
+    async def create_outbound(
+        self, account_id_text: str, conversation_id: str, to: str, content: Content
+    ) -> tuple[Message, SendTarget]:
+        """Stores an outbound message as SENDING and says where to send it."""
+        account_id = parse_id(account_id_text, "account")
+        account = await self.account(account_id)
+        if conversation_id:
+            conversation = await self.conversation_ref(account_id, parse_id(conversation_id, "conversation"))
+        elif to:
+            conversation = await self.conversation_with(account_id, to.removeprefix("+"))
+        else:
+            raise InvalidArgument("either conversation_id or to is required")
+        message = await self.store.insert_outbound(conversation, content, MessageStatus.SENDING)
+        if message is None:
+            self.forget_conversation(conversation)
+            raise NotFound(f"conversation {conversation.id} not found")
+        target = SendTarget(account.phone_number_id, account.access_token, conversation.contact_wa_id)
+        return message, target
+
+    def forget_conversation(self, conversation: ConversationRef) -> None:
+        self.conversations.invalidate((conversation.account_id, conversation.id))
+        self.conversations_by_contact.invalidate((conversation.account_id, conversation.contact_wa_id))
+
+    async def record_sent(self, account_id_text: str, message_id_text: str, wa_message_id: str) -> Message:
+        if not wa_message_id:
+            raise InvalidArgument("wa_message_id is required")
+        account_id = parse_id(account_id_text, "account")
+        message_id = parse_id(message_id_text, "message")
+        message = await self.store.record_sent(account_id, message_id, wa_message_id)
+        return message or await self._explain_not_sending(account_id, message_id)
+
+    async def record_failed(
+        self, account_id_text: str, message_id_text: str, error_code: str, error_message: str
+    ) -> Message:
+        if not error_code:
+            raise InvalidArgument("failure.code is required")
+        account_id = parse_id(account_id_text, "account")
+        message_id = parse_id(message_id_text, "message")
+        message = await self.store.record_failed(account_id, message_id, error_code, error_message)
+        return message or await self._explain_not_sending(account_id, message_id)
+
+    async def _explain_not_sending(self, account_id: UUID, message_id: UUID) -> Message:
+        current = await self.store.get_message(account_id, message_id)
+        if current is None:
+            raise NotFound(f"message {message_id} not found")
+        raise FailedPrecondition(f"message {message_id} is {current.status.value}, not sending")
+
+    async def get_message(self, account_id_text: str, message_id_text: str) -> Message:
+        account_id = parse_id(account_id_text, "account")
+        message_id = parse_id(message_id_text, "message")
+        message = await self.store.get_message(account_id, message_id)
+        if message is None:
+            raise NotFound(f"message {message_id} not found")
+        return message
+
+    async def list_messages(
+        self, account_id_text: str, conversation_id_text: str, page_size: int, page_token: str
+    ) -> tuple[list[Message], str]:
+        account_id = parse_id(account_id_text, "account")
+        conversation_id = parse_id(conversation_id_text, "conversation")
+        limit = page_limit(page_size)
+        page = decode_page_token(page_token)
+        # The conversation must be the account's even when it has no messages.
+        await self.conversation_ref(account_id, conversation_id)
+        messages = await self.store.list_messages(account_id, conversation_id, limit + 1, page)
+        if len(messages) <= limit:
+            return messages, ""
+        last = messages[limit - 1]
+        return messages[:limit], encode_page_token(Page(last.created_at, last.id))
+
+    async def get_conversation(self, account_id_text: str, conversation_id_text: str) -> Conversation:
+        account_id = parse_id(account_id_text, "account")
+        conversation_id = parse_id(conversation_id_text, "conversation")
+        conversation = await self.store.get_conversation(account_id, conversation_id)
+        if conversation is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        return conversation
+
+    async def list_conversations(
+        self, account_id_text: str, page_size: int, page_token: str
+    ) -> tuple[list[Conversation], str]:
+        account_id = parse_id(account_id_text, "account")
+        limit = page_limit(page_size)
+        page = decode_page_token(page_token)
+        conversations = await self.store.list_conversations(account_id, limit + 1, page)
+        if len(conversations) <= limit:
+            return conversations, ""
+        last = conversations[limit - 1]
+        return conversations[:limit], encode_page_token(Page(last.last_activity_at, last.id))

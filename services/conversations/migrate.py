@@ -1,0 +1,40 @@
+"""Applies the database migrations: `python -m services.conversations.migrate`.
+
+Reads DATABASE_URL. Blocking (Alembic runs its own event loop): call it from a
+thread when inside async code.
+"""
+
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from services.conversations.settings import async_database_url
+from services.shared.settings import SettingsError, env
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["database_url"] = async_database_url(database_url)
+    command.upgrade(config, revision)
+
+
+def main() -> int:
+    try:
+        database_url = env("DATABASE_URL", "")
+        if not database_url:
+            raise SettingsError("DATABASE_URL is required")
+        upgrade(database_url)
+    except SettingsError as exc:
+        print(f"migrate: {exc}", file=sys.stderr)
+        return 2
+    print("migrate: database is at the latest revision")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

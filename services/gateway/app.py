@@ -1,0 +1,31 @@
+"""create_app(): the gateway's routes, middlewares and the resources they live with."""
+
+from collections.abc import AsyncIterator
+
+import orjson
+from aiohttp import web
+
+from services.gateway.backends import open_backends
+from services.gateway.context import BACKENDS, OPENAPI, SETTINGS
+from services.gateway.handlers import routes
+from services.gateway.middlewares import authenticate, json_errors, request_id
+from services.gateway.openapi import openapi_document
+from services.gateway.settings import GatewaySettings
+
+
+async def backends_context(app: web.Application) -> AsyncIterator[None]:
+    async for backends in open_backends(app[SETTINGS]):
+        app[BACKENDS] = backends
+        yield
+
+
+def create_app(settings: GatewaySettings) -> web.Application:
+    app = web.Application(
+        middlewares=[request_id, json_errors, authenticate],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[OPENAPI] = orjson.dumps(openapi_document(settings))
+    app.cleanup_ctx.append(backends_context)
+    app.add_routes(routes)
+    return app

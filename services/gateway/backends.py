@@ -1,0 +1,73 @@
+"""The gateway's gRPC clients: one channel per downstream service for the process's life."""
+
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
+from pigeon.conversations.v1 import conversations_pb2_grpc
+from pigeon.sender.v1 import sender_pb2_grpc
+
+from services.gateway.errors import from_grpc
+from services.gateway.settings import GatewaySettings
+from services.shared.cache import TtlCache
+from services.shared.grpc_client import open_channel
+
+
+@dataclass
+class Backends:
+    conversations: conversations_pb2_grpc.ConversationsStub
+    sender: sender_pb2_grpc.SenderStub
+    conversations_health: health_pb2_grpc.HealthStub
+    sender_health: health_pb2_grpc.HealthStub
+    rpc_timeout: float
+    send_timeout: float
+    # API key hash -> account id. A revoked key keeps working at most this TTL.
+    accounts_by_key: TtlCache[bytes, str]
+
+    async def authenticate(self, api_key: str, metadata: tuple[tuple[str, str], ...]) -> str:
+        async def load() -> str:
+            try:
+                response = await self.conversations.AuthenticateApiKey(
+                    conversations_pb.AuthenticateApiKeyRequest(api_key=api_key),
+                    timeout=self.rpc_timeout,
+                    metadata=metadata,
+                )
+            except grpc.aio.AioRpcError as exc:
+                raise from_grpc(exc, "conversations") from None
+            return str(response.account_id)
+
+        return await self.accounts_by_key.get(hashlib.sha256(api_key.encode()).digest(), load)
+
+    async def ready(self) -> dict[str, bool]:
+        async def serving(stub: health_pb2_grpc.HealthStub) -> bool:
+            try:
+                response = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+            except grpc.aio.AioRpcError:
+                return False
+            return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
+
+        return {
+            "conversations": await serving(self.conversations_health),
+            "sender": await serving(self.sender_health),
+        }
+
+
+async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
+    conversations_channel = open_channel(settings.conversations_target)
+    sender_channel = open_channel(settings.sender_target)
+    try:
+        yield Backends(
+            conversations=conversations_pb2_grpc.ConversationsStub(conversations_channel),
+            sender=sender_pb2_grpc.SenderStub(sender_channel),
+            conversations_health=health_pb2_grpc.HealthStub(conversations_channel),
+            sender_health=health_pb2_grpc.HealthStub(sender_channel),
+            rpc_timeout=settings.rpc_timeout_seconds,
+            send_timeout=settings.send_timeout_seconds,
+            accounts_by_key=TtlCache(settings.auth_cache_ttl_seconds),
+        )
+    finally:
+        await conversations_channel.close()
+        await sender_channel.close()

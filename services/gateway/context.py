@@ -1,0 +1,20 @@
+"""Typed keys for what the app and each request carry."""
+
+from aiohttp import web
+
+from services.gateway.backends import Backends
+from services.gateway.settings import GatewaySettings
+
+SETTINGS = web.AppKey("settings", GatewaySettings)
+BACKENDS = web.AppKey("backends", Backends)
+# The OpenAPI document, serialized once at start.
+OPENAPI = web.AppKey("openapi", bytes)
+
+# Request keys, set by the middlewares.
+ACCOUNT_ID = "pigeon.account_id"
+REQUEST_ID = "pigeon.request_id"
+
+
+def grpc_metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
+    """Carries the request id to the services, to follow one request across all three."""
+    return (("x-request-id", request[REQUEST_ID]),)

@@ -1,0 +1,80 @@
+"""The one map from failures to HTTP responses.
+
+Every error leaves the gateway as `{"error": {"code", "message", "details"}}` with the
+status chosen here: from a validation problem, a gRPC status of a downstream service,
+or WhatsApp's answer to a send.
+"""
+
+from typing import Any
+
+import grpc
+import orjson
+from aiohttp import web
+from pigeon.sender.v1 import sender_pb2
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def response(self, headers: dict[str, str] | None = None) -> web.Response:
+        return json_error(self.status, self.code, self.message, self.details, headers)
+
+
+def json_error(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    body = orjson.dumps({"error": {"code": code, "message": message, "details": details}})
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+# Statuses of downstream gRPC calls. NOT_FOUND stays 404 whether the id does not exist
+# or belongs to another account: existence is never revealed.
+_GRPC_TO_HTTP: dict[grpc.StatusCode, tuple[int, str]] = {
+    grpc.StatusCode.NOT_FOUND: (404, "not_found"),
+    grpc.StatusCode.INVALID_ARGUMENT: (400, "invalid_request"),
+    grpc.StatusCode.UNAUTHENTICATED: (401, "unauthenticated"),
+    grpc.StatusCode.FAILED_PRECONDITION: (409, "conflict"),
+    grpc.StatusCode.ALREADY_EXISTS: (409, "conflict"),
+    grpc.StatusCode.RESOURCE_EXHAUSTED: (429, "rate_limited"),
+    grpc.StatusCode.UNAVAILABLE: (503, "service_unavailable"),
+    grpc.StatusCode.DEADLINE_EXCEEDED: (503, "service_unavailable"),
+}
+
+
+def from_grpc(error: grpc.aio.AioRpcError, service: str) -> ApiError:
+    status, code = _GRPC_TO_HTTP.get(error.code(), (502, "upstream_error"))
+    if status >= 500:
+        # The downstream's own text may describe internals; say which dependency failed.
+        return ApiError(
+            status, code, f"the {service} service is unavailable, retry later", {"service": service}
+        )
+    return ApiError(status, code, error.details() or code)
+
+
+def from_whatsapp_failure(failure: sender_pb2.Failure, message_id: str) -> ApiError:
+    """A send WhatsApp refused or that never got an answer; the message is stored as failed."""
+    details = {
+        "message_id": message_id,
+        "whatsapp_code": failure.code,
+        "whatsapp_message": failure.message,
+        "whatsapp_details": failure.details,
+        "fbtrace_id": failure.fbtrace_id,
+        "retryable": failure.failure_class == sender_pb2.FAILURE_CLASS_RETRYABLE,
+    }
+    if failure.failure_class == sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED:
+        return ApiError(
+            422,
+            "reengagement_required",
+            "more than 24 hours since the customer's last message: send a template",
+            details,
+        )
+    if failure.failure_class == sender_pb2.FAILURE_CLASS_PERMANENT:
+        return ApiError(422, "whatsapp_rejected", f"WhatsApp refused the message: {failure.message}", details)
+    if failure.kind == sender_pb2.FAILURE_KIND_TIMEOUT:
+        return ApiError(504, "whatsapp_timeout", "WhatsApp did not answer in time", details)
+    return ApiError(502, "whatsapp_failed", f"WhatsApp failed: {failure.message or failure.code}", details)

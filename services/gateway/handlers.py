@@ -1,0 +1,183 @@
+"""HTTP handlers: parse and validate, call the services, shape the JSON answer."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+import orjson
+from aiohttp import web
+from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
+from pigeon.messages.v1 import content_pb2
+from pigeon.sender.v1 import sender_pb2
+
+from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, grpc_metadata
+from services.gateway.errors import ApiError, from_grpc, from_whatsapp_failure
+from services.gateway.resources import conversation_json, message_json
+from services.gateway.validation import parse_send
+
+routes = web.RouteTableDef()
+T = TypeVar("T")
+
+
+async def ask_conversations(request: web.Request, rpc: Callable[..., Awaitable[T]], message: Any) -> T:
+    """One call to the conversations service, its failure mapped to an HTTP error."""
+    backends = request.app[BACKENDS]
+    try:
+        return await rpc(message, timeout=backends.rpc_timeout, metadata=grpc_metadata(request))
+    except grpc.aio.AioRpcError as exc:
+        raise from_grpc(exc, "conversations") from None
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def page_params(request: web.Request) -> tuple[int, str]:
+    raw_size = request.query.get("page_size", "")
+    page_token = request.query.get("page_token", "")
+    if not raw_size:
+        return 0, page_token
+    if not raw_size.isdigit() or not 1 <= int(raw_size) <= 100:
+        raise ApiError(
+            400, "invalid_request", "page_size must be an integer from 1 to 100", {"field": "page_size"}
+        )
+    return int(raw_size), page_token
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    dependencies = await request.app[BACKENDS].ready()
+    ready = all(dependencies.values())
+    body = {"status": "ready" if ready else "unavailable", "dependencies": dependencies}
+    return json_response(body, 200 if ready else 503)
+
+
+@routes.get("/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[OPENAPI], content_type="application/json")
+
+
+@routes.post("/messages/send")
+async def send_message(request: web.Request) -> web.Response:
+    """Stores the message, sends it to WhatsApp, records the outcome, answers with it."""
+    command = parse_send(await request.read())
+    account_id = request[ACCOUNT_ID]
+    if command.account_id and command.account_id != account_id:
+        raise ApiError(404, "not_found", f"account {command.account_id} not found")
+    backends = request.app[BACKENDS]
+    content = content_pb2.Content(
+        type=command.type, body_json=command.body_json, reply_to_wa_message_id=command.reply_to
+    )
+    created = await ask_conversations(
+        request,
+        backends.conversations.CreateOutboundMessage,
+        conversations_pb.CreateOutboundMessageRequest(
+            account_id=account_id, conversation_id=command.conversation_id, to=command.to, content=content
+        ),
+    )
+    message_id = created.message.id
+    target = created.target
+    try:
+        result = await backends.sender.SendMessage(
+            sender_pb2.SendMessageRequest(
+                phone_number_id=target.phone_number_id,
+                access_token=target.access_token,
+                to=target.to,
+                content=content,
+                biz_opaque_callback_data=message_id,
+            ),
+            timeout=backends.send_timeout,
+            metadata=grpc_metadata(request),
+        )
+    except grpc.aio.AioRpcError as exc:
+        failure: sender_pb2.Failure | None = sender_call_failure(exc)
+    else:
+        failure = result.failure if result.HasField("failure") else None
+
+    outcome = conversations_pb.RecordSendOutcomeRequest(account_id=account_id, message_id=message_id)
+    if failure is None:
+        outcome.wa_message_id = result.accepted.wa_message_id
+    else:
+        outcome.failure.code = failure.code
+        outcome.failure.message = failure.message
+    message = await ask_conversations(request, backends.conversations.RecordSendOutcome, outcome)
+    if failure is not None:
+        raise from_whatsapp_failure(failure, message_id)
+    return json_response(message_json(message))
+
+
+def sender_call_failure(error: grpc.aio.AioRpcError) -> sender_pb2.Failure:
+    """The sender itself failed: after a deadline WhatsApp may have the message anyway."""
+    if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return sender_pb2.Failure(
+            failure_class=sender_pb2.FAILURE_CLASS_RETRYABLE,
+            kind=sender_pb2.FAILURE_KIND_TIMEOUT,
+            code="timeout",
+            message="the sender did not answer before the deadline",
+        )
+    return sender_pb2.Failure(
+        failure_class=sender_pb2.FAILURE_CLASS_RETRYABLE,
+        kind=sender_pb2.FAILURE_KIND_CONNECTION,
+        code="sender_unavailable",
+        message=f"the sender service failed: {error.code().name}",
+    )
+
+
+@routes.get("/messages/{message_id}")
+async def get_message(request: web.Request) -> web.Response:
+    message = await ask_conversations(
+        request,
+        request.app[BACKENDS].conversations.GetMessage,
+        conversations_pb.GetMessageRequest(
+            account_id=request[ACCOUNT_ID], message_id=request.match_info["message_id"]
+        ),
+    )
+    return json_response(message_json(message))
+
+
+@routes.get("/conversations")
+async def list_conversations(request: web.Request) -> web.Response:
+    page_size, page_token = page_params(request)
+    page = await ask_conversations(
+        request,
+        request.app[BACKENDS].conversations.ListConversations,
+        conversations_pb.ListConversationsRequest(
+            account_id=request[ACCOUNT_ID], page_size=page_size, page_token=page_token
+        ),
+    )
+    conversations = [conversation_json(c) for c in page.conversations]
+    return json_response({"conversations": conversations, "next_page_token": page.next_page_token or None})
+
+
+@routes.get("/conversations/{conversation_id}")
+async def get_conversation(request: web.Request) -> web.Response:
+    conversation = await ask_conversations(
+        request,
+        request.app[BACKENDS].conversations.GetConversation,
+        conversations_pb.GetConversationRequest(
+            account_id=request[ACCOUNT_ID], conversation_id=request.match_info["conversation_id"]
+        ),
+    )
+    return json_response(conversation_json(conversation))
+
+
+@routes.get("/conversations/{conversation_id}/messages")
+async def list_messages(request: web.Request) -> web.Response:
+    page_size, page_token = page_params(request)
+    page = await ask_conversations(
+        request,
+        request.app[BACKENDS].conversations.ListMessages,
+        conversations_pb.ListMessagesRequest(
+            account_id=request[ACCOUNT_ID],
+            conversation_id=request.match_info["conversation_id"],
+            page_size=page_size,
+            page_token=page_token,
+        ),
+    )
+    messages = [message_json(m) for m in page.messages]
+    return json_response({"messages": messages, "next_page_token": page.next_page_token or None})

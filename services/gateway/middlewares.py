@@ -1,0 +1,67 @@
+"""Middlewares, outermost first: request id, errors as JSON, API key authentication."""
+
+import logging
+import re
+import uuid
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from services.gateway.context import ACCOUNT_ID, BACKENDS, REQUEST_ID, grpc_metadata
+from services.gateway.errors import ApiError, json_error
+
+log = logging.getLogger("services.gateway")
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@web.middleware
+async def request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Takes the caller's X-Request-ID (or makes one) and returns it on every response."""
+    given = request.headers.get("X-Request-ID", "")
+    request[REQUEST_ID] = given if REQUEST_ID_PATTERN.match(given) else uuid.uuid4().hex
+    response = await handler(request)
+    response.headers["X-Request-ID"] = request[REQUEST_ID]
+    return response
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure leaves as the one JSON error shape; nothing leaks a stack trace."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        if exc.status >= 500:
+            log.warning(
+                "request failed",
+                extra={"request_id": request[REQUEST_ID], "path": request.path, "code": exc.code},
+            )
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "body_too_large",
+        }.get(exc.status, "http_error")
+        message = exc.reason if exc.status != 413 else "request body is larger than the limit"
+        return json_error(
+            exc.status, code, message, None, {k: v for k, v in exc.headers.items() if k == "Allow"}
+        )
+    except Exception:
+        log.exception("unexpected error", extra={"request_id": request[REQUEST_ID], "path": request.path})
+        return json_error(500, "internal", "internal error; the request id identifies it in the logs")
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Resolves `Authorization: Bearer <api key>` to the caller's account."""
+    if request.path in PUBLIC_PATHS:
+        return await handler(request)
+    scheme, _, api_key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not api_key.strip():
+        raise ApiError(401, "unauthenticated", "send the API key as 'Authorization: Bearer <key>'")
+    request[ACCOUNT_ID] = await request.app[BACKENDS].authenticate(api_key.strip(), grpc_metadata(request))
+    return await handler(request)

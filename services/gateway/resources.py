@@ -1,0 +1,62 @@
+"""The JSON resources of the HTTP API, built from the services' protobuf messages."""
+
+from typing import Any
+
+import orjson
+from google.protobuf.timestamp_pb2 import Timestamp
+from pigeon.conversations.v1 import conversations_pb2 as pb
+
+_DIRECTION = {pb.DIRECTION_OUTBOUND: "outbound", pb.DIRECTION_INBOUND: "inbound"}
+_STATUS = {
+    pb.MESSAGE_STATUS_QUEUED: "queued",
+    pb.MESSAGE_STATUS_SENDING: "sending",
+    pb.MESSAGE_STATUS_SENT: "sent",
+    pb.MESSAGE_STATUS_DELIVERED: "delivered",
+    pb.MESSAGE_STATUS_READ: "read",
+    pb.MESSAGE_STATUS_FAILED: "failed",
+    pb.MESSAGE_STATUS_RECEIVED: "received",
+}
+
+
+def _time(holder: Any, field: str) -> str | None:
+    if not holder.HasField(field):
+        return None
+    timestamp: Timestamp = getattr(holder, field)
+    return timestamp.ToJsonString()
+
+
+def message_json(message: pb.Message) -> dict[str, Any]:
+    content = message.content
+    resource: dict[str, Any] = {
+        "id": message.id,
+        "conversation_id": message.conversation_id,
+        "direction": _DIRECTION.get(message.direction, "unknown"),
+        "contact_wa_id": message.contact_wa_id,
+        "type": content.type,
+        # Stored as validated JSON: spliced in as is, not decoded and encoded again.
+        content.type: orjson.Fragment(content.body_json),
+        "status": _STATUS.get(message.status, "unknown"),
+        "wa_message_id": message.wa_message_id or None,
+        "error": {"code": message.error_code, "message": message.error_message}
+        if message.error_code
+        else None,
+        "created_at": _time(message, "created_at"),
+        "sent_at": _time(message, "sent_at"),
+        "delivered_at": _time(message, "delivered_at"),
+        "read_at": _time(message, "read_at"),
+        "failed_at": _time(message, "failed_at"),
+    }
+    if content.reply_to_wa_message_id:
+        resource["context"] = {"message_id": content.reply_to_wa_message_id}
+    return resource
+
+
+def conversation_json(conversation: pb.Conversation) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "contact": {"wa_id": conversation.contact_wa_id, "name": conversation.contact_name or None},
+        "created_at": _time(conversation, "created_at"),
+        "last_message_at": _time(conversation, "last_message_at"),
+        "last_inbound_at": _time(conversation, "last_inbound_at"),
+        "unread_count": conversation.unread_count,
+    }

@@ -1,0 +1,34 @@
+"""Settings of the HTTP gateway, from the environment."""
+
+from dataclasses import dataclass
+
+from services.shared.settings import env, positive
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    host: str
+    port: int
+    conversations_target: str
+    sender_target: str
+    max_body_bytes: int
+    rpc_timeout_seconds: float
+    send_timeout_seconds: float
+    auth_cache_ttl_seconds: float
+    log_level: str
+
+    @classmethod
+    def from_env(cls) -> "GatewaySettings":
+        return cls(
+            host=env("GATEWAY_HOST", "127.0.0.1"),
+            port=env("GATEWAY_PORT", 8080, int),
+            conversations_target=env("CONVERSATIONS_TARGET", "127.0.0.1:50051"),
+            sender_target=env("SENDER_TARGET", "127.0.0.1:50052"),
+            max_body_bytes=env("MAX_BODY_BYTES", 1024 * 1024, positive(int)),
+            rpc_timeout_seconds=env("RPC_TIMEOUT_SECONDS", 5.0, positive(float)),
+            # Above the sender's own WhatsApp timeout, so that its answer (a timeout
+            # result) normally arrives before this deadline cuts the call.
+            send_timeout_seconds=env("SEND_TIMEOUT_SECONDS", 15.0, positive(float)),
+            auth_cache_ttl_seconds=env("AUTH_CACHE_TTL_SECONDS", 30.0, positive(float)),
+            log_level=env("LOG_LEVEL", "INFO"),
+        )

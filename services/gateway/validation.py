@@ -1,0 +1,185 @@
+"""Validation of request bodies, before anything reaches a service.
+
+Pure functions: bytes in, a typed command out, or an ApiError saying exactly which
+field is wrong. The accepted shapes follow the WhatsApp Cloud API's own, so a valid
+body passes to WhatsApp without being rebuilt.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from services.gateway.errors import ApiError
+
+MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+MAX_TEMPLATE_COMPONENTS = 10
+MAX_TEMPLATE_PARAMETERS = 100
+MAX_ID_LENGTH = 256
+WA_ID = re.compile(r"^\+?[0-9]{5,20}$")
+TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
+LANGUAGE_CODE = re.compile(r"^[a-zA-Z]{2,3}(_[a-zA-Z0-9]{2,4})?$")
+MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
+MESSAGE_TYPES = ("text", "template", *MEDIA_TYPES, "reaction")
+
+
+@dataclass(frozen=True, slots=True)
+class SendCommand:
+    account_id: str
+    conversation_id: str
+    to: str
+    type: str
+    body_json: bytes
+    reply_to: str
+
+
+def invalid(message: str, field: str) -> ApiError:
+    return ApiError(400, "invalid_request", message, {"field": field})
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"request body is not valid UTF-8 JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed_json", "request body must be a JSON object")
+    return body
+
+
+def _string(obj: dict[str, Any], key: str, field: str, *, required: bool = True, max_length: int = 0) -> str:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise invalid(f"{field} is required", field)
+        return ""
+    if not isinstance(value, str):
+        raise invalid(f"{field} must be a string", field)
+    if required and not value:
+        raise invalid(f"{field} must not be empty", field)
+    if max_length and len(value) > max_length:
+        raise invalid(f"{field} must be at most {max_length} characters", field)
+    return value
+
+
+def _object(obj: dict[str, Any], key: str, field: str) -> dict[str, Any]:
+    value = obj.get(key)
+    if not isinstance(value, dict):
+        raise invalid(f"{field} must be an object", field)
+    return value
+
+
+def _text(body: dict[str, Any]) -> dict[str, Any]:
+    text = _object(body, "text", "text")
+    message = _string(text, "body", "text.body")
+    if len(message) > MAX_TEXT_LENGTH:
+        raise ApiError(
+            422,
+            "text_too_long",
+            f"text.body is {len(message)} characters; WhatsApp allows at most {MAX_TEXT_LENGTH}",
+            {"field": "text.body", "max_length": MAX_TEXT_LENGTH},
+        )
+    preview_url = text.get("preview_url", False)
+    if not isinstance(preview_url, bool):
+        raise invalid("text.preview_url must be a boolean", "text.preview_url")
+    return {"body": message, "preview_url": preview_url}
+
+
+def _template(body: dict[str, Any]) -> dict[str, Any]:
+    template = _object(body, "template", "template")
+    name = _string(template, "name", "template.name")
+    if not TEMPLATE_NAME.match(name):
+        raise invalid("template.name must be lowercase letters, digits and underscores", "template.name")
+    language = _object(template, "language", "template.language")
+    code = _string(language, "code", "template.language.code")
+    if not LANGUAGE_CODE.match(code):
+        raise invalid("template.language.code must look like en or en_US", "template.language.code")
+    result: dict[str, Any] = {"name": name, "language": {"code": code}}
+    components = template.get("components")
+    if components is not None:
+        if not isinstance(components, list) or len(components) > MAX_TEMPLATE_COMPONENTS:
+            raise invalid(
+                f"template.components must be a list of at most {MAX_TEMPLATE_COMPONENTS} objects",
+                "template.components",
+            )
+        parameters = 0
+        for index, component in enumerate(components):
+            field = f"template.components[{index}]"
+            if not isinstance(component, dict):
+                raise invalid(f"{field} must be an object", field)
+            _string(component, "type", f"{field}.type", max_length=32)
+            component_parameters = component.get("parameters", [])
+            if not isinstance(component_parameters, list) or not all(
+                isinstance(p, dict) for p in component_parameters
+            ):
+                raise invalid(f"{field}.parameters must be a list of objects", f"{field}.parameters")
+            parameters += len(component_parameters)
+        if parameters > MAX_TEMPLATE_PARAMETERS:
+            raise invalid(
+                f"templates take at most {MAX_TEMPLATE_PARAMETERS} parameters in all", "template.components"
+            )
+        result["components"] = components
+    return result
+
+
+def _media(body: dict[str, Any], media_type: str) -> dict[str, Any]:
+    media = _object(body, media_type, media_type)
+    link = _string(media, "link", f"{media_type}.link", required=False, max_length=2048)
+    media_id = _string(media, "id", f"{media_type}.id", required=False, max_length=MAX_ID_LENGTH)
+    if bool(link) == bool(media_id):
+        raise invalid(f"{media_type} needs exactly one of link or id", media_type)
+    if link and not link.startswith(("https://", "http://")):
+        raise invalid(f"{media_type}.link must be an http(s) URL", f"{media_type}.link")
+    result = {"link": link} if link else {"id": media_id}
+    if media_type in ("image", "video", "document"):
+        caption = _string(
+            media, "caption", f"{media_type}.caption", required=False, max_length=MAX_CAPTION_LENGTH
+        )
+        if caption:
+            result["caption"] = caption
+    elif "caption" in media:
+        raise invalid(f"{media_type} messages take no caption", f"{media_type}.caption")
+    if media_type == "document":
+        filename = _string(media, "filename", "document.filename", required=False, max_length=240)
+        if filename:
+            result["filename"] = filename
+    return result
+
+
+def _reaction(body: dict[str, Any]) -> dict[str, Any]:
+    reaction = _object(body, "reaction", "reaction")
+    message_id = _string(reaction, "message_id", "reaction.message_id", max_length=MAX_ID_LENGTH)
+    # An empty emoji removes the reaction, as in the Cloud API.
+    emoji = _string(reaction, "emoji", "reaction.emoji", required=False, max_length=16)
+    return {"message_id": message_id, "emoji": emoji}
+
+
+def parse_send(raw: bytes) -> SendCommand:
+    body = parse_json_object(raw)
+    message_type = _string(body, "type", "type")
+    if message_type not in MESSAGE_TYPES:
+        raise invalid(f"type must be one of {', '.join(MESSAGE_TYPES)}", "type")
+    account_id = _string(body, "account_id", "account_id", required=False, max_length=64)
+    conversation_id = _string(body, "conversation_id", "conversation_id", required=False, max_length=64)
+    to = _string(body, "to", "to", required=False, max_length=21)
+    if bool(conversation_id) == bool(to):
+        raise invalid("give exactly one of conversation_id or to", "conversation_id")
+    if to and not WA_ID.match(to):
+        raise invalid("to must be a phone number in E.164 digits, e.g. 15551234567", "to")
+    if message_type == "text":
+        content = _text(body)
+    elif message_type == "template":
+        content = _template(body)
+    elif message_type == "reaction":
+        content = _reaction(body)
+    else:
+        content = _media(body, message_type)
+    reply_to = ""
+    if "context" in body:
+        context = _object(body, "context", "context")
+        reply_to = _string(context, "message_id", "context.message_id", max_length=MAX_ID_LENGTH)
+    return SendCommand(
+        account_id, conversation_id, to.removeprefix("+"), message_type, orjson.dumps(content), reply_to
+    )

@@ -1,0 +1,111 @@
+"""`make run`: the whole system on one machine, on embedded defaults.
+
+PostgreSQL (DATABASE_URL, or the embedded one under .pigeon/pg), migrations, two
+demo accounts (kept across runs in .pigeon/demo.json), then the WhatsApp simulator,
+sender, conversations and gateway as separate processes. Ctrl-C stops them all.
+"""
+
+import asyncio
+import os
+import secrets
+import signal
+import sys
+import time
+
+import orjson
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.conversations.settings import async_database_url
+from tools.seed import accounts_exist, create_account
+from tools.stack import DATA_DIR, Stack, database_url, ensure_database, migrate, phone_numbers_in
+
+DEMO_FILE = DATA_DIR / "demo.json"
+PORTS = {"gateway": 8080, "simulator": 8090, "conversations": 50051, "sender": 50052}
+
+
+async def prepare() -> tuple[str, dict[str, object]]:
+    server_url = database_url()
+    url = (
+        os.environ["DATABASE_URL"]
+        if os.environ.get("DATABASE_URL")
+        else await ensure_database(server_url, "pigeon", fresh=False)
+    )
+    await migrate(url)
+    engine = create_async_engine(async_database_url(url))
+    try:
+        demo = orjson.loads(DEMO_FILE.read_bytes()) if DEMO_FILE.exists() else None
+        ids = [a["account_id"] for a in demo["accounts"]] if demo else []
+        if demo is None or not await accounts_exist(engine, ids):
+            accounts = [await create_account(engine, name) for name in ("Acme Support", "Globex Sales")]
+            demo = {
+                "webhook_verify_token": secrets.token_urlsafe(16),
+                "accounts": [a.public() for a in accounts],
+            }
+    finally:
+        await engine.dispose()
+    demo["gateway_url"] = f"http://127.0.0.1:{PORTS['gateway']}"
+    demo["simulator_url"] = f"http://127.0.0.1:{PORTS['simulator']}"
+    DATA_DIR.mkdir(exist_ok=True)
+    DEMO_FILE.write_bytes(orjson.dumps(demo, option=orjson.OPT_INDENT_2))
+    return url, demo
+
+
+def print_welcome(demo: dict[str, object]) -> None:
+    accounts = demo["accounts"]
+    assert isinstance(accounts, list)
+    first = accounts[0]
+    print("\npigeon is running. Demo accounts (also in .pigeon/demo.json):")
+    for account in accounts:
+        print(f"  {account['name']}: API key {account['api_key']}")
+        print(f"    conversations: {', '.join(account['conversation_ids'])}")
+    print("\nSend a message:")
+    print(
+        f"  curl -s -X POST {demo['gateway_url']}/messages/send \\\n"
+        f"    -H 'Authorization: Bearer {first['api_key']}' -H 'Content-Type: application/json' \\\n"
+        f'    -d \'{{"conversation_id": "{first["conversation_ids"][0]}", '
+        f'"type": "text", "text": {{"body": "Hello from pigeon"}}}}\''
+    )
+    print(f"\nLogs in {DATA_DIR / 'logs'}/. Ctrl-C stops everything.\n", flush=True)
+
+
+def main() -> int:
+    url, demo = asyncio.run(prepare())
+    phone_numbers = asyncio.run(phone_numbers_in(url))
+    stack = Stack(
+        database_url=url,
+        sim_port=PORTS["simulator"],
+        sender_port=PORTS["sender"],
+        conversations_port=PORTS["conversations"],
+        gateway_port=PORTS["gateway"],
+        log_dir=DATA_DIR / "logs",
+        sim_env={"SIM_LATENCY": os.environ.get("SIM_LATENCY", "500-800")},
+    )
+    stack.start(phone_numbers)
+    print_welcome(demo)
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping:
+            for service in stack.services:
+                assert service.process is not None
+                if service.process.poll() is not None:
+                    print(
+                        f"{service.name} exited with {service.process.returncode}; stopping", file=sys.stderr
+                    )
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("stopping...", flush=True)
+        codes = stack.stop()
+        print("stopped: " + ", ".join(f"{name} ({code})" for name, code in codes.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Demo and test data: accounts with an API key, contacts who wrote recently.
+
+Writes straight to PostgreSQL (the schema is the conversations service's); the
+secrets it makes are returned once, and only hashes of the API keys are stored.
+"""
+
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.conversations.inbox import hash_api_key
+
+_INSERT_ACCOUNT = text(
+    """
+    INSERT INTO accounts (name, phone_number_id, display_phone_number, access_token, app_secret,
+                          messages_per_second)
+    VALUES (:name, :phone_number_id, :display_phone_number, :access_token, :app_secret, :mps)
+    RETURNING id
+    """
+)
+_INSERT_API_KEY = text(
+    "INSERT INTO api_keys (account_id, key_hash, key_prefix) VALUES (:account_id, :key_hash, :key_prefix)"
+)
+# A contact who wrote `minutes_ago`: contact, conversation and the inbound message.
+_INSERT_CONVERSATION = text(
+    """
+    WITH contact AS (
+        INSERT INTO contacts (account_id, wa_id, profile_name) VALUES (:account_id, :wa_id, :name)
+        RETURNING id
+    ), conversation AS (
+        INSERT INTO conversations (account_id, contact_id, created_at, last_message_at, last_inbound_at,
+                                   last_activity_at, unread_count)
+        SELECT :account_id, contact.id, now() - make_interval(mins => :minutes_ago),
+               now() - make_interval(mins => :minutes_ago), now() - make_interval(mins => :minutes_ago),
+               now() - make_interval(mins => :minutes_ago), 1
+        FROM contact
+        RETURNING id
+    ), message AS (
+        INSERT INTO messages (account_id, conversation_id, direction, contact_wa_id, type, body, status,
+                              wa_message_id, created_at)
+        SELECT :account_id, conversation.id, 'inbound', :wa_id, 'text', CAST(:body AS jsonb), 'received',
+               :wa_message_id, now() - make_interval(mins => :minutes_ago)
+        FROM conversation
+    )
+    SELECT id FROM conversation
+    """
+)
+_ACCOUNT_EXISTS = text("SELECT count(*) FROM accounts WHERE id = ANY(CAST(:ids AS uuid[]))")
+
+
+@dataclass
+class SeededAccount:
+    account_id: str
+    name: str
+    api_key: str
+    phone_number_id: str
+    display_phone_number: str
+    access_token: str
+    app_secret: str
+    messages_per_second: int
+    conversation_ids: list[str] = field(default_factory=list)
+    contact_wa_ids: list[str] = field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        """What demo.json holds (the issue's shape, plus the contacts)."""
+        data = asdict(self)
+        del data["access_token"]
+        return data
+
+
+def new_api_key() -> str:
+    return "pgn_" + secrets.token_urlsafe(32)
+
+
+def _digits(n: int) -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(n))
+
+
+async def create_account(
+    engine: AsyncEngine,
+    name: str,
+    *,
+    conversations: int = 3,
+    messages_per_second: int = 80,
+    minutes_ago: int = 5,
+) -> SeededAccount:
+    account = SeededAccount(
+        account_id="",
+        name=name,
+        api_key=new_api_key(),
+        phone_number_id="1" + _digits(14),
+        display_phone_number="+1 555 " + _digits(7),
+        access_token="EAAG" + secrets.token_urlsafe(48),
+        app_secret=secrets.token_hex(16),
+        messages_per_second=messages_per_second,
+    )
+    async with engine.begin() as connection:
+        account_id: UUID = (
+            await connection.execute(
+                _INSERT_ACCOUNT,
+                {
+                    "name": name,
+                    "phone_number_id": account.phone_number_id,
+                    "display_phone_number": account.display_phone_number,
+                    "access_token": account.access_token,
+                    "app_secret": account.app_secret,
+                    "mps": messages_per_second,
+                },
+            )
+        ).scalar_one()
+        account.account_id = str(account_id)
+        await connection.execute(
+            _INSERT_API_KEY,
+            {
+                "account_id": account_id,
+                "key_hash": hash_api_key(account.api_key),
+                "key_prefix": account.api_key[:8],
+            },
+        )
+        for index in range(conversations):
+            wa_id = "1555" + _digits(7)
+            conversation_id = (
+                await connection.execute(
+                    _INSERT_CONVERSATION,
+                    {
+                        "account_id": account_id,
+                        "wa_id": wa_id,
+                        "name": f"Customer {index + 1}",
+                        "minutes_ago": minutes_ago + index,
+                        "body": '{"body": "Hi, is my order on its way?"}',
+                        "wa_message_id": "wamid.seed" + secrets.token_hex(12),
+                    },
+                )
+            ).scalar_one()
+            account.conversation_ids.append(str(conversation_id))
+            account.contact_wa_ids.append(wa_id)
+    return account
+
+
+async def accounts_exist(engine: AsyncEngine, account_ids: list[str]) -> bool:
+    async with engine.connect() as connection:
+        found = (await connection.execute(_ACCOUNT_EXISTS, {"ids": account_ids})).scalar_one()
+    return bool(found == len(account_ids))

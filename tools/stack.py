@@ -1,0 +1,239 @@
+"""Starting pigeon's parts as real processes on one machine.
+
+Used by `make run` (tools/devrun.py), the end-to-end tests and the benchmarks, so
+that all three start the system the same way.
+"""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / ".pigeon"
+
+
+def embedded_postgres_url(data_dir: Path) -> str:
+    """Starts (or joins) the embedded PostgreSQL kept in data_dir; returns its URL."""
+    import pgserver  # imported here: only the embedded default needs it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    return str(server.get_uri())
+
+
+def database_url(default_data_dir: Path = DATA_DIR / "pg") -> str:
+    """DATABASE_URL when given, otherwise the embedded PostgreSQL."""
+    return os.environ.get("DATABASE_URL") or embedded_postgres_url(default_data_dir)
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database."""
+    base, _, query = url.partition("?")
+    scheme_and_host, _, _ = base.rpartition("/")
+    return f"{scheme_and_host}/{name}" + (f"?{query}" if query else "")
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def ensure_database(server_url: str, name: str, *, fresh: bool) -> str:
+    """Creates database `name` on the server (dropping it first when fresh); returns its URL."""
+    connection = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if exists and fresh:
+            await connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = False
+        if not exists:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return with_database(server_url, name)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout} s")
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    module: str
+    port: int
+    env: dict[str, str]
+    log_path: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, **self.env, "PYTHONPATH": f"{ROOT / 'gen'}{os.pathsep}{ROOT}"}
+        output = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - kept for the process's life
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.module], cwd=ROOT, env=env, stdout=output, stderr=output
+        )
+        wait_for_port(self.port, self.process)
+
+    def signal(self, sig: signal.Signals) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        if self.process is None:
+            return None
+        self.signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+@dataclass
+class Stack:
+    """The four processes of a running pigeon: simulator, sender, conversations, gateway."""
+
+    database_url: str
+    sim_port: int = field(default_factory=free_port)
+    sender_port: int = field(default_factory=free_port)
+    conversations_port: int = field(default_factory=free_port)
+    gateway_port: int = field(default_factory=free_port)
+    log_dir: Path | None = None
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    sim_env: Mapping[str, str] = field(default_factory=dict)
+    services: list[ServiceProcess] = field(default_factory=list)
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.sim_port}"
+
+    def _log(self, name: str) -> Path | None:
+        if self.log_dir is None:
+            return None
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        return self.log_dir / f"{name}.log"
+
+    def start(self, phone_numbers: list[dict[str, Any]]) -> None:
+        common = {"LOG_LEVEL": "INFO", **self.extra_env}
+        self.services = [
+            ServiceProcess(
+                "simulator",
+                "tools.whatsapp_sim",
+                self.sim_port,
+                {
+                    **common,
+                    "SIM_PORT": str(self.sim_port),
+                    "SIM_PHONE_NUMBERS": orjson.dumps(phone_numbers).decode(),
+                    **self.sim_env,
+                },
+                self._log("simulator"),
+            ),
+            ServiceProcess(
+                "sender",
+                "services.sender",
+                self.sender_port,
+                {
+                    **common,
+                    "SENDER_BIND": f"127.0.0.1:{self.sender_port}",
+                    "WHATSAPP_BASE_URL": self.simulator_url,
+                },
+                self._log("sender"),
+            ),
+            ServiceProcess(
+                "conversations",
+                "services.conversations",
+                self.conversations_port,
+                {
+                    **common,
+                    "DATABASE_URL": self.database_url,
+                    "CONVERSATIONS_BIND": f"127.0.0.1:{self.conversations_port}",
+                },
+                self._log("conversations"),
+            ),
+            ServiceProcess(
+                "gateway",
+                "services.gateway",
+                self.gateway_port,
+                {
+                    **common,
+                    "GATEWAY_PORT": str(self.gateway_port),
+                    "CONVERSATIONS_TARGET": f"127.0.0.1:{self.conversations_port}",
+                    "SENDER_TARGET": f"127.0.0.1:{self.sender_port}",
+                },
+                self._log("gateway"),
+            ),
+        ]
+        started: list[ServiceProcess] = []
+        try:
+            for service in self.services:
+                service.start()
+                started.append(service)
+        except BaseException:
+            for service in reversed(started):
+                service.stop()
+            raise
+
+    def service(self, name: str) -> ServiceProcess:
+        return next(s for s in self.services if s.name == name)
+
+    def stop(self) -> dict[str, int | None]:
+        # Front to back: the gateway stops taking requests before what it calls goes away.
+        return {service.name: service.stop() for service in reversed(self.services)}
+
+
+async def phone_numbers_in(database: str) -> list[dict[str, Any]]:
+    """Every account's number and token, for the simulator to accept them."""
+    connection = await asyncpg.connect(_asyncpg_dsn(database))
+    try:
+        rows = await connection.fetch(
+            "SELECT phone_number_id, access_token, messages_per_second FROM accounts"
+        )
+    finally:
+        await connection.close()
+    return [
+        {
+            "phone_number_id": r["phone_number_id"],
+            "access_token": r["access_token"],
+            "mps": r["messages_per_second"],
+        }
+        for r in rows
+    ]
+
+
+def run_migrations(url: str) -> None:
+    from services.conversations.migrate import upgrade
+
+    upgrade(url)
+
+
+async def migrate(url: str) -> None:
+    await asyncio.to_thread(run_migrations, url)
