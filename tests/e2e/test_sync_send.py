@@ -1,0 +1,298 @@
+"""POST /messages/send and the read routes, end to end: HTTP into the gateway, gRPC to
+the services, PostgreSQL, and real HTTP out to the WhatsApp simulator."""
+
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.fixtures.stack import Running
+from tools.seed import SeededAccount
+
+
+def auth(account: SeededAccount) -> dict[str, str]:
+    return {"Authorization": f"Bearer {account.api_key}"}
+
+
+async def post(running: Running, account: SeededAccount | None, body: Any, **kwargs: Any) -> tuple[int, Any]:
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    headers = {**(auth(account) if account else {}), **kwargs.pop("headers", {})}
+    async with running.http.post(f"{running.gateway}/messages/send", data=data, headers=headers) as response:
+        return response.status, await response.json()
+
+
+async def get(running: Running, account: SeededAccount, path: str) -> tuple[int, Any]:
+    async with running.http.get(f"{running.gateway}{path}", headers=auth(account)) as response:
+        return response.status, await response.json()
+
+
+async def stored(engine: AsyncEngine, message_id: str) -> Any:
+    async with engine.connect() as connection:
+        return (
+            await connection.execute(
+                text("SELECT status, wa_message_id, error_code, body FROM messages WHERE id = :id"),
+                {"id": message_id},
+            )
+        ).one()
+
+
+async def outbound_count(engine: AsyncEngine, account: SeededAccount) -> int:
+    async with engine.connect() as connection:
+        return int(
+            (
+                await connection.execute(
+                    text("SELECT count(*) FROM messages WHERE account_id = :a AND direction = 'outbound'"),
+                    {"a": account.account_id},
+                )
+            ).scalar_one()
+        )
+
+
+async def test_send_text_reaches_whatsapp_and_is_stored_sent(running: Running, engine: AsyncEngine) -> None:
+    acme = running.acme
+    body = {
+        "conversation_id": acme.conversation_ids[0],
+        "type": "text",
+        "text": {"body": "Your order shipped"},
+    }
+    status, message = await post(running, acme, body)
+
+    assert status == 200, message
+    assert message["status"] == "sent"
+    assert message["conversation_id"] == acme.conversation_ids[0]
+    assert message["text"] == {"body": "Your order shipped", "preview_url": False}
+    assert message["wa_message_id"].startswith("wamid.")
+    assert message["sent_at"] is not None
+    [request] = await running.simulator_requests(
+        phone_number_id=acme.phone_number_id, to=acme.contact_wa_ids[0]
+    )
+    assert request["status"] == 200
+    assert request["wa_message_id"] == message["wa_message_id"]
+    assert request["body"] == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": acme.contact_wa_ids[0],
+        "type": "text",
+        "text": {"body": "Your order shipped", "preview_url": False},
+        "biz_opaque_callback_data": message["id"],
+    }
+    row = await stored(engine, message["id"])
+    assert (row.status, row.wa_message_id) == ("sent", message["wa_message_id"])
+
+
+async def test_send_each_type_with_reply_context(running: Running) -> None:
+    acme = running.acme
+    contents: list[dict[str, Any]] = [
+        {"type": "template", "template": {"name": "order_update", "language": {"code": "en_US"}}},
+        {"type": "image", "image": {"link": "https://example.com/a.png", "caption": "Look"}},
+        {"type": "document", "document": {"id": "1234567890", "filename": "invoice.pdf"}},
+        {"type": "audio", "audio": {"link": "https://example.com/a.ogg"}},
+        {"type": "video", "video": {"id": "99887766"}},
+        {"type": "reaction", "reaction": {"message_id": "wamid.abc", "emoji": "👍"}},
+        {"type": "text", "text": {"body": "Replying"}, "context": {"message_id": "wamid.original"}},
+    ]
+    for content in contents:
+        status, message = await post(running, acme, {"conversation_id": acme.conversation_ids[1], **content})
+        assert status == 200, message
+        assert message[content["type"]]
+    records = await running.simulator_requests(to=acme.contact_wa_ids[1])
+    assert [r["body"]["type"] for r in records][-len(contents) :] == [c["type"] for c in contents]
+    assert records[-1]["body"]["context"] == {"message_id": "wamid.original"}
+
+
+async def test_send_to_a_new_contact_opens_a_conversation(running: Running) -> None:
+    globex = running.globex
+    status, message = await post(
+        running,
+        globex,
+        {
+            "account_id": globex.account_id,
+            "to": "+447700900123",
+            "type": "template",
+            "template": {"name": "welcome", "language": {"code": "en"}},
+        },
+    )
+    assert status == 200, message
+    assert message["contact_wa_id"] == "447700900123"
+    status, conversation = await get(running, globex, f"/conversations/{message['conversation_id']}")
+    assert status == 200
+    assert conversation["contact"]["wa_id"] == "447700900123"
+
+
+async def test_read_routes(running: Running) -> None:
+    acme = running.acme
+    status, sent = await post(
+        running,
+        acme,
+        {"conversation_id": acme.conversation_ids[2], "type": "text", "text": {"body": "Read me"}},
+    )
+    assert status == 200
+    status, message = await get(running, acme, f"/messages/{sent['id']}")
+    assert status == 200
+    assert message == sent
+
+    status, page = await get(running, acme, f"/conversations/{acme.conversation_ids[2]}/messages?page_size=1")
+    assert status == 200
+    assert [m["id"] for m in page["messages"]] == [sent["id"]]
+    status, rest = await get(
+        running,
+        acme,
+        f"/conversations/{acme.conversation_ids[2]}/messages?page_token={page['next_page_token']}",
+    )
+    assert status == 200
+    assert [m["direction"] for m in rest["messages"]] == ["inbound"]
+    assert rest["next_page_token"] is None
+
+    status, conversations = await get(running, acme, "/conversations?page_size=100")
+    assert status == 200
+    # The conversation just written to is the most recent.
+    assert conversations["conversations"][0]["id"] == acme.conversation_ids[2]
+    assert set(acme.conversation_ids) <= {c["id"] for c in conversations["conversations"]}
+
+
+async def test_another_accounts_ids_answer_404(running: Running, engine: AsyncEngine) -> None:
+    acme, globex = running.acme, running.globex
+    _, sent = await post(
+        running,
+        acme,
+        {"conversation_id": acme.conversation_ids[0], "type": "text", "text": {"body": "Private"}},
+    )
+    before = await outbound_count(engine, globex)
+    for path in (
+        f"/messages/{sent['id']}",
+        f"/conversations/{acme.conversation_ids[0]}",
+        f"/conversations/{acme.conversation_ids[0]}/messages",
+    ):
+        status, error = await get(running, globex, path)
+        assert status == 404, path
+        assert error["error"]["code"] == "not_found"
+    status, error = await post(
+        running, globex, {"conversation_id": acme.conversation_ids[0], "type": "text", "text": {"body": "x"}}
+    )
+    assert status == 404
+    status, error = await post(
+        running,
+        globex,
+        {"account_id": acme.account_id, "to": "15550009999", "type": "text", "text": {"body": "x"}},
+    )
+    assert status == 404
+    assert await outbound_count(engine, globex) == before
+    status, page = await get(running, globex, "/conversations?page_size=100")
+    assert not set(acme.conversation_ids) & {c["id"] for c in page["conversations"]}
+
+
+@pytest.mark.parametrize(
+    ("to", "status", "code", "whatsapp_code"),
+    [
+        ("1999131026", 422, "whatsapp_rejected", "131026"),
+        ("1999131047", 422, "reengagement_required", "131047"),
+        ("1999131000", 502, "whatsapp_failed", "131000"),
+        ("1999130429", 502, "whatsapp_failed", "130429"),
+        ("19983000", 504, "whatsapp_timeout", "timeout"),
+    ],
+)
+async def test_whatsapp_failures_answer_their_status_and_store_the_message_failed(
+    running: Running, engine: AsyncEngine, to: str, status: int, code: str, whatsapp_code: str
+) -> None:
+    acme = running.acme
+    got, error = await post(running, acme, {"to": to, "type": "text", "text": {"body": "Hello"}})
+    assert got == status, error
+    assert error["error"]["code"] == code
+    details = error["error"]["details"]
+    assert details["whatsapp_code"] == whatsapp_code
+    row = await stored(engine, details["message_id"])
+    assert (row.status, row.error_code, row.wa_message_id) == ("failed", whatsapp_code, None)
+    status_code, message = await get(running, acme, f"/messages/{details['message_id']}")
+    assert message["status"] == "failed"
+    assert message["error"]["code"] == whatsapp_code
+
+
+async def test_authentication_errors(running: Running) -> None:
+    body = {"conversation_id": running.acme.conversation_ids[0], "type": "text", "text": {"body": "x"}}
+    status, error = await post(running, None, body)
+    assert (status, error["error"]["code"]) == (401, "unauthenticated")
+    status, error = await post(running, None, body, headers={"Authorization": "Bearer pgn_not_a_key"})
+    assert (status, error["error"]["code"]) == (401, "unauthenticated")
+    status, error = await post(running, None, body, headers={"Authorization": running.acme.api_key})
+    assert status == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "malformed_json"),
+        (b"\xff\xfe{}", 400, "malformed_json"),
+        (b"[1, 2]", 400, "malformed_json"),
+        ({"type": "text", "text": {"body": "no target"}}, 400, "invalid_request"),
+        (
+            {
+                "conversation_id": "00000000-0000-0000-0000-000000000000",
+                "type": "text",
+                "text": {"body": "x"},
+            },
+            404,
+            "not_found",
+        ),
+        ({"to": "15550001234", "type": "text", "text": {"body": "x" * 4097}}, 422, "text_too_long"),
+        ({"to": "15550001234", "type": "text", "text": {"body": 42}}, 400, "invalid_request"),
+        ({"to": "15550001234", "type": "carrier_pigeon"}, 400, "invalid_request"),
+    ],
+)
+async def test_bad_input_gets_a_clear_error_and_stores_nothing(
+    running: Running, engine: AsyncEngine, body: Any, status: int, code: str
+) -> None:
+    before = await outbound_count(engine, running.acme)
+    got, error = await post(running, running.acme, body)
+    assert (got, error["error"]["code"]) == (status, code)
+    assert error["error"]["message"]
+    assert await outbound_count(engine, running.acme) == before
+
+
+async def test_body_over_the_limit_is_413(running: Running) -> None:
+    body = orjson.dumps(
+        {"to": "15550001234", "type": "text", "text": {"body": "x"}, "pad": "y" * (1024 * 1024)}
+    )
+    status, error = await post(running, running.acme, body)
+    assert (status, error["error"]["code"]) == (413, "body_too_large")
+
+
+async def test_unknown_route_and_method_are_json(running: Running) -> None:
+    async with running.http.get(f"{running.gateway}/nope", headers=auth(running.acme)) as response:
+        assert response.status == 404
+        assert (await response.json())["error"]["code"] == "not_found"
+    async with running.http.delete(f"{running.gateway}/conversations", headers=auth(running.acme)) as response:
+        assert response.status == 405
+        assert (await response.json())["error"]["code"] == "method_not_allowed"
+
+
+async def test_page_size_is_validated(running: Running) -> None:
+    for bad in ("0", "101", "ten", "-1"):
+        status, error = await get(running, running.acme, f"/conversations?page_size={bad}")
+        assert (status, error["error"]["code"]) == (400, "invalid_request"), bad
+
+
+async def test_health_readiness_openapi_and_request_id(running: Running) -> None:
+    async with running.http.get(f"{running.gateway}/healthz") as response:
+        assert response.status == 200
+    async with running.http.get(f"{running.gateway}/readyz") as response:
+        assert response.status == 200
+        assert (await response.json())["dependencies"] == {"conversations": True, "sender": True}
+    async with running.http.get(f"{running.gateway}/openapi.json") as response:
+        document = await response.json()
+    assert set(document["paths"]) >= {
+        "/messages/send",
+        "/messages/{message_id}",
+        "/conversations",
+        "/conversations/{conversation_id}",
+        "/conversations/{conversation_id}/messages",
+        "/healthz",
+        "/readyz",
+    }
+    async with running.http.get(
+        f"{running.gateway}/conversations", headers={**auth(running.acme), "X-Request-ID": "trace-123"}
+    ) as response:
+        assert response.headers["X-Request-ID"] == "trace-123"
+    async with running.http.get(f"{running.gateway}/conversations", headers=auth(running.acme)) as response:
+        assert len(response.headers["X-Request-ID"]) == 32

@@ -1,0 +1,349 @@
+"""The conversations service over real gRPC, in process, against real PostgreSQL."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import orjson
+import pytest
+import pytest_asyncio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from pigeon.conversations.v1 import conversations_pb2 as pb
+from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
+from pigeon.messages.v1 import content_pb2
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.conversations.__main__ import SERVICE_NAME
+from services.conversations.grpc_api import ConversationsServicer
+from services.conversations.inbox import Inbox
+from services.conversations.store import Store
+from services.shared.grpc_server import build_server
+from tools.seed import SeededAccount, create_account
+
+
+@dataclass
+class Service:
+    stub: pb_grpc.ConversationsStub
+    channel: grpc.aio.Channel
+    inbox: Inbox
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def service(engine: AsyncEngine) -> AsyncIterator[Service]:
+    inbox = Inbox(Store(engine), cache_ttl_seconds=60)
+    servicer = ConversationsServicer(inbox)
+    server, _, port = await build_server(
+        [lambda s: pb_grpc.add_ConversationsServicer_to_server(servicer, s)], [SERVICE_NAME], "127.0.0.1:0"
+    )
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    yield Service(pb_grpc.ConversationsStub(channel), channel, inbox)
+    await channel.close()
+    await server.stop(None)
+
+
+class StatementCounter:
+    """Counts SQL statements the engine sends: the test of "one round trip"."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.statements: list[str] = []
+        self.engine = engine
+
+    def __enter__(self) -> "StatementCounter":
+        event.listen(self.engine.sync_engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine.sync_engine, "before_cursor_execute", self._count)
+
+    def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+
+def text_content(body: str = "Hello") -> content_pb2.Content:
+    return content_pb2.Content(type="text", body_json=orjson.dumps({"body": body, "preview_url": False}))
+
+
+async def create(service: Service, account: SeededAccount, **fields: Any) -> pb.CreateOutboundMessageResponse:
+    fields.setdefault("content", text_content())
+    return await service.stub.CreateOutboundMessage(
+        pb.CreateOutboundMessageRequest(account_id=account.account_id, **fields)
+    )
+
+
+async def expect_status(code: grpc.StatusCode, call: Any) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    assert caught.value.code() == code, caught.value.details()
+    return caught.value
+
+
+async def test_authenticate_api_key(service: Service, account: SeededAccount) -> None:
+    response = await service.stub.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(api_key=account.api_key))
+    assert response.account_id == account.account_id
+    await expect_status(
+        grpc.StatusCode.UNAUTHENTICATED,
+        service.stub.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(api_key=account.api_key + "x")),
+    )
+
+
+async def test_revoked_key_is_refused(service: Service, engine: AsyncEngine) -> None:
+    account = await create_account(engine, "Revoked", conversations=0)
+    async with engine.connect() as connection:
+        await connection.execute(
+            text("UPDATE api_keys SET revoked_at = now() WHERE account_id = :a"), {"a": account.account_id}
+        )
+    await expect_status(
+        grpc.StatusCode.UNAUTHENTICATED,
+        service.stub.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(api_key=account.api_key)),
+    )
+
+
+async def test_create_outbound_stores_sending_message_and_moves_conversation(
+    service: Service, account: SeededAccount, engine: AsyncEngine
+) -> None:
+    conversation_id = account.conversation_ids[0]
+    created = await create(
+        service, account, conversation_id=conversation_id, content=text_content("Hi there")
+    )
+
+    message = created.message
+    assert message.status == pb.MESSAGE_STATUS_SENDING
+    assert message.direction == pb.DIRECTION_OUTBOUND
+    assert message.conversation_id == conversation_id
+    assert orjson.loads(message.content.body_json) == {"body": "Hi there", "preview_url": False}
+    assert created.target.phone_number_id == account.phone_number_id
+    assert created.target.access_token == account.access_token
+    assert created.target.to == account.contact_wa_ids[0]
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text(
+                    "SELECT m.status, m.body->>'body' AS body, m.created_at, c.last_message_at "
+                    "FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = :id"
+                ),
+                {"id": message.id},
+            )
+        ).one()
+    assert row.status == "sending"
+    assert row.body == "Hi there"
+    # Same statement, same now(): the conversation moved exactly to the message's time.
+    assert row.last_message_at == row.created_at
+
+
+async def test_create_outbound_is_one_statement_when_cached(
+    service: Service, account: SeededAccount, engine: AsyncEngine
+) -> None:
+    await create(service, account, conversation_id=account.conversation_ids[1])  # warms the caches
+    with StatementCounter(engine) as counter:
+        await create(service, account, conversation_id=account.conversation_ids[1])
+    assert len(counter.statements) == 1
+    assert "INSERT INTO messages" in counter.statements[0]
+    assert "UPDATE conversations" in counter.statements[0]
+
+
+async def test_concurrent_misses_load_a_conversation_once(
+    service: Service, account: SeededAccount, engine: AsyncEngine
+) -> None:
+    conversation_id = account.conversation_ids[2]
+    with StatementCounter(engine) as counter:
+        await asyncio.gather(*(create(service, account, conversation_id=conversation_id) for _ in range(20)))
+    lookups = [s for s in counter.statements if "FROM conversations c JOIN contacts" in s]
+    assert len(lookups) == 1
+    assert len([s for s in counter.statements if "INSERT INTO messages" in s]) == 20
+
+
+async def test_create_outbound_to_new_contact_opens_one_conversation(
+    service: Service, account: SeededAccount
+) -> None:
+    first = await create(service, account, to="15550001111")
+    second = await create(service, account, to="+15550001111")
+    assert first.message.conversation_id == second.message.conversation_id
+    assert first.target.to == "15550001111"
+    conversation = await service.stub.GetConversation(
+        pb.GetConversationRequest(
+            account_id=account.account_id, conversation_id=first.message.conversation_id
+        )
+    )
+    assert conversation.contact_wa_id == "15550001111"
+    assert not conversation.HasField("last_inbound_at")
+
+
+async def test_another_accounts_conversation_is_not_found_and_nothing_is_written(
+    service: Service, account: SeededAccount, other_account: SeededAccount, engine: AsyncEngine
+) -> None:
+    foreign = other_account.conversation_ids[0]
+    await expect_status(grpc.StatusCode.NOT_FOUND, create(service, account, conversation_id=foreign))
+    await expect_status(
+        grpc.StatusCode.NOT_FOUND,
+        service.stub.GetConversation(
+            pb.GetConversationRequest(account_id=account.account_id, conversation_id=foreign)
+        ),
+    )
+    await expect_status(
+        grpc.StatusCode.NOT_FOUND,
+        service.stub.ListMessages(
+            pb.ListMessagesRequest(account_id=account.account_id, conversation_id=foreign)
+        ),
+    )
+    async with engine.connect() as connection:
+        count = (
+            await connection.execute(
+                text("SELECT count(*) FROM messages WHERE conversation_id = :c AND direction = 'outbound'"),
+                {"c": foreign},
+            )
+        ).scalar_one()
+    assert count == 0
+
+
+async def test_bad_requests(service: Service, account: SeededAccount) -> None:
+    await expect_status(grpc.StatusCode.INVALID_ARGUMENT, create(service, account))
+    await expect_status(grpc.StatusCode.INVALID_ARGUMENT, create(service, account, to="12ab"))
+    await expect_status(grpc.StatusCode.NOT_FOUND, create(service, account, conversation_id="not-a-uuid"))
+    await expect_status(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        create(service, account, conversation_id=account.conversation_ids[0], content=content_pb2.Content()),
+    )
+
+
+async def test_record_send_outcome(service: Service, account: SeededAccount) -> None:
+    sent = (await create(service, account, conversation_id=account.conversation_ids[0])).message
+    failed = (await create(service, account, conversation_id=account.conversation_ids[0])).message
+
+    recorded = await service.stub.RecordSendOutcome(
+        pb.RecordSendOutcomeRequest(
+            account_id=account.account_id, message_id=sent.id, wa_message_id="wamid.A1"
+        )
+    )
+    assert recorded.status == pb.MESSAGE_STATUS_SENT
+    assert recorded.wa_message_id == "wamid.A1"
+    assert recorded.HasField("sent_at")
+
+    recorded = await service.stub.RecordSendOutcome(
+        pb.RecordSendOutcomeRequest(
+            account_id=account.account_id,
+            message_id=failed.id,
+            failure=pb.SendOutcomeFailure(code="131026", message="Message undeliverable"),
+        )
+    )
+    assert recorded.status == pb.MESSAGE_STATUS_FAILED
+    assert (recorded.error_code, recorded.error_message) == ("131026", "Message undeliverable")
+    assert recorded.HasField("failed_at")
+
+    # An outcome is recorded once: a second one finds the message no longer sending.
+    await expect_status(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        service.stub.RecordSendOutcome(
+            pb.RecordSendOutcomeRequest(
+                account_id=account.account_id, message_id=sent.id, wa_message_id="wamid.B2"
+            )
+        ),
+    )
+    message = await service.stub.GetMessage(
+        pb.GetMessageRequest(account_id=account.account_id, message_id=sent.id)
+    )
+    assert message.wa_message_id == "wamid.A1"
+
+
+async def test_another_account_cannot_read_or_record_a_message(
+    service: Service, account: SeededAccount, other_account: SeededAccount
+) -> None:
+    message = (await create(service, account, conversation_id=account.conversation_ids[0])).message
+    await expect_status(
+        grpc.StatusCode.NOT_FOUND,
+        service.stub.GetMessage(
+            pb.GetMessageRequest(account_id=other_account.account_id, message_id=message.id)
+        ),
+    )
+    await expect_status(
+        grpc.StatusCode.NOT_FOUND,
+        service.stub.RecordSendOutcome(
+            pb.RecordSendOutcomeRequest(
+                account_id=other_account.account_id, message_id=message.id, wa_message_id="wamid.X"
+            )
+        ),
+    )
+    still = await service.stub.GetMessage(
+        pb.GetMessageRequest(account_id=account.account_id, message_id=message.id)
+    )
+    assert still.status == pb.MESSAGE_STATUS_SENDING
+
+
+async def test_list_conversations_pages_newest_activity_first(service: Service, engine: AsyncEngine) -> None:
+    account = await create_account(engine, "Paging", conversations=5)
+    # Activity on the oldest conversation makes it the newest.
+    await create(service, account, conversation_id=account.conversation_ids[4])
+    seen: list[str] = []
+    token = ""
+    pages = 0
+    while True:
+        page = await service.stub.ListConversations(
+            pb.ListConversationsRequest(account_id=account.account_id, page_size=2, page_token=token)
+        )
+        pages += 1
+        seen += [c.id for c in page.conversations]
+        token = page.next_page_token
+        if not token:
+            break
+    assert pages == 3
+    ids = account.conversation_ids
+    # Seeded conversation i had its last activity i minutes ago.
+    assert seen == [ids[4], ids[0], ids[1], ids[2], ids[3]]
+
+
+async def test_list_messages_pages_newest_first(service: Service, account: SeededAccount) -> None:
+    conversation_id = account.conversation_ids[1]
+    created = [
+        (
+            await create(service, account, conversation_id=conversation_id, content=text_content(f"m{i}"))
+        ).message.id
+        for i in range(3)
+    ]
+    first = await service.stub.ListMessages(
+        pb.ListMessagesRequest(account_id=account.account_id, conversation_id=conversation_id, page_size=2)
+    )
+    second = await service.stub.ListMessages(
+        pb.ListMessagesRequest(
+            account_id=account.account_id,
+            conversation_id=conversation_id,
+            page_size=2,
+            page_token=first.next_page_token,
+        )
+    )
+    assert [m.id for m in first.messages] == created[::-1][:2]
+    # Then the oldest outbound message and the seeded inbound one, and no further page.
+    assert [m.id for m in second.messages][0] == created[0]
+    assert [m.direction for m in second.messages] == [pb.DIRECTION_OUTBOUND, pb.DIRECTION_INBOUND]
+    assert second.next_page_token == ""
+
+
+async def test_page_size_and_token_are_validated(service: Service, account: SeededAccount) -> None:
+    await expect_status(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        service.stub.ListConversations(
+            pb.ListConversationsRequest(account_id=account.account_id, page_size=101)
+        ),
+    )
+    await expect_status(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        service.stub.ListConversations(
+            pb.ListConversationsRequest(account_id=account.account_id, page_token="!!garbage!!")
+        ),
+    )
+
+
+async def test_health_and_reflection(service: Service) -> None:
+    health = health_pb2_grpc.HealthStub(service.channel)
+    response = await health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAME))
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+    reflection = reflection_pb2_grpc.ServerReflectionStub(service.channel)
+    responses = reflection.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
+    names = [s.name async for r in responses for s in r.list_services_response.service]
+    assert SERVICE_NAME in names
+    assert "grpc.health.v1.Health" in names

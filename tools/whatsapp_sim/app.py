@@ -1,0 +1,651 @@
+"""An aiohttp stand-in for Meta's Graph API send endpoint, plus `/_sim/` inspection and control.
+
+pigeon's sender calls it over HTTP exactly as it calls Meta. Behaviour that tests need to
+provoke is keyed on the recipient: `to == "1999" + code` answers that Graph error code,
+`to == "1998" + N` answers after N extra milliseconds. The hot path does a dict lookup, one
+orjson parse, a few type checks and a deque append, so benchmarks measure pigeon, not this.
+"""
+
+import asyncio
+import base64
+import hmac
+import itertools
+import os
+import random
+import re
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import orjson
+from aiohttp import web
+
+from tools.whatsapp_sim.config import SimConfig, parse_phone_number
+
+# Enough for long benchmarks without unbounded memory; the oldest records go first.
+MAX_RECORDS = 200_000
+
+_VERSION = re.compile(r"v\d+\.\d+")
+_RECIPIENT = re.compile(r"\+?[0-9]{5,20}")
+_DELAY_PREFIX = "1998"
+_ERROR_PREFIX = "1999"
+
+MEDIA_TYPES = frozenset({"image", "document", "audio", "video", "sticker"})
+MESSAGE_TYPES = MEDIA_TYPES | {"text", "template", "reaction", "location", "contacts", "interactive"}
+_CAPTION_TYPES = frozenset({"image", "video", "document"})
+_TYPE_LIST = ", ".join(sorted(MESSAGE_TYPES))
+
+
+@dataclass(slots=True)
+class Record:
+    """One POST to the messages route. The token is never kept.
+
+    The body is kept as the raw bytes and parsed only when inspected: a parsed body costs about
+    four times the memory, which matters at `MAX_RECORDS`.
+    """
+
+    received_at: float
+    phone_number_id: str
+    raw_body: bytes
+    to: str | None = None
+    answered_at: float | None = None
+    status: int | None = None
+    error_code: int | None = None
+    wa_message_id: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        try:
+            body = orjson.loads(self.raw_body) if self.raw_body else None
+        except orjson.JSONDecodeError:
+            body = None
+        return {
+            "received_at": self.received_at,
+            "answered_at": self.answered_at,
+            "phone_number_id": self.phone_number_id,
+            "to": self.to,
+            "body": body,
+            "status": self.status,
+            "error_code": self.error_code,
+            "wa_message_id": self.wa_message_id,
+        }
+
+
+@dataclass(slots=True)
+class State:
+    records: deque[Record]
+    # Per phone number, monotonic times of the sends accepted in the last second.
+    windows: dict[str, deque[float]]
+
+
+CONFIG = web.AppKey("config", SimConfig)
+STATE = web.AppKey("state", State)
+
+
+# --- Graph errors ------------------------------------------------------------------------------
+
+
+class ErrorInfo(NamedTuple):
+    message: str
+    details: str
+    subcode: int | None = None
+
+
+# Messages and details follow Meta's error-code reference. Graph-level codes (1, 2, 190) carry
+# no "(#code)" prefix; every WhatsApp error's type is OAuthException.
+_ERRORS: dict[int, ErrorInfo] = {
+    1: ErrorInfo("An unknown error has occurred.", "Invalid request or possible server error."),
+    2: ErrorInfo(
+        "An unexpected error has occurred. Please retry your request later.",
+        "Temporary due to downtime or due to being overloaded.",
+    ),
+    4: ErrorInfo("(#4) Application request limit reached", "The app has reached its API call rate limit."),
+    10: ErrorInfo(
+        "(#10) Application does not have permission for this action",
+        "Permission is either not granted or has been removed.",
+    ),
+    100: ErrorInfo("(#100) Invalid parameter", "The request included unsupported or misspelled parameters."),
+    190: ErrorInfo(
+        "Error validating access token: Session has expired.", "Your access token has expired.", 463
+    ),
+    368: ErrorInfo(
+        "(#368) Temporarily blocked for policies violations",
+        "The WhatsApp Business Account has been restricted or disabled for violating a platform policy.",
+    ),
+    80007: ErrorInfo(
+        "(#80007) Rate limit issues", "The WhatsApp Business Account has reached its rate limit."
+    ),
+    130429: ErrorInfo("(#130429) Rate limit hit", "Cloud API message throughput has been reached.", 2494055),
+    130472: ErrorInfo(
+        "(#130472) User's number is part of an experiment",
+        "Failed to send message because this user's phone number is part of an experiment.",
+    ),
+    131000: ErrorInfo("(#131000) Something went wrong", "Message failed to send due to an unknown error."),
+    131005: ErrorInfo("(#131005) Access denied", "Permission is either not granted or has been removed."),
+    131008: ErrorInfo(
+        "(#131008) Required parameter is missing", "The request is missing a required parameter."
+    ),
+    131009: ErrorInfo("(#131009) Parameter value is not valid", "One or more parameter values are invalid."),
+    131016: ErrorInfo(
+        "(#131016) Service unavailable",
+        "A service is temporarily unavailable. Please check the status page before retrying.",
+    ),
+    131021: ErrorInfo(
+        "(#131021) Recipient cannot be sender", "Sender and recipient phone number is the same."
+    ),
+    131026: ErrorInfo(
+        "(#131026) Message undeliverable",
+        "Unable to deliver message: the recipient is not a WhatsApp user, has not accepted the latest "
+        "terms of service, or uses an old WhatsApp version.",
+    ),
+    131031: ErrorInfo(
+        "(#131031) Business Account locked",
+        "The WhatsApp Business Account has been restricted or disabled for violating a platform policy.",
+    ),
+    131042: ErrorInfo(
+        "(#131042) Business eligibility payment issue", "There was an error related to your payment method."
+    ),
+    131047: ErrorInfo(
+        "(#131047) Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the customer last replied "
+        "to this number.",
+    ),
+    131048: ErrorInfo(
+        "(#131048) Spam rate limit hit",
+        "Message failed to send because there are restrictions on how many messages can be sent from "
+        "this phone number.",
+    ),
+    131049: ErrorInfo(
+        "(#131049) This message was not delivered to maintain healthy ecosystem engagement.",
+        "In order to maintain a healthy ecosystem engagement, the message failed to be delivered.",
+    ),
+    131051: ErrorInfo("(#131051) Unsupported message type", "Unsupported message type."),
+    131052: ErrorInfo("(#131052) Media download error", "Unable to download the media sent by the user."),
+    131053: ErrorInfo("(#131053) Media upload error", "Unable to upload the media used in the message."),
+    131056: ErrorInfo(
+        "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+        "Message failed to send because there were too many messages sent from this phone number to the "
+        "same phone number in a short period of time.",
+    ),
+    131057: ErrorInfo("(#131057) Account in maintenance mode", "Business Account is in maintenance mode."),
+    132000: ErrorInfo(
+        "(#132000) Number of parameters does not match the expected number of params",
+        "The number of variable parameter values does not match the number defined in the template.",
+    ),
+    132001: ErrorInfo(
+        "(#132001) Template name does not exist in the translation",
+        "The template does not exist in the specified language or has not been approved.",
+    ),
+    132005: ErrorInfo("(#132005) Translated text too long", "Translated text is too long."),
+    132007: ErrorInfo(
+        "(#132007) Template Format Character Policy Violated", "Template content violates a WhatsApp policy."
+    ),
+    132012: ErrorInfo(
+        "(#132012) Parameter format does not match format in the created template",
+        "Variable parameter values formatted incorrectly.",
+    ),
+    132015: ErrorInfo("(#132015) Template is Paused", "Template is paused due to low quality."),
+    132016: ErrorInfo("(#132016) Template is Disabled", "Template has been paused too many times."),
+    135000: ErrorInfo("(#135000) Generic user error", "Message failed to send because of an unknown error."),
+}
+
+
+def error_info(code: int) -> ErrorInfo:
+    if (known := _ERRORS.get(code)) is not None:
+        return known
+    if 200 <= code <= 299:
+        return ErrorInfo(
+            f"(#{code}) Permissions error", "Permission is either not granted or has been removed."
+        )
+    return ErrorInfo(f"(#{code}) Simulated error", f"Simulated Graph error {code}.")
+
+
+_STATUS_429 = frozenset({4, 80007, 130429, 131056})
+
+
+def http_status(code: int) -> int:
+    """The HTTP status Meta pairs with a Graph error code; clients should branch on the code."""
+    if code == 190:
+        return 401
+    if code == 10 or 200 <= code <= 299:
+        return 403
+    if code in _STATUS_429:
+        return 429
+    if code in (1, 2, 131000):
+        return 500
+    if code == 131016:
+        return 503
+    return 400
+
+
+# Default for graph_error's subcode: take it from the table.
+_TABLE_SUBCODE = -1
+
+
+def _fbtrace_id() -> str:
+    return base64.urlsafe_b64encode(random.randbytes(9)).decode()
+
+
+def graph_error(
+    code: int,
+    details: str | None = None,
+    *,
+    message: str | None = None,
+    type_: str | None = None,
+    subcode: int | None = _TABLE_SUBCODE,
+    status: int | None = None,
+) -> web.Response:
+    """A Graph error response; unspecified parts come from `error_info(code)`.
+
+    `subcode=None` leaves the (deprecated) subcode out even when the table has one.
+    """
+    known = error_info(code)
+    error: dict[str, Any] = {
+        "message": message or known.message,
+        "type": type_ or "OAuthException",
+        "code": code,
+        "error_data": {"messaging_product": "whatsapp", "details": details or known.details},
+        "fbtrace_id": _fbtrace_id(),
+    }
+    if subcode == _TABLE_SUBCODE:
+        subcode = known.subcode
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    return web.Response(
+        body=orjson.dumps({"error": error}),
+        status=status or http_status(code),
+        content_type="application/json",
+    )
+
+
+# --- request validation -----------------------------------------------------------------------
+
+
+class Invalid(Exception):
+    """A send body Meta would reject: 100 for wrong JSON types or unsupported values,
+    131008 for a missing required parameter, 131009 for a present but unacceptable value."""
+
+    def __init__(self, code: int, details: str) -> None:
+        super().__init__(details)
+        self.code = code
+        self.details = details
+
+
+def _required(obj: dict[str, Any], key: str, where: str) -> Any:
+    value = obj.get(key)
+    if value is None:
+        raise Invalid(131008, f"The parameter {where} is required.")
+    return value
+
+
+def _string(obj: dict[str, Any], key: str, where: str, *, non_empty: bool = True) -> str:
+    value = _required(obj, key, where)
+    if not isinstance(value, str):
+        raise Invalid(100, f"Param {where} must be a string.")
+    if non_empty and not value:
+        raise Invalid(131009, f"Param {where} must not be empty.")
+    return value
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Invalid(100, f"Param {where} must be a JSON object.")
+    return value
+
+
+def _number(obj: dict[str, Any], key: str, where: str) -> None:
+    value = _required(obj, key, where)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid(100, f"Param {where} must be a number.")
+
+
+def validate_send(body: Any) -> str:
+    """Checks a send body the way the Cloud API does; returns `to`, raises Invalid."""
+    if not isinstance(body, dict):
+        raise Invalid(100, "The request body must be a JSON object.")
+    product = _required(body, "messaging_product", "messaging_product")
+    if product != "whatsapp":
+        raise Invalid(100, "Param messaging_product must be 'whatsapp'.")
+    to = _required(body, "to", "to")
+    if not isinstance(to, str):
+        raise Invalid(100, "Param to must be a string.")
+    if not _RECIPIENT.fullmatch(to):
+        raise Invalid(131009, "Param to must be a phone number: 5 to 20 digits, optionally after a '+'.")
+    recipient_type = body.get("recipient_type")
+    if recipient_type is not None and recipient_type != "individual":
+        raise Invalid(100, "Param recipient_type must be 'individual'.")
+    # Meta defaults a missing type to text.
+    kind = body.get("type", "text")
+    if kind not in MESSAGE_TYPES:
+        raise Invalid(100, f"Param type must be one of {{{_TYPE_LIST}}}.")
+    content = _required(body, kind, kind)
+    _VALIDATORS[kind](content, kind)
+    context = body.get("context")
+    if context is not None:
+        message_id = _object(context, "context").get("message_id")
+        if not isinstance(message_id, str) or not message_id:
+            raise Invalid(100, "Param context['message_id'] must be a non-empty string.")
+    opaque = body.get("biz_opaque_callback_data")
+    if opaque is not None:
+        if not isinstance(opaque, str):
+            raise Invalid(100, "Param biz_opaque_callback_data must be a string.")
+        if len(opaque) > 128 and len(opaque.encode()) > 512:
+            raise Invalid(131009, "Param biz_opaque_callback_data must be at most 512 bytes.")
+    return to
+
+
+def _text(content: Any, kind: str) -> None:
+    text = _object(content, kind)
+    body = _string(text, "body", "text['body']")
+    if len(body) > 4096:
+        raise Invalid(131009, "Param text['body'] must be at most 4096 characters long.")
+    preview = text.get("preview_url")
+    if preview is not None and not isinstance(preview, bool):
+        raise Invalid(100, "Param text['preview_url'] must be a boolean.")
+
+
+def _template(content: Any, kind: str) -> None:
+    template = _object(content, kind)
+    _string(template, "name", "template['name']")
+    language = _object(_required(template, "language", "template['language']"), "template['language']")
+    _string(language, "code", "template['language']['code']")
+    components = template.get("components")
+    if components is not None and not isinstance(components, list):
+        raise Invalid(100, "Param template['components'] must be an array.")
+
+
+def _media(content: Any, kind: str) -> None:
+    media = _object(content, kind)
+    has_link, has_id = "link" in media, "id" in media
+    if not has_link and not has_id:
+        raise Invalid(131008, f"Param {kind} must have a 'link' or an 'id'.")
+    if has_link and has_id:
+        raise Invalid(131009, f"Param {kind} must have only one of 'link' or 'id'.")
+    _string(media, "link" if has_link else "id", f"{kind}['{'link' if has_link else 'id'}']")
+    if "caption" in media:
+        if kind not in _CAPTION_TYPES:
+            raise Invalid(100, f"Param {kind}['caption'] is not supported for {kind} messages.")
+        if not isinstance(media["caption"], str):
+            raise Invalid(100, f"Param {kind}['caption'] must be a string.")
+    if "filename" in media:
+        if kind != "document":
+            raise Invalid(100, f"Param {kind}['filename'] is only supported for document messages.")
+        if not isinstance(media["filename"], str):
+            raise Invalid(100, "Param document['filename'] must be a string.")
+
+
+def _reaction(content: Any, kind: str) -> None:
+    reaction = _object(content, kind)
+    _string(reaction, "message_id", "reaction['message_id']")
+    # An empty emoji removes the reaction.
+    _string(reaction, "emoji", "reaction['emoji']", non_empty=False)
+
+
+def _location(content: Any, kind: str) -> None:
+    location = _object(content, kind)
+    _number(location, "latitude", "location['latitude']")
+    _number(location, "longitude", "location['longitude']")
+
+
+def _contacts(content: Any, kind: str) -> None:
+    if not isinstance(content, list) or not content:
+        raise Invalid(100, "Param contacts must be a non-empty array.")
+    for index, item in enumerate(content):
+        contact = _object(item, f"contacts[{index}]")
+        name = _object(_required(contact, "name", f"contacts[{index}]['name']"), f"contacts[{index}]['name']")
+        _string(name, "formatted_name", f"contacts[{index}]['name']['formatted_name']")
+
+
+def _interactive(content: Any, kind: str) -> None:
+    interactive = _object(content, kind)
+    _string(interactive, "type", "interactive['type']")
+    _object(_required(interactive, "action", "interactive['action']"), "interactive['action']")
+
+
+_VALIDATORS = {
+    "text": _text,
+    "template": _template,
+    "reaction": _reaction,
+    "location": _location,
+    "contacts": _contacts,
+    "interactive": _interactive,
+    **dict.fromkeys(MEDIA_TYPES, _media),
+}
+
+
+# --- the send endpoint ------------------------------------------------------------------------
+
+# A per-process random prefix plus a counter: unique without a uuid per request. 7 + 8 bytes
+# encode to 20 base64 characters without padding.
+_WAMID_PREFIX = os.urandom(7)
+_wamid_counter = itertools.count()
+
+
+def _new_wamid() -> str:
+    raw = _WAMID_PREFIX + next(_wamid_counter).to_bytes(8, "big")
+    return "wamid." + base64.urlsafe_b64encode(raw).decode()
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How to answer a send: the response, the Graph error code or the wamid, and any extra delay."""
+
+    response: web.Response
+    error_code: int | None = None
+    wamid: str | None = None
+    extra_delay: float = 0.0
+
+
+def _failed(code: int, details: str | None = None, **overrides: Any) -> Outcome:
+    return Outcome(graph_error(code, details, **overrides), error_code=code)
+
+
+def _error_trigger(digits: str) -> int | None:
+    """The Graph error code asked for by a "1999<code>" recipient, if any."""
+    if digits.startswith(_ERROR_PREFIX) and len(digits) > 4:
+        return int(digits[4:])
+    return None
+
+
+def _extra_delay(digits: str) -> float:
+    """Seconds of extra delay asked for by a "1998<ms>" recipient."""
+    if digits.startswith(_DELAY_PREFIX) and len(digits) > 4:
+        return int(digits[4:]) / 1000.0
+    return 0.0
+
+
+def _auth_error(request: web.Request, token: str) -> Outcome | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    given = given.strip()
+    if scheme.lower() != "bearer" or not given:
+        return _failed(
+            190,
+            "The request has no valid 'Authorization: Bearer <token>' header.",
+            message="Invalid OAuth access token - Cannot parse access token",
+            subcode=None,
+        )
+    if not hmac.compare_digest(given.encode(errors="surrogateescape"), token.encode()):
+        return _failed(
+            190,
+            "The access token does not belong to this phone number.",
+            message="Error validating access token: The session has been invalidated.",
+            subcode=460,
+        )
+    return None
+
+
+def _admit(windows: dict[str, deque[float]], phone_number_id: str, mps: int) -> bool:
+    """Sliding one-second window of accepted sends; O(1) amortised."""
+    now = time.monotonic()
+    window = windows.get(phone_number_id)
+    if window is None:
+        window = windows[phone_number_id] = deque()
+    cutoff = now - 1.0
+    while window and window[0] <= cutoff:
+        window.popleft()
+    if len(window) >= mps:
+        return False
+    window.append(now)
+    return True
+
+
+async def send_message(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    state = request.app[STATE]
+    phone_number_id = request.match_info["phone_number_id"]
+    # Appended on arrival so records stay in arrival order; completed as the request goes on.
+    record = Record(time.time(), phone_number_id, b"")
+    state.records.append(record)
+    raw = record.raw_body = await request.read()
+    try:
+        body = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("to"), str):
+        record.to = body["to"]
+
+    outcome = _decide(request, config, state, phone_number_id, body)
+    delay = outcome.extra_delay + config.latency.sample_seconds()
+    if delay > 0:
+        await asyncio.sleep(delay)
+    record.answered_at = time.time()
+    record.status = outcome.response.status
+    record.error_code = outcome.error_code
+    record.wa_message_id = outcome.wamid
+    return outcome.response
+
+
+def _decide(
+    request: web.Request, config: SimConfig, state: State, phone_number_id: str, body: Any
+) -> Outcome:
+    """Decides the answer without waiting: path, then object, token, body, throughput, triggers."""
+    version = request.match_info["version"]
+    if not _VERSION.fullmatch(version):
+        return _failed(
+            2500, f"Unknown API version {version!r}.", message=f"Unknown path components: /{version}"
+        )
+    number = config.phone_numbers.get(phone_number_id)
+    if number is None:
+        message = (
+            f"Unsupported post request. Object with ID '{phone_number_id}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation"
+        )
+        details = "The phone number ID is not registered with the simulator."
+        return _failed(100, details, message=message, type_="GraphMethodException", subcode=33)
+    if (denied := _auth_error(request, number.access_token)) is not None:
+        return denied
+    try:
+        to = validate_send(body)
+    except Invalid as exc:
+        return _failed(exc.code, exc.details)
+    if not _admit(state.windows, phone_number_id, config.mps_for(number)):
+        return _failed(130429)
+    digits = to.removeprefix("+")
+    if (code := _error_trigger(digits)) is not None:
+        return _failed(code)
+    if config.error_rate > 0 and random.random() < config.error_rate:
+        return _failed(config.error_code)
+    wamid = _new_wamid()
+    payload = {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": to, "wa_id": digits}],
+        "messages": [{"id": wamid, "message_status": "accepted"}],
+    }
+    ok = web.Response(body=orjson.dumps(payload), content_type="application/json")
+    return Outcome(ok, wamid=wamid, extra_delay=_extra_delay(digits))
+
+
+# --- /_sim/ control ---------------------------------------------------------------------------
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+
+
+def _bad_request(message: str) -> web.Response:
+    return _json({"error": message}, status=400)
+
+
+async def _json_body(request: web.Request) -> Any:
+    try:
+        return orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"the body must be JSON: {exc}") from None
+
+
+async def put_phone_number(request: web.Request) -> web.Response:
+    """Registers or replaces a phone number; a fresh number also gets a fresh throughput window."""
+    phone_number_id = request.match_info["phone_number_id"]
+    try:
+        number = parse_phone_number(phone_number_id, await _json_body(request))
+    except ValueError as exc:  # includes a body that is not JSON
+        return _bad_request(str(exc))
+    request.app[CONFIG].phone_numbers[phone_number_id] = number
+    request.app[STATE].windows.pop(phone_number_id, None)
+    return web.Response(status=204)
+
+
+async def get_requests(request: web.Request) -> web.Response:
+    query = request.query
+    phone_number_id = query.get("phone_number_id")
+    to = query.get("to")
+    since: float | None = None
+    if "since" in query:
+        try:
+            since = float(query["since"])
+        except ValueError:
+            return _bad_request("since must be a unix time in seconds")
+    matched = [
+        record
+        for record in request.app[STATE].records
+        if (phone_number_id is None or record.phone_number_id == phone_number_id)
+        and (to is None or record.to == to)
+        and (since is None or record.received_at >= since)
+    ]
+    return _json({"requests": [record.as_json() for record in matched]})
+
+
+async def delete_requests(request: web.Request) -> web.Response:
+    request.app[STATE].records.clear()
+    return web.Response(status=204)
+
+
+async def get_config(request: web.Request) -> web.Response:
+    return _json(request.app[CONFIG].public())
+
+
+async def patch_config(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    try:
+        changes = await _json_body(request)
+        if not isinstance(changes, dict):
+            raise ValueError("the body must be a JSON object")
+        config.patch(changes)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    return _json(config.public())
+
+
+async def health(request: web.Request) -> web.Response:
+    return _json({"status": "ok"})
+
+
+async def not_found(request: web.Request) -> web.Response:
+    message = f"Unknown path components: {request.path}"
+    return graph_error(2500, "No such endpoint in the simulator.", message=message, status=404)
+
+
+def create_app(config: SimConfig) -> web.Application:
+    app = web.Application()
+    app[CONFIG] = config
+    app[STATE] = State(records=deque(maxlen=MAX_RECORDS), windows={})
+    app.router.add_get("/_sim/health", health)
+    app.router.add_get("/_sim/config", get_config)
+    app.router.add_patch("/_sim/config", patch_config)
+    app.router.add_get("/_sim/requests", get_requests)
+    app.router.add_delete("/_sim/requests", delete_requests)
+    app.router.add_put("/_sim/phone-numbers/{phone_number_id}", put_phone_number)
+    app.router.add_post("/{version}/{phone_number_id}/messages", send_message)
+    app.router.add_route("*", "/{tail:.*}", not_found)
+    return app

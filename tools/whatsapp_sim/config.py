@@ -1,0 +1,197 @@
+"""The simulator's settings: latency, random failures, throughput and registered phone numbers.
+
+One `SimConfig` object is shared by the running app and mutated in place by the
+`/_sim/` control endpoints, so tests holding a reference always see the live values.
+"""
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from services.shared.settings import env
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_FIXED = re.compile(rf"({_NUMBER})")
+_RANGE = re.compile(rf"({_NUMBER})-({_NUMBER})")
+_NORMAL = re.compile(rf"normal:({_NUMBER}):({_NUMBER})")
+_LATENCY_FORMS = (
+    "expected 'MS' (e.g. '500'), 'MIN-MAX' (e.g. '500-800') or 'normal:MEAN:STDDEV', in milliseconds"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """A delay distribution in milliseconds. Build it with `parse_latency`.
+
+    fixed: `a_ms`; uniform: between `a_ms` and `b_ms`; normal: mean `a_ms`, stddev `b_ms`, clipped at 0.
+    """
+
+    kind: Literal["fixed", "uniform", "normal"] = "fixed"
+    a_ms: float = 0.0
+    b_ms: float = 0.0
+
+    def sample_seconds(self) -> float:
+        if self.kind == "fixed":
+            return self.a_ms / 1000.0
+        if self.kind == "uniform":
+            return random.uniform(self.a_ms, self.b_ms) / 1000.0
+        return max(0.0, random.gauss(self.a_ms, self.b_ms)) / 1000.0
+
+    def __str__(self) -> str:
+        """The spec string `parse_latency` accepts, so the config round-trips through JSON."""
+        if self.kind == "fixed":
+            return _ms(self.a_ms)
+        if self.kind == "uniform":
+            return f"{_ms(self.a_ms)}-{_ms(self.b_ms)}"
+        return f"normal:{_ms(self.a_ms)}:{_ms(self.b_ms)}"
+
+
+def _ms(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+def parse_latency(raw: str) -> Latency:
+    """Parses "0", "500" (fixed), "500-800" (uniform) or "normal:600:100" (gaussian), all in ms."""
+    spec = raw.strip()
+    if match := _FIXED.fullmatch(spec):
+        return Latency("fixed", float(match[1]))
+    if match := _RANGE.fullmatch(spec):
+        low, high = float(match[1]), float(match[2])
+        if low > high:
+            raise ValueError(f"latency {raw!r}: range minimum {match[1]} is above maximum {match[2]}")
+        return Latency("uniform", low, high)
+    if match := _NORMAL.fullmatch(spec):
+        return Latency("normal", float(match[1]), float(match[2]))
+    raise ValueError(f"latency {raw!r} is not valid: {_LATENCY_FORMS}")
+
+
+@dataclass(slots=True)
+class PhoneNumber:
+    """A business phone number the simulator accepts sends for. `mps` None follows `default_mps`."""
+
+    access_token: str
+    mps: int | None = None
+    display_phone_number: str = ""
+
+
+@dataclass(slots=True)
+class SimConfig:
+    latency: Latency = field(default_factory=Latency)
+    # Fraction of otherwise successful sends that fail at random with `error_code`.
+    error_rate: float = 0.0
+    error_code: int = 131000
+    # Messages per second per phone number, Meta's default throughput.
+    default_mps: int = 80
+    phone_numbers: dict[str, PhoneNumber] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "SimConfig":
+        """Reads SIM_LATENCY, SIM_ERROR_RATE, SIM_ERROR_CODE, SIM_DEFAULT_MPS and SIM_PHONE_NUMBERS."""
+        return cls(
+            latency=env("SIM_LATENCY", Latency(), parse_latency),
+            error_rate=env("SIM_ERROR_RATE", 0.0, _parse_error_rate),
+            error_code=env("SIM_ERROR_CODE", 131000, _parse_positive_int),
+            default_mps=env("SIM_DEFAULT_MPS", 80, _parse_positive_int),
+            phone_numbers=env("SIM_PHONE_NUMBERS", {}, parse_phone_numbers),
+        )
+
+    def mps_for(self, number: PhoneNumber) -> int:
+        return number.mps if number.mps is not None else self.default_mps
+
+    def public(self) -> dict[str, Any]:
+        """The config as JSON-ready data, without access tokens."""
+        return {
+            "latency": str(self.latency),
+            "error_rate": self.error_rate,
+            "error_code": self.error_code,
+            "default_mps": self.default_mps,
+            "phone_numbers": {
+                phone_number_id: {
+                    "mps": self.mps_for(number),
+                    "display_phone_number": number.display_phone_number,
+                }
+                for phone_number_id, number in self.phone_numbers.items()
+            },
+        }
+
+    def patch(self, changes: Mapping[str, Any]) -> None:
+        """Applies a partial update; checks every field first so a bad one changes nothing."""
+        unknown = set(changes) - {"latency", "error_rate", "error_code", "default_mps"}
+        if unknown:
+            raise ValueError(f"unknown config fields: {', '.join(sorted(unknown))}")
+        latency = self.latency
+        if "latency" in changes:
+            value = changes["latency"]
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise ValueError("latency must be a string such as '500' or '500-800'")
+            latency = parse_latency(str(value))
+        error_rate = self.error_rate
+        if "error_rate" in changes:
+            value = changes["error_rate"]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError("error_rate must be a number between 0 and 1")
+            error_rate = _check_error_rate(float(value))
+        error_code = _int_field(changes, "error_code", self.error_code)
+        default_mps = _int_field(changes, "default_mps", self.default_mps)
+        self.latency, self.error_rate = latency, error_rate
+        self.error_code, self.default_mps = error_code, default_mps
+
+
+def parse_phone_number(phone_number_id: str, data: Any) -> PhoneNumber:
+    """Builds a PhoneNumber from {"access_token", "mps"?, "display_phone_number"?}."""
+    if not isinstance(data, dict):
+        raise ValueError(f"phone number {phone_number_id!r} must be a JSON object")
+    token = data.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise ValueError(f"phone number {phone_number_id!r} needs a non-empty access_token")
+    mps = data.get("mps")
+    if mps is not None and (isinstance(mps, bool) or not isinstance(mps, int) or mps < 1):
+        raise ValueError(f"phone number {phone_number_id!r}: mps must be a positive integer")
+    display = data.get("display_phone_number", "")
+    if not isinstance(display, str):
+        raise ValueError(f"phone number {phone_number_id!r}: display_phone_number must be a string")
+    return PhoneNumber(token, mps, display)
+
+
+def parse_phone_numbers(raw: str) -> dict[str, PhoneNumber]:
+    """Parses SIM_PHONE_NUMBERS: a JSON list of {"phone_number_id", "access_token", ...}."""
+    items = orjson.loads(raw)
+    if not isinstance(items, list):
+        raise ValueError("expected a JSON list of phone numbers")
+    numbers: dict[str, PhoneNumber] = {}
+    for item in items:
+        phone_number_id = item.get("phone_number_id") if isinstance(item, dict) else None
+        if not isinstance(phone_number_id, str | int) or isinstance(phone_number_id, bool):
+            raise ValueError("every phone number needs a phone_number_id")
+        numbers[str(phone_number_id)] = parse_phone_number(str(phone_number_id), item)
+    return numbers
+
+
+def _check_error_rate(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"error_rate must be between 0 and 1, got {value}")
+    return value
+
+
+def _parse_error_rate(raw: str) -> float:
+    return _check_error_rate(float(raw))
+
+
+def _parse_positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+def _int_field(changes: Mapping[str, Any], name: str, current: int) -> int:
+    if name not in changes:
+        return current
+    value = changes[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer")
+    return value
