@@ -204,7 +204,7 @@ async def test_whatsapp_failures_answer_their_status_and_store_the_message_faile
     assert details["whatsapp_code"] == whatsapp_code
     row = await stored(engine, details["message_id"])
     assert (row.status, row.error_code, row.wa_message_id) == ("failed", whatsapp_code, None)
-    status_code, message = await get(running, acme, f"/messages/{details['message_id']}")
+    _, message = await get(running, acme, f"/messages/{details['message_id']}")
     assert message["status"] == "failed"
     assert message["error"]["code"] == whatsapp_code
 
@@ -262,7 +262,9 @@ async def test_unknown_route_and_method_are_json(running: Running) -> None:
     async with running.http.get(f"{running.gateway}/nope", headers=auth(running.acme)) as response:
         assert response.status == 404
         assert (await response.json())["error"]["code"] == "not_found"
-    async with running.http.delete(f"{running.gateway}/conversations", headers=auth(running.acme)) as response:
+    async with running.http.delete(
+        f"{running.gateway}/conversations", headers=auth(running.acme)
+    ) as response:
         assert response.status == 405
         assert (await response.json())["error"]["code"] == "method_not_allowed"
 

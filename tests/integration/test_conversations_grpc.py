@@ -315,7 +315,7 @@ async def test_list_messages_pages_newest_first(service: Service, account: Seede
     )
     assert [m.id for m in first.messages] == created[::-1][:2]
     # Then the oldest outbound message and the seeded inbound one, and no further page.
-    assert [m.id for m in second.messages][0] == created[0]
+    assert second.messages[0].id == created[0]
     assert [m.direction for m in second.messages] == [pb.DIRECTION_OUTBOUND, pb.DIRECTION_INBOUND]
     assert second.next_page_token == ""
 

@@ -1,0 +1,143 @@
+"""The Sender servicer: checks a SendMessage request, hands it to the Cloud API client,
+and turns the client's domain result into a SendMessageResponse.
+
+gRPC status codes: a WhatsApp failure is a result (SendMessageResponse.failure), never a
+failed call. The only error status this service returns itself is INVALID_ARGUMENT, for a
+request that must not reach WhatsApp (see `_abort_invalid`); anything else is grpc's own
+(e.g. CANCELLED, DEADLINE_EXCEEDED) or a bug, surfacing as UNKNOWN.
+"""
+
+import re
+from typing import NoReturn
+
+import grpc
+import orjson
+from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
+
+from services.sender.whatsapp import (
+    MESSAGE_TYPES,
+    Accepted,
+    CloudApiClient,
+    Failure,
+    FailureClass,
+    FailureKind,
+    SendResult,
+)
+
+SERVICE_NAME = sender_pb2.DESCRIPTOR.services_by_name["Sender"].full_name
+
+# The id goes into the URL path, so only characters that cannot change the path's
+# meaning (Meta's ids are digits; letters, "_" and "-" keep test ids readable).
+_PHONE_NUMBER_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
+# Visible ASCII only: a space, CR or LF would break or split the Authorization header.
+_ACCESS_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
+# E.164: at most 15 digits; a leading "+" is accepted and dropped, as the Cloud API wants.
+_RECIPIENT = re.compile(r"\+?([0-9]{1,15})")
+_MAX_CALLBACK_DATA_BYTES = 512
+_MAX_REPLY_TO_CHARS = 256
+
+_FAILURE_CLASSES = {
+    FailureClass.RETRYABLE: sender_pb2.FAILURE_CLASS_RETRYABLE,
+    FailureClass.PERMANENT: sender_pb2.FAILURE_CLASS_PERMANENT,
+    FailureClass.REENGAGEMENT_REQUIRED: sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED,
+    FailureClass.NEEDS_OPERATOR: sender_pb2.FAILURE_CLASS_NEEDS_OPERATOR,
+}
+_FAILURE_KINDS = {
+    FailureKind.WHATSAPP_ERROR: sender_pb2.FAILURE_KIND_WHATSAPP_ERROR,
+    FailureKind.TIMEOUT: sender_pb2.FAILURE_KIND_TIMEOUT,
+    FailureKind.CONNECTION: sender_pb2.FAILURE_KIND_CONNECTION,
+    FailureKind.BAD_RESPONSE: sender_pb2.FAILURE_KIND_BAD_RESPONSE,
+}
+_INT32_MAX = 2**31 - 1
+
+
+class InvalidRequest(ValueError):
+    """The request cannot be sent as it is; the message names the field."""
+
+
+class SenderServicer(sender_pb2_grpc.SenderServicer):
+    def __init__(self, client: CloudApiClient) -> None:
+        self._client = client
+
+    async def SendMessage(
+        self, request: sender_pb2.SendMessageRequest, context: grpc.aio.ServicerContext
+    ) -> sender_pb2.SendMessageResponse:
+        try:
+            to = validate(request)
+        except InvalidRequest as exc:
+            await _abort_invalid(context, exc)
+        content = request.content
+        result = await self._client.send(
+            phone_number_id=request.phone_number_id,
+            access_token=request.access_token,
+            to=to,
+            message_type=content.type,
+            body=content.body_json,
+            reply_to=content.reply_to_wa_message_id,
+            biz_opaque_callback_data=request.biz_opaque_callback_data,
+        )
+        return to_response(result)
+
+
+def validate(request: sender_pb2.SendMessageRequest) -> str:
+    """Checks everything WhatsApp would reject or that could corrupt the call.
+
+    Returns the recipient as the Cloud API wants it (digits only); raises InvalidRequest.
+    """
+    if not _PHONE_NUMBER_ID.fullmatch(request.phone_number_id):
+        raise InvalidRequest("phone_number_id must be 1-64 letters, digits, '_' or '-'")
+    if not _ACCESS_TOKEN.fullmatch(request.access_token):
+        raise InvalidRequest("access_token must be non-empty visible ASCII")
+    recipient = _RECIPIENT.fullmatch(request.to)
+    if recipient is None:
+        raise InvalidRequest("to must be 1-15 digits, optionally after '+'")
+    content = request.content
+    if content.type not in MESSAGE_TYPES:
+        raise InvalidRequest(f"content.type must be one of {', '.join(sorted(MESSAGE_TYPES))}")
+    if not content.body_json:
+        raise InvalidRequest("content.body_json is empty")
+    # The client splices these bytes into the request verbatim, so they must be exactly
+    # one JSON object: anything else could add or override keys of the request.
+    try:
+        body = orjson.loads(content.body_json)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("content.body_json is not valid UTF-8 JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("content.body_json must be a JSON object")
+    if len(content.reply_to_wa_message_id) > _MAX_REPLY_TO_CHARS:
+        raise InvalidRequest(f"content.reply_to_wa_message_id is longer than {_MAX_REPLY_TO_CHARS}")
+    if len(request.biz_opaque_callback_data.encode()) > _MAX_CALLBACK_DATA_BYTES:
+        raise InvalidRequest(f"biz_opaque_callback_data is longer than {_MAX_CALLBACK_DATA_BYTES} bytes")
+    return recipient.group(1)
+
+
+async def _abort_invalid(context: grpc.aio.ServicerContext, error: InvalidRequest) -> NoReturn:
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+    raise AssertionError("context.abort returned")  # abort always raises; this tells mypy
+
+
+def to_response(result: SendResult) -> sender_pb2.SendMessageResponse:
+    if isinstance(result, Accepted):
+        return sender_pb2.SendMessageResponse(
+            accepted=sender_pb2.Accepted(
+                wa_message_id=result.wa_message_id,
+                wa_id=result.wa_id,
+                message_status=result.message_status,
+            )
+        )
+    return sender_pb2.SendMessageResponse(failure=_failure(result))
+
+
+def _failure(failure: Failure) -> sender_pb2.Failure:
+    return sender_pb2.Failure(
+        failure_class=_FAILURE_CLASSES[failure.failure_class],
+        kind=_FAILURE_KINDS[failure.kind],
+        http_status=failure.http_status,
+        code=failure.code,
+        # int32 on the wire; a subcode beyond it would make protobuf raise.
+        subcode=failure.subcode if abs(failure.subcode) <= _INT32_MAX else 0,
+        message=failure.message,
+        details=failure.details,
+        fbtrace_id=failure.fbtrace_id,
+        retry_after_seconds=failure.retry_after_seconds,
+    )

@@ -1,0 +1,344 @@
+"""The WhatsApp Cloud API client: one pooled HTTP session per process, and the one
+table that says what each Graph API error means for the caller.
+
+No gRPC here: `send` returns domain results (`Accepted` or `Failure`) and never raises
+for anything WhatsApp or the network does. Access tokens go into the Authorization
+header and nowhere else: not into results, exceptions or log lines.
+"""
+
+import enum
+import logging
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+import orjson
+
+log = logging.getLogger(__name__)
+
+# The `type` values the Cloud API accepts for the messages pigeon sends.
+MESSAGE_TYPES = frozenset({"text", "template", "image", "document", "audio", "video", "sticker", "reaction"})
+
+
+class FailureClass(enum.Enum):
+    """What the caller should do about a failure."""
+
+    RETRYABLE = "retryable"
+    PERMANENT = "permanent"
+    REENGAGEMENT_REQUIRED = "reengagement_required"
+    NEEDS_OPERATOR = "needs_operator"
+
+
+class FailureKind(enum.Enum):
+    """How the call failed."""
+
+    WHATSAPP_ERROR = "whatsapp_error"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    BAD_RESPONSE = "bad_response"
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    wa_message_id: str
+    wa_id: str
+    # "accepted", "held_for_quality_assessment", or "" when WhatsApp does not say.
+    message_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    failure_class: FailureClass
+    kind: FailureKind
+    # Graph error.code as a string, or "timeout" / "connection_error" / "bad_response".
+    code: str
+    message: str
+    # 0 when there was no HTTP answer.
+    http_status: int = 0
+    subcode: int = 0
+    details: str = ""
+    fbtrace_id: str = ""
+    retry_after_seconds: float = 0.0
+
+
+SendResult = Accepted | Failure
+
+
+# Graph API error codes by what the caller should do, from the shared Cloud API digest
+# (/work/shared/whatsapp-cloud-api.md). Codes not listed fall back on the HTTP status.
+_RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056})
+_REENGAGEMENT_CODES = frozenset({131047})
+_NEEDS_OPERATOR_CODES = frozenset({190, 131053, 131048, 131049})
+_PERMANENT_CODES = frozenset(
+    {100, 131008, 131009, 131026, 131051, 131031, 368, 131042, 10}
+    | set(range(132000, 132017))  # template problems
+    | set(range(200, 300))  # permissions
+)
+
+
+def classify(code: int, http_status: int = 0) -> FailureClass:
+    """The one classification table: a Graph API error code to what the caller should do.
+
+    Known codes decide on their own (the digest says to treat the code as the truth).
+    For an unknown code, a 5xx or 429 answer means trouble on Meta's side or too many
+    calls, which may pass; anything else is assumed to be wrong with the request.
+    """
+    if code in _RETRYABLE_CODES:
+        return FailureClass.RETRYABLE
+    if code in _REENGAGEMENT_CODES:
+        return FailureClass.REENGAGEMENT_REQUIRED
+    if code in _NEEDS_OPERATOR_CODES:
+        return FailureClass.NEEDS_OPERATOR
+    if code in _PERMANENT_CODES:
+        return FailureClass.PERMANENT
+    if http_status >= 500 or http_status == 429:
+        return FailureClass.RETRYABLE
+    return FailureClass.PERMANENT
+
+
+def build_request_body(
+    to: str,
+    message_type: str,
+    body: bytes | Mapping[str, Any],
+    reply_to: str = "",
+    biz_opaque_callback_data: str = "",
+) -> bytes:
+    """The JSON of a Cloud API send request.
+
+    `body` is the object that goes under the `message_type` key. As bytes it must be one
+    valid JSON object (the servicer checks); it is then spliced in verbatim through
+    orjson.Fragment, so content travels from the gateway to WhatsApp without being
+    re-encoded. orjson does not validate a Fragment: unchecked bytes could inject keys.
+    """
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": message_type,
+        message_type: orjson.Fragment(body) if isinstance(body, bytes) else body,
+    }
+    if reply_to:
+        payload["context"] = {"message_id": reply_to}
+    if biz_opaque_callback_data:
+        payload["biz_opaque_callback_data"] = biz_opaque_callback_data
+    return orjson.dumps(payload)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); 0 when absent or unreadable."""
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return 0.0
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
+
+
+def parse_response(http_status: int, body: bytes, retry_after: str | None = None) -> SendResult:
+    """Turns the Cloud API's answer into a result. Never raises on a malformed answer."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _bad_response(http_status, body, "answer is not JSON")
+    if not isinstance(data, dict):
+        return _bad_response(http_status, body, "answer is not a JSON object")
+    if 200 <= http_status < 300:
+        return _accepted(data) or _bad_response(http_status, body, "success without messages[0].id")
+    error = data.get("error")
+    code = _as_int(error.get("code")) if isinstance(error, dict) else None
+    if not isinstance(error, dict) or code is None:
+        return _bad_response(http_status, body, "error answer without error.code")
+    error_data = error.get("error_data")
+    return Failure(
+        failure_class=classify(code, http_status),
+        kind=FailureKind.WHATSAPP_ERROR,
+        code=str(code),
+        message=_as_str(error.get("message")),
+        http_status=http_status,
+        subcode=_as_int(error.get("error_subcode")) or 0,
+        details=_as_str(error_data.get("details")) if isinstance(error_data, dict) else "",
+        fbtrace_id=_as_str(error.get("fbtrace_id")),
+        retry_after_seconds=parse_retry_after(retry_after),
+    )
+
+
+def _accepted(data: dict[str, Any]) -> Accepted | None:
+    messages = data.get("messages")
+    message = messages[0] if isinstance(messages, list) and messages else None
+    if not isinstance(message, dict) or not isinstance(message.get("id"), str) or not message["id"]:
+        return None
+    contacts = data.get("contacts")
+    contact = contacts[0] if isinstance(contacts, list) and contacts else None
+    return Accepted(
+        wa_message_id=message["id"],
+        wa_id=_as_str(contact.get("wa_id")) if isinstance(contact, dict) else "",
+        message_status=_as_str(message.get("message_status")),
+    )
+
+
+def _bad_response(http_status: int, body: bytes, reason: str) -> Failure:
+    # A proxy's HTML 502 is worth retrying; a garbled 2xx may mean the message went out,
+    # and a 4xx will not get better, so neither is retried.
+    snippet = body[:200].decode("utf-8", errors="replace")
+    return Failure(
+        failure_class=FailureClass.RETRYABLE if http_status >= 500 else FailureClass.PERMANENT,
+        kind=FailureKind.BAD_RESPONSE,
+        code="bad_response",
+        message=f"{reason} (HTTP {http_status}): {snippet!r}",
+        http_status=http_status,
+    )
+
+
+def _as_int(value: object) -> int | None:
+    # Graph sends integers; tolerate digit strings rather than lose the code.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _as_str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+class CloudApiClient:
+    """Sends messages through one long-lived, pooled aiohttp session.
+
+    Use as `async with CloudApiClient(...) as client:` or call `start()` / `close()`;
+    both must run on the event loop that will send.
+    """
+
+    def __init__(
+        self,
+        base_url: str = "https://graph.facebook.com",
+        api_version: str = "v21.0",
+        timeout_seconds: float = 10.0,
+        max_connections: int = 1024,
+    ) -> None:
+        self._api_root = f"{base_url.rstrip('/')}/{api_version}"
+        self._timeout_seconds = timeout_seconds
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        if self._session is not None:
+            return
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections,
+            # Every account shares Meta's one host, so the per-host limit is the global one.
+            limit_per_host=0,
+            ttl_dns_cache=300,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self._timeout_seconds),
+            headers={"Content-Type": "application/json"},
+            # Responses are a few hundred bytes; skip cookie bookkeeping, Graph sets none we need.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            raise_for_status=False,
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def send(
+        self,
+        phone_number_id: str,
+        access_token: str,
+        to: str,
+        message_type: str,
+        body: bytes | Mapping[str, Any],
+        reply_to: str = "",
+        biz_opaque_callback_data: str = "",
+    ) -> SendResult:
+        """Sends one message; WhatsApp's answer, or the reason there was none, is the result.
+
+        Callers validate first: `phone_number_id` URL-path-safe, `message_type` one of
+        MESSAGE_TYPES, `body` bytes holding one JSON object (see build_request_body).
+        """
+        if self._session is None:
+            raise RuntimeError("CloudApiClient.start() was not called")
+        url = f"{self._api_root}/{phone_number_id}/messages"
+        data = build_request_body(to, message_type, body, reply_to, biz_opaque_callback_data)
+        headers = {"Authorization": f"Bearer {access_token}"}
+        try:
+            async with self._session.post(url, data=data, headers=headers) as response:
+                answer = await response.read()
+                result = parse_response(response.status, answer, response.headers.get("Retry-After"))
+        except aiohttp.ConnectionTimeoutError as exc:
+            # Checked before TimeoutError (its base): no connection, so nothing was sent.
+            result = _connection_failure(exc)
+        except TimeoutError:
+            result = Failure(
+                failure_class=FailureClass.RETRYABLE,
+                kind=FailureKind.TIMEOUT,
+                code="timeout",
+                message=f"no answer from WhatsApp within {self._timeout_seconds:g} s; it may still deliver",
+            )
+        except (aiohttp.ClientError, OSError) as exc:
+            # Refused, reset, DNS, TLS, or the answer cut off half way.
+            result = _connection_failure(exc)
+
+        if isinstance(result, Failure):
+            _log_failure(phone_number_id, result)
+        elif log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "whatsapp accepted",
+                extra={"phone_number_id": phone_number_id, "wa_message_id": result.wa_message_id},
+            )
+        return result
+
+
+def _connection_failure(exc: BaseException) -> Failure:
+    # aiohttp's messages name the host and the OS error, never the request headers.
+    return Failure(
+        failure_class=FailureClass.RETRYABLE,
+        kind=FailureKind.CONNECTION,
+        code="connection_error",
+        message=f"{type(exc).__name__}: {exc}",
+    )
+
+
+def _log_failure(phone_number_id: str, failure: Failure) -> None:
+    # A WhatsApp error is an ordinary outcome (bad number, closed window); no answer at
+    # all points at the network or Meta, which an operator should notice. The recipient
+    # is personal data and stays out of the line.
+    level = logging.INFO if failure.kind is FailureKind.WHATSAPP_ERROR else logging.WARNING
+    log.log(
+        level,
+        "whatsapp send failed",
+        extra={
+            "phone_number_id": phone_number_id,
+            "kind": failure.kind.value,
+            "failure_class": failure.failure_class.value,
+            "code": failure.code,
+            "http_status": failure.http_status,
+            "fbtrace_id": failure.fbtrace_id,
+            "error": failure.message,
+        },
+    )

@@ -1,0 +1,166 @@
+"""docker-compose.yml and the Dockerfile agree with the code they run.
+
+Docker is not needed: the compose file is read as YAML and checked against the
+repository, so that a renamed module or setting breaks this test instead of a deploy.
+"""
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+# Where each pigeon process reads its environment. Every variable compose sets for it must be
+# read there, so a typo or a stale name fails here rather than being silently ignored.
+SETTINGS_SOURCES = {
+    "migrate": ["services/conversations/migrate.py"],
+    "conversations": ["services/conversations/settings.py"],
+    "sender": ["services/sender/settings.py"],
+    "gateway": ["services/gateway/settings.py"],
+    "whatsapp-sim": ["tools/whatsapp_sim/config.py", "tools/whatsapp_sim/__main__.py"],
+}
+# Settings without which the process fails, or listens where no other container reaches it.
+REQUIRED_ENV = {
+    "migrate": {"DATABASE_URL"},
+    "conversations": {"DATABASE_URL", "CONVERSATIONS_BIND"},
+    "sender": {"SENDER_BIND", "WHATSAPP_BASE_URL"},
+    "gateway": {"GATEWAY_HOST", "CONVERSATIONS_TARGET", "SENDER_TARGET"},
+    "whatsapp-sim": {"SIM_HOST"},
+}
+# The port each long-running process listens on, from its own settings.
+LISTEN_PORT_VARIABLE = {
+    "conversations": "CONVERSATIONS_BIND",
+    "sender": "SENDER_BIND",
+    "gateway": "GATEWAY_PORT",
+    "whatsapp-sim": "SIM_PORT",
+}
+SCALABLE = ["conversations", "sender", "gateway"]
+PIGEON = sorted(name for name, service in SERVICES.items() if "build" in service)
+
+
+def environment(name: str) -> dict[str, str]:
+    env = SERVICES[name].get("environment") or {}
+    if isinstance(env, list):  # the ["NAME=value"] form
+        env = dict(item.partition("=")[::2] for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def command(name: str) -> list[str]:
+    raw = SERVICES[name].get("command", [])
+    return shlex.split(raw) if isinstance(raw, str) else [str(part) for part in raw]
+
+
+def listen_port(name: str) -> str:
+    return environment(name)[LISTEN_PORT_VARIABLE[name]].rpartition(":")[2]
+
+
+def publishes_fixed_host_port(entry: str | int | dict[str, Any]) -> bool:
+    """True for "8080:8080" or "127.0.0.1:8080:8080"; false for "8080" or "127.0.0.1::8080"."""
+    if isinstance(entry, dict):
+        return bool(entry.get("published"))
+    parts = str(entry).split("/")[0].split(":")
+    return len(parts) > 1 and parts[-2] != ""
+
+
+def test_every_pigeon_service_is_known_to_this_test() -> None:
+    assert PIGEON, "no service builds the pigeon image"
+    assert set(PIGEON) == set(SETTINGS_SOURCES), "update SETTINGS_SOURCES for the new or removed service"
+
+
+@pytest.mark.parametrize("name", PIGEON)
+def test_command_runs_a_module_of_the_repository(name: str) -> None:
+    argv = command(name)
+    assert argv[:2] == ["python", "-m"] and len(argv) > 2, f"{name}: expected `python -m MODULE`, got {argv}"
+    path = ROOT.joinpath(*argv[2].split("."))
+    assert (path / "__main__.py").is_file() or path.with_suffix(".py").is_file(), (
+        f"{name}: module {argv[2]} does not exist in the repository"
+    )
+
+
+@pytest.mark.parametrize("name", PIGEON)
+def test_every_variable_is_read_by_the_service(name: str) -> None:
+    source = "\n".join((ROOT / path).read_text() for path in SETTINGS_SOURCES[name])
+    unread = [var for var in environment(name) if not re.search(rf"[\"']{var}[\"']", source)]
+    assert not unread, f"{name} sets {unread}, which {SETTINGS_SOURCES[name]} never read"
+
+
+@pytest.mark.parametrize("name", PIGEON)
+def test_required_settings_are_present(name: str) -> None:
+    missing = REQUIRED_ENV[name] - {var for var, value in environment(name).items() if value}
+    assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_processes_listen_on_all_interfaces() -> None:
+    assert environment("gateway")["GATEWAY_HOST"] == "0.0.0.0"
+    assert environment("whatsapp-sim")["SIM_HOST"] == "0.0.0.0"
+    assert environment("conversations")["CONVERSATIONS_BIND"].startswith("0.0.0.0:")
+    assert environment("sender")["SENDER_BIND"].startswith("0.0.0.0:")
+
+
+def test_addresses_point_at_services_that_listen_there() -> None:
+    gateway = environment("gateway")
+    # dns:/// so that gRPC resolves, and round-robins over, every replica of a scaled service.
+    assert gateway["CONVERSATIONS_TARGET"] == f"dns:///conversations:{listen_port('conversations')}"
+    assert gateway["SENDER_TARGET"] == f"dns:///sender:{listen_port('sender')}"
+    simulator = urlsplit(environment("sender")["WHATSAPP_BASE_URL"])
+    assert (simulator.hostname, str(simulator.port)) == ("whatsapp-sim", listen_port("whatsapp-sim"))
+    assert environment("migrate")["DATABASE_URL"] == environment("conversations")["DATABASE_URL"]
+    assert urlsplit(environment("conversations")["DATABASE_URL"]).hostname in SERVICES
+
+
+@pytest.mark.parametrize("name", SCALABLE)
+def test_scalable_service_has_no_fixed_name_or_host_port(name: str) -> None:
+    service = SERVICES[name]
+    assert "container_name" not in service, f"{name}: container_name prevents --scale"
+    fixed = [entry for entry in service.get("ports", []) if publishes_fixed_host_port(entry)]
+    assert not fixed, f"{name}: fixed host ports {fixed} prevent --scale; publish the container port only"
+
+
+@pytest.mark.parametrize("name", [name for name in SERVICES if name != "migrate"])
+def test_service_has_a_healthcheck(name: str) -> None:
+    check = SERVICES[name].get("healthcheck") or {}
+    assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
+
+
+@pytest.mark.parametrize("name", sorted(LISTEN_PORT_VARIABLE))
+def test_healthcheck_probes_the_port_the_service_listens_on(name: str) -> None:
+    probe = " ".join(SERVICES[name]["healthcheck"]["test"])
+    assert f"127.0.0.1:{listen_port(name)}" in probe, f"{name}: healthcheck probes another port"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_depends_on_existing_services_that_can_satisfy_the_condition(name: str) -> None:
+    depends_on = SERVICES[name].get("depends_on") or {}
+    if isinstance(depends_on, list):
+        depends_on = {dependency: {} for dependency in depends_on}
+    for dependency, spec in depends_on.items():
+        assert dependency in SERVICES, f"{name} depends on unknown service {dependency}"
+        if (spec or {}).get("condition") == "service_healthy":
+            assert "healthcheck" in SERVICES[dependency], f"{dependency} has no healthcheck to wait for"
+
+
+def test_migrations_run_once_before_conversations() -> None:
+    migrate = SERVICES["migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    condition = SERVICES["conversations"]["depends_on"]["migrate"]["condition"]
+    assert condition == "service_completed_successfully"
+
+
+def test_dockerfile_generates_the_grpc_code_in_the_image() -> None:
+    instructions = DOCKERFILE.replace("\\\n", " ").splitlines()
+    assert any(line.startswith("RUN ") and "python -m tools.protogen" in line for line in instructions)
+    assert not any(re.match(r"(COPY|ADD)\b.*\bgen\b", line) for line in instructions), (
+        "gen/ is built, not copied"
+    )
+    assert "PYTHONPATH=/app/gen:/app" in DOCKERFILE
+    users = [line.split()[1] for line in instructions if line.startswith("USER ")]
+    assert users and users[-1] not in {"root", "0"}, "the processes must not run as root"
