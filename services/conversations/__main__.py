@@ -4,12 +4,17 @@ import logging
 import sys
 
 from pigeon.conversations.v1 import conversations_pb2, conversations_pb2_grpc
+from pigeon.sender.v1 import sender_pb2_grpc
 
+from services.conversations.events import EventHub
 from services.conversations.grpc_api import ConversationsServicer
 from services.conversations.inbox import Inbox
+from services.conversations.notifications import Listener, asyncpg_dsn
+from services.conversations.outbox import Dispatcher
 from services.conversations.settings import ConversationsSettings
 from services.conversations.store import Store, create_engine
 from services.shared import logs, runtime
+from services.shared.grpc_client import open_channel
 from services.shared.grpc_server import build_server, serve_until_signalled
 from services.shared.settings import SettingsError
 
@@ -20,15 +25,34 @@ SERVICE_NAME = conversations_pb2.DESCRIPTOR.services_by_name["Conversations"].fu
 
 async def serve(settings: ConversationsSettings) -> None:
     engine = create_engine(settings.database_url, settings.db_pool_size)
-    inbox = Inbox(Store(engine), settings.cache_ttl_seconds)
-    servicer = ConversationsServicer(inbox)
+    store = Store(engine)
+    inbox = Inbox(store, settings.cache_ttl_seconds, settings.send_policy)
+    listener = Listener(asyncpg_dsn(settings.database_url))
+    events = EventHub(store, listener)
+    sender_channel = open_channel(settings.sender_target)
+    dispatcher = Dispatcher(
+        store, inbox, sender_pb2_grpc.SenderStub(sender_channel), listener, settings.outbox
+    )
+    servicer = ConversationsServicer(inbox, events)
     server, health, port = await build_server(
         [lambda server: conversations_pb2_grpc.add_ConversationsServicer_to_server(servicer, server)],
         [SERVICE_NAME],
         settings.bind,
     )
+    await listener.start()
+    if settings.dispatcher_enabled:
+        await dispatcher.start()
     log.info("conversations serving", extra={"bind": settings.bind, "port": port})
-    await serve_until_signalled(server, health, settings.grace_seconds, on_stop=engine.dispose)
+
+    async def stop() -> None:
+        # The gRPC server has stopped taking calls; now the background work.
+        if settings.dispatcher_enabled:
+            await dispatcher.stop(settings.grace_seconds)
+        await listener.stop()
+        await sender_channel.close()
+        await engine.dispose()
+
+    await serve_until_signalled(server, health, settings.grace_seconds, on_stop=stop, on_signal=events.close)
 
 
 def main() -> int:

@@ -94,6 +94,33 @@ class SendTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """A queued message a dispatcher claimed, to send as attempt number `attempts`.
+
+    Times are relative to the claim, measured on the database's clock, so that the
+    replicas' own clocks never matter.
+    """
+
+    id: UUID
+    account_id: UUID
+    contact_wa_id: str
+    content: Content
+    attempts: int
+    # Wait this long before calling WhatsApp: the account's pacing slot.
+    send_delay_seconds: float
+    # The message's validity period ends this long after the claim.
+    expires_in_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: int
+    type: str
+    data_json: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     """Where a page ends: the sort key of its last row. Next page starts after it."""
 
@@ -119,3 +146,7 @@ class Unauthenticated(DomainError):
 
 class FailedPrecondition(DomainError):
     pass
+
+
+class Conflict(DomainError):
+    """The idempotency key was used with another request."""

@@ -6,7 +6,7 @@ Domain errors become gRPC status codes here, in `_STATUS_BY_ERROR`, and nowhere 
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from pigeon.messages.v1 import content_pb2
 
 from services.conversations.domain import (
+    Conflict,
     Content,
     Conversation,
     Direction,
@@ -29,7 +30,8 @@ from services.conversations.domain import (
     NotFound,
     Unauthenticated,
 )
-from services.conversations.inbox import Inbox
+from services.conversations.events import EventHub
+from services.conversations.inbox import Inbox, parse_id
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ _STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    Conflict: grpc.StatusCode.ALREADY_EXISTS,
 }
 
 # Failures to reach PostgreSQL: the caller may retry once the database is back.
@@ -126,8 +129,9 @@ def conversation_to_proto(conversation: Conversation) -> pb.Conversation:
 
 
 class ConversationsServicer(pb_grpc.ConversationsServicer):
-    def __init__(self, inbox: Inbox) -> None:
+    def __init__(self, inbox: Inbox, events: EventHub) -> None:
         self.inbox = inbox
+        self.events = events
 
     @maps_errors
     async def AuthenticateApiKey(
@@ -180,14 +184,21 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
         content = Content(
             request.content.type, request.content.body_json, request.content.reply_to_wa_message_id
         )
-        message, target = await self.inbox.create_outbound(
-            request.account_id, request.conversation_id, request.to, content
+        message, target, replayed = await self.inbox.create_outbound(
+            request.account_id,
+            request.conversation_id,
+            request.to,
+            content,
+            queue=request.queue,
+            idempotency_key=request.idempotency_key,
+            request_hash=request.request_hash,
         )
         return pb.CreateOutboundMessageResponse(
             message=message_to_proto(message),
             target=pb.SendTarget(
                 phone_number_id=target.phone_number_id, access_token=target.access_token, to=target.to
             ),
+            replayed=replayed,
         )
 
     @maps_errors
@@ -206,3 +217,21 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
         else:
             raise InvalidArgument("an outcome (wa_message_id or failure) is required")
         return message_to_proto(message)
+
+    async def WatchEvents(
+        self, request: pb.WatchEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.Event]:
+        try:
+            account_id = parse_id(request.account_id, "account")
+            async for event in self.events.watch(account_id, request.after_id):
+                yield pb.Event(
+                    id=event.id,
+                    type=event.type,
+                    data_json=event.data_json,
+                    created_at=_timestamp(event.created_at),
+                )
+        except DomainError as exc:
+            await context.abort(_STATUS_BY_ERROR[type(exc)], str(exc))
+        except _DATABASE_UNAVAILABLE as exc:
+            log.warning("database unavailable", extra={"error": type(exc).__name__})
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")

@@ -7,11 +7,13 @@ go through TTL caches, invalidated when this replica writes what they hold.
 import base64
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from services.conversations.domain import (
     Account,
+    Conflict,
     Content,
     Conversation,
     ConversationRef,
@@ -29,6 +31,7 @@ from services.shared.cache import TtlCache
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
 WA_ID = re.compile(r"^[0-9]{5,20}$")
 
 
@@ -68,9 +71,19 @@ def page_limit(page_size: int) -> int:
     return page_size
 
 
+@dataclass(frozen=True)
+class SendPolicy:
+    # A synchronous send still "sending" after this long is taken over by the outbox
+    # (its gateway died mid-call): longer than the gateway's deadline for the send.
+    sync_lease_seconds: float = 60.0
+    # Validity period: a message not sent within it fails as "expired".
+    message_ttl_seconds: float = 3600.0
+
+
 class Inbox:
-    def __init__(self, store: Store, cache_ttl_seconds: float) -> None:
+    def __init__(self, store: Store, cache_ttl_seconds: float, policy: SendPolicy | None = None) -> None:
         self.store = store
+        self.policy = policy or SendPolicy()
         self.api_keys: TtlCache[bytes, UUID] = TtlCache(cache_ttl_seconds)
         self.accounts: TtlCache[UUID, Account] = TtlCache(cache_ttl_seconds)
         self.conversations: TtlCache[tuple[UUID, UUID], ConversationRef] = TtlCache(cache_ttl_seconds)
@@ -118,9 +131,21 @@ class Inbox:
         return await self.conversations_by_contact.get((account_id, wa_id), load)
 
     async def create_outbound(
-        self, account_id_text: str, conversation_id: str, to: str, content: Content
-    ) -> tuple[Message, SendTarget]:
-        """Stores an outbound message as SENDING and says where to send it."""
+        self,
+        account_id_text: str,
+        conversation_id: str,
+        to: str,
+        content: Content,
+        *,
+        queue: bool = False,
+        idempotency_key: str = "",
+        request_hash: bytes = b"",
+    ) -> tuple[Message, SendTarget, bool]:
+        """Stores an outbound message (SENDING, or QUEUED for the outbox) and says where to
+        send it. Returns (message, target, replayed): replayed when the idempotency key
+        was used before, and the message is then the original."""
+        if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise InvalidArgument(f"idempotency_key must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
         account_id = parse_id(account_id_text, "account")
         account = await self.account(account_id)
         if conversation_id:
@@ -129,12 +154,27 @@ class Inbox:
             conversation = await self.conversation_with(account_id, to.removeprefix("+"))
         else:
             raise InvalidArgument("either conversation_id or to is required")
-        message = await self.store.insert_outbound(conversation, content, MessageStatus.SENDING)
-        if message is None:
-            self.forget_conversation(conversation)
-            raise NotFound(f"conversation {conversation.id} not found")
         target = SendTarget(account.phone_number_id, account.access_token, conversation.contact_wa_id)
-        return message, target
+        message = await self.store.insert_outbound(
+            conversation,
+            content,
+            MessageStatus.QUEUED if queue else MessageStatus.SENDING,
+            idempotency_key=idempotency_key or None,
+            request_hash=request_hash,
+            lease_seconds=self.policy.sync_lease_seconds,
+            max_age_seconds=self.policy.message_ttl_seconds,
+        )
+        if message is not None:
+            return message, target, False
+        if idempotency_key:
+            original = await self.store.idempotent_original(account_id, idempotency_key)
+            if original is not None:
+                used_with, message = original
+                if used_with != request_hash:
+                    raise Conflict("this Idempotency-Key was already used with a different request")
+                return message, target, True
+        self.forget_conversation(conversation)
+        raise NotFound(f"conversation {conversation.id} not found")
 
     def forget_conversation(self, conversation: ConversationRef) -> None:
         self.conversations.invalidate((conversation.account_id, conversation.id))

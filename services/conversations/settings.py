@@ -1,7 +1,10 @@
 """Settings of the conversations service, from the environment."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.conversations.inbox import SendPolicy
+from services.conversations.outbox import OutboxSettings
 from services.shared.settings import SettingsError, env, positive
 
 
@@ -13,6 +16,31 @@ def async_database_url(url: str) -> str:
     raise SettingsError(f"DATABASE_URL must be a postgresql:// URL, got scheme of {url.split(':', 1)[0]!r}")
 
 
+def parse_bool(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def fraction(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 1:
+        raise ValueError("must be in (0, 1]")
+    return value
+
+
+def at_least(minimum: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw)
+        if value < minimum:
+            raise ValueError(f"must be at least {minimum}")
+        return value
+
+    return parse
+
+
 @dataclass(frozen=True)
 class ConversationsSettings:
     database_url: str
@@ -21,6 +49,10 @@ class ConversationsSettings:
     cache_ttl_seconds: float
     grace_seconds: float
     log_level: str
+    sender_target: str
+    dispatcher_enabled: bool
+    outbox: OutboxSettings
+    send_policy: SendPolicy
 
     @classmethod
     def from_env(cls) -> "ConversationsSettings":
@@ -34,4 +66,21 @@ class ConversationsSettings:
             cache_ttl_seconds=env("CACHE_TTL_SECONDS", 60.0, positive(float)),
             grace_seconds=env("CONVERSATIONS_GRACE_SECONDS", 10.0, positive(float)),
             log_level=env("LOG_LEVEL", "INFO"),
+            sender_target=env("SENDER_TARGET", "127.0.0.1:50052"),
+            dispatcher_enabled=env("DISPATCHER_ENABLED", True, parse_bool),
+            outbox=OutboxSettings(
+                concurrency=env("DISPATCH_CONCURRENCY", 512, positive(int)),
+                max_attempts=env("MAX_ATTEMPTS", 8, positive(int)),
+                retry_base_seconds=env("RETRY_BASE_SECONDS", 1.0, positive(float)),
+                retry_max_seconds=env("RETRY_MAX_SECONDS", 60.0, positive(float)),
+                lease_seconds=env("LEASE_SECONDS", 60.0, positive(float)),
+                send_timeout_seconds=env("SEND_TIMEOUT_SECONDS", 15.0, positive(float)),
+                pacing_factor=env("PACING_FACTOR", 0.95, fraction),
+                pacing_horizon_seconds=env("PACING_HORIZON_SECONDS", 1.0, positive(float)),
+                idempotency_keep_seconds=env("IDEMPOTENCY_KEEP_SECONDS", 86400.0, at_least(86400.0)),
+            ),
+            send_policy=SendPolicy(
+                sync_lease_seconds=env("SYNC_LEASE_SECONDS", 60.0, positive(float)),
+                message_ttl_seconds=env("MESSAGE_TTL_SECONDS", 3600.0, positive(float)),
+            ),
         )

@@ -6,7 +6,9 @@ changes two tables), so it is one transaction and one round trip, with no BEGIN 
 COMMIT round trips around it.
 """
 
+import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.conversations.domain import (
     Account,
+    ClaimedMessage,
     Content,
     Conversation,
     ConversationRef,
@@ -22,6 +25,7 @@ from services.conversations.domain import (
     Message,
     MessageStatus,
     Page,
+    StoredEvent,
 )
 
 
@@ -51,6 +55,28 @@ _MESSAGE_COLUMNS = """
 _CONVERSATION_COLUMNS = """
     c.id, c.account_id, k.wa_id AS contact_wa_id, k.profile_name AS contact_name, c.created_at,
     c.last_message_at, c.last_inbound_at, c.last_activity_at, c.unread_count
+"""
+
+REENGAGEMENT_MESSAGE = "More than 24 hours since the customer's last message: only a template can be sent"
+
+# Appends one event per changed row of {source} (a CTE that returns messages.* and
+# `resource`), taking the account's next event ids under its counter row's lock.
+_EVENT_CTES = """
+    changed AS (
+        SELECT * FROM {source} WHERE {condition}
+    ), counter AS (
+        INSERT INTO event_counters AS ec (account_id, last_id)
+        SELECT account_id, count(*) FROM changed GROUP BY account_id
+        ON CONFLICT (account_id) DO UPDATE SET last_id = ec.last_id + EXCLUDED.last_id
+        RETURNING account_id, last_id
+    ), numbered AS (
+        SELECT changed.*, counter.last_id - count(*) OVER (PARTITION BY changed.account_id)
+               + row_number() OVER (PARTITION BY changed.account_id ORDER BY changed.id) AS event_id
+        FROM changed JOIN counter ON counter.account_id = changed.account_id
+    ), appended AS (
+        INSERT INTO events (account_id, id, type, message_id, conversation_id, data)
+        SELECT account_id, event_id, 'message.' || status, id, conversation_id, resource FROM numbered
+    )
 """
 
 _AUTHENTICATE = text("SELECT account_id FROM api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL")
@@ -87,35 +113,68 @@ _OPEN_CONVERSATION = text(
     """
 )
 
-# Stores the message and moves the conversation's activity in one statement: if the
-# conversation is not the account's, nothing is written and no row comes back.
+# Stores the message and moves the conversation's activity in one statement. Nothing
+# is written when the conversation is not the account's, or when the idempotency key
+# was used before (the caller then reads the original). A free-form message outside
+# the 24 h window is stored failed at once. Queued and failed messages get their event.
 _INSERT_OUTBOUND = text(
     f"""
-    WITH c AS (
+    WITH key AS (
+        INSERT INTO idempotency_keys (account_id, key, request_hash, message_id)
+        SELECT :account_id, :idempotency_key, :request_hash, :message_id
+        WHERE CAST(:idempotency_key AS text) IS NOT NULL
+          AND EXISTS (SELECT 1 FROM conversations WHERE id = :conversation_id AND account_id = :account_id)
+        ON CONFLICT DO NOTHING
+        RETURNING message_id
+    ), c AS (
         UPDATE conversations
         SET last_message_at = now(), last_activity_at = now()
         WHERE id = :conversation_id AND account_id = :account_id
-        RETURNING id
+          AND (CAST(:idempotency_key AS text) IS NULL OR EXISTS (SELECT 1 FROM key))
+        RETURNING id,
+            :type <> 'template' AND (last_inbound_at IS NULL OR last_inbound_at < now() - interval '24 hours')
+            AS window_closed
     ), m AS (
-        INSERT INTO messages (account_id, conversation_id, direction, contact_wa_id, type, body,
-                              reply_to_wa_message_id, status)
-        SELECT :account_id, c.id, 'outbound', :contact_wa_id, :type, CAST(:body AS jsonb),
-               :reply_to, :status
+        INSERT INTO messages (id, account_id, conversation_id, direction, contact_wa_id, type, body,
+                              reply_to_wa_message_id, status, error_code, error_message, failed_at,
+                              attempts, next_attempt_at, lease_expires_at, expires_at)
+        SELECT :message_id, :account_id, c.id, 'outbound', :contact_wa_id, :type, CAST(:body AS jsonb),
+               :reply_to,
+               CASE WHEN c.window_closed THEN 'failed' ELSE :status END,
+               CASE WHEN c.window_closed THEN 'reengagement_required' END,
+               CASE WHEN c.window_closed THEN :reengagement_message END,
+               CASE WHEN c.window_closed THEN now() END,
+               CASE WHEN :status = 'sending' THEN 1 ELSE 0 END,
+               CASE WHEN :status = 'queued' THEN now() END,
+               CASE WHEN :status = 'sending' THEN now() + make_interval(secs => :lease_seconds) END,
+               now() + make_interval(secs => :max_age_seconds)
         FROM c
-        RETURNING *
-    )
+        RETURNING messages.*, pigeon_message_json(messages) AS resource
+    ), {_EVENT_CTES.format(source="m", condition="m.status <> 'sending'")}
     SELECT {_MESSAGE_COLUMNS} FROM m
     """
 )
 
+_IDEMPOTENT_ORIGINAL = text(
+    f"""
+    SELECT k.request_hash, {_MESSAGE_COLUMNS}
+    FROM idempotency_keys k JOIN messages m ON m.id = k.message_id
+    WHERE k.account_id = :account_id AND k.key = :idempotency_key
+    """
+)
+
+# The outcome of a send, recorded only while the message is still sending (and, for
+# the outbox, still under the same claim: `attempt` matches), with its event.
 _RECORD_SENT = text(
     f"""
     WITH m AS (
         UPDATE messages
-        SET status = 'sent', wa_message_id = :wa_message_id, sent_at = now(), updated_at = now()
+        SET status = 'sent', wa_message_id = :wa_message_id, sent_at = now(), updated_at = now(),
+            lease_expires_at = NULL
         WHERE id = :message_id AND account_id = :account_id AND status = 'sending'
-        RETURNING *
-    )
+          AND (CAST(:attempt AS int) IS NULL OR attempts = :attempt)
+        RETURNING messages.*, pigeon_message_json(messages) AS resource
+    ), {_EVENT_CTES.format(source="m", condition="true")}
     SELECT {_MESSAGE_COLUMNS} FROM m
     """
 )
@@ -125,11 +184,132 @@ _RECORD_FAILED = text(
     WITH m AS (
         UPDATE messages
         SET status = 'failed', error_code = :error_code, error_message = :error_message,
-            failed_at = now(), updated_at = now()
+            failed_at = now(), updated_at = now(), lease_expires_at = NULL
         WHERE id = :message_id AND account_id = :account_id AND status = 'sending'
-        RETURNING *
-    )
+          AND (CAST(:attempt AS int) IS NULL OR attempts = :attempt)
+        RETURNING messages.*, pigeon_message_json(messages) AS resource
+    ), {_EVENT_CTES.format(source="m", condition="true")}
     SELECT {_MESSAGE_COLUMNS} FROM m
+    """
+)
+
+# A retryable failure: back to the queue until next_attempt_at. Not an event: clients
+# see the message as queued until it is sent or fails for good.
+_REQUEUE = text(
+    """
+    UPDATE messages
+    SET status = 'queued', next_attempt_at = now() + make_interval(secs => :delay_seconds),
+        lease_expires_at = NULL, error_code = :error_code, error_message = :error_message, updated_at = now()
+    WHERE id = :message_id AND account_id = :account_id AND status = 'sending' AND attempts = :attempt
+    RETURNING id
+    """
+)
+
+# 131056 (pair rate limit): every queued message to that recipient waits too.
+_PAUSE_RECIPIENT = text(
+    """
+    UPDATE messages
+    SET next_attempt_at = greatest(next_attempt_at, now() + make_interval(secs => :delay_seconds))
+    WHERE account_id = :account_id AND contact_wa_id = :contact_wa_id AND status = 'queued'
+    """
+)
+
+# Claims whose replica died (or stalled past its lease) go back to the queue.
+_REQUEUE_EXPIRED_LEASES = text(
+    """
+    UPDATE messages SET status = 'queued', next_attempt_at = now(), lease_expires_at = NULL, updated_at = now()
+    WHERE status = 'sending' AND lease_expires_at < now()
+    """
+)
+
+# The accounts with due messages: a loose index scan, one probe per account, so that
+# an account with a huge backlog does not hide the others.
+_DUE_ACCOUNTS = text(
+    """
+    WITH RECURSIVE due(account_id) AS (
+        (SELECT account_id FROM messages
+         WHERE status = 'queued' AND next_attempt_at <= now() ORDER BY account_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT m.account_id FROM messages m
+                WHERE m.status = 'queued' AND m.next_attempt_at <= now() AND m.account_id > due.account_id
+                ORDER BY m.account_id LIMIT 1)
+        FROM due WHERE due.account_id IS NOT NULL
+    )
+    SELECT account_id FROM due WHERE account_id IS NOT NULL LIMIT :max_accounts
+    """
+)
+
+_ENSURE_PACING = text(
+    """
+    INSERT INTO send_pacing (account_id) SELECT unnest(CAST(:account_ids AS uuid[]))
+    ON CONFLICT (account_id) DO NOTHING
+    """
+)
+
+# Locked in account order so that concurrent dispatchers never deadlock.
+_LOCK_PACING = text(
+    """
+    SELECT p.account_id, greatest(p.next_slot_at, now()) AS start, now() AS now, a.messages_per_second
+    FROM send_pacing p JOIN accounts a ON a.id = p.account_id
+    WHERE p.account_id = ANY(CAST(:account_ids AS uuid[]))
+    ORDER BY p.account_id
+    FOR UPDATE OF p
+    """
+)
+
+_ADVANCE_PACING = text(
+    """
+    UPDATE send_pacing p SET next_slot_at = v.next_slot_at
+    FROM unnest(CAST(:account_ids AS uuid[]), CAST(:next_slots AS timestamptz[])) AS v(account_id, next_slot_at)
+    WHERE p.account_id = v.account_id
+    """
+)
+
+_CLAIM = text(
+    """
+    UPDATE messages m
+    SET status = 'sending', attempts = m.attempts + 1, next_attempt_at = NULL,
+        lease_expires_at = now() + make_interval(secs => :lease_seconds), updated_at = now()
+    FROM (
+        SELECT picked.id
+        FROM unnest(CAST(:account_ids AS uuid[]), CAST(:counts AS int[])) AS g(account_id, n)
+        CROSS JOIN LATERAL (
+            SELECT id FROM messages
+            WHERE account_id = g.account_id AND status = 'queued' AND next_attempt_at <= now()
+            ORDER BY next_attempt_at
+            LIMIT g.n
+            FOR UPDATE SKIP LOCKED
+        ) picked
+    ) claimed
+    WHERE m.id = claimed.id
+    RETURNING m.id, m.account_id, m.contact_wa_id, m.type, m.body::text AS body, m.reply_to_wa_message_id,
+              m.attempts, m.expires_at, m.created_at, now() AS now
+    """
+)
+
+# Shutdown: claims this replica could not finish go back, the attempt not counted.
+_RELEASE = text(
+    """
+    UPDATE messages
+    SET status = 'queued', next_attempt_at = now(), lease_expires_at = NULL, attempts = attempts - 1
+    WHERE id = ANY(CAST(:message_ids AS uuid[])) AND status = 'sending'
+    """
+)
+
+_NEXT_DUE = text("SELECT min(next_attempt_at) - now() FROM messages WHERE status = 'queued'")
+
+_FORGET_OLD_IDEMPOTENCY_KEYS = text(
+    "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => :keep_seconds)"
+)
+
+_LAST_EVENT_ID = text("SELECT coalesce(max(last_id), 0) FROM event_counters WHERE account_id = :account_id")
+
+_EVENTS_AFTER = text(
+    """
+    SELECT id, type, data::text AS data, created_at FROM events
+    WHERE account_id = :account_id AND id > :after_id
+    ORDER BY id
+    LIMIT :limit
     """
 )
 
@@ -243,10 +423,20 @@ class Store:
         return ConversationRef(*row)
 
     async def insert_outbound(
-        self, conversation: ConversationRef, content: Content, status: MessageStatus
+        self,
+        conversation: ConversationRef,
+        content: Content,
+        status: MessageStatus,
+        *,
+        idempotency_key: str | None,
+        request_hash: bytes,
+        lease_seconds: float,
+        max_age_seconds: float,
     ) -> Message | None:
+        """None when nothing was written: unknown conversation, or a used idempotency key."""
         row = await self._one(
             _INSERT_OUTBOUND,
+            message_id=uuid.uuid4(),
             account_id=conversation.account_id,
             conversation_id=conversation.id,
             contact_wa_id=conversation.contact_wa_id,
@@ -254,17 +444,39 @@ class Store:
             body=content.body_json.decode(),
             reply_to=content.reply_to_wa_message_id,
             status=status.value,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            reengagement_message=REENGAGEMENT_MESSAGE,
+            lease_seconds=lease_seconds,
+            max_age_seconds=max_age_seconds,
         )
         return None if row is None else _message(row)
 
-    async def record_sent(self, account_id: UUID, message_id: UUID, wa_message_id: str) -> Message | None:
+    async def idempotent_original(
+        self, account_id: UUID, idempotency_key: str
+    ) -> tuple[bytes, Message] | None:
+        row = await self._one(_IDEMPOTENT_ORIGINAL, account_id=account_id, idempotency_key=idempotency_key)
+        return None if row is None else (bytes(row.request_hash), _message(row))
+
+    async def record_sent(
+        self, account_id: UUID, message_id: UUID, wa_message_id: str, attempt: int | None = None
+    ) -> Message | None:
         row = await self._one(
-            _RECORD_SENT, account_id=account_id, message_id=message_id, wa_message_id=wa_message_id
+            _RECORD_SENT,
+            account_id=account_id,
+            message_id=message_id,
+            wa_message_id=wa_message_id,
+            attempt=attempt,
         )
         return None if row is None else _message(row)
 
     async def record_failed(
-        self, account_id: UUID, message_id: UUID, error_code: str, error_message: str
+        self,
+        account_id: UUID,
+        message_id: UUID,
+        error_code: str,
+        error_message: str,
+        attempt: int | None = None,
     ) -> Message | None:
         row = await self._one(
             _RECORD_FAILED,
@@ -272,6 +484,7 @@ class Store:
             message_id=message_id,
             error_code=error_code,
             error_message=error_message,
+            attempt=attempt,
         )
         return None if row is None else _message(row)
 
@@ -298,3 +511,115 @@ class Store:
     async def list_conversations(self, account_id: UUID, limit: int, page: Page | None) -> list[Conversation]:
         rows = await self._all(_LIST_CONVERSATIONS, account_id=account_id, limit=limit, **_page_params(page))
         return [_conversation(row) for row in rows]
+
+    # The outbox: claims, retries and shutdown release, used by the dispatcher.
+
+    async def requeue(
+        self, message: ClaimedMessage, delay_seconds: float, error_code: str, error_message: str
+    ) -> bool:
+        row = await self._one(
+            _REQUEUE,
+            account_id=message.account_id,
+            message_id=message.id,
+            attempt=message.attempts,
+            delay_seconds=delay_seconds,
+            error_code=error_code,
+            error_message=error_message,
+        )
+        return row is not None
+
+    async def pause_recipient(self, account_id: UUID, contact_wa_id: str, delay_seconds: float) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(
+                _PAUSE_RECIPIENT,
+                {"account_id": account_id, "contact_wa_id": contact_wa_id, "delay_seconds": delay_seconds},
+            )
+
+    async def requeue_expired_leases(self) -> int:
+        async with self.engine.connect() as connection:
+            result = await connection.execute(_REQUEUE_EXPIRED_LEASES)
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def claim(
+        self, capacity: int, lease_seconds: float, pacing_factor: float, horizon_seconds: float
+    ) -> list[ClaimedMessage]:
+        """Claims up to `capacity` due messages, shared fairly between accounts, each with
+        a send slot that keeps its account under its messages-per-second limit across
+        every replica (the slots live in send_pacing, locked for the claim)."""
+        async with self.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="READ COMMITTED")
+            async with connection.begin():
+                accounts = (
+                    (await connection.execute(_DUE_ACCOUNTS, {"max_accounts": capacity})).scalars().all()
+                )
+                if not accounts:
+                    return []
+                await connection.execute(_ENSURE_PACING, {"account_ids": list(accounts)})
+                pacing = (await connection.execute(_LOCK_PACING, {"account_ids": list(accounts)})).all()
+                share = max(1, capacity // len(pacing))
+                grants: dict[UUID, tuple[datetime, timedelta]] = {}
+                counts: list[int] = []
+                for row in pacing:
+                    rate = row.messages_per_second * pacing_factor
+                    horizon_end = row.now + timedelta(seconds=horizon_seconds)
+                    free_slots = int((horizon_end - row.start).total_seconds() * rate)
+                    if min(share, free_slots) > 0:
+                        grants[row.account_id] = (row.start, timedelta(seconds=1 / rate))
+                        counts.append(min(share, free_slots))
+                if not grants:
+                    return []
+                rows = (
+                    await connection.execute(
+                        _CLAIM,
+                        {"account_ids": list(grants), "counts": counts, "lease_seconds": lease_seconds},
+                    )
+                ).all()
+                claimed: list[ClaimedMessage] = []
+                used: dict[UUID, int] = {}
+                for row in sorted(rows, key=lambda r: r.created_at):
+                    start, interval = grants[row.account_id]
+                    slot = used.get(row.account_id, 0)
+                    used[row.account_id] = slot + 1
+                    claimed.append(
+                        ClaimedMessage(
+                            id=row.id,
+                            account_id=row.account_id,
+                            contact_wa_id=row.contact_wa_id,
+                            content=Content(row.type, row.body.encode(), row.reply_to_wa_message_id),
+                            attempts=row.attempts,
+                            send_delay_seconds=(start + slot * interval - row.now).total_seconds(),
+                            expires_in_seconds=(row.expires_at - row.now).total_seconds(),
+                        )
+                    )
+                if used:
+                    await connection.execute(
+                        _ADVANCE_PACING,
+                        {
+                            "account_ids": list(used),
+                            "next_slots": [grants[a][0] + n * grants[a][1] for a, n in used.items()],
+                        },
+                    )
+                return claimed
+
+    async def release(self, message_ids: list[UUID]) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(_RELEASE, {"message_ids": message_ids})
+
+    async def seconds_until_next_due(self) -> float | None:
+        row = await self._one(_NEXT_DUE)
+        if row is None or row[0] is None:
+            return None
+        return max(0.0, float(row[0].total_seconds()))
+
+    async def forget_idempotency_keys(self, keep_seconds: float) -> int:
+        async with self.engine.connect() as connection:
+            result = await connection.execute(_FORGET_OLD_IDEMPOTENCY_KEYS, {"keep_seconds": keep_seconds})
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def last_event_id(self, account_id: UUID) -> int:
+        row = await self._one(_LAST_EVENT_ID, account_id=account_id)
+        return int(row[0]) if row is not None else 0
+
+    async def events_after(self, account_id: UUID, after_id: int, limit: int) -> list[StoredEvent]:
+        rows = await self._all(_EVENTS_AFTER, account_id=account_id, after_id=after_id, limit=limit)
+        return [StoredEvent(row.id, row.type, row.data.encode(), row.created_at) for row in rows]

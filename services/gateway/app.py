@@ -11,6 +11,7 @@ from services.gateway.handlers import routes
 from services.gateway.middlewares import authenticate, json_errors, request_id
 from services.gateway.openapi import openapi_document
 from services.gateway.settings import GatewaySettings
+from services.gateway.websocket import events_socket
 
 
 async def backends_context(app: web.Application) -> AsyncIterator[None]:
@@ -28,4 +29,5 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app[OPENAPI] = orjson.dumps(openapi_document(settings))
     app.cleanup_ctx.append(backends_context)
     app.add_routes(routes)
+    app.router.add_get("/ws", events_socket)
     return app

@@ -13,7 +13,7 @@ from pigeon.sender.v1 import sender_pb2
 from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, grpc_metadata
 from services.gateway.errors import ApiError, from_grpc, from_whatsapp_failure
 from services.gateway.resources import conversation_json, message_json
-from services.gateway.validation import parse_send
+from services.gateway.validation import parse_idempotency_key, parse_send
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
@@ -28,8 +28,10 @@ async def ask_conversations(request: web.Request, rpc: Callable[..., Awaitable[T
         raise from_grpc(exc, "conversations") from None
 
 
-def json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
+    )
 
 
 def page_params(request: web.Request) -> tuple[int, str]:
@@ -62,25 +64,52 @@ async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
 
 
-@routes.post("/messages/send")
-async def send_message(request: web.Request) -> web.Response:
-    """Stores the message, sends it to WhatsApp, records the outcome, answers with it."""
+async def create_message(request: web.Request, route: str, *, queue: bool) -> Any:
+    """Validates the send request and stores the message (SENDING, or QUEUED for the outbox)."""
     command = parse_send(await request.read())
+    idempotency_key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
     account_id = request[ACCOUNT_ID]
     if command.account_id and command.account_id != account_id:
         raise ApiError(404, "not_found", f"account {command.account_id} not found")
-    backends = request.app[BACKENDS]
     content = content_pb2.Content(
         type=command.type, body_json=command.body_json, reply_to_wa_message_id=command.reply_to
     )
-    created = await ask_conversations(
+    return await ask_conversations(
         request,
-        backends.conversations.CreateOutboundMessage,
+        request.app[BACKENDS].conversations.CreateOutboundMessage,
         conversations_pb.CreateOutboundMessageRequest(
-            account_id=account_id, conversation_id=command.conversation_id, to=command.to, content=content
+            account_id=account_id,
+            conversation_id=command.conversation_id,
+            to=command.to,
+            content=content,
+            queue=queue,
+            idempotency_key=idempotency_key,
+            request_hash=command.fingerprint(route) if idempotency_key else b"",
         ),
     )
-    message_id = created.message.id
+
+
+def refused_before_sending(message: conversations_pb.Message) -> ApiError | None:
+    if (
+        message.status == conversations_pb.MESSAGE_STATUS_FAILED
+        and message.error_code == "reengagement_required"
+    ):
+        return ApiError(422, "reengagement_required", message.error_message, {"message_id": message.id})
+    return None
+
+
+@routes.post("/messages/send")
+async def send_message(request: web.Request) -> web.Response:
+    """Stores the message, sends it to WhatsApp, records the outcome, answers with it."""
+    created = await create_message(request, "send", queue=False)
+    message = created.message
+    if created.replayed:
+        # The original request's message as it is now; WhatsApp is not called again.
+        return json_response(message_json(message), headers={"Idempotent-Replayed": "true"})
+    refusal = refused_before_sending(message)
+    if refusal is not None:
+        raise refusal
+    backends = request.app[BACKENDS]
     target = created.target
     try:
         result = await backends.sender.SendMessage(
@@ -88,8 +117,8 @@ async def send_message(request: web.Request) -> web.Response:
                 phone_number_id=target.phone_number_id,
                 access_token=target.access_token,
                 to=target.to,
-                content=content,
-                biz_opaque_callback_data=message_id,
+                content=message.content,
+                biz_opaque_callback_data=message.id,
             ),
             timeout=backends.send_timeout,
             metadata=grpc_metadata(request),
@@ -99,16 +128,27 @@ async def send_message(request: web.Request) -> web.Response:
     else:
         failure = result.failure if result.HasField("failure") else None
 
-    outcome = conversations_pb.RecordSendOutcomeRequest(account_id=account_id, message_id=message_id)
+    outcome = conversations_pb.RecordSendOutcomeRequest(account_id=request[ACCOUNT_ID], message_id=message.id)
     if failure is None:
         outcome.wa_message_id = result.accepted.wa_message_id
     else:
         outcome.failure.code = failure.code
         outcome.failure.message = failure.message
-    message = await ask_conversations(request, backends.conversations.RecordSendOutcome, outcome)
+    recorded = await ask_conversations(request, backends.conversations.RecordSendOutcome, outcome)
     if failure is not None:
-        raise from_whatsapp_failure(failure, message_id)
-    return json_response(message_json(message))
+        raise from_whatsapp_failure(failure, message.id)
+    return json_response(message_json(recorded))
+
+
+@routes.post("/messages/send-async")
+async def send_message_async(request: web.Request) -> web.Response:
+    """Commits the message as queued and answers at once; the outbox delivers it."""
+    created = await create_message(request, "send-async", queue=True)
+    message = created.message
+    headers = {"Location": f"/messages/{message.id}"}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(message_json(message), status=202, headers=headers)
 
 
 def sender_call_failure(error: grpc.aio.AioRpcError) -> sender_pb2.Failure:

@@ -61,6 +61,9 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if request.path in PUBLIC_PATHS:
         return await handler(request)
     scheme, _, api_key = request.headers.get("Authorization", "").partition(" ")
+    if request.path == "/ws" and not scheme and "token" in request.query:
+        # Browsers cannot set headers on a WebSocket: the key may come as ?token=.
+        scheme, api_key = "bearer", request.query["token"]
     if scheme.lower() != "bearer" or not api_key.strip():
         raise ApiError(401, "unauthenticated", "send the API key as 'Authorization: Bearer <key>'")
     request[ACCOUNT_ID] = await request.app[BACKENDS].authenticate(api_key.strip(), grpc_metadata(request))

@@ -5,6 +5,7 @@ field is wrong. The accepted shapes follow the WhatsApp Cloud API's own, so a va
 body passes to WhatsApp without being rebuilt.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,31 @@ class SendCommand:
     type: str
     body_json: bytes
     reply_to: str
+
+    def fingerprint(self, route: str) -> bytes:
+        """Identifies the request an Idempotency-Key comes with: same key, other request = conflict."""
+        canonical = orjson.dumps(
+            [route, self.conversation_id, self.to, self.type, self.body_json.decode(), self.reply_to]
+        )
+        return hashlib.sha256(canonical).digest()
+
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def parse_idempotency_key(value: str | None) -> str:
+    """The Idempotency-Key header: 1 to 255 visible ASCII characters, or absent."""
+    if value is None:
+        return ""
+    if not IDEMPOTENCY_KEY.match(value):
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters",
+            {"field": "Idempotency-Key"},
+        )
+    return value
 
 
 def invalid(message: str, field: str) -> ApiError:

@@ -1,7 +1,7 @@
 """An in-process TTL cache with single-flight loading.
 
 Lookups on the send path (conversation, account, API key) hit it first. When N
-coroutines miss the same key at once, one loader runs and the others await its
+coroutines miss the same key at once, one load runs and the others await its
 result, so a burst of sends to a cold conversation costs one query, not N.
 """
 
@@ -27,10 +27,10 @@ class TtlCache(Generic[K, V]):
         self.max_entries = max_entries
         self.stats = CacheStats()
         self._entries: dict[K, tuple[float, V]] = {}
-        self._loading: dict[K, asyncio.Future[V]] = {}
-        # Keys invalidated while their load was in flight: that load may have read the
-        # old row, so its result is handed to its waiters but not stored.
-        self._stale_loads: set[K] = set()
+        self._loading: dict[K, asyncio.Task[V]] = {}
+        # Loads that were in flight when their key was invalidated: they may have read
+        # the old row, so their waiters get the result but the cache does not keep it.
+        self._stale_loads: set[asyncio.Task[V]] = set()
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         entry = self._entries.get(key)
@@ -38,31 +38,30 @@ class TtlCache(Generic[K, V]):
             self.stats.hits += 1
             return entry[1]
         self.stats.misses += 1
-        pending = self._loading.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        return await self._load(key, load)
+        task = self._loading.get(key)
+        if task is None:
+            # A task of its own, so that a cancelled caller does not cancel the load
+            # that other callers are waiting for.
+            task = asyncio.get_running_loop().create_task(self._load(key, load))
+            self._loading[key] = task
+        return await asyncio.shield(task)
 
     async def _load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._loading[key] = future
+        task = asyncio.current_task()
         try:
             value = await load()
-        except BaseException as exc:
-            future.set_exception(exc)
-            # Waiters get the exception; mark it retrieved in case there were none.
-            future.exception()
-            raise
         finally:
-            del self._loading[key]
-            stale = key in self._stale_loads
-            self._stale_loads.discard(key)
-        if not stale:
+            if self._loading.get(key) is task:
+                del self._loading[key]
+        if task in self._stale_loads:
+            self._stale_loads.discard(task)  # type: ignore[arg-type]
+        else:
             self._store(key, value)
-        future.set_result(value)
         return value
 
     def _store(self, key: K, value: V) -> None:
+        # Re-inserted, so that dict order stays oldest first.
+        self._entries.pop(key, None)
         if len(self._entries) >= self.max_entries:
             self._evict_expired_or_oldest()
         self._entries[key] = (time.monotonic() + self.ttl_seconds, value)
@@ -73,13 +72,14 @@ class TtlCache(Generic[K, V]):
         for k in expired:
             del self._entries[k]
         if len(self._entries) >= self.max_entries:
-            # dicts keep insertion order: the first key is the oldest entry.
             del self._entries[next(iter(self._entries))]
 
     def invalidate(self, key: K) -> None:
         self._entries.pop(key, None)
-        if key in self._loading:
-            self._stale_loads.add(key)
+        task = self._loading.pop(key, None)
+        if task is not None:
+            # Callers from now on start a fresh load instead of joining this one.
+            self._stale_loads.add(task)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -67,9 +67,14 @@ async def serve_until_signalled(
     health_servicer: health_aio.HealthServicer,
     grace_seconds: float,
     on_stop: Callable[[], Awaitable[None]] | None = None,
+    on_signal: Callable[[], None] | None = None,
 ) -> None:
+    """on_signal runs first (e.g. ending endless streams so they don't hold the grace
+    period), then the server drains its calls, then on_stop releases resources."""
     await wait_for_shutdown_signal()
     log.info("shutting down", extra={"grace_seconds": grace_seconds})
+    if on_signal is not None:
+        on_signal()
     # Tell load balancers first, then let in-flight calls finish.
     await health_servicer.enter_graceful_shutdown()
     await server.stop(grace_seconds)

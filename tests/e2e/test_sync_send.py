@@ -197,7 +197,9 @@ async def test_whatsapp_failures_answer_their_status_and_store_the_message_faile
     running: Running, engine: AsyncEngine, to: str, status: int, code: str, whatsapp_code: str
 ) -> None:
     acme = running.acme
-    got, error = await post(running, acme, {"to": to, "type": "text", "text": {"body": "Hello"}})
+    # A template: a new contact has no open 24 h window for free-form text.
+    template = {"name": "order_update", "language": {"code": "en"}}
+    got, error = await post(running, acme, {"to": to, "type": "template", "template": template})
     assert got == status, error
     assert error["error"]["code"] == code
     details = error["error"]["details"]

@@ -18,8 +18,10 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.conversations.__main__ import SERVICE_NAME
+from services.conversations.events import EventHub
 from services.conversations.grpc_api import ConversationsServicer
 from services.conversations.inbox import Inbox
+from services.conversations.notifications import Listener, asyncpg_dsn
 from services.conversations.store import Store
 from services.shared.grpc_server import build_server
 from tools.seed import SeededAccount, create_account
@@ -33,16 +35,22 @@ class Service:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def service(engine: AsyncEngine) -> AsyncIterator[Service]:
-    inbox = Inbox(Store(engine), cache_ttl_seconds=60)
-    servicer = ConversationsServicer(inbox)
+async def service(engine: AsyncEngine, database: str) -> AsyncIterator[Service]:
+    store = Store(engine)
+    inbox = Inbox(store, cache_ttl_seconds=60)
+    listener = Listener(asyncpg_dsn(database))
+    events = EventHub(store, listener)
+    await listener.start()
+    servicer = ConversationsServicer(inbox, events)
     server, _, port = await build_server(
         [lambda s: pb_grpc.add_ConversationsServicer_to_server(servicer, s)], [SERVICE_NAME], "127.0.0.1:0"
     )
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     yield Service(pb_grpc.ConversationsStub(channel), channel, inbox)
+    events.close()
     await channel.close()
     await server.stop(None)
+    await listener.stop()
 
 
 class StatementCounter:

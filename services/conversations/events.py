@@ -1,0 +1,74 @@
+"""Live events of an account: the stored backlog, then new ones as they commit.
+
+Event ids are per account and taken under a lock held until commit (see store.py),
+so they become visible in id order: reading `id > last seen` after every wake-up
+never skips one and never repeats one.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+from services.conversations.domain import StoredEvent
+from services.conversations.notifications import Listener
+from services.conversations.store import Store
+
+EVENTS_CHANNEL = "pigeon_events"
+BATCH = 500
+# Re-read even without a notification, in case one was lost.
+IDLE_RECHECK_SECONDS = 15.0
+
+
+class EventHub:
+    def __init__(self, store: Store, listener: Listener) -> None:
+        self.store = store
+        self._watchers: dict[UUID, set[asyncio.Event]] = {}
+        self._closed = False
+        listener.subscribe(EVENTS_CHANNEL, self._on_notify)
+        listener.on_reconnect(self._wake_all)
+
+    def _on_notify(self, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            for wake in self._watchers.get(UUID(payload), ()):
+                wake.set()
+
+    def _wake_all(self) -> None:
+        for watchers in self._watchers.values():
+            for wake in watchers:
+                wake.set()
+
+    def close(self) -> None:
+        """Ends every watch (at shutdown); clients resume elsewhere from their last id."""
+        self._closed = True
+        self._wake_all()
+
+    @property
+    def watcher_count(self) -> int:
+        return sum(len(w) for w in self._watchers.values())
+
+    async def watch(self, account_id: UUID, after_id: int) -> AsyncIterator[StoredEvent]:
+        wake = asyncio.Event()
+        # Registered before the first read: a commit during the read still wakes us.
+        self._watchers.setdefault(account_id, set()).add(wake)
+        try:
+            # A negative id means "from now on": only events committed after this point.
+            last_id = after_id if after_id >= 0 else await self.store.last_event_id(account_id)
+            while not self._closed:
+                wake.clear()
+                events = await self.store.events_after(account_id, last_id, BATCH)
+                for event in events:
+                    if self._closed:
+                        return
+                    yield event
+                    last_id = event.id
+                if len(events) == BATCH:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), IDLE_RECHECK_SECONDS)
+        finally:
+            watchers = self._watchers.get(account_id)
+            if watchers is not None:
+                watchers.discard(wake)
+                if not watchers:
+                    del self._watchers[account_id]

@@ -1,0 +1,229 @@
+"""The outbox dispatcher: delivers queued messages in the background.
+
+The message row is the job. Each replica claims due rows (FOR UPDATE SKIP LOCKED, with
+a lease), waits for the account's pacing slot, calls the sender over gRPC and records
+the outcome: sent, failed for good, or queued again with exponential backoff. Wakes on
+NOTIFY when work is queued; a replica that dies leaves leases that expire and are
+taken over by the others.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+
+import grpc
+from pigeon.messages.v1 import content_pb2
+from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
+
+from services.conversations.domain import ClaimedMessage
+from services.conversations.inbox import Inbox
+from services.conversations.notifications import Listener
+from services.conversations.store import Store
+
+log = logging.getLogger(__name__)
+
+OUTBOX_CHANNEL = "pigeon_outbox"
+PAIR_RATE_LIMIT_CODE = "131056"
+# Meta documents about one message every 6 s to one user before 131056.
+PAIR_RATE_LIMIT_PAUSE_SECONDS = 6.0
+MAINTENANCE_EVERY_SECONDS = 1.0
+IDEMPOTENCY_SWEEP_EVERY_SECONDS = 3600.0
+# After a wake-up, wait this long so that one claim serves a burst of notifications.
+CLAIM_COALESCE_SECONDS = 0.003
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    concurrency: int
+    max_attempts: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    lease_seconds: float
+    send_timeout_seconds: float
+    # Fraction of an account's messages-per-second limit the pacing uses: a margin for
+    # jitter between the claimed slot and the moment the request reaches WhatsApp.
+    pacing_factor: float
+    # How far ahead slots are handed out: bounds how long a claimed message waits.
+    pacing_horizon_seconds: float
+    idempotency_keep_seconds: float
+
+
+def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float = 0.0) -> float:
+    """Exponential backoff with full jitter, never sooner than WhatsApp asked."""
+    ceiling = min(cap, base * 2 ** (attempt - 1))
+    return max(retry_after, random.uniform(ceiling / 2, ceiling))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        inbox: Inbox,
+        sender: sender_pb2_grpc.SenderStub,
+        listener: Listener,
+        settings: OutboxSettings,
+    ) -> None:
+        self.store = store
+        self.inbox = inbox
+        self.sender = sender
+        self.settings = settings
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._in_flight: dict[asyncio.Task[None], ClaimedMessage] = {}
+        self._task: asyncio.Task[None] | None = None
+        listener.subscribe(OUTBOX_CHANNEL, lambda _: self._wake.set())
+        listener.on_reconnect(self._wake.set)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Stops claiming, lets deliveries in flight finish, releases the rest."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight), timeout=grace_seconds)
+        unfinished = dict(self._in_flight)
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            await asyncio.wait(list(unfinished))
+            await self.store.release([message.id for message in unfinished.values()])
+            log.info("released unfinished claims", extra={"count": len(unfinished)})
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_maintenance = 0.0
+        next_sweep = loop.time() + IDEMPOTENCY_SWEEP_EVERY_SECONDS
+        while not self._stopping:
+            try:
+                if loop.time() >= next_maintenance:
+                    next_maintenance = loop.time() + MAINTENANCE_EVERY_SECONDS
+                    requeued = await self.store.requeue_expired_leases()
+                    if requeued:
+                        log.warning("took over expired claims", extra={"count": requeued})
+                if loop.time() >= next_sweep:
+                    next_sweep = loop.time() + IDEMPOTENCY_SWEEP_EVERY_SECONDS
+                    await self.store.forget_idempotency_keys(self.settings.idempotency_keep_seconds)
+                self._wake.clear()
+                free = self.settings.concurrency - len(self._in_flight)
+                claimed = await self._claim(free) if free > 0 else []
+                if claimed and len(claimed) == free:
+                    continue  # full batch: more is probably due
+                wait = await self._idle_wait(claimed_some=bool(claimed))
+            except Exception:
+                # The database may be restarting: keep the dispatcher alive and try again.
+                log.exception("dispatcher iteration failed")
+                wait = 1.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+            await asyncio.sleep(CLAIM_COALESCE_SECONDS)
+
+    async def _claim(self, free: int) -> list[ClaimedMessage]:
+        claimed = await self.store.claim(
+            free,
+            self.settings.lease_seconds,
+            self.settings.pacing_factor,
+            self.settings.pacing_horizon_seconds,
+        )
+        for message in claimed:
+            task = asyncio.create_task(self._deliver(message))
+            self._in_flight[task] = message
+            task.add_done_callback(self._finished)
+        return claimed
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(task, None)
+        self._wake.set()
+
+    async def _idle_wait(self, claimed_some: bool) -> float:
+        """How long to sleep when no notification comes: until the next retry is due
+        (pacing may have held back due work: then re-check soon), at most a second."""
+        until_due = await self.store.seconds_until_next_due()
+        if until_due is None:
+            return MAINTENANCE_EVERY_SECONDS
+        return min(MAINTENANCE_EVERY_SECONDS, max(until_due, 0.02 if claimed_some else 0.05))
+
+    async def _deliver(self, message: ClaimedMessage) -> None:
+        try:
+            await self._attempt(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The outcome could not be recorded (database down): the lease expires and
+            # the message is tried again. WhatsApp may then get it twice (documented).
+            log.exception("delivery failed", extra={"message_id": str(message.id)})
+
+    async def _attempt(self, message: ClaimedMessage) -> None:
+        loop = asyncio.get_running_loop()
+        claimed_at = loop.time()
+        if message.send_delay_seconds > 0:
+            await asyncio.sleep(message.send_delay_seconds)
+        if message.expires_in_seconds <= loop.time() - claimed_at:
+            await self._fail(message, "expired", "not sent within its validity period")
+            return
+        account = await self.inbox.account(message.account_id)
+        request = sender_pb2.SendMessageRequest(
+            phone_number_id=account.phone_number_id,
+            access_token=account.access_token,
+            to=message.contact_wa_id,
+            content=content_pb2.Content(
+                type=message.content.type,
+                body_json=message.content.body_json,
+                reply_to_wa_message_id=message.content.reply_to_wa_message_id,
+            ),
+            biz_opaque_callback_data=str(message.id),
+        )
+        try:
+            response = await self.sender.SendMessage(request, timeout=self.settings.send_timeout_seconds)
+        except grpc.aio.AioRpcError as exc:
+            await self._retry_or_fail(
+                message, claimed_at, f"sender_{exc.code().name.lower()}", "sender call failed"
+            )
+            return
+        if response.HasField("accepted"):
+            await self.store.record_sent(
+                message.account_id, message.id, response.accepted.wa_message_id, attempt=message.attempts
+            )
+            return
+        failure = response.failure
+        if failure.failure_class == sender_pb2.FAILURE_CLASS_RETRYABLE:
+            if failure.code == PAIR_RATE_LIMIT_CODE:
+                await self.store.pause_recipient(
+                    message.account_id, message.contact_wa_id, PAIR_RATE_LIMIT_PAUSE_SECONDS
+                )
+            await self._retry_or_fail(
+                message, claimed_at, failure.code, failure.message, failure.retry_after_seconds
+            )
+        elif failure.failure_class == sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED:
+            await self._fail(message, "reengagement_required", failure.message)
+        else:
+            await self._fail(message, failure.code, failure.message)
+
+    async def _retry_or_fail(
+        self, message: ClaimedMessage, claimed_at: float, code: str, text: str, retry_after: float = 0.0
+    ) -> None:
+        settings = self.settings
+        delay = backoff_seconds(
+            message.attempts, settings.retry_base_seconds, settings.retry_max_seconds, retry_after
+        )
+        elapsed = asyncio.get_running_loop().time() - claimed_at
+        if message.attempts >= settings.max_attempts:
+            await self._fail(message, code, f"gave up after {message.attempts} attempts: {text}")
+        elif elapsed + delay >= message.expires_in_seconds:
+            await self._fail(
+                message, "expired", f"not sent within its validity period; last error {code}: {text}"
+            )
+        else:
+            await self.store.requeue(message, delay, code, text)
+
+    async def _fail(self, message: ClaimedMessage, code: str, text: str) -> None:
+        await self.store.record_failed(message.account_id, message.id, code, text, attempt=message.attempts)

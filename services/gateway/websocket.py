@@ -1,0 +1,102 @@
+"""GET /ws: an account's events, live, as JSON frames.
+
+Each client gets its own WatchEvents stream from conversations (backlog after
+`since`, then live). Frames wait in a bounded queue between the stream and the
+socket: a client that stops reading fills it and is closed with 4008, so a slow
+client costs only its own queue, never the others' latency.
+"""
+
+import asyncio
+import contextlib
+import logging
+
+import grpc
+import orjson
+from aiohttp import WSCloseCode, WSMsgType, web
+from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
+
+from services.gateway.context import ACCOUNT_ID, BACKENDS, SETTINGS, grpc_metadata
+from services.gateway.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+# Application close codes (4000-4999).
+CLOSE_SLOW_CONSUMER = 4008
+CLOSE_UPSTREAM_UNAVAILABLE = 4503
+
+
+def parse_since(request: web.Request) -> int:
+    raw = request.query.get("since")
+    if raw is None:
+        return -1  # from now on
+    if not raw.isdigit() or len(raw) > 18:
+        raise ApiError(
+            400, "invalid_request", "since must be an event id (a non-negative integer)", {"field": "since"}
+        )
+    return int(raw)
+
+
+def frame(event: conversations_pb.Event) -> str:
+    return orjson.dumps(
+        {"id": event.id, "type": event.type, "data": orjson.Fragment(event.data_json)}
+    ).decode()
+
+
+async def events_socket(request: web.Request) -> web.StreamResponse:
+    since = parse_since(request)
+    settings = request.app[SETTINGS]
+    socket = web.WebSocketResponse(heartbeat=settings.ws_heartbeat_seconds, max_msg_size=4096)
+    await socket.prepare(request)
+    stream = request.app[BACKENDS].conversations.WatchEvents(
+        conversations_pb.WatchEventsRequest(account_id=request[ACCOUNT_ID], after_id=since),
+        metadata=grpc_metadata(request),
+    )
+    queue: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.ws_queue_frames)
+    close = asyncio.get_running_loop().create_future()
+
+    def close_with(code: int, reason: str) -> None:
+        if not close.done():
+            close.set_result((code, reason))
+
+    async def pump() -> None:
+        try:
+            async for event in stream:
+                try:
+                    queue.put_nowait(frame(event))
+                except asyncio.QueueFull:
+                    close_with(CLOSE_SLOW_CONSUMER, "client too slow: events not read in time")
+                    return
+            close_with(CLOSE_UPSTREAM_UNAVAILABLE, "event stream ended; reconnect with since")
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.CANCELLED:
+                close_with(CLOSE_UPSTREAM_UNAVAILABLE, "events unavailable; reconnect with since")
+
+    async def write() -> None:
+        while True:
+            text = await queue.get()
+            try:
+                await asyncio.wait_for(socket.send_str(text), settings.ws_send_timeout_seconds)
+            except (TimeoutError, ConnectionError):
+                close_with(CLOSE_SLOW_CONSUMER, "client too slow: send timed out")
+                return
+
+    async def read() -> None:
+        # Clients only listen; reading keeps control frames (ping, close) flowing.
+        async for message in socket:
+            if message.type == WSMsgType.ERROR:
+                break
+        close_with(WSCloseCode.OK, "")
+
+    tasks = [asyncio.create_task(pump()), asyncio.create_task(write()), asyncio.create_task(read())]
+    try:
+        code, reason = await close
+    finally:
+        stream.cancel()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    if not socket.closed:
+        await socket.close(code=code, message=reason.encode())
+    return socket
