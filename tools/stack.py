@@ -63,6 +63,15 @@ async def ensure_database(server_url: str, name: str, *, fresh: bool) -> str:
     return with_database(server_url, name)
 
 
+async def drop_database(server_url: str, database_url: str) -> None:
+    name = database_url.partition("?")[0].rpartition("/")[2]
+    connection = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -176,6 +185,7 @@ class Stack:
                     **common,
                     "DATABASE_URL": self.database_url,
                     "CONVERSATIONS_BIND": f"127.0.0.1:{self.conversations_port}",
+                    "SENDER_TARGET": f"127.0.0.1:{self.sender_port}",
                 },
                 self._log("conversations"),
             ),

@@ -196,13 +196,13 @@ class Dispatcher:
             return
         failure = response.failure
         if failure.failure_class == sender_pb2.FAILURE_CLASS_RETRYABLE:
+            retry_after = failure.retry_after_seconds
             if failure.code == PAIR_RATE_LIMIT_CODE:
-                await self.store.pause_recipient(
-                    message.account_id, message.contact_wa_id, PAIR_RATE_LIMIT_PAUSE_SECONDS
-                )
-            await self._retry_or_fail(
-                message, claimed_at, failure.code, failure.message, failure.retry_after_seconds
-            )
+                retry_after = max(retry_after, PAIR_RATE_LIMIT_PAUSE_SECONDS)
+            await self._retry_or_fail(message, claimed_at, failure.code, failure.message, retry_after)
+            if failure.code == PAIR_RATE_LIMIT_CODE:
+                # Other messages queued for the same customer wait too.
+                await self.store.pause_recipient(message.account_id, message.contact_wa_id, retry_after)
         elif failure.failure_class == sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED:
             await self._fail(message, "reengagement_required", failure.message)
         else:

@@ -75,7 +75,7 @@ class ConversationsSettings:
                 retry_max_seconds=env("RETRY_MAX_SECONDS", 60.0, positive(float)),
                 lease_seconds=env("LEASE_SECONDS", 60.0, positive(float)),
                 send_timeout_seconds=env("SEND_TIMEOUT_SECONDS", 15.0, positive(float)),
-                pacing_factor=env("PACING_FACTOR", 0.95, fraction),
+                pacing_factor=env("PACING_FACTOR", 0.9, fraction),
                 pacing_horizon_seconds=env("PACING_HORIZON_SECONDS", 1.0, positive(float)),
                 idempotency_keep_seconds=env("IDEMPOTENCY_KEEP_SECONDS", 86400.0, at_least(86400.0)),
             ),

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.stack import Running
-from tools.seed import SeededAccount
+from tools.seed import SeededAccount, create_account
 
 
 def auth(account: SeededAccount) -> dict[str, str]:
@@ -50,7 +50,7 @@ async def outbound_count(engine: AsyncEngine, account: SeededAccount) -> int:
         )
 
 
-async def test_send_text_reaches_whatsapp_and_is_stored_sent(running: Running, engine: AsyncEngine) -> None:
+async def test_send_text_reaches_whatsapp_and_is_stored_sent(running: Running) -> None:
     acme = running.acme
     body = {
         "conversation_id": acme.conversation_ids[0],
@@ -65,9 +65,11 @@ async def test_send_text_reaches_whatsapp_and_is_stored_sent(running: Running, e
     assert message["text"] == {"body": "Your order shipped", "preview_url": False}
     assert message["wa_message_id"].startswith("wamid.")
     assert message["sent_at"] is not None
-    [request] = await running.simulator_requests(
-        phone_number_id=acme.phone_number_id, to=acme.contact_wa_ids[0]
-    )
+    [request] = [
+        r
+        for r in await running.simulator_requests(phone_number_id=acme.phone_number_id, to=acme.contact_wa_ids[0])
+        if r["body"]["biz_opaque_callback_data"] == message["id"]
+    ]
     assert request["status"] == 200
     assert request["wa_message_id"] == message["wa_message_id"]
     assert request["body"] == {
@@ -78,7 +80,7 @@ async def test_send_text_reaches_whatsapp_and_is_stored_sent(running: Running, e
         "text": {"body": "Your order shipped", "preview_url": False},
         "biz_opaque_callback_data": message["id"],
     }
-    row = await stored(engine, message["id"])
+    row = await stored(running.engine, message["id"])
     assert (row.status, row.wa_message_id) == ("sent", message["wa_message_id"])
 
 
@@ -93,13 +95,15 @@ async def test_send_each_type_with_reply_context(running: Running) -> None:
         {"type": "reaction", "reaction": {"message_id": "wamid.abc", "emoji": "👍"}},
         {"type": "text", "text": {"body": "Replying"}, "context": {"message_id": "wamid.original"}},
     ]
+    sent_ids = []
     for content in contents:
         status, message = await post(running, acme, {"conversation_id": acme.conversation_ids[1], **content})
         assert status == 200, message
         assert message[content["type"]]
-    records = await running.simulator_requests(to=acme.contact_wa_ids[1])
-    assert [r["body"]["type"] for r in records][-len(contents) :] == [c["type"] for c in contents]
-    assert records[-1]["body"]["context"] == {"message_id": "wamid.original"}
+        sent_ids.append(message["id"])
+    records = {r["body"]["biz_opaque_callback_data"]: r["body"] for r in await running.simulator_requests()}
+    assert [records[i]["type"] for i in sent_ids] == [c["type"] for c in contents]
+    assert records[sent_ids[-1]]["context"] == {"message_id": "wamid.original"}
 
 
 async def test_send_to_a_new_contact_opens_a_conversation(running: Running) -> None:
@@ -122,7 +126,8 @@ async def test_send_to_a_new_contact_opens_a_conversation(running: Running) -> N
 
 
 async def test_read_routes(running: Running) -> None:
-    acme = running.acme
+    acme = await create_account(running.engine, "Reader")  # its conversations see no other test's writes
+    await running.register(acme)
     status, sent = await post(
         running,
         acme,
@@ -152,14 +157,14 @@ async def test_read_routes(running: Running) -> None:
     assert set(acme.conversation_ids) <= {c["id"] for c in conversations["conversations"]}
 
 
-async def test_another_accounts_ids_answer_404(running: Running, engine: AsyncEngine) -> None:
+async def test_another_accounts_ids_answer_404(running: Running) -> None:
     acme, globex = running.acme, running.globex
     _, sent = await post(
         running,
         acme,
         {"conversation_id": acme.conversation_ids[0], "type": "text", "text": {"body": "Private"}},
     )
-    before = await outbound_count(engine, globex)
+    before = await outbound_count(running.engine, globex)
     for path in (
         f"/messages/{sent['id']}",
         f"/conversations/{acme.conversation_ids[0]}",
@@ -178,7 +183,7 @@ async def test_another_accounts_ids_answer_404(running: Running, engine: AsyncEn
         {"account_id": acme.account_id, "to": "15550009999", "type": "text", "text": {"body": "x"}},
     )
     assert status == 404
-    assert await outbound_count(engine, globex) == before
+    assert await outbound_count(running.engine, globex) == before
     status, page = await get(running, globex, "/conversations?page_size=100")
     assert not set(acme.conversation_ids) & {c["id"] for c in page["conversations"]}
 
@@ -194,7 +199,7 @@ async def test_another_accounts_ids_answer_404(running: Running, engine: AsyncEn
     ],
 )
 async def test_whatsapp_failures_answer_their_status_and_store_the_message_failed(
-    running: Running, engine: AsyncEngine, to: str, status: int, code: str, whatsapp_code: str
+    running: Running, to: str, status: int, code: str, whatsapp_code: str
 ) -> None:
     acme = running.acme
     # A template: a new contact has no open 24 h window for free-form text.
@@ -204,7 +209,7 @@ async def test_whatsapp_failures_answer_their_status_and_store_the_message_faile
     assert error["error"]["code"] == code
     details = error["error"]["details"]
     assert details["whatsapp_code"] == whatsapp_code
-    row = await stored(engine, details["message_id"])
+    row = await stored(running.engine, details["message_id"])
     assert (row.status, row.error_code, row.wa_message_id) == ("failed", whatsapp_code, None)
     _, message = await get(running, acme, f"/messages/{details['message_id']}")
     assert message["status"] == "failed"
@@ -243,13 +248,13 @@ async def test_authentication_errors(running: Running) -> None:
     ],
 )
 async def test_bad_input_gets_a_clear_error_and_stores_nothing(
-    running: Running, engine: AsyncEngine, body: Any, status: int, code: str
+    running: Running, body: Any, status: int, code: str
 ) -> None:
-    before = await outbound_count(engine, running.acme)
+    before = await outbound_count(running.engine, running.acme)
     got, error = await post(running, running.acme, body)
     assert (got, error["error"]["code"]) == (status, code)
     assert error["error"]["message"]
-    assert await outbound_count(engine, running.acme) == before
+    assert await outbound_count(running.engine, running.acme) == before
 
 
 async def test_body_over_the_limit_is_413(running: Running) -> None:

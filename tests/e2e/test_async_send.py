@@ -1,0 +1,244 @@
+"""POST /messages/send-async and the outbox, end to end: idempotency, the 24 h window,
+every retry and permanent path against the simulator's triggers, and rate limits."""
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+
+from tests.fixtures.stack import Running
+from tools.seed import SeededAccount, create_account
+
+TERMINAL = {"sent", "failed", "delivered", "read"}
+TEMPLATE = {"type": "template", "template": {"name": "order_update", "language": {"code": "en"}}}
+
+
+def auth(account: SeededAccount, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {account.api_key}", **headers}
+
+
+async def send(
+    running: Running, account: SeededAccount, body: dict[str, Any], route: str = "send-async", **headers: str
+) -> tuple[int, Any, Any]:
+    async with running.http.post(
+        f"{running.gateway}/messages/{route}", data=orjson.dumps(body), headers=auth(account, **headers)
+    ) as response:
+        return response.status, await response.json(), response.headers
+
+
+async def message(running: Running, account: SeededAccount, message_id: str) -> dict[str, Any]:
+    async with running.http.get(
+        f"{running.gateway}/messages/{message_id}", headers=auth(account)
+    ) as response:
+        assert response.status == 200
+        return dict(await response.json())
+
+
+async def until_terminal(
+    running: Running, account: SeededAccount, message_id: str, timeout: float = 15
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = await message(running, account, message_id)
+        if current["status"] in TERMINAL:
+            return current
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"message {message_id} still {current['status']} after {timeout} s")
+
+
+async def sent_for(running: Running, message_id: str) -> list[dict[str, Any]]:
+    """The simulator's record of every request that carried this pigeon message."""
+    return [
+        r
+        for r in await running.simulator_requests()
+        if isinstance(r["body"], dict) and r["body"].get("biz_opaque_callback_data") == message_id
+    ]
+
+
+async def test_accepted_as_queued_then_sent(running: Running) -> None:
+    acme = running.acme
+    status, accepted, headers = await send(
+        running,
+        acme,
+        {"conversation_id": acme.conversation_ids[0], "type": "text", "text": {"body": "Later"}},
+    )
+    assert status == 202
+    assert accepted["status"] == "queued"
+    assert headers["Location"] == f"/messages/{accepted['id']}"
+    done = await until_terminal(running, acme, accepted["id"])
+    assert done["status"] == "sent"
+    assert done["wa_message_id"].startswith("wamid.")
+    [request] = await sent_for(running, accepted["id"])
+    assert request["wa_message_id"] == done["wa_message_id"]
+    assert request["body"]["text"] == {"body": "Later", "preview_url": False}
+
+
+async def test_idempotency_key_replays_the_original(running: Running) -> None:
+    acme = running.acme
+    body = {"conversation_id": acme.conversation_ids[1], "type": "text", "text": {"body": "Once"}}
+    _, first, _ = await send(running, acme, body, **{"Idempotency-Key": "order-42-shipped"})
+    await until_terminal(running, acme, first["id"])
+    status, again, headers = await send(running, acme, body, **{"Idempotency-Key": "order-42-shipped"})
+    assert status == 202
+    assert again["id"] == first["id"]
+    assert again["status"] == "sent"  # the current status
+    assert headers["Idempotent-Replayed"] == "true"
+    assert len(await sent_for(running, first["id"])) == 1
+
+    other = {**body, "text": {"body": "Twice?"}}
+    status, error, _ = await send(running, acme, other, **{"Idempotency-Key": "order-42-shipped"})
+    assert (status, error["error"]["code"]) == (409, "idempotency_key_reused")
+    # Keys belong to the account: another account may use the same one.
+    globex = running.globex
+    status, theirs, _ = await send(
+        running,
+        globex,
+        {"conversation_id": globex.conversation_ids[0], "type": "text", "text": {"body": "Once"}},
+        **{"Idempotency-Key": "order-42-shipped"},
+    )
+    assert status == 202
+    assert theirs["id"] != first["id"]
+
+
+async def test_concurrent_requests_with_one_key_make_one_message(running: Running) -> None:
+    acme = running.acme
+    body = {"conversation_id": acme.conversation_ids[2], "type": "text", "text": {"body": "Burst"}}
+    results = await asyncio.gather(
+        *(send(running, acme, body, **{"Idempotency-Key": "burst-1"}) for _ in range(20))
+    )
+    assert {status for status, _, _ in results} == {202}
+    ids = {accepted["id"] for _, accepted, _ in results}
+    assert len(ids) == 1
+    [message_id] = ids
+    await until_terminal(running, acme, message_id)
+    assert len(await sent_for(running, message_id)) == 1
+
+
+async def test_idempotent_sync_send_calls_whatsapp_once(running: Running) -> None:
+    acme = running.acme
+    body = {"conversation_id": acme.conversation_ids[0], "type": "text", "text": {"body": "Sync once"}}
+    status, first, _ = await send(running, acme, body, route="send", **{"Idempotency-Key": "sync-1"})
+    assert status == 200
+    status, again, headers = await send(running, acme, body, route="send", **{"Idempotency-Key": "sync-1"})
+    assert (status, again["id"], again["status"]) == (200, first["id"], "sent")
+    assert headers["Idempotent-Replayed"] == "true"
+    assert len(await sent_for(running, first["id"])) == 1
+    # The same key on the other route is another request.
+    status, error, _ = await send(running, acme, body, **{"Idempotency-Key": "sync-1"})
+    assert status == 409
+
+
+async def test_idempotency_key_limits(running: Running) -> None:
+    acme = running.acme
+    body = {"conversation_id": acme.conversation_ids[0], "type": "text", "text": {"body": "x"}}
+    status, _, _ = await send(running, acme, body, **{"Idempotency-Key": "k" * 255})
+    assert status == 202
+    status, error, _ = await send(running, acme, body, **{"Idempotency-Key": "k" * 256})
+    assert (status, error["error"]["details"]["field"]) == (400, "Idempotency-Key")
+
+
+async def test_24_hour_window(running: Running) -> None:
+    stale = await create_account(running.engine, "Stale", conversations=1, minutes_ago=25 * 60)
+    await running.register(stale)
+    conversation_id = stale.conversation_ids[0]
+    text_body = {"conversation_id": conversation_id, "type": "text", "text": {"body": "Are you there?"}}
+
+    status, error, _ = await send(running, stale, text_body, route="send")
+    assert (status, error["error"]["code"]) == (422, "reengagement_required")
+    status, accepted, _ = await send(running, stale, text_body)
+    assert status == 202
+    assert accepted["status"] == "failed"
+    assert accepted["error"]["code"] == "reengagement_required"
+    # Nothing reached WhatsApp for either.
+    assert await running.simulator_requests(phone_number_id=stale.phone_number_id) == []
+
+    status, sent, _ = await send(
+        running, stale, {"conversation_id": conversation_id, **TEMPLATE}, route="send"
+    )
+    assert (status, sent["status"]) == (200, "sent")
+
+
+async def test_permanent_failure_is_not_retried(running: Running) -> None:
+    acme = running.acme
+    _, accepted, _ = await send(running, acme, {"to": "1999131026", **TEMPLATE})
+    done = await until_terminal(running, acme, accepted["id"])
+    assert (done["status"], done["error"]["code"]) == ("failed", "131026")
+    assert len(await sent_for(running, accepted["id"])) == 1
+
+
+async def test_retryable_failures_are_retried_then_fail(running: Running) -> None:
+    acme = running.acme
+    for code in ("131000", "130429", "131016"):
+        _, accepted, _ = await send(running, acme, {"to": f"1999{code}", **TEMPLATE})
+        done = await until_terminal(running, acme, accepted["id"])
+        assert (done["status"], done["error"]["code"]) == ("failed", code)
+        assert "gave up after 3 attempts" in done["error"]["message"]
+        requests = await sent_for(running, accepted["id"])
+        assert len(requests) == 3  # MAX_ATTEMPTS in the test stack
+        gaps = [b["received_at"] - a["received_at"] for a, b in zip(requests, requests[1:], strict=False)]
+        assert all(gap >= 0.05 for gap in gaps), gaps  # backoff (base 0.1 s, jittered down to half)
+
+
+async def test_timeouts_are_retried(running: Running) -> None:
+    acme = running.acme
+    _, accepted, _ = await send(running, acme, {"to": "19982000", **TEMPLATE})  # answers after 2 s > 1.5 s
+    done = await until_terminal(running, acme, accepted["id"], timeout=20)
+    assert (done["status"], done["error"]["code"]) == ("failed", "timeout")
+    assert len(await sent_for(running, accepted["id"])) == 3
+
+
+async def test_operator_and_reengagement_codes_fail_at_once(running: Running) -> None:
+    acme = running.acme
+    for code, expected in (("131047", "reengagement_required"), ("190", "190"), ("131048", "131048")):
+        _, accepted, _ = await send(running, acme, {"to": f"1999{code}", **TEMPLATE})
+        done = await until_terminal(running, acme, accepted["id"])
+        assert (done["status"], done["error"]["code"]) == ("failed", expected)
+        assert len(await sent_for(running, accepted["id"])) == 1
+
+
+async def test_pair_rate_limit_pauses_the_recipient(running: Running) -> None:
+    acme = running.acme
+    _, accepted, _ = await send(running, acme, {"to": "1999131056", **TEMPLATE})
+    done = await until_terminal(running, acme, accepted["id"], timeout=30)
+    requests = await sent_for(running, accepted["id"])
+    assert (done["status"], done["error"]["code"]) == ("failed", "131056")
+    gaps = [b["received_at"] - a["received_at"] for a, b in zip(requests, requests[1:], strict=False)]
+    assert all(gap >= 5.5 for gap in gaps), gaps  # ~6 s per recipient after 131056
+
+
+async def test_rate_limit_is_never_exceeded(running: Running) -> None:
+    slow = await create_account(running.engine, "Slow", conversations=0, messages_per_second=5)
+    await running.register(slow, mps=5)
+    accepted = [(await send(running, slow, {"to": f"155500{n:05d}", **TEMPLATE}))[1]["id"] for n in range(20)]
+    for message_id in accepted:
+        assert (await until_terminal(running, slow, message_id, timeout=30))["status"] == "sent"
+    requests = await running.simulator_requests(phone_number_id=slow.phone_number_id)
+    assert len(requests) == 20
+    assert {r["status"] for r in requests} == {200}  # never a 130429
+    arrivals = sorted(float(r["received_at"]) for r in requests)
+    for i, start in enumerate(arrivals):
+        in_window = [t for t in arrivals[i:] if t < start + 1.0]
+        assert len(in_window) <= 5, f"{len(in_window)} sends within 1 s from {start}"
+    # And the pacing keeps it near the limit rather than far below it.
+    assert arrivals[-1] - arrivals[0] < 20 / 5 * 1.6
+
+
+async def test_expired_message_fails_with_expired(postgres_server: str) -> None:
+    from tests.fixtures.stack import start_running
+
+    async with start_running(
+        postgres_server, "expiry", {"MESSAGE_TTL_SECONDS": "2", "MAX_ATTEMPTS": "10"}
+    ) as short:
+        acme = short.acme
+        _, accepted, _ = await send(short, acme, {"to": "19982500", **TEMPLATE})
+        done = await until_terminal(short, acme, accepted["id"], timeout=20)
+        assert (done["status"], done["error"]["code"]) == ("failed", "expired")
+        async with short.engine.connect() as connection:
+            attempts = (
+                await connection.execute(
+                    text("SELECT attempts FROM messages WHERE id = :id"), {"id": accepted["id"]}
+                )
+            ).scalar_one()
+        assert attempts < 10
