@@ -1,0 +1,130 @@
+"""GET /ws: events in order, resume with `since` losing nothing, isolation between accounts."""
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import orjson
+from sqlalchemy import text
+
+from tests.fixtures.stack import Running
+from tools.seed import SeededAccount, create_account
+
+
+async def new_account(running: Running, name: str) -> SeededAccount:
+    account = await create_account(running.engine, name, conversations=1)
+    await running.register(account)
+    return account
+
+
+def connect(running: Running, account: SeededAccount, **params: str) -> Any:
+    return running.http.ws_connect(
+        f"{running.gateway}/ws", headers={"Authorization": f"Bearer {account.api_key}"}, params=params
+    )
+
+
+async def send_async(running: Running, account: SeededAccount, body: str) -> str:
+    async with running.http.post(
+        f"{running.gateway}/messages/send-async",
+        data=orjson.dumps(
+            {"conversation_id": account.conversation_ids[0], "type": "text", "text": {"body": body}}
+        ),
+        headers={"Authorization": f"Bearer {account.api_key}"},
+    ) as response:
+        assert response.status == 202
+        return str((await response.json())["id"])
+
+
+async def receive(
+    socket: aiohttp.ClientWebSocketResponse, count: int, timeout: float = 10
+) -> list[dict[str, Any]]:
+    frames = []
+    async with asyncio.timeout(timeout):
+        while len(frames) < count:
+            message = await socket.receive()
+            assert message.type == aiohttp.WSMsgType.TEXT, message
+            frames.append(orjson.loads(message.data))
+    return frames
+
+
+async def stored_event_ids(running: Running, account: SeededAccount) -> list[int]:
+    async with running.engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT id FROM events WHERE account_id = :a ORDER BY id"), {"a": account.account_id}
+        )
+        return [row.id for row in rows]
+
+
+async def test_events_arrive_in_order(running: Running) -> None:
+    account = await new_account(running, "Live")
+    async with connect(running, account) as socket:
+        message_id = await send_async(running, account, "Watch me")
+        frames = await receive(socket, 2)
+    assert [f["type"] for f in frames] == ["message.queued", "message.sent"]
+    assert [f["data"]["id"] for f in frames] == [message_id, message_id]
+    assert [f["data"]["status"] for f in frames] == ["queued", "sent"]
+    assert frames[0]["id"] < frames[1]["id"]
+    assert frames[1]["data"]["wa_message_id"].startswith("wamid.")
+    assert frames[1]["data"]["text"] == {"body": "Watch me", "preview_url": False}
+
+
+async def test_resume_with_since_loses_nothing(running: Running) -> None:
+    account = await new_account(running, "Resume")
+    async with connect(running, account, since="0") as socket:
+        for n in range(3):
+            await send_async(running, account, f"before {n}")
+        before = await receive(socket, 6)
+    # Disconnected: more happens meanwhile.
+    for n in range(5):
+        await send_async(running, account, f"while away {n}")
+    await asyncio.sleep(0.5)
+    async with connect(running, account, since=str(before[-1]["id"])) as socket:
+        after = await receive(socket, 10)
+    ids = [f["id"] for f in before + after]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert ids == await stored_event_ids(running, account)
+    # Every message was seen queued and then sent.
+    by_message: dict[str, list[str]] = {}
+    for frame in before + after:
+        by_message.setdefault(frame["data"]["id"], []).append(frame["type"])
+    assert list(by_message.values()) == [["message.queued", "message.sent"]] * 8
+
+
+async def test_accounts_see_only_their_own_events(running: Running) -> None:
+    alice = await new_account(running, "Alice")
+    bob = await new_account(running, "Bob")
+    async with connect(running, alice) as alice_socket, connect(running, bob, since="0") as bob_socket:
+        await send_async(running, alice, "for Alice's eyes")
+        alice_frames = await receive(alice_socket, 2)
+        await send_async(running, bob, "Bob's own")
+        bob_frames = await receive(bob_socket, 2)
+        # Nothing more for Bob: Alice's events never reach him.
+        try:
+            async with asyncio.timeout(0.5):
+                leaked = await bob_socket.receive()
+        except TimeoutError:
+            leaked = None
+    assert leaked is None
+    assert {f["data"]["conversation_id"] for f in alice_frames} == {alice.conversation_ids[0]}
+    assert {f["data"]["conversation_id"] for f in bob_frames} == {bob.conversation_ids[0]}
+
+
+async def test_token_query_parameter_and_bad_keys(running: Running) -> None:
+    account = await new_account(running, "Browser")
+    async with running.http.ws_connect(f"{running.gateway}/ws", params={"token": account.api_key}) as socket:
+        await send_async(running, account, "from a browser")
+        frames = await receive(socket, 1)
+        assert frames[0]["type"] == "message.queued"
+    for params in ({"token": "pgn_wrong"}, {}):
+        try:
+            async with running.http.ws_connect(f"{running.gateway}/ws", params=params):
+                raise AssertionError("connected without a valid key")
+        except aiohttp.WSServerHandshakeError as exc:
+            assert exc.status == 401
+    async with running.http.get(
+        f"{running.gateway}/ws",
+        params={"since": "yesterday"},
+        headers={"Authorization": f"Bearer {account.api_key}"},
+    ) as response:
+        assert response.status == 400
