@@ -42,9 +42,9 @@ class OutboxSettings:
     retry_max_seconds: float
     lease_seconds: float
     send_timeout_seconds: float
-    # Fraction of an account's messages-per-second limit the pacing uses: a margin for
-    # jitter between the claimed slot and the moment the request reaches WhatsApp.
-    pacing_factor: float
+    # An account's mps send slots are spread over 1 s plus this margin: room for jitter
+    # between a claimed slot and the moment the request reaches WhatsApp.
+    pacing_margin_seconds: float
     # How far ahead slots are handed out: bounds how long a claimed message waits.
     pacing_horizon_seconds: float
     idempotency_keep_seconds: float
@@ -131,7 +131,7 @@ class Dispatcher:
         claimed = await self.store.claim(
             free,
             self.settings.lease_seconds,
-            self.settings.pacing_factor,
+            self.settings.pacing_margin_seconds,
             self.settings.pacing_horizon_seconds,
         )
         for message in claimed:

@@ -24,13 +24,6 @@ def parse_bool(raw: str) -> bool:
     raise ValueError("must be true or false")
 
 
-def fraction(raw: str) -> float:
-    value = float(raw)
-    if not 0 < value <= 1:
-        raise ValueError("must be in (0, 1]")
-    return value
-
-
 def at_least(minimum: float) -> Callable[[str], float]:
     def parse(raw: str) -> float:
         value = float(raw)
@@ -75,7 +68,7 @@ class ConversationsSettings:
                 retry_max_seconds=env("RETRY_MAX_SECONDS", 60.0, positive(float)),
                 lease_seconds=env("LEASE_SECONDS", 60.0, positive(float)),
                 send_timeout_seconds=env("SEND_TIMEOUT_SECONDS", 15.0, positive(float)),
-                pacing_factor=env("PACING_FACTOR", 0.9, fraction),
+                pacing_margin_seconds=env("PACING_MARGIN_SECONDS", 0.2, positive(float)),
                 pacing_horizon_seconds=env("PACING_HORIZON_SECONDS", 1.0, positive(float)),
                 idempotency_keep_seconds=env("IDEMPOTENCY_KEEP_SECONDS", 86400.0, at_least(86400.0)),
             ),

@@ -541,7 +541,7 @@ class Store:
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def claim(
-        self, capacity: int, lease_seconds: float, pacing_factor: float, horizon_seconds: float
+        self, capacity: int, lease_seconds: float, pacing_margin_seconds: float, horizon_seconds: float
     ) -> list[ClaimedMessage]:
         """Claims up to `capacity` due messages, shared fairly between accounts, each with
         a send slot that keeps its account under its messages-per-second limit across
@@ -560,11 +560,13 @@ class Store:
                 grants: dict[UUID, tuple[datetime, timedelta]] = {}
                 counts: list[int] = []
                 for row in pacing:
-                    rate = row.messages_per_second * pacing_factor
+                    # mps slots span 1 s + the margin: jitter between a slot and the request's
+                    # arrival at WhatsApp up to the margin cannot put mps + 1 in one second.
+                    interval = (1 + pacing_margin_seconds) / row.messages_per_second
                     horizon_end = row.now + timedelta(seconds=horizon_seconds)
-                    free_slots = int((horizon_end - row.start).total_seconds() * rate)
+                    free_slots = int((horizon_end - row.start).total_seconds() / interval)
                     if min(share, free_slots) > 0:
-                        grants[row.account_id] = (row.start, timedelta(seconds=1 / rate))
+                        grants[row.account_id] = (row.start, timedelta(seconds=interval))
                         counts.append(min(share, free_slots))
                 if not grants:
                     return []

@@ -67,7 +67,9 @@ async def test_send_text_reaches_whatsapp_and_is_stored_sent(running: Running) -
     assert message["sent_at"] is not None
     [request] = [
         r
-        for r in await running.simulator_requests(phone_number_id=acme.phone_number_id, to=acme.contact_wa_ids[0])
+        for r in await running.simulator_requests(
+            phone_number_id=acme.phone_number_id, to=acme.contact_wa_ids[0]
+        )
         if r["body"]["biz_opaque_callback_data"] == message["id"]
     ]
     assert request["status"] == 200
