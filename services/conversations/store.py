@@ -217,7 +217,8 @@ _PAUSE_RECIPIENT = text(
 # Claims whose replica died (or stalled past its lease) go back to the queue.
 _REQUEUE_EXPIRED_LEASES = text(
     """
-    UPDATE messages SET status = 'queued', next_attempt_at = now(), lease_expires_at = NULL, updated_at = now()
+    UPDATE messages
+    SET status = 'queued', next_attempt_at = now(), lease_expires_at = NULL, updated_at = now()
     WHERE status = 'sending' AND lease_expires_at < now()
     """
 )
@@ -260,7 +261,8 @@ _LOCK_PACING = text(
 _ADVANCE_PACING = text(
     """
     UPDATE send_pacing p SET next_slot_at = v.next_slot_at
-    FROM unnest(CAST(:account_ids AS uuid[]), CAST(:next_slots AS timestamptz[])) AS v(account_id, next_slot_at)
+    FROM unnest(CAST(:account_ids AS uuid[]), CAST(:next_slots AS timestamptz[]))
+         AS v(account_id, next_slot_at)
     WHERE p.account_id = v.account_id
     """
 )

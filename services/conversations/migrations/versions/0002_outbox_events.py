@@ -41,7 +41,8 @@ CREATE FUNCTION pigeon_message_json(m messages) RETURNS jsonb LANGUAGE sql STABL
         'read_at', pigeon_ts(m.read_at),
         'failed_at', pigeon_ts(m.failed_at)
     ) || CASE WHEN m.reply_to_wa_message_id = '' THEN '{}'::jsonb
-              ELSE jsonb_build_object('context', jsonb_build_object('message_id', m.reply_to_wa_message_id)) END
+              ELSE jsonb_build_object('context',
+                                      jsonb_build_object('message_id', m.reply_to_wa_message_id)) END
 $$;
 """
 
