@@ -62,14 +62,14 @@ class ConversationsSettings:
             sender_target=env("SENDER_TARGET", "127.0.0.1:50052"),
             dispatcher_enabled=env("DISPATCHER_ENABLED", True, parse_bool),
             outbox=OutboxSettings(
-                concurrency=env("DISPATCH_CONCURRENCY", 512, positive(int)),
+                concurrency=env("DISPATCH_CONCURRENCY", 1024, positive(int)),
                 max_attempts=env("MAX_ATTEMPTS", 8, positive(int)),
                 retry_base_seconds=env("RETRY_BASE_SECONDS", 1.0, positive(float)),
                 retry_max_seconds=env("RETRY_MAX_SECONDS", 60.0, positive(float)),
                 lease_seconds=env("LEASE_SECONDS", 60.0, positive(float)),
                 send_timeout_seconds=env("SEND_TIMEOUT_SECONDS", 15.0, positive(float)),
                 pacing_margin_seconds=env("PACING_MARGIN_SECONDS", 0.2, positive(float)),
-                pacing_horizon_seconds=env("PACING_HORIZON_SECONDS", 1.0, positive(float)),
+                pacing_horizon_seconds=env("PACING_HORIZON_SECONDS", 0.25, positive(float)),
                 idempotency_keep_seconds=env("IDEMPOTENCY_KEEP_SECONDS", 86400.0, at_least(86400.0)),
             ),
             send_policy=SendPolicy(

@@ -566,7 +566,9 @@ class Store:
                     # arrival at WhatsApp up to the margin cannot put mps + 1 in one second.
                     interval = (1 + pacing_margin_seconds) / row.messages_per_second
                     horizon_end = row.now + timedelta(seconds=horizon_seconds)
-                    free_slots = int((horizon_end - row.start).total_seconds() / interval)
+                    # Slots at start, start + interval, ... up to the horizon.
+                    ahead = (horizon_end - row.start).total_seconds()
+                    free_slots = int(ahead / interval) + 1 if ahead >= 0 else 0
                     if min(share, free_slots) > 0:
                         grants[row.account_id] = (row.start, timedelta(seconds=interval))
                         counts.append(min(share, free_slots))
