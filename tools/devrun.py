@@ -78,6 +78,7 @@ def main() -> int:
         conversations_port=PORTS["conversations"],
         gateway_port=PORTS["gateway"],
         log_dir=DATA_DIR / "logs",
+        webhook_verify_token=str(demo["webhook_verify_token"]),
         sim_env={"SIM_LATENCY": os.environ.get("SIM_LATENCY", "500-800")},
     )
     stack.start(phone_numbers)

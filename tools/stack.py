@@ -6,6 +6,7 @@ that all three start the system the same way.
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -133,6 +134,7 @@ class Stack:
     conversations_port: int = field(default_factory=free_port)
     gateway_port: int = field(default_factory=free_port)
     log_dir: Path | None = None
+    webhook_verify_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     extra_env: Mapping[str, str] = field(default_factory=dict)
     sim_env: Mapping[str, str] = field(default_factory=dict)
     services: list[ServiceProcess] = field(default_factory=list)
@@ -162,6 +164,7 @@ class Stack:
                     **common,
                     "SIM_PORT": str(self.sim_port),
                     "SIM_PHONE_NUMBERS": orjson.dumps(phone_numbers).decode(),
+                    "SIM_WEBHOOK_URL": f"{self.gateway_url}/webhooks/whatsapp",
                     **self.sim_env,
                 },
                 self._log("simulator"),
@@ -198,6 +201,7 @@ class Stack:
                     "GATEWAY_PORT": str(self.gateway_port),
                     "CONVERSATIONS_TARGET": f"127.0.0.1:{self.conversations_port}",
                     "SENDER_TARGET": f"127.0.0.1:{self.sender_port}",
+                    "WEBHOOK_VERIFY_TOKEN": self.webhook_verify_token,
                 },
                 self._log("gateway"),
             ),

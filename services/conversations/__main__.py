@@ -13,6 +13,8 @@ from services.conversations.notifications import Listener, asyncpg_dsn
 from services.conversations.outbox import Dispatcher
 from services.conversations.settings import ConversationsSettings
 from services.conversations.store import Store, create_engine
+from services.conversations.webhook_store import WebhookStore
+from services.conversations.webhooks import Webhooks
 from services.shared import logs, runtime
 from services.shared.grpc_client import open_channel
 from services.shared.grpc_server import build_server, serve_until_signalled
@@ -33,13 +35,15 @@ async def serve(settings: ConversationsSettings) -> None:
     dispatcher = Dispatcher(
         store, inbox, sender_pb2_grpc.SenderStub(sender_channel), listener, settings.outbox
     )
-    servicer = ConversationsServicer(inbox, events)
+    webhooks = Webhooks(WebhookStore(engine), inbox)
+    servicer = ConversationsServicer(inbox, events, webhooks)
     server, health, port = await build_server(
         [lambda server: conversations_pb2_grpc.add_ConversationsServicer_to_server(servicer, server)],
         [SERVICE_NAME],
         settings.bind,
     )
     await listener.start()
+    await webhooks.start()
     if settings.dispatcher_enabled:
         await dispatcher.start()
     log.info("conversations serving", extra={"bind": settings.bind, "port": port})
@@ -48,6 +52,7 @@ async def serve(settings: ConversationsSettings) -> None:
         # The gRPC server has stopped taking calls; now the background work.
         if settings.dispatcher_enabled:
             await dispatcher.stop(settings.grace_seconds)
+        await webhooks.stop()
         await listener.stop()
         await sender_channel.close()
         await engine.dispose()

@@ -32,6 +32,7 @@ from services.conversations.domain import (
 )
 from services.conversations.events import EventHub
 from services.conversations.inbox import Inbox, parse_id
+from services.conversations.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +130,10 @@ def conversation_to_proto(conversation: Conversation) -> pb.Conversation:
 
 
 class ConversationsServicer(pb_grpc.ConversationsServicer):
-    def __init__(self, inbox: Inbox, events: EventHub) -> None:
+    def __init__(self, inbox: Inbox, events: EventHub, webhooks: Webhooks) -> None:
         self.inbox = inbox
         self.events = events
+        self.webhooks = webhooks
 
     @maps_errors
     async def AuthenticateApiKey(
@@ -217,6 +219,22 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
         else:
             raise InvalidArgument("an outcome (wa_message_id or failure) is required")
         return message_to_proto(message)
+
+    @maps_errors
+    async def ReceiveWebhook(
+        self, request: pb.ReceiveWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReceiveWebhookResponse:
+        notification_id = await self.webhooks.receive(request.body, request.signature)
+        return pb.ReceiveWebhookResponse(notification_id=notification_id)
+
+    @maps_errors
+    async def MarkConversationRead(
+        self, request: pb.MarkConversationReadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Conversation:
+        await self.webhooks.mark_read(request.account_id, request.conversation_id)
+        return conversation_to_proto(
+            await self.inbox.get_conversation(request.account_id, request.conversation_id)
+        )
 
     async def WatchEvents(
         self, request: pb.WatchEventsRequest, context: grpc.aio.ServicerContext

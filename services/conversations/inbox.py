@@ -176,6 +176,11 @@ class Inbox:
         self.forget_conversation(conversation)
         raise NotFound(f"conversation {conversation.id} not found")
 
+    def forget_conversation_with(self, account_id: UUID, conversation_id: UUID, wa_id: str) -> None:
+        """After an inbound message: drop what the send path cached about the conversation."""
+        self.conversations.invalidate((account_id, conversation_id))
+        self.conversations_by_contact.invalidate((account_id, wa_id))
+
     def forget_conversation(self, conversation: ConversationRef) -> None:
         self.conversations.invalidate((conversation.account_id, conversation.id))
         self.conversations_by_contact.invalidate((conversation.account_id, conversation.contact_wa_id))

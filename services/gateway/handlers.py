@@ -1,5 +1,6 @@
 """HTTP handlers: parse and validate, call the services, shape the JSON answer."""
 
+import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -10,7 +11,7 @@ from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2
 
-from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, grpc_metadata
+from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, SETTINGS, grpc_metadata
 from services.gateway.errors import ApiError, from_grpc, from_whatsapp_failure
 from services.gateway.resources import conversation_json, message_json
 from services.gateway.validation import parse_idempotency_key, parse_send
@@ -221,3 +222,44 @@ async def list_messages(request: web.Request) -> web.Response:
     )
     messages = [message_json(m) for m in page.messages]
     return json_response({"messages": messages, "next_page_token": page.next_page_token or None})
+
+
+@routes.post("/conversations/{conversation_id}/read")
+async def mark_conversation_read(request: web.Request) -> web.Response:
+    conversation = await ask_conversations(
+        request,
+        request.app[BACKENDS].conversations.MarkConversationRead,
+        conversations_pb.MarkConversationReadRequest(
+            account_id=request[ACCOUNT_ID], conversation_id=request.match_info["conversation_id"]
+        ),
+    )
+    return json_response(conversation_json(conversation))
+
+
+@routes.get("/webhooks/whatsapp")
+async def verify_webhook(request: web.Request) -> web.Response:
+    """Meta's subscription handshake: echo hub.challenge when the verify token matches."""
+    expected = request.app[SETTINGS].webhook_verify_token
+    given = request.query.get("hub.verify_token", "")
+    if (
+        request.query.get("hub.mode") == "subscribe"
+        and expected
+        and hmac.compare_digest(given.encode(), expected.encode())
+    ):
+        return web.Response(text=request.query.get("hub.challenge", ""), content_type="text/plain")
+    raise ApiError(403, "forbidden", "webhook verification failed")
+
+
+@routes.post("/webhooks/whatsapp")
+async def receive_webhook(request: web.Request) -> web.Response:
+    """Hands the raw body and its signature to conversations, which verifies and stores
+    them before this answers 200; applying happens after, so Meta gets its answer fast."""
+    body = await request.read()
+    await ask_conversations(
+        request,
+        request.app[BACKENDS].conversations.ReceiveWebhook,
+        conversations_pb.ReceiveWebhookRequest(
+            body=body, signature=request.headers.get("X-Hub-Signature-256", "")
+        ),
+    )
+    return json_response({"status": "received"})

@@ -12,7 +12,8 @@ from services.gateway.errors import ApiError, json_error
 
 log = logging.getLogger("services.gateway")
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json"})
+# Meta authenticates webhooks by signature (checked by conversations), not by API key.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/webhooks/whatsapp"})
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 

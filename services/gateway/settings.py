@@ -15,6 +15,7 @@ class GatewaySettings:
     rpc_timeout_seconds: float
     send_timeout_seconds: float
     auth_cache_ttl_seconds: float
+    webhook_verify_token: str
     ws_heartbeat_seconds: float
     ws_queue_frames: int
     ws_send_timeout_seconds: float
@@ -33,6 +34,8 @@ class GatewaySettings:
             # result) normally arrives before this deadline cuts the call.
             send_timeout_seconds=env("SEND_TIMEOUT_SECONDS", 15.0, positive(float)),
             auth_cache_ttl_seconds=env("AUTH_CACHE_TTL_SECONDS", 30.0, positive(float)),
+            # The token Meta echoes in the webhook verification handshake; empty refuses it.
+            webhook_verify_token=env("WEBHOOK_VERIFY_TOKEN", ""),
             ws_heartbeat_seconds=env("WS_HEARTBEAT_SECONDS", 20.0, positive(float)),
             ws_queue_frames=env("WS_QUEUE_FRAMES", 1000, positive(int)),
             ws_send_timeout_seconds=env("WS_SEND_TIMEOUT_SECONDS", 10.0, positive(float)),

@@ -23,6 +23,8 @@ from services.conversations.grpc_api import ConversationsServicer
 from services.conversations.inbox import Inbox
 from services.conversations.notifications import Listener, asyncpg_dsn
 from services.conversations.store import Store
+from services.conversations.webhook_store import WebhookStore
+from services.conversations.webhooks import Webhooks
 from services.shared.grpc_server import build_server
 from tools.seed import SeededAccount, create_account
 
@@ -41,7 +43,7 @@ async def service(engine: AsyncEngine, database: str) -> AsyncIterator[Service]:
     listener = Listener(asyncpg_dsn(database))
     events = EventHub(store, listener)
     await listener.start()
-    servicer = ConversationsServicer(inbox, events)
+    servicer = ConversationsServicer(inbox, events, Webhooks(WebhookStore(engine), inbox))
     server, _, port = await build_server(
         [lambda s: pb_grpc.add_ConversationsServicer_to_server(servicer, s)], [SERVICE_NAME], "127.0.0.1:0"
     )
