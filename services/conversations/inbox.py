@@ -32,6 +32,7 @@ from services.shared.cache import TtlCache
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+ADVANCED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 WA_ID = re.compile(r"^[0-9]{5,20}$")
 
 
@@ -122,7 +123,7 @@ class Inbox:
         return await self.conversations.get((account_id, conversation_id), load)
 
     async def conversation_with(self, account_id: UUID, wa_id: str) -> ConversationRef:
-        if not WA_ID.match(wa_id):
+        if not WA_ID.fullmatch(wa_id):
             raise InvalidArgument("to must be a WhatsApp id: 5 to 20 digits, no '+'")
 
         async def load() -> ConversationRef:
@@ -191,7 +192,13 @@ class Inbox:
         account_id = parse_id(account_id_text, "account")
         message_id = parse_id(message_id_text, "message")
         message = await self.store.record_sent(account_id, message_id, wa_message_id)
-        return message or await self._explain_not_sending(account_id, message_id)
+        if message is not None:
+            return message
+        current = await self.store.get_message(account_id, message_id)
+        if current is not None and current.wa_message_id == wa_message_id and current.status in ADVANCED:
+            # A status webhook got here before the outcome: it already holds this id.
+            return current
+        return await self._explain_not_sending(account_id, message_id)
 
     async def record_failed(
         self, account_id_text: str, message_id_text: str, error_code: str, error_message: str

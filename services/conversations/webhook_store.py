@@ -107,12 +107,14 @@ _APPLY_STATUS = text(
     UPDATE messages
     SET status = :status,
         wa_message_id = coalesce(wa_message_id, :wa_message_id),
-        sent_at = coalesce(sent_at, CASE WHEN :status IN ('sent', 'delivered', 'read') THEN :at END),
-        delivered_at = coalesce(delivered_at, CASE WHEN :status IN ('delivered', 'read') THEN :at END),
-        read_at = coalesce(read_at, CASE WHEN :status = 'read' THEN :at END),
-        failed_at = CASE WHEN :status = 'failed' THEN :at ELSE failed_at END,
-        error_code = CASE WHEN :status = 'failed' THEN :error_code ELSE error_code END,
-        error_message = CASE WHEN :status = 'failed' THEN :error_message ELSE error_message END,
+        sent_at = coalesce(
+            sent_at, CASE WHEN :status IN ('sent', 'delivered', 'read') THEN CAST(:at AS timestamptz) END),
+        delivered_at = coalesce(delivered_at,
+                                CASE WHEN :status IN ('delivered', 'read') THEN CAST(:at AS timestamptz) END),
+        read_at = coalesce(read_at, CASE WHEN :status = 'read' THEN CAST(:at AS timestamptz) END),
+        failed_at = CASE WHEN :status = 'failed' THEN CAST(:at AS timestamptz) ELSE failed_at END,
+        error_code = CASE WHEN :status = 'failed' THEN CAST(:error_code AS text) ELSE error_code END,
+        error_message = CASE WHEN :status = 'failed' THEN CAST(:error_message AS text) ELSE error_message END,
         lease_expires_at = NULL,
         updated_at = now()
     WHERE account_id = :account_id AND direction = 'outbound'

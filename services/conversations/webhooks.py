@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -23,13 +22,15 @@ import orjson
 from services.conversations.domain import NotFound, Unauthenticated
 from services.conversations.inbox import Inbox, parse_id
 from services.conversations.webhook_store import Applying, AppSecret, Inbound, StatusUpdate, WebhookStore
+from services.shared.cache import TtlCache
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_PREFIX = "sha256="
 STATUSES = ("sent", "delivered", "read", "failed")
-# New accounts' secrets are picked up on a failed check, at most this often.
-SECRETS_REFRESH_SECONDS = 5.0
+# App secrets are reloaded after this long, and at once when a signature or a phone
+# number matches none of them (a new account).
+SECRETS_TTL_SECONDS = 60.0
 SWEEP_EVERY_SECONDS = 2.0
 # A notification still unapplied after this long was left by a crash.
 UNAPPLIED_AFTER_SECONDS = 5.0
@@ -89,23 +90,22 @@ class Webhooks:
     def __init__(self, store: WebhookStore, inbox: Inbox) -> None:
         self.store = store
         self.inbox = inbox
-        self._secrets: list[AppSecret] = []
-        self._secrets_loaded_at = float("-inf")
+        self._secrets: TtlCache[str, list[AppSecret]] = TtlCache(SECRETS_TTL_SECONDS)
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
-    async def _load_secrets(self, force: bool) -> None:
-        if force and time.monotonic() - self._secrets_loaded_at < SECRETS_REFRESH_SECONDS:
-            return
-        self._secrets = await self.store.app_secrets()
-        self._secrets_loaded_at = time.monotonic()
+    async def _app_secrets(self, reload: bool = False) -> list[AppSecret]:
+        if reload:
+            self._secrets.invalidate("all")
+        return await self._secrets.get("all", self.store.app_secrets)
 
-    def _signed_for(self, body: bytes, given: str) -> list[UUID]:
+    @staticmethod
+    def _signed_for(secrets: list[AppSecret], body: bytes, given: str) -> list[UUID]:
         """Accounts whose app secret produced this signature. Every secret is checked,
         each comparison in constant time."""
         matched: list[UUID] = []
         expected_by_secret: dict[str, str] = {}
-        for secret in self._secrets:
+        for secret in secrets:
             expected = expected_by_secret.get(secret.app_secret)
             if expected is None:
                 expected = hmac.new(secret.app_secret.encode(), body, hashlib.sha256).hexdigest()
@@ -118,12 +118,9 @@ class Webhooks:
         if not signature.startswith(SIGNATURE_PREFIX):
             raise Unauthenticated("X-Hub-Signature-256 is missing or not sha256=<hex>")
         given = signature[len(SIGNATURE_PREFIX) :].lower()
-        if not self._secrets:
-            await self._load_secrets(force=False)
-        signed_for = self._signed_for(body, given)
+        signed_for = self._signed_for(await self._app_secrets(), body, given)
         if not signed_for:
-            await self._load_secrets(force=True)
-            signed_for = self._signed_for(body, given)
+            signed_for = self._signed_for(await self._app_secrets(reload=True), body, given)
         if not signed_for:
             raise Unauthenticated("X-Hub-Signature-256 does not match the body")
         notification_id = await self.store.store(body, signed_for)
@@ -219,11 +216,11 @@ class Webhooks:
         return outcome
 
     async def _account_for(self, phone_number_id: str) -> UUID | None:
-        for secret in self._secrets:
-            if secret.phone_number_id == phone_number_id:
-                return secret.account_id
-        await self._load_secrets(force=True)
-        return next((s.account_id for s in self._secrets if s.phone_number_id == phone_number_id), None)
+        for reload in (False, True):
+            for secret in await self._app_secrets(reload):
+                if secret.phone_number_id == phone_number_id:
+                    return secret.account_id
+        return None
 
     async def mark_read(self, account_id_text: str, conversation_id_text: str) -> None:
         account_id = parse_id(account_id_text, "account")
@@ -244,8 +241,6 @@ class Webhooks:
             await asyncio.wait(list(self._background), timeout=5)
 
     async def sweep(self) -> None:
-        if not self._secrets:
-            await self._load_secrets(force=False)
         for notification_id in await self.store.unapplied(UNAPPLIED_AFTER_SECONDS):
             await self.apply(notification_id)
         async with self.store.transaction() as applying:

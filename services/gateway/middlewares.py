@@ -21,7 +21,7 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 async def request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Takes the caller's X-Request-ID (or makes one) and returns it on every response."""
     given = request.headers.get("X-Request-ID", "")
-    request[REQUEST_ID] = given if REQUEST_ID_PATTERN.match(given) else uuid.uuid4().hex
+    request[REQUEST_ID] = given if REQUEST_ID_PATTERN.fullmatch(given) else uuid.uuid4().hex
     response = await handler(request)
     response.headers["X-Request-ID"] = request[REQUEST_ID]
     return response

@@ -19,6 +19,8 @@ MAX_CAPTION_LENGTH = 1024
 MAX_TEMPLATE_COMPONENTS = 10
 MAX_TEMPLATE_PARAMETERS = 100
 MAX_ID_LENGTH = 256
+# Deep enough for any WhatsApp message (templates nest about 6), far below parser limits.
+MAX_JSON_DEPTH = 32
 WA_ID = re.compile(r"^\+?[0-9]{5,20}$")
 TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 LANGUAGE_CODE = re.compile(r"^[a-zA-Z]{2,3}(_[a-zA-Z0-9]{2,4})?$")
@@ -51,7 +53,7 @@ def parse_idempotency_key(value: str | None) -> str:
     """The Idempotency-Key header: 1 to 255 visible ASCII characters, or absent."""
     if value is None:
         return ""
-    if not IDEMPOTENCY_KEY.match(value):
+    if not IDEMPOTENCY_KEY.fullmatch(value):
         raise ApiError(
             400,
             "invalid_request",
@@ -65,6 +67,19 @@ def invalid(message: str, field: str) -> ApiError:
     return ApiError(400, "invalid_request", message, {"field": field})
 
 
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
         body = orjson.loads(raw)
@@ -72,6 +87,8 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise ApiError(400, "malformed_json", f"request body is not valid UTF-8 JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_json", "request body must be a JSON object")
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise ApiError(400, "malformed_json", f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
     return body
 
 
@@ -116,11 +133,11 @@ def _text(body: dict[str, Any]) -> dict[str, Any]:
 def _template(body: dict[str, Any]) -> dict[str, Any]:
     template = _object(body, "template", "template")
     name = _string(template, "name", "template.name")
-    if not TEMPLATE_NAME.match(name):
+    if not TEMPLATE_NAME.fullmatch(name):
         raise invalid("template.name must be lowercase letters, digits and underscores", "template.name")
     language = _object(template, "language", "template.language")
     code = _string(language, "code", "template.language.code")
-    if not LANGUAGE_CODE.match(code):
+    if not LANGUAGE_CODE.fullmatch(code):
         raise invalid("template.language.code must look like en or en_US", "template.language.code")
     result: dict[str, Any] = {"name": name, "language": {"code": code}}
     components = template.get("components")
@@ -192,7 +209,7 @@ def parse_send(raw: bytes) -> SendCommand:
     to = _string(body, "to", "to", required=False, max_length=21)
     if bool(conversation_id) == bool(to):
         raise invalid("give exactly one of conversation_id or to", "conversation_id")
-    if to and not WA_ID.match(to):
+    if to and not WA_ID.fullmatch(to):
         raise invalid("to must be a phone number in E.164 digits, e.g. 15551234567", "to")
     if message_type == "text":
         content = _text(body)

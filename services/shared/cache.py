@@ -48,14 +48,15 @@ class TtlCache(Generic[K, V]):
 
     async def _load(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
         task = asyncio.current_task()
+        stale = False
         try:
             value = await load()
         finally:
             if self._loading.get(key) is task:
                 del self._loading[key]
-        if task in self._stale_loads:
+            stale = task in self._stale_loads
             self._stale_loads.discard(task)  # type: ignore[arg-type]
-        else:
+        if not stale:
             self._store(key, value)
         return value
 

@@ -1,0 +1,713 @@
+"""Validation of the send body: the exact command built from valid bodies, and the exact
+error (status, code, field) for each invalid one."""
+
+from typing import Any
+
+import orjson
+import pytest
+
+from services.gateway.errors import ApiError
+from services.gateway.validation import SendCommand, parse_json_object, parse_send
+
+TO = "15551234567"
+CONVERSATION_ID = "0b7c3f7e-4a7e-4d0f-9c39-5d2f8f1c2a10"
+
+
+def send(body: dict[str, Any]) -> SendCommand:
+    return parse_send(orjson.dumps(body))
+
+
+def content(command: SendCommand) -> Any:
+    return orjson.loads(command.body_json)
+
+
+def rejected(body: dict[str, Any] | bytes) -> ApiError:
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    with pytest.raises(ApiError) as caught:
+        parse_send(raw)
+    return caught.value
+
+
+def assert_invalid(body: dict[str, Any] | bytes, field: str) -> ApiError:
+    error = rejected(body)
+    assert (error.status, error.code) == (400, "invalid_request")
+    assert error.details == {"field": field}
+    return error
+
+
+def text_to(body: str = "hi", **extra: Any) -> dict[str, Any]:
+    return {"to": TO, "type": "text", "text": {"body": body}, **extra}
+
+
+# --- valid bodies ----------------------------------------------------------------------
+
+
+def test_text_to_a_phone_number() -> None:
+    command = send({"to": TO, "type": "text", "text": {"body": "hello"}})
+
+    assert command == SendCommand(
+        account_id="",
+        conversation_id="",
+        to=TO,
+        type="text",
+        body_json=command.body_json,
+        reply_to="",
+    )
+    assert content(command) == {"body": "hello", "preview_url": False}
+
+
+def test_text_with_preview_url_true() -> None:
+    command = send({"to": TO, "type": "text", "text": {"body": "see https://x.org", "preview_url": True}})
+
+    assert content(command) == {"body": "see https://x.org", "preview_url": True}
+
+
+def test_text_to_a_conversation_with_account_id() -> None:
+    command = send(
+        {
+            "account_id": "acc-1",
+            "conversation_id": CONVERSATION_ID,
+            "type": "text",
+            "text": {"body": "hi"},
+        }
+    )
+
+    assert command.account_id == "acc-1"
+    assert command.conversation_id == CONVERSATION_ID
+    assert command.to == ""
+    assert command.type == "text"
+    assert command.reply_to == ""
+    assert content(command) == {"body": "hi", "preview_url": False}
+
+
+def test_leading_plus_is_stripped_from_to() -> None:
+    assert send(text_to() | {"to": "+15551234567"}).to == "15551234567"
+
+
+@pytest.mark.parametrize("to", ["12345", "1" * 20, "+" + "9" * 20, "+12345"])
+def test_to_length_bounds_accepted(to: str) -> None:
+    assert send(text_to() | {"to": to}).to == to.removeprefix("+")
+
+
+def test_text_of_exactly_4096_characters_is_accepted() -> None:
+    body = "a" * 4096
+
+    assert content(send(text_to(body))) == {"body": body, "preview_url": False}
+
+
+def test_text_length_counts_characters_not_bytes() -> None:
+    body = "é" * 4096  # 8192 bytes in UTF-8, 4096 characters
+
+    assert content(send(text_to(body)))["body"] == body
+
+
+def test_template_with_components() -> None:
+    components = [
+        {"type": "header", "parameters": [{"type": "image", "image": {"link": "https://x.org/a.png"}}]},
+        {"type": "body", "parameters": [{"type": "text", "text": "Ada"}, {"type": "text", "text": "42"}]},
+        {"type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [{"type": "payload"}]},
+    ]
+    command = send(
+        {
+            "to": TO,
+            "type": "template",
+            "template": {"name": "order_update_2", "language": {"code": "en_US"}, "components": components},
+        }
+    )
+
+    assert command.type == "template"
+    assert command.to == TO
+    assert content(command) == {
+        "name": "order_update_2",
+        "language": {"code": "en_US"},
+        "components": components,
+    }
+
+
+def test_template_without_components_has_no_components_key() -> None:
+    command = send({"to": TO, "type": "template", "template": {"name": "hello", "language": {"code": "pt"}}})
+
+    assert content(command) == {"name": "hello", "language": {"code": "pt"}}
+
+
+def test_template_with_empty_components_keeps_the_empty_list() -> None:
+    command = send(
+        {
+            "to": TO,
+            "type": "template",
+            "template": {"name": "hello", "language": {"code": "en"}, "components": []},
+        }
+    )
+
+    assert content(command) == {"name": "hello", "language": {"code": "en"}, "components": []}
+
+
+def test_template_with_exactly_100_parameters_and_10_components_is_accepted() -> None:
+    components = [
+        {"type": "body", "parameters": [{"type": "text", "text": str(i)} for i in range(10)]}
+        for _ in range(10)
+    ]
+    command = send(
+        {
+            "to": TO,
+            "type": "template",
+            "template": {"name": "t", "language": {"code": "en"}, "components": components},
+        }
+    )
+
+    assert content(command)["components"] == components
+
+
+def test_image_by_link() -> None:
+    command = send({"to": TO, "type": "image", "image": {"link": "https://cdn.example.com/cat.jpg"}})
+
+    assert command.type == "image"
+    assert content(command) == {"link": "https://cdn.example.com/cat.jpg"}
+
+
+def test_image_by_http_link() -> None:
+    command = send({"to": TO, "type": "image", "image": {"link": "http://cdn.example.com/cat.jpg"}})
+
+    assert content(command) == {"link": "http://cdn.example.com/cat.jpg"}
+
+
+def test_image_by_id_with_caption() -> None:
+    command = send({"to": TO, "type": "image", "image": {"id": "1234567890", "caption": "a cat"}})
+
+    assert content(command) == {"id": "1234567890", "caption": "a cat"}
+
+
+def test_image_with_empty_caption_omits_it() -> None:
+    command = send({"to": TO, "type": "image", "image": {"id": "1234567890", "caption": ""}})
+
+    assert content(command) == {"id": "1234567890"}
+
+
+def test_image_caption_of_exactly_1024_characters_is_accepted() -> None:
+    command = send({"to": TO, "type": "image", "image": {"id": "1", "caption": "c" * 1024}})
+
+    assert content(command) == {"id": "1", "caption": "c" * 1024}
+
+
+def test_document_with_filename_and_caption() -> None:
+    command = send(
+        {
+            "to": TO,
+            "type": "document",
+            "document": {"link": "https://x.org/r.pdf", "filename": "report.pdf", "caption": "Q3"},
+        }
+    )
+
+    assert command.type == "document"
+    assert content(command) == {"link": "https://x.org/r.pdf", "caption": "Q3", "filename": "report.pdf"}
+
+
+def test_audio_by_id() -> None:
+    command = send({"to": TO, "type": "audio", "audio": {"id": "audio-1"}})
+
+    assert command.type == "audio"
+    assert content(command) == {"id": "audio-1"}
+
+
+def test_video_by_link_with_caption() -> None:
+    command = send({"to": TO, "type": "video", "video": {"link": "https://x.org/v.mp4", "caption": "clip"}})
+
+    assert command.type == "video"
+    assert content(command) == {"link": "https://x.org/v.mp4", "caption": "clip"}
+
+
+def test_sticker_by_id() -> None:
+    command = send({"to": TO, "type": "sticker", "sticker": {"id": "st-9"}})
+
+    assert command.type == "sticker"
+    assert content(command) == {"id": "st-9"}
+
+
+def test_filename_is_ignored_for_non_documents() -> None:
+    command = send({"to": TO, "type": "image", "image": {"id": "1", "filename": "x.png"}})
+
+    assert content(command) == {"id": "1"}
+
+
+def test_reaction_with_emoji() -> None:
+    command = send({"to": TO, "type": "reaction", "reaction": {"message_id": "wamid.ABC", "emoji": "👍"}})
+
+    assert command.type == "reaction"
+    assert content(command) == {"message_id": "wamid.ABC", "emoji": "👍"}
+
+
+def test_reaction_with_empty_emoji_removes_the_reaction() -> None:
+    command = send({"to": TO, "type": "reaction", "reaction": {"message_id": "wamid.ABC", "emoji": ""}})
+
+    assert content(command) == {"message_id": "wamid.ABC", "emoji": ""}
+
+
+def test_reply_context_sets_reply_to() -> None:
+    command = send(text_to("re") | {"context": {"message_id": "wamid.ORIGINAL"}})
+
+    assert command.reply_to == "wamid.ORIGINAL"
+    assert content(command) == {"body": "re", "preview_url": False}
+
+
+def test_unknown_extra_fields_are_ignored_and_not_forwarded() -> None:
+    command = send(
+        {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": TO,
+            "type": "text",
+            "text": {"body": "hi", "unknown": 1},
+            "image": {"link": "https://x.org/ignored.jpg"},
+            "extra": {"nested": True},
+        }
+    )
+
+    assert command == SendCommand("", "", TO, "text", b'{"body":"hi","preview_url":false}', "")
+
+
+def test_unknown_extra_fields_in_template_are_ignored_and_not_forwarded() -> None:
+    command = send(
+        {
+            "to": TO,
+            "type": "template",
+            "template": {
+                "name": "t",
+                "namespace": "ns",
+                "language": {"code": "en", "policy": "deterministic"},
+            },
+        }
+    )
+
+    assert content(command) == {"name": "t", "language": {"code": "en"}}
+
+
+# --- parse_json_object -----------------------------------------------------------------
+
+
+def test_parse_json_object_returns_the_object() -> None:
+    assert parse_json_object(b'{"a": [1, 2], "b": null}') == {"a": [1, 2], "b": None}
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b'{"type": "text",}', b'{"a": "\\ud800"}'], ids=str)
+def test_malformed_json(raw: bytes) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_json_object(raw)
+
+    assert (caught.value.status, caught.value.code) == (400, "malformed_json")
+    assert caught.value.details is None
+    assert caught.value.message.startswith("request body is not valid UTF-8 JSON: ")
+
+
+def test_invalid_utf8_is_malformed_json() -> None:
+    error = rejected(b'{"to": "15551234567", "type": "text", "text": {"body": "\xff\xfe"}}')
+
+    assert (error.status, error.code) == (400, "malformed_json")
+    assert error.details is None
+
+
+@pytest.mark.parametrize("raw", [b"[]", b'[{"type": "text"}]', b'"text"', b"null", b"42", b"true"])
+def test_non_object_json_is_malformed(raw: bytes) -> None:
+    error = rejected(raw)
+
+    assert (error.status, error.code) == (400, "malformed_json")
+    assert error.message == "request body must be a JSON object"
+    assert error.details is None
+
+
+# --- type, recipient -------------------------------------------------------------------
+
+
+def test_missing_type() -> None:
+    error = assert_invalid({"to": TO, "text": {"body": "hi"}}, "type")
+
+    assert error.message == "type is required"
+
+
+def test_null_type_is_missing() -> None:
+    assert_invalid({"to": TO, "type": None, "text": {"body": "hi"}}, "type")
+
+
+def test_empty_type() -> None:
+    error = assert_invalid({"to": TO, "type": "", "text": {"body": "hi"}}, "type")
+
+    assert error.message == "type must not be empty"
+
+
+def test_type_not_a_string() -> None:
+    error = assert_invalid({"to": TO, "type": 1, "text": {"body": "hi"}}, "type")
+
+    assert error.message == "type must be a string"
+
+
+@pytest.mark.parametrize("message_type", ["location", "TEXT", "interactive", "contacts"])
+def test_unknown_type(message_type: str) -> None:
+    error = assert_invalid({"to": TO, "type": message_type}, "type")
+
+    assert error.message == (
+        "type must be one of text, template, image, document, audio, video, sticker, reaction"
+    )
+
+
+def test_both_conversation_id_and_to() -> None:
+    error = assert_invalid(text_to() | {"conversation_id": CONVERSATION_ID}, "conversation_id")
+
+    assert error.message == "give exactly one of conversation_id or to"
+
+
+def test_neither_conversation_id_nor_to() -> None:
+    assert_invalid({"type": "text", "text": {"body": "hi"}}, "conversation_id")
+
+
+def test_empty_conversation_id_and_empty_to_is_neither() -> None:
+    assert_invalid(
+        {"conversation_id": "", "to": "", "type": "text", "text": {"body": "hi"}}, "conversation_id"
+    )
+
+
+@pytest.mark.parametrize(
+    "to",
+    ["1234", "1" * 21, "+", "++15551234567", "1555 123 4567", "1555-1234567", "abcdefg", "15551234567+"],
+)
+def test_bad_to(to: str) -> None:
+    assert_invalid(text_to() | {"to": to}, "to")
+
+
+def test_to_given_as_a_number() -> None:
+    error = assert_invalid(text_to() | {"to": 15551234567}, "to")
+
+    assert error.message == "to must be a string"
+
+
+def test_to_longer_than_21_characters_is_rejected_as_too_long() -> None:
+    error = assert_invalid(text_to() | {"to": "+" + "1" * 21}, "to")
+
+    assert error.message == "to must be at most 21 characters"
+
+
+def test_conversation_id_longer_than_64_characters() -> None:
+    assert_invalid({"conversation_id": "c" * 65, "type": "text", "text": {"body": "hi"}}, "conversation_id")
+
+
+def test_account_id_not_a_string() -> None:
+    assert_invalid(text_to() | {"account_id": 7}, "account_id")
+
+
+def test_to_with_trailing_newline_is_rejected() -> None:
+    assert_invalid(text_to() | {"to": TO + "\n"}, "to")
+
+
+# --- text ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [None, "hi", ["hi"], 5], ids=["missing", "string", "list", "number"])
+def test_text_object_missing_or_not_an_object(text: Any) -> None:
+    body: dict[str, Any] = {"to": TO, "type": "text"}
+    if text is not None:
+        body["text"] = text
+    error = assert_invalid(body, "text")
+
+    assert error.message == "text must be an object"
+
+
+def test_text_body_missing() -> None:
+    error = assert_invalid({"to": TO, "type": "text", "text": {}}, "text.body")
+
+    assert error.message == "text.body is required"
+
+
+def test_text_body_empty() -> None:
+    error = assert_invalid(text_to(""), "text.body")
+
+    assert error.message == "text.body must not be empty"
+
+
+@pytest.mark.parametrize("body", [5, True, ["hi"], {"a": 1}])
+def test_text_body_not_a_string(body: Any) -> None:
+    error = assert_invalid({"to": TO, "type": "text", "text": {"body": body}}, "text.body")
+
+    assert error.message == "text.body must be a string"
+
+
+def test_text_of_4097_characters_is_too_long() -> None:
+    error = rejected(text_to("a" * 4097))
+
+    assert (error.status, error.code) == (422, "text_too_long")
+    assert error.details == {"field": "text.body", "max_length": 4096}
+    assert error.message == "text.body is 4097 characters; WhatsApp allows at most 4096"
+
+
+@pytest.mark.parametrize("preview_url", ["true", "false", "1", 1, 0, None, [True]])
+def test_preview_url_must_be_a_boolean(preview_url: Any) -> None:
+    body = {"to": TO, "type": "text", "text": {"body": "hi", "preview_url": preview_url}}
+    error = assert_invalid(body, "text.preview_url")
+
+    assert error.message == "text.preview_url must be a boolean"
+
+
+# --- template --------------------------------------------------------------------------
+
+
+def template_to(template: dict[str, Any]) -> dict[str, Any]:
+    return {"to": TO, "type": "template", "template": template}
+
+
+def test_template_object_missing() -> None:
+    assert_invalid({"to": TO, "type": "template"}, "template")
+
+
+@pytest.mark.parametrize("name", ["Hello", "hello-world", "hello world", "héllo", "a" * 513])
+def test_template_bad_name(name: str) -> None:
+    error = assert_invalid(template_to({"name": name, "language": {"code": "en"}}), "template.name")
+
+    assert error.message == "template.name must be lowercase letters, digits and underscores"
+
+
+def test_template_name_of_512_characters_is_accepted() -> None:
+    command = send(template_to({"name": "a" * 512, "language": {"code": "en"}}))
+
+    assert content(command)["name"] == "a" * 512
+
+
+def test_template_name_missing() -> None:
+    assert_invalid(template_to({"language": {"code": "en"}}), "template.name")
+
+
+def test_template_missing_language() -> None:
+    error = assert_invalid(template_to({"name": "hello"}), "template.language")
+
+    assert error.message == "template.language must be an object"
+
+
+def test_template_language_as_a_string() -> None:
+    assert_invalid(template_to({"name": "hello", "language": "en"}), "template.language")
+
+
+def test_template_missing_language_code() -> None:
+    assert_invalid(template_to({"name": "hello", "language": {}}), "template.language.code")
+
+
+@pytest.mark.parametrize("code", ["e", "english", "en-US", "en_", "en_USAAA", "12"])
+def test_template_bad_language_code(code: str) -> None:
+    error = assert_invalid(
+        template_to({"name": "hello", "language": {"code": code}}), "template.language.code"
+    )
+
+    assert error.message == "template.language.code must look like en or en_US"
+
+
+def test_template_name_with_trailing_newline_is_rejected() -> None:
+    assert_invalid(template_to({"name": "hello\n", "language": {"code": "en"}}), "template.name")
+
+
+def test_template_language_code_with_trailing_newline_is_rejected() -> None:
+    assert_invalid(template_to({"name": "hello", "language": {"code": "en\n"}}), "template.language.code")
+
+
+@pytest.mark.parametrize("components", [{"type": "body"}, "body", 3])
+def test_template_components_not_a_list(components: Any) -> None:
+    body = template_to({"name": "t", "language": {"code": "en"}, "components": components})
+    assert_invalid(body, "template.components")
+
+
+def test_template_too_many_components() -> None:
+    components = [{"type": "body"} for _ in range(11)]
+    error = assert_invalid(
+        template_to({"name": "t", "language": {"code": "en"}, "components": components}),
+        "template.components",
+    )
+
+    assert error.message == "template.components must be a list of at most 10 objects"
+
+
+def test_template_component_not_an_object() -> None:
+    components = [{"type": "body"}, "header"]
+    assert_invalid(
+        template_to({"name": "t", "language": {"code": "en"}, "components": components}),
+        "template.components[1]",
+    )
+
+
+def test_template_component_without_type() -> None:
+    components = [{"parameters": []}]
+    assert_invalid(
+        template_to({"name": "t", "language": {"code": "en"}, "components": components}),
+        "template.components[0].type",
+    )
+
+
+def test_template_component_type_too_long() -> None:
+    components = [{"type": "x" * 33}]
+    assert_invalid(
+        template_to({"name": "t", "language": {"code": "en"}, "components": components}),
+        "template.components[0].type",
+    )
+
+
+@pytest.mark.parametrize("parameters", [{"type": "text"}, [{"type": "text"}, "x"], "x"])
+def test_template_component_parameters_not_a_list_of_objects(parameters: Any) -> None:
+    components = [{"type": "header"}, {"type": "body", "parameters": parameters}]
+    error = assert_invalid(
+        template_to({"name": "t", "language": {"code": "en"}, "components": components}),
+        "template.components[1].parameters",
+    )
+
+    assert error.message == "template.components[1].parameters must be a list of objects"
+
+
+def test_template_more_than_100_parameters_in_all() -> None:
+    components = [
+        {"type": "body", "parameters": [{"type": "text", "text": "p"} for _ in range(50)]},
+        {"type": "header", "parameters": [{"type": "text", "text": "p"} for _ in range(51)]},
+    ]
+    error = assert_invalid(
+        template_to({"name": "t", "language": {"code": "en"}, "components": components}),
+        "template.components",
+    )
+
+    assert error.message == "templates take at most 100 parameters in all"
+
+
+def test_deeply_nested_template_parameter_is_a_client_error() -> None:
+    # Built as text: orjson itself refuses to serialize this deep.
+    nested = '{"a": ' * 300 + "1" + "}" * 300
+    raw = (
+        '{"to": "15551234567", "type": "template", "template": {"name": "t", "language": {"code": "en"}, '
+        '"components": [{"type": "body", "parameters": [' + nested + "]}]}}"
+    ).encode()
+
+    error = rejected(raw)
+
+    assert error.status == 400
+    assert error.code in ("invalid_request", "malformed_json")
+
+
+# --- media -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("media_type", ["image", "document", "audio", "video", "sticker"])
+def test_media_object_missing(media_type: str) -> None:
+    assert_invalid({"to": TO, "type": media_type}, media_type)
+
+
+@pytest.mark.parametrize("media_type", ["image", "document", "audio", "video", "sticker"])
+def test_media_with_both_link_and_id(media_type: str) -> None:
+    body = {"to": TO, "type": media_type, media_type: {"link": "https://x.org/f", "id": "1"}}
+    error = assert_invalid(body, media_type)
+
+    assert error.message == f"{media_type} needs exactly one of link or id"
+
+
+@pytest.mark.parametrize("media", [{}, {"link": "", "id": ""}, {"caption": "only a caption"}])
+def test_media_with_neither_link_nor_id(media: dict[str, Any]) -> None:
+    assert_invalid({"to": TO, "type": "image", "image": media}, "image")
+
+
+@pytest.mark.parametrize(
+    "link", ["ftp://x.org/a.jpg", "x.org/a.jpg", "file:///etc/passwd", "HTTPS://x.org/a.jpg", "//x.org/a"]
+)
+def test_media_link_must_be_http(link: str) -> None:
+    error = assert_invalid({"to": TO, "type": "video", "video": {"link": link}}, "video.link")
+
+    assert error.message == "video.link must be an http(s) URL"
+
+
+def test_media_link_not_a_string() -> None:
+    assert_invalid({"to": TO, "type": "image", "image": {"link": 1}}, "image.link")
+
+
+def test_media_link_too_long() -> None:
+    link = "https://x.org/" + "a" * (2049 - len("https://x.org/"))
+    assert_invalid({"to": TO, "type": "image", "image": {"link": link}}, "image.link")
+
+
+def test_media_link_of_2048_characters_is_accepted() -> None:
+    link = "https://x.org/" + "a" * (2048 - len("https://x.org/"))
+
+    assert content(send({"to": TO, "type": "image", "image": {"link": link}})) == {"link": link}
+
+
+def test_media_id_too_long() -> None:
+    assert_invalid({"to": TO, "type": "image", "image": {"id": "1" * 257}}, "image.id")
+
+
+@pytest.mark.parametrize("media_type", ["audio", "sticker"])
+def test_caption_on_media_without_captions(media_type: str) -> None:
+    body = {"to": TO, "type": media_type, media_type: {"id": "1", "caption": "no"}}
+    error = assert_invalid(body, f"{media_type}.caption")
+
+    assert error.message == f"{media_type} messages take no caption"
+
+
+def test_empty_caption_on_audio_is_still_rejected() -> None:
+    assert_invalid({"to": TO, "type": "audio", "audio": {"id": "1", "caption": ""}}, "audio.caption")
+
+
+def test_caption_too_long() -> None:
+    body = {"to": TO, "type": "image", "image": {"id": "1", "caption": "c" * 1025}}
+    error = assert_invalid(body, "image.caption")
+
+    assert error.message == "image.caption must be at most 1024 characters"
+
+
+def test_caption_not_a_string() -> None:
+    assert_invalid({"to": TO, "type": "document", "document": {"id": "1", "caption": 3}}, "document.caption")
+
+
+def test_document_filename_too_long() -> None:
+    body = {"to": TO, "type": "document", "document": {"id": "1", "filename": "f" * 241}}
+    assert_invalid(body, "document.filename")
+
+
+# --- reaction, context -----------------------------------------------------------------
+
+
+def test_reaction_object_missing() -> None:
+    assert_invalid({"to": TO, "type": "reaction"}, "reaction")
+
+
+def test_reaction_without_message_id() -> None:
+    error = assert_invalid({"to": TO, "type": "reaction", "reaction": {"emoji": "👍"}}, "reaction.message_id")
+
+    assert error.message == "reaction.message_id is required"
+
+
+def test_reaction_with_empty_message_id() -> None:
+    body = {"to": TO, "type": "reaction", "reaction": {"message_id": "", "emoji": "👍"}}
+    assert_invalid(body, "reaction.message_id")
+
+
+def test_reaction_emoji_not_a_string() -> None:
+    body = {"to": TO, "type": "reaction", "reaction": {"message_id": "wamid.A", "emoji": 1}}
+    assert_invalid(body, "reaction.emoji")
+
+
+def test_reaction_emoji_too_long() -> None:
+    body = {"to": TO, "type": "reaction", "reaction": {"message_id": "wamid.A", "emoji": "x" * 17}}
+    assert_invalid(body, "reaction.emoji")
+
+
+def test_context_without_message_id() -> None:
+    error = assert_invalid(text_to() | {"context": {}}, "context.message_id")
+
+    assert error.message == "context.message_id is required"
+
+
+def test_context_with_empty_message_id() -> None:
+    assert_invalid(text_to() | {"context": {"message_id": ""}}, "context.message_id")
+
+
+@pytest.mark.parametrize("context", ["wamid.A", None, ["wamid.A"]])
+def test_context_not_an_object(context: Any) -> None:
+    assert_invalid(text_to() | {"context": context}, "context")
+
+
+def test_context_message_id_too_long() -> None:
+    assert_invalid(text_to() | {"context": {"message_id": "m" * 257}}, "context.message_id")
+
+
+def test_content_is_checked_before_context() -> None:
+    assert_invalid({"to": TO, "type": "text", "text": {}, "context": {}}, "text.body")
+
+
+def test_recipient_is_checked_before_content() -> None:
+    assert_invalid({"type": "text", "text": {}}, "conversation_id")
