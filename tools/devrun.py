@@ -20,7 +20,14 @@ from tools.seed import accounts_exist, create_account
 from tools.stack import DATA_DIR, Stack, database_url, ensure_database, migrate, phone_numbers_in
 
 DEMO_FILE = DATA_DIR / "demo.json"
-PORTS = {"gateway": 8080, "simulator": 8090, "conversations": 50051, "sender": 50052}
+PORTS = {
+    "gateway": 8080,
+    "simulator": 8090,
+    "conversations": 50051,
+    "sender": 50052,
+    "conversations_metrics": 9101,
+    "sender_metrics": 9102,
+}
 
 
 async def prepare() -> tuple[str, dict[str, object]]:
@@ -77,6 +84,8 @@ def main() -> int:
         sender_port=PORTS["sender"],
         conversations_port=PORTS["conversations"],
         gateway_port=PORTS["gateway"],
+        conversations_metrics_port=PORTS["conversations_metrics"],
+        sender_metrics_port=PORTS["sender_metrics"],
         log_dir=DATA_DIR / "logs",
         webhook_verify_token=str(demo["webhook_verify_token"]),
         sim_env={"SIM_LATENCY": os.environ.get("SIM_LATENCY", "500-800")},

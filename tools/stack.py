@@ -133,6 +133,8 @@ class Stack:
     sender_port: int = field(default_factory=free_port)
     conversations_port: int = field(default_factory=free_port)
     gateway_port: int = field(default_factory=free_port)
+    conversations_metrics_port: int = field(default_factory=free_port)
+    sender_metrics_port: int = field(default_factory=free_port)
     log_dir: Path | None = None
     webhook_verify_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     extra_env: Mapping[str, str] = field(default_factory=dict)
@@ -176,6 +178,7 @@ class Stack:
                 {
                     **common,
                     "SENDER_BIND": f"127.0.0.1:{self.sender_port}",
+                    "SENDER_METRICS_PORT": str(self.sender_metrics_port),
                     "WHATSAPP_BASE_URL": self.simulator_url,
                 },
                 self._log("sender"),
@@ -188,6 +191,7 @@ class Stack:
                     **common,
                     "DATABASE_URL": self.database_url,
                     "CONVERSATIONS_BIND": f"127.0.0.1:{self.conversations_port}",
+                    "CONVERSATIONS_METRICS_PORT": str(self.conversations_metrics_port),
                     "SENDER_TARGET": f"127.0.0.1:{self.sender_port}",
                 },
                 self._log("conversations"),

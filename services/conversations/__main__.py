@@ -9,6 +9,7 @@ from pigeon.sender.v1 import sender_pb2_grpc
 from services.conversations.events import EventHub
 from services.conversations.grpc_api import ConversationsServicer
 from services.conversations.inbox import Inbox
+from services.conversations.metrics import register_caches
 from services.conversations.notifications import Listener, asyncpg_dsn
 from services.conversations.outbox import Dispatcher
 from services.conversations.settings import ConversationsSettings
@@ -18,6 +19,7 @@ from services.conversations.webhooks import Webhooks
 from services.shared import logs, runtime
 from services.shared.grpc_client import open_channel
 from services.shared.grpc_server import build_server, serve_until_signalled
+from services.shared.metrics import serve_metrics
 from services.shared.settings import SettingsError
 
 log = logging.getLogger("services.conversations")
@@ -41,7 +43,17 @@ async def serve(settings: ConversationsSettings) -> None:
         [lambda server: conversations_pb2_grpc.add_ConversationsServicer_to_server(servicer, server)],
         [SERVICE_NAME],
         settings.bind,
+        metrics_name="conversations",
     )
+    register_caches(
+        {
+            "api_keys": inbox.api_keys,
+            "accounts": inbox.accounts,
+            "conversations": inbox.conversations,
+            "conversations_by_contact": inbox.conversations_by_contact,
+        }
+    )
+    serve_metrics(settings.metrics_port)
     await listener.start()
     await webhooks.start()
     if settings.dispatcher_enabled:

@@ -19,6 +19,15 @@ from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
 from services.conversations.domain import ClaimedMessage
 from services.conversations.inbox import Inbox
+from services.conversations.metrics import (
+    OUTBOX_CLAIMED,
+    OUTBOX_DEPTH,
+    OUTBOX_IN_FLIGHT,
+    OUTBOX_OLDEST,
+    OUTBOX_OUTCOMES,
+    OUTBOX_RETRIES,
+    OUTBOX_TAKEN_OVER,
+)
 from services.conversations.notifications import Listener
 from services.conversations.store import Store
 
@@ -109,7 +118,11 @@ class Dispatcher:
                     next_maintenance = loop.time() + MAINTENANCE_EVERY_SECONDS
                     requeued = await self.store.requeue_expired_leases()
                     if requeued:
+                        OUTBOX_TAKEN_OVER.inc(requeued)
                         log.warning("took over expired claims", extra={"count": requeued})
+                    depth, oldest = await self.store.queue_depth()
+                    OUTBOX_DEPTH.set(depth)
+                    OUTBOX_OLDEST.set(oldest)
                 if loop.time() >= next_sweep:
                     next_sweep = loop.time() + IDEMPOTENCY_SWEEP_EVERY_SECONDS
                     await self.store.forget_idempotency_keys(self.settings.idempotency_keep_seconds)
@@ -138,10 +151,13 @@ class Dispatcher:
             task = asyncio.create_task(self._deliver(message))
             self._in_flight[task] = message
             task.add_done_callback(self._finished)
+        OUTBOX_CLAIMED.inc(len(claimed))
+        OUTBOX_IN_FLIGHT.set(len(self._in_flight))
         return claimed
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.pop(task, None)
+        OUTBOX_IN_FLIGHT.set(len(self._in_flight))
         self._wake.set()
 
     async def _idle_wait(self, claimed_some: bool) -> float:
@@ -193,6 +209,7 @@ class Dispatcher:
             await self.store.record_sent(
                 message.account_id, message.id, response.accepted.wa_message_id, attempt=message.attempts
             )
+            OUTBOX_OUTCOMES.labels("sent", "").inc()
             return
         failure = response.failure
         if failure.failure_class == sender_pb2.FAILURE_CLASS_RETRYABLE:
@@ -223,7 +240,9 @@ class Dispatcher:
                 message, "expired", f"not sent within its validity period; last error {code}: {text}"
             )
         else:
+            OUTBOX_RETRIES.labels(code).inc()
             await self.store.requeue(message, delay, code, text)
 
     async def _fail(self, message: ClaimedMessage, code: str, text: str) -> None:
+        OUTBOX_OUTCOMES.labels("failed", code).inc()
         await self.store.record_failed(message.account_id, message.id, code, text, attempt=message.attempts)

@@ -43,6 +43,7 @@ class ConversationsSettings:
     grace_seconds: float
     log_level: str
     sender_target: str
+    metrics_port: int
     dispatcher_enabled: bool
     outbox: OutboxSettings
     send_policy: SendPolicy
@@ -60,6 +61,7 @@ class ConversationsSettings:
             grace_seconds=env("CONVERSATIONS_GRACE_SECONDS", 10.0, positive(float)),
             log_level=env("LOG_LEVEL", "INFO"),
             sender_target=env("SENDER_TARGET", "127.0.0.1:50052"),
+            metrics_port=env("CONVERSATIONS_METRICS_PORT", 9101, int),
             dispatcher_enabled=env("DISPATCHER_ENABLED", True, parse_bool),
             outbox=OutboxSettings(
                 concurrency=env("DISPATCH_CONCURRENCY", 1024, positive(int)),

@@ -298,6 +298,13 @@ _RELEASE = text(
     """
 )
 
+_QUEUE_DEPTH = text(
+    """
+    SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)
+    FROM messages WHERE status = 'queued'
+    """
+)
+
 _NEXT_DUE = text("SELECT min(next_attempt_at) - now() FROM messages WHERE status = 'queued'")
 
 _FORGET_OLD_IDEMPOTENCY_KEYS = text(
@@ -610,6 +617,11 @@ class Store:
     async def release(self, message_ids: list[UUID]) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(_RELEASE, {"message_ids": message_ids})
+
+    async def queue_depth(self) -> tuple[int, float]:
+        """How many messages are queued, and how old the oldest is (seconds)."""
+        row = await self._one(_QUEUE_DEPTH)
+        return (int(row[0]), float(row[1])) if row is not None else (0, 0.0)
 
     async def seconds_until_next_due(self) -> float | None:
         row = await self._one(_NEXT_DUE)

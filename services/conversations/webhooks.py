@@ -21,6 +21,7 @@ import orjson
 
 from services.conversations.domain import NotFound, Unauthenticated
 from services.conversations.inbox import Inbox, parse_id
+from services.conversations.metrics import WEBHOOKS
 from services.conversations.webhook_store import Applying, AppSecret, Inbound, StatusUpdate, WebhookStore
 from services.shared.cache import TtlCache
 
@@ -116,14 +117,17 @@ class Webhooks:
 
     async def receive(self, body: bytes, signature: str) -> int:
         if not signature.startswith(SIGNATURE_PREFIX):
+            WEBHOOKS.labels("bad_signature").inc()
             raise Unauthenticated("X-Hub-Signature-256 is missing or not sha256=<hex>")
         given = signature[len(SIGNATURE_PREFIX) :].lower()
         signed_for = self._signed_for(await self._app_secrets(), body, given)
         if not signed_for:
             signed_for = self._signed_for(await self._app_secrets(reload=True), body, given)
         if not signed_for:
+            WEBHOOKS.labels("bad_signature").inc()
             raise Unauthenticated("X-Hub-Signature-256 does not match the body")
         notification_id = await self.store.store(body, signed_for)
+        WEBHOOKS.labels("stored").inc()
         task = asyncio.create_task(self.apply(notification_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -155,6 +159,7 @@ class Webhooks:
                 return
             outcome = await self._apply_payload(applying, payload, set(signed_for), touched)
             await self.store.finish_notification(applying, notification_id, "applied", outcome)
+        WEBHOOKS.labels("applied").inc()
         for account_id, conversation_id, wa_id in touched:
             # The 24 h window moved: the send path must not keep the old last_inbound_at.
             self.inbox.forget_conversation_with(account_id, conversation_id, wa_id)

@@ -20,9 +20,10 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details
+        self.headers: dict[str, str] | None = None
 
-    def response(self, headers: dict[str, str] | None = None) -> web.Response:
-        return json_error(self.status, self.code, self.message, self.details, headers)
+    def response(self) -> web.Response:
+        return json_error(self.status, self.code, self.message, self.details, self.headers)
 
 
 def json_error(
@@ -57,7 +58,9 @@ def from_grpc(error: grpc.aio.AioRpcError, service: str) -> ApiError:
     return ApiError(status, code, error.details() or code)
 
 
-def from_whatsapp_failure(failure: sender_pb2.Failure, message_id: str) -> ApiError:
+def from_whatsapp_failure(
+    failure: sender_pb2.Failure, message_id: str, headers: dict[str, str] | None = None
+) -> ApiError:
     """A send WhatsApp refused or that never got an answer; the message is stored as failed."""
     details = {
         "message_id": message_id,
@@ -68,14 +71,21 @@ def from_whatsapp_failure(failure: sender_pb2.Failure, message_id: str) -> ApiEr
         "retryable": failure.failure_class == sender_pb2.FAILURE_CLASS_RETRYABLE,
     }
     if failure.failure_class == sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED:
-        return ApiError(
+        error = ApiError(
             422,
             "reengagement_required",
             "more than 24 hours since the customer's last message: send a template",
             details,
         )
-    if failure.failure_class == sender_pb2.FAILURE_CLASS_PERMANENT:
-        return ApiError(422, "whatsapp_rejected", f"WhatsApp refused the message: {failure.message}", details)
-    if failure.kind == sender_pb2.FAILURE_KIND_TIMEOUT:
-        return ApiError(504, "whatsapp_timeout", "WhatsApp did not answer in time", details)
-    return ApiError(502, "whatsapp_failed", f"WhatsApp failed: {failure.message or failure.code}", details)
+    elif failure.failure_class == sender_pb2.FAILURE_CLASS_PERMANENT:
+        error = ApiError(
+            422, "whatsapp_rejected", f"WhatsApp refused the message: {failure.message}", details
+        )
+    elif failure.kind == sender_pb2.FAILURE_KIND_TIMEOUT:
+        error = ApiError(504, "whatsapp_timeout", "WhatsApp did not answer in time", details)
+    else:
+        error = ApiError(
+            502, "whatsapp_failed", f"WhatsApp failed: {failure.message or failure.code}", details
+        )
+    error.headers = headers
+    return error

@@ -1,6 +1,7 @@
 """HTTP handlers: parse and validate, call the services, shape the JSON answer."""
 
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -10,6 +11,7 @@ from aiohttp import web
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, SETTINGS, grpc_metadata
 from services.gateway.errors import ApiError, from_grpc, from_whatsapp_failure
@@ -60,6 +62,13 @@ async def readyz(request: web.Request) -> web.Response:
     return json_response(body, 200 if ready else 503)
 
 
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    response = web.Response(body=generate_latest())
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
 @routes.get("/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
@@ -90,6 +99,24 @@ async def create_message(request: web.Request, route: str, *, queue: bool) -> An
     )
 
 
+class ServerTiming:
+    """The Server-Timing header of a send: where its time went, so a client sees at once
+    whether WhatsApp or pigeon was slow. lookup = validate, store and find the target;
+    whatsapp = the sender's call; persist = recording the outcome."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self._marks: list[tuple[str, float]] = []
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self._marks.append((name, now - self._last))
+        self._last = now
+
+    def header(self) -> str:
+        return ", ".join(f"{name};dur={seconds * 1000:.2f}" for name, seconds in self._marks)
+
+
 def refused_before_sending(message: conversations_pb.Message) -> ApiError | None:
     if (
         message.status == conversations_pb.MESSAGE_STATUS_FAILED
@@ -102,7 +129,9 @@ def refused_before_sending(message: conversations_pb.Message) -> ApiError | None
 @routes.post("/messages/send")
 async def send_message(request: web.Request) -> web.Response:
     """Stores the message, sends it to WhatsApp, records the outcome, answers with it."""
+    timing = ServerTiming()
     created = await create_message(request, "send", queue=False)
+    timing.mark("lookup")
     message = created.message
     if created.replayed:
         # The original request's message as it is now; WhatsApp is not called again.
@@ -128,6 +157,7 @@ async def send_message(request: web.Request) -> web.Response:
         failure: sender_pb2.Failure | None = sender_call_failure(exc)
     else:
         failure = result.failure if result.HasField("failure") else None
+    timing.mark("whatsapp")
 
     outcome = conversations_pb.RecordSendOutcomeRequest(account_id=request[ACCOUNT_ID], message_id=message.id)
     if failure is None:
@@ -136,9 +166,10 @@ async def send_message(request: web.Request) -> web.Response:
         outcome.failure.code = failure.code
         outcome.failure.message = failure.message
     recorded = await ask_conversations(request, backends.conversations.RecordSendOutcome, outcome)
+    timing.mark("persist")
     if failure is not None:
-        raise from_whatsapp_failure(failure, message.id)
-    return json_response(message_json(recorded))
+        raise from_whatsapp_failure(failure, message.id, {"Server-Timing": timing.header()})
+    return json_response(message_json(recorded), headers={"Server-Timing": timing.header()})
 
 
 @routes.post("/messages/send-async")

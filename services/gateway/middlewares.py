@@ -2,28 +2,48 @@
 
 import logging
 import re
+import time
 import uuid
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from prometheus_client import Counter, Histogram
 
 from services.gateway.context import ACCOUNT_ID, BACKENDS, REQUEST_ID, grpc_metadata
 from services.gateway.errors import ApiError, json_error
+from services.shared.logs import REQUEST_ID as LOG_REQUEST_ID
+from services.shared.metrics import LATENCY_BUCKETS
 
 log = logging.getLogger("services.gateway")
 
 # Meta authenticates webhooks by signature (checked by conversations), not by API key.
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/webhooks/whatsapp"})
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics", "/webhooks/whatsapp"})
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+HTTP_REQUESTS = Counter("pigeon_http_requests_total", "HTTP requests served", ["route", "method", "status"])
+HTTP_LATENCY = Histogram(
+    "pigeon_http_request_seconds",
+    "Time to answer an HTTP request",
+    ["route", "method"],
+    buckets=LATENCY_BUCKETS,
+)
 
 
 @web.middleware
 async def request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Takes the caller's X-Request-ID (or makes one) and returns it on every response."""
+    """Takes the caller's X-Request-ID (or makes one), returns it on every response, makes
+    it the context of the logs, and counts and times the request by route."""
     given = request.headers.get("X-Request-ID", "")
     request[REQUEST_ID] = given if REQUEST_ID_PATTERN.fullmatch(given) else uuid.uuid4().hex
+    LOG_REQUEST_ID.set(request[REQUEST_ID])
+    started = time.perf_counter()
     response = await handler(request)
     response.headers["X-Request-ID"] = request[REQUEST_ID]
+    # The route's pattern, not the path: ids would make a label per message.
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+    HTTP_REQUESTS.labels(route, request.method, str(response.status)).inc()
     return response
 
 

@@ -14,11 +14,14 @@ import grpc
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
+from prometheus_client import Gauge
 
 from services.gateway.context import ACCOUNT_ID, BACKENDS, SETTINGS, grpc_metadata
 from services.gateway.errors import ApiError
 
 log = logging.getLogger(__name__)
+
+CONNECTIONS = Gauge("pigeon_websocket_connections", "Open WebSocket connections")
 
 # Application close codes (4000-4999).
 CLOSE_SLOW_CONSUMER = 4008
@@ -47,6 +50,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     socket = web.WebSocketResponse(heartbeat=settings.ws_heartbeat_seconds, max_msg_size=4096)
     await socket.prepare(request)
+    CONNECTIONS.inc()
     stream = request.app[BACKENDS].conversations.WatchEvents(
         conversations_pb.WatchEventsRequest(account_id=request[ACCOUNT_ID], after_id=since),
         metadata=grpc_metadata(request),
@@ -97,6 +101,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        CONNECTIONS.dec()
     if not socket.closed:
         await socket.close(code=code, message=reason.encode())
     return socket

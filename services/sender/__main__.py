@@ -11,6 +11,7 @@ from services.sender.settings import SenderSettings
 from services.sender.whatsapp import CloudApiClient
 from services.shared import logs
 from services.shared.grpc_server import build_server, serve_until_signalled
+from services.shared.metrics import serve_metrics
 from services.shared.runtime import run
 from services.shared.settings import SettingsError
 
@@ -31,7 +32,9 @@ async def serve(settings: SenderSettings) -> None:
             [lambda server: sender_pb2_grpc.add_SenderServicer_to_server(servicer, server)],
             [SERVICE_NAME],
             settings.bind,
+            metrics_name="sender",
         )
+        serve_metrics(settings.metrics_port)
         log.info(
             "sender listening",
             extra={

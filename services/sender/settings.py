@@ -54,6 +54,8 @@ class SenderSettings:
     whatsapp_max_connections: int = 1024
     grace_seconds: float = 10.0
     log_level: str = "INFO"
+    # Prometheus metrics port; 0 turns it off.
+    metrics_port: int = 9102
 
     @classmethod
     def from_env(cls) -> "SenderSettings":
@@ -68,4 +70,5 @@ class SenderSettings:
             ),
             grace_seconds=env("SENDER_GRACE_SECONDS", cls.grace_seconds, _seconds),
             log_level=env("LOG_LEVEL", cls.log_level, _log_level),
+            metrics_port=env("SENDER_METRICS_PORT", cls.metrics_port, int),
         )

@@ -18,8 +18,19 @@ from typing import Any, Self
 
 import aiohttp
 import orjson
+from prometheus_client import Histogram
+
+from services.shared.metrics import LATENCY_BUCKETS
 
 log = logging.getLogger(__name__)
+
+# The first question when sends feel slow: is it WhatsApp? This answers it.
+WHATSAPP_LATENCY = Histogram(
+    "pigeon_whatsapp_call_seconds",
+    "Time of one Cloud API call, by outcome and WhatsApp (or pigeon) error code",
+    ["outcome", "code"],
+    buckets=LATENCY_BUCKETS,
+)
 
 # The `type` values the Cloud API accepts for the messages pigeon sends.
 MESSAGE_TYPES = frozenset({"text", "template", "image", "document", "audio", "video", "sticker", "reaction"})
@@ -286,6 +297,7 @@ class CloudApiClient:
         url = f"{self._api_root}/{phone_number_id}/messages"
         data = build_request_body(to, message_type, body, reply_to, biz_opaque_callback_data)
         headers = {"Authorization": f"Bearer {access_token}"}
+        started = time.perf_counter()
         try:
             async with self._session.post(url, data=data, headers=headers) as response:
                 answer = await response.read()
@@ -304,9 +316,13 @@ class CloudApiClient:
             # Refused, reset, DNS, TLS, or the answer cut off half way.
             result = _connection_failure(exc)
 
+        elapsed = time.perf_counter() - started
         if isinstance(result, Failure):
+            WHATSAPP_LATENCY.labels("failure", result.code).observe(elapsed)
             _log_failure(phone_number_id, result)
-        elif log.isEnabledFor(logging.DEBUG):
+        else:
+            WHATSAPP_LATENCY.labels("accepted", "").observe(elapsed)
+        if isinstance(result, Accepted) and log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "whatsapp accepted",
                 extra={"phone_number_id": phone_number_id, "wa_message_id": result.wa_message_id},

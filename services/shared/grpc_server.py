@@ -13,6 +13,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
+from services.shared.metrics import ServerInterceptor
+
 log = logging.getLogger(__name__)
 
 # Register a servicer on a server, e.g. sender_pb2_grpc.add_SenderServicer_to_server bound to a servicer.
@@ -31,13 +33,15 @@ async def build_server(
     registrations: Iterable[Registration],
     service_names: Iterable[str],
     bind: str,
+    metrics_name: str = "",
 ) -> tuple[grpc.aio.Server, health_aio.HealthServicer, int]:
     """Builds and starts a server listening on `bind` ("host:port", port 0 picks one).
 
     Returns the server, its health servicer (so the caller can report NOT_SERVING)
     and the port actually bound.
     """
-    server = grpc.aio.server(options=server_options())
+    interceptors = [ServerInterceptor(metrics_name)] if metrics_name else []
+    server = grpc.aio.server(options=server_options(), interceptors=interceptors)
     for register in registrations:
         register(server)
     health_servicer = health_aio.HealthServicer()

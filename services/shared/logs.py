@@ -6,11 +6,17 @@ filtering magic that could give a false sense of safety.
 
 import logging
 import sys
+import time
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
 
 _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+# The request being served (X-Request-ID, carried in gRPC metadata): every log line
+# written while serving it names it, so one send can be followed across the services.
+REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="")
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,6 +32,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        request_id = REQUEST_ID.get()
+        if request_id:
+            entry["request_id"] = request_id
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS:
                 entry[key] = value
@@ -37,7 +46,7 @@ class JsonFormatter(logging.Formatter):
 def configure(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
-    logging.Formatter.converter = __import__("time").gmtime
+    logging.Formatter.converter = time.gmtime
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -1,0 +1,44 @@
+"""The conversations service's own metrics: caches, the outbox, webhooks."""
+
+from collections.abc import Iterator
+
+from prometheus_client import Counter, Gauge
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import REGISTRY, Collector
+
+from services.shared.cache import TtlCache
+
+OUTBOX_CLAIMED = Counter("pigeon_outbox_claimed_total", "Messages claimed for delivery")
+OUTBOX_RETRIES = Counter(
+    "pigeon_outbox_retries_total", "Deliveries queued again after a retryable failure", ["code"]
+)
+OUTBOX_OUTCOMES = Counter("pigeon_outbox_outcomes_total", "Final outcomes of deliveries", ["outcome", "code"])
+OUTBOX_TAKEN_OVER = Counter("pigeon_outbox_taken_over_total", "Expired claims put back in the queue")
+OUTBOX_IN_FLIGHT = Gauge("pigeon_outbox_in_flight", "Deliveries in flight in this replica")
+OUTBOX_DEPTH = Gauge("pigeon_outbox_queued", "Messages queued (all replicas)")
+OUTBOX_OLDEST = Gauge("pigeon_outbox_oldest_queued_seconds", "Age of the oldest queued message")
+WEBHOOKS = Counter("pigeon_webhook_notifications_total", "Webhook notifications by outcome", ["outcome"])
+
+
+class CacheCollector(Collector):
+    """Hit and miss counters of the in-process caches, read when scraped."""
+
+    def __init__(self, caches: dict[str, TtlCache]) -> None:  # type: ignore[type-arg]
+        self.caches = caches
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        hits = CounterMetricFamily(
+            "pigeon_cache_hits", "Cache lookups answered from memory", labels=["cache"]
+        )
+        misses = CounterMetricFamily(
+            "pigeon_cache_misses", "Cache lookups that went to PostgreSQL", labels=["cache"]
+        )
+        for name, cache in self.caches.items():
+            hits.add_metric([name], cache.stats.hits)
+            misses.add_metric([name], cache.stats.misses)
+        yield hits
+        yield misses
+
+
+def register_caches(caches: dict[str, TtlCache]) -> None:  # type: ignore[type-arg]
+    REGISTRY.register(CacheCollector(caches))

@@ -1,0 +1,70 @@
+"""Prometheus metrics every service shares, and the gRPC server interceptor that records
+them. gRPC services expose them on their own port (a prometheus_client thread, off the
+event loop); the gateway serves them at GET /metrics."""
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from prometheus_client import Counter, Histogram, start_http_server
+
+from services.shared.logs import REQUEST_ID
+
+# Milliseconds matter here: the buckets resolve pigeon's own overhead as well as WhatsApp's.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+GRPC_REQUESTS = Counter("pigeon_grpc_requests_total", "gRPC calls served", ["service", "method", "code"])
+GRPC_LATENCY = Histogram(
+    "pigeon_grpc_request_seconds",
+    "Time to serve a unary gRPC call",
+    ["service", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+
+
+def serve_metrics(port: int) -> None:
+    """Exposes /metrics on `port` (0: not at all)."""
+    if port:
+        start_http_server(port)
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):
+    """Counts and times each call, and makes the caller's x-request-id the context of
+    everything it logs."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = details.method.rpartition("/")[2]
+        request_id = next((v for k, v in details.invocation_metadata or () if k == "x-request-id"), "")
+        behavior = handler.unary_unary
+        service = self.service
+
+        async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            REQUEST_ID.set(str(request_id))
+            start = time.perf_counter()
+            code = "OK"
+            try:
+                return await behavior(request, context)
+            except BaseException:
+                status = context.code()
+                code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
+                raise
+            finally:
+                GRPC_LATENCY.labels(service, method).observe(time.perf_counter() - start)
+                GRPC_REQUESTS.labels(service, method, code).inc()
+
+        return grpc.unary_unary_rpc_method_handler(
+            observed,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
