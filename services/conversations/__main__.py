@@ -1,5 +1,6 @@
 """`python -m services.conversations`: the conversations gRPC service."""
 
+import asyncio
 import logging
 import sys
 
@@ -8,7 +9,7 @@ from pigeon.sender.v1 import sender_pb2_grpc
 
 from services.conversations.events import EventHub
 from services.conversations.grpc_api import ConversationsServicer
-from services.conversations.inbox import Inbox
+from services.conversations.inbox import CACHE_CHANNEL, Inbox
 from services.conversations.metrics import register_caches
 from services.conversations.notifications import Listener, asyncpg_dsn
 from services.conversations.outbox import Dispatcher
@@ -18,7 +19,7 @@ from services.conversations.webhook_store import WebhookStore
 from services.conversations.webhooks import Webhooks
 from services.shared import logs, runtime
 from services.shared.grpc_client import open_channel
-from services.shared.grpc_server import build_server, serve_until_signalled
+from services.shared.grpc_server import build_server, report_health, serve_until_signalled
 from services.shared.metrics import serve_metrics
 from services.shared.settings import SettingsError
 
@@ -32,6 +33,9 @@ async def serve(settings: ConversationsSettings) -> None:
     store = Store(engine)
     inbox = Inbox(store, settings.cache_ttl_seconds, settings.send_policy)
     listener = Listener(asyncpg_dsn(settings.database_url))
+    # Writes by any replica (or by hand) reach every replica's caches within milliseconds.
+    listener.subscribe(CACHE_CHANNEL, inbox.forget)
+    listener.on_reconnect(inbox.forget_everything)
     events = EventHub(store, listener)
     sender_channel = open_channel(settings.sender_target)
     dispatcher = Dispatcher(
@@ -54,6 +58,7 @@ async def serve(settings: ConversationsSettings) -> None:
         }
     )
     serve_metrics(settings.metrics_port)
+    health_task = asyncio.create_task(report_health(health, [SERVICE_NAME], store.ping))
     await listener.start()
     await webhooks.start()
     if settings.dispatcher_enabled:
@@ -62,6 +67,7 @@ async def serve(settings: ConversationsSettings) -> None:
 
     async def stop() -> None:
         # The gRPC server has stopped taking calls; now the background work.
+        health_task.cancel()
         if settings.dispatcher_enabled:
             await dispatcher.stop(settings.grace_seconds)
         await webhooks.stop()

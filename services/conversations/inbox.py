@@ -29,6 +29,7 @@ from services.conversations.domain import (
 from services.conversations.store import Store
 from services.shared.cache import TtlCache
 
+CACHE_CHANNEL = "pigeon_cache"
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -176,6 +177,26 @@ class Inbox:
                 return message, target, True
         self.forget_conversation(conversation)
         raise NotFound(f"conversation {conversation.id} not found")
+
+    def forget(self, notification: str) -> None:
+        """Drops what a `pigeon_cache` notification says changed, on this replica. Triggers
+        send them for every write, from any replica or by hand (a revoked key, say)."""
+        kind, _, rest = notification.partition(":")
+        try:
+            if kind == "account":
+                self.accounts.invalidate(UUID(rest))
+            elif kind == "api_key":
+                self.api_keys.invalidate(bytes.fromhex(rest))
+            elif kind == "conversation":
+                account_id, conversation_id, wa_id = rest.split(":", 2)
+                self.forget_conversation_with(UUID(account_id), UUID(conversation_id), wa_id)
+        except ValueError:
+            return
+
+    def forget_everything(self) -> None:
+        """After notifications may have been missed (the listener reconnected)."""
+        for cache in (self.api_keys, self.accounts, self.conversations, self.conversations_by_contact):
+            cache.clear()
 
     def forget_conversation_with(self, account_id: UUID, conversation_id: UUID, wa_id: str) -> None:
         """After an inbound message: drop what the send path cached about the conversation."""

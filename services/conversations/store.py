@@ -412,6 +412,11 @@ class Store:
             result = await connection.execute(statement, params)
             return result.all()
 
+    async def ping(self) -> None:
+        """Raises unless PostgreSQL answers."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
     async def account_for_key_hash(self, key_hash: bytes) -> UUID | None:
         row = await self._one(_AUTHENTICATE, key_hash=key_hash)
         return None if row is None else row.account_id

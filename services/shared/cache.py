@@ -82,5 +82,11 @@ class TtlCache(Generic[K, V]):
             # Callers from now on start a fresh load instead of joining this one.
             self._stale_loads.add(task)
 
+    def clear(self) -> None:
+        for key in list(self._entries):
+            self.invalidate(key)
+        for key in list(self._loading):
+            self.invalidate(key)
+
     def __len__(self) -> int:
         return len(self._entries)

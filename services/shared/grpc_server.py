@@ -84,3 +84,34 @@ async def serve_until_signalled(
     await server.stop(grace_seconds)
     if on_stop is not None:
         await on_stop()
+
+
+async def report_health(
+    health_servicer: health_aio.HealthServicer,
+    service_names: Iterable[str],
+    probe: Callable[[], Awaitable[None]],
+    every_seconds: float = 2.0,
+    timeout_seconds: float = 1.0,
+) -> None:
+    """Runs forever: SERVING while `probe` (e.g. a database ping) succeeds, NOT_SERVING
+    while it fails, so callers and load balancers route around this replica until its
+    dependency is back."""
+    names = ["", *service_names]
+    serving = True
+    while True:
+        try:
+            await asyncio.wait_for(probe(), timeout_seconds)
+            healthy = True
+        except Exception:
+            healthy = False
+        if healthy != serving:
+            serving = healthy
+            status = (
+                health_pb2.HealthCheckResponse.SERVING
+                if healthy
+                else health_pb2.HealthCheckResponse.NOT_SERVING
+            )
+            log.warning("health changed", extra={"serving": healthy})
+            for name in names:
+                await health_servicer.set(name, status)
+        await asyncio.sleep(every_seconds)

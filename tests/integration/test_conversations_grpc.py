@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.conversations.__main__ import SERVICE_NAME
 from services.conversations.events import EventHub
 from services.conversations.grpc_api import ConversationsServicer
-from services.conversations.inbox import Inbox
+from services.conversations.inbox import CACHE_CHANNEL, Inbox
 from services.conversations.notifications import Listener, asyncpg_dsn
 from services.conversations.store import Store
 from services.conversations.webhook_store import WebhookStore
@@ -41,6 +41,7 @@ async def service(engine: AsyncEngine, database: str) -> AsyncIterator[Service]:
     store = Store(engine)
     inbox = Inbox(store, cache_ttl_seconds=60)
     listener = Listener(asyncpg_dsn(database))
+    listener.subscribe(CACHE_CHANNEL, inbox.forget)
     events = EventHub(store, listener)
     await listener.start()
     servicer = ConversationsServicer(inbox, events, Webhooks(WebhookStore(engine), inbox))
@@ -110,6 +111,30 @@ async def test_revoked_key_is_refused(service: Service, engine: AsyncEngine) -> 
         grpc.StatusCode.UNAUTHENTICATED,
         service.stub.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(api_key=account.api_key)),
     )
+
+
+async def test_a_cached_key_revoked_by_hand_stops_working_within_a_second(
+    service: Service, engine: AsyncEngine
+) -> None:
+    account = await create_account(engine, "Revoked later", conversations=0)
+    request = pb.AuthenticateApiKeyRequest(api_key=account.api_key)
+    await service.stub.AuthenticateApiKey(request)
+    misses = service.inbox.api_keys.stats.misses
+    await service.stub.AuthenticateApiKey(request)
+    assert service.inbox.api_keys.stats.misses == misses  # served from the cache
+    async with engine.connect() as connection:
+        await connection.execute(
+            text("UPDATE api_keys SET revoked_at = now() WHERE account_id = :a"), {"a": account.account_id}
+        )
+    started = asyncio.get_running_loop().time()
+    while True:
+        try:
+            await service.stub.AuthenticateApiKey(request)
+        except grpc.aio.AioRpcError as exc:
+            assert exc.code() == grpc.StatusCode.UNAUTHENTICATED
+            break
+        assert asyncio.get_running_loop().time() - started < 1.0, "revocation not seen within 1 s"
+        await asyncio.sleep(0.01)
 
 
 async def test_create_outbound_stores_sending_message_and_moves_conversation(
