@@ -99,6 +99,8 @@ class ServiceProcess:
     port: int
     env: dict[str, str]
     log_path: Path | None = None
+    # Where its Prometheus metrics are served (the gateway: its own port).
+    metrics_port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -126,7 +128,9 @@ class ServiceProcess:
 
 @dataclass
 class Stack:
-    """The four processes of a running pigeon: simulator, sender, conversations, gateway."""
+    """The processes of a running pigeon: the simulator, and one or more replicas each of
+    sender, conversations and gateway (`replicas`, e.g. {"sender": 2}). The first
+    replica of each uses the ports given here; more get free ones."""
 
     database_url: str
     sim_port: int = field(default_factory=free_port)
@@ -139,11 +143,16 @@ class Stack:
     webhook_verify_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     extra_env: Mapping[str, str] = field(default_factory=dict)
     sim_env: Mapping[str, str] = field(default_factory=dict)
+    replicas: Mapping[str, int] = field(default_factory=dict)
     services: list[ServiceProcess] = field(default_factory=list)
 
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def gateway_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{s.port}" for s in self.replicas_of("gateway")]
 
     @property
     def simulator_url(self) -> str:
@@ -155,8 +164,25 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         return self.log_dir / f"{name}.log"
 
+    def _ports(self, service: str, first: int) -> list[int]:
+        return [first] + [free_port() for _ in range(self.replicas.get(service, 1) - 1)]
+
+    @staticmethod
+    def _name(service: str, index: int) -> str:
+        return service if index == 0 else f"{service}-{index + 1}"
+
+    @staticmethod
+    def _target(ports: list[int]) -> str:
+        # Several addresses: gRPC's round_robin (see grpc_client.py) spreads calls over them.
+        if len(ports) == 1:
+            return f"127.0.0.1:{ports[0]}"
+        return "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
+
     def start(self, phone_numbers: list[dict[str, Any]]) -> None:
         common = {"LOG_LEVEL": "INFO", **self.extra_env}
+        senders = self._ports("sender", self.sender_port)
+        conversations = self._ports("conversations", self.conversations_port)
+        gateways = self._ports("gateway", self.gateway_port)
         self.services = [
             ServiceProcess(
                 "simulator",
@@ -170,46 +196,41 @@ class Stack:
                     **self.sim_env,
                 },
                 self._log("simulator"),
-            ),
-            ServiceProcess(
-                "sender",
-                "services.sender",
-                self.sender_port,
-                {
-                    **common,
-                    "SENDER_BIND": f"127.0.0.1:{self.sender_port}",
-                    "SENDER_METRICS_PORT": str(self.sender_metrics_port),
-                    "WHATSAPP_BASE_URL": self.simulator_url,
-                },
-                self._log("sender"),
-            ),
-            ServiceProcess(
-                "conversations",
-                "services.conversations",
-                self.conversations_port,
-                {
-                    **common,
-                    "DATABASE_URL": self.database_url,
-                    "CONVERSATIONS_BIND": f"127.0.0.1:{self.conversations_port}",
-                    "CONVERSATIONS_METRICS_PORT": str(self.conversations_metrics_port),
-                    "SENDER_TARGET": f"127.0.0.1:{self.sender_port}",
-                },
-                self._log("conversations"),
-            ),
-            ServiceProcess(
-                "gateway",
-                "services.gateway",
-                self.gateway_port,
-                {
-                    **common,
-                    "GATEWAY_PORT": str(self.gateway_port),
-                    "CONVERSATIONS_TARGET": f"127.0.0.1:{self.conversations_port}",
-                    "SENDER_TARGET": f"127.0.0.1:{self.sender_port}",
-                    "WEBHOOK_VERIFY_TOKEN": self.webhook_verify_token,
-                },
-                self._log("gateway"),
-            ),
+            )
         ]
+        for index, port in enumerate(senders):
+            name = self._name("sender", index)
+            metrics = self.sender_metrics_port if index == 0 else free_port()
+            env = {
+                **common,
+                "SENDER_BIND": f"127.0.0.1:{port}",
+                "SENDER_METRICS_PORT": str(metrics),
+                "WHATSAPP_BASE_URL": self.simulator_url,
+            }
+            self.services.append(ServiceProcess(name, "services.sender", port, env, self._log(name), metrics))
+        for index, port in enumerate(conversations):
+            name = self._name("conversations", index)
+            metrics = self.conversations_metrics_port if index == 0 else free_port()
+            env = {
+                **common,
+                "DATABASE_URL": self.database_url,
+                "CONVERSATIONS_BIND": f"127.0.0.1:{port}",
+                "CONVERSATIONS_METRICS_PORT": str(metrics),
+                "SENDER_TARGET": self._target(senders),
+            }
+            self.services.append(
+                ServiceProcess(name, "services.conversations", port, env, self._log(name), metrics)
+            )
+        for index, port in enumerate(gateways):
+            name = self._name("gateway", index)
+            env = {
+                **common,
+                "GATEWAY_PORT": str(port),
+                "CONVERSATIONS_TARGET": self._target(conversations),
+                "SENDER_TARGET": self._target(senders),
+                "WEBHOOK_VERIFY_TOKEN": self.webhook_verify_token,
+            }
+            self.services.append(ServiceProcess(name, "services.gateway", port, env, self._log(name), port))
         started: list[ServiceProcess] = []
         try:
             for service in self.services:
@@ -223,8 +244,11 @@ class Stack:
     def service(self, name: str) -> ServiceProcess:
         return next(s for s in self.services if s.name == name)
 
+    def replicas_of(self, service: str) -> list[ServiceProcess]:
+        return [s for s in self.services if s.name == service or s.name.startswith(f"{service}-")]
+
     def stop(self) -> dict[str, int | None]:
-        # Front to back: the gateway stops taking requests before what it calls goes away.
+        # Front to back: the gateways stop taking requests before what they call goes away.
         return {service.name: service.stop() for service in reversed(self.services)}
 
 
