@@ -4,11 +4,14 @@ Writes straight to PostgreSQL (the schema is the conversations service's); the
 secrets it makes are returned once, and only hashes of the API keys are stored.
 """
 
+import asyncio
+import os
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -87,15 +90,20 @@ async def create_account(
     conversations: int = 3,
     messages_per_second: int = 80,
     minutes_ago: int = 5,
+    phone_number_id: str = "",
+    access_token: str = "",
+    app_secret: str = "",
 ) -> SeededAccount:
+    """A new account with an API key and `conversations` contacts who wrote recently.
+    Phone number and secrets are made up unless given (to match a simulator's)."""
     account = SeededAccount(
         account_id="",
         name=name,
         api_key=new_api_key(),
-        phone_number_id="1" + _digits(14),
+        phone_number_id=phone_number_id or "1" + _digits(14),
         display_phone_number="+1 555 " + _digits(7),
-        access_token="EAAG" + secrets.token_urlsafe(48),
-        app_secret=secrets.token_hex(16),
+        access_token=access_token or "EAAG" + secrets.token_urlsafe(48),
+        app_secret=app_secret or secrets.token_hex(16),
         messages_per_second=messages_per_second,
     )
     async with engine.begin() as connection:
@@ -145,3 +153,38 @@ async def accounts_exist(engine: AsyncEngine, account_ids: list[str]) -> bool:
     async with engine.connect() as connection:
         found = (await connection.execute(_ACCOUNT_EXISTS, {"ids": account_ids})).scalar_one()
     return bool(found == len(account_ids))
+
+
+async def _seed_from_environment() -> None:
+    """`python -m tools.seed` (docker compose's seed job): one demo account for the
+    simulator's demo number, unless it exists; prints its API key once."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services.conversations.settings import async_database_url
+
+    engine = create_async_engine(async_database_url(os.environ["DATABASE_URL"]))
+    phone_number_id = os.environ["SEED_PHONE_NUMBER_ID"]
+    try:
+        async with engine.connect() as connection:
+            exists = (
+                await connection.execute(
+                    text("SELECT 1 FROM accounts WHERE phone_number_id = :p"), {"p": phone_number_id}
+                )
+            ).first()
+        if exists:
+            print(f"seed: an account for {phone_number_id} exists already; its API key was printed when made")
+            return
+        account = await create_account(
+            engine,
+            "Demo",
+            phone_number_id=phone_number_id,
+            access_token=os.environ["SEED_ACCESS_TOKEN"],
+            app_secret=os.environ["SEED_APP_SECRET"],
+        )
+        print(orjson.dumps(account.public(), option=orjson.OPT_INDENT_2).decode())
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(_seed_from_environment())

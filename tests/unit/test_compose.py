@@ -22,6 +22,7 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 # read there, so a typo or a stale name fails here rather than being silently ignored.
 SETTINGS_SOURCES = {
     "migrate": ["services/conversations/migrate.py"],
+    "seed": ["tools/seed.py"],
     "conversations": ["services/conversations/settings.py"],
     "sender": ["services/sender/settings.py"],
     "gateway": ["services/gateway/settings.py"],
@@ -30,6 +31,7 @@ SETTINGS_SOURCES = {
 # Settings without which the process fails, or listens where no other container reaches it.
 REQUIRED_ENV = {
     "migrate": {"DATABASE_URL"},
+    "seed": {"DATABASE_URL", "SEED_PHONE_NUMBER_ID", "SEED_ACCESS_TOKEN", "SEED_APP_SECRET"},
     "conversations": {"DATABASE_URL", "CONVERSATIONS_BIND"},
     "sender": {"SENDER_BIND", "WHATSAPP_BASE_URL"},
     "gateway": {"GATEWAY_HOST", "CONVERSATIONS_TARGET", "SENDER_TARGET"},
@@ -124,7 +126,10 @@ def test_scalable_service_has_no_fixed_name_or_host_port(name: str) -> None:
     assert not fixed, f"{name}: fixed host ports {fixed} prevent --scale; publish the container port only"
 
 
-@pytest.mark.parametrize("name", [name for name in SERVICES if name != "migrate"])
+ONE_SHOT = ("migrate", "seed")
+
+
+@pytest.mark.parametrize("name", [name for name in SERVICES if name not in ONE_SHOT])
 def test_service_has_a_healthcheck(name: str) -> None:
     check = SERVICES[name].get("healthcheck") or {}
     assert check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
