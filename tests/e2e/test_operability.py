@@ -116,3 +116,31 @@ async def test_a_request_id_follows_a_send_across_the_services(running: Running)
             assert account.access_token not in text, name
             assert account.app_secret not in text, name
             assert account.api_key not in text, name
+
+
+async def test_readiness_follows_dependencies_and_recovers(postgres_server: str) -> None:
+    import signal
+    import time
+
+    from tests.fixtures.stack import start_running
+
+    async with start_running(postgres_server, "readiness") as running:
+
+        async def ready() -> tuple[int, dict[str, bool]]:
+            async with running.http.get(f"{running.gateway}/readyz") as response:
+                return response.status, (await response.json())["dependencies"]
+
+        assert await ready() == (200, {"conversations": True, "sender": True})
+        sender = running.stack.service("sender")
+        sender.signal(signal.SIGKILL)
+        assert sender.process is not None
+        await asyncio.to_thread(sender.process.wait)
+        deadline = time.monotonic() + 10
+        while (status := await ready()) != (503, {"conversations": True, "sender": False}):
+            assert time.monotonic() < deadline, status
+            await asyncio.sleep(0.1)
+        await asyncio.to_thread(sender.start)
+        deadline = time.monotonic() + 10
+        while (status := await ready())[0] != 200:
+            assert time.monotonic() < deadline, status
+            await asyncio.sleep(0.1)
