@@ -378,6 +378,10 @@ def _message(row: Row[Any]) -> Message:
     )
 
 
+def _conversation_ref(row: Row[Any]) -> ConversationRef:
+    return ConversationRef(row.id, row.account_id, row.contact_wa_id, row.last_inbound_at)
+
+
 def _conversation(row: Row[Any]) -> Conversation:
     return Conversation(
         id=row.id,
@@ -429,12 +433,12 @@ class Store:
 
     async def load_conversation_ref(self, account_id: UUID, conversation_id: UUID) -> ConversationRef | None:
         row = await self._one(_LOAD_CONVERSATION_REF, account_id=account_id, conversation_id=conversation_id)
-        return None if row is None else ConversationRef(*row)
+        return None if row is None else _conversation_ref(row)
 
     async def open_conversation(self, account_id: UUID, wa_id: str) -> ConversationRef:
         row = await self._one(_OPEN_CONVERSATION, account_id=account_id, wa_id=wa_id)
         assert row is not None, "an upsert with RETURNING always yields a row"
-        return ConversationRef(*row)
+        return _conversation_ref(row)
 
     async def insert_outbound(
         self,
@@ -626,7 +630,9 @@ class Store:
     async def queue_depth(self) -> tuple[int, float]:
         """How many messages are queued, and how old the oldest is (seconds)."""
         row = await self._one(_QUEUE_DEPTH)
-        return (int(row[0]), float(row[1])) if row is not None else (0, 0.0)
+        if row is None:
+            return 0, 0.0
+        return int(row[0]), float(row[1])  # type: ignore[misc]
 
     async def seconds_until_next_due(self) -> float | None:
         row = await self._one(_NEXT_DUE)
