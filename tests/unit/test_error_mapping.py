@@ -275,7 +275,8 @@ def test_json_error_carries_extra_headers() -> None:
 def test_api_error_response_uses_its_own_fields() -> None:
     error = ApiError(422, "text_too_long", "too long", {"field": "text.body", "max_length": 4096})
 
-    response = error.response({"Retry-After": "1"})
+    error.headers = {"Retry-After": "1"}
+    response = error.response()
 
     assert str(error) == "too long"
     assert response.status == 422
