@@ -36,7 +36,8 @@ def create_engine(database_url: str, pool_size: int) -> AsyncEngine:
         max_overflow=0,
         # A request waits at most this long for a free connection, then fails as unavailable.
         pool_timeout=5,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip per statement): a broken connection fails its
+        # statement, is discarded by the pool, and the health probe reports the outage.
         isolation_level="AUTOCOMMIT",
         connect_args={
             "timeout": 5,
