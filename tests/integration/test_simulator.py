@@ -498,7 +498,19 @@ async def test_patch_config_applies_and_reports(simulator: Simulator) -> None:
         "error_rate": 0.1,
         "error_code": 131000,
         "default_mps": 40,
-        "phone_numbers": {"999001": {"mps": 7, "display_phone_number": "+1 555 0100"}},
+        "webhook_url": "",
+        "status_delays_ms": [20, 60, 120],
+        "send_read": True,
+        "webhook_duplicates": False,
+        "webhook_out_of_order": False,
+        "phone_numbers": {
+            "999001": {
+                "mps": 7,
+                "display_phone_number": "+1 555 0100",
+                "waba_id": "waba-999001",
+                "has_app_secret": False,
+            }
+        },
     }
     assert simulator.config.latency == Latency("uniform", 500, 800)
     async with simulator.session.get(f"{simulator.url}/_sim/config") as resp:

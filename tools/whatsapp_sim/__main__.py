@@ -50,6 +50,7 @@ async def main() -> None:
                 "port": port,
                 "latency": str(config.latency),
                 "phone_numbers": len(config.phone_numbers),
+                "webhook_url": config.webhook_url or None,
             },
         )
         await stop.wait()

@@ -1,9 +1,15 @@
-"""An aiohttp stand-in for Meta's Graph API send endpoint, plus `/_sim/` inspection and control.
+"""An aiohttp stand-in for Meta's Graph API send endpoint and its webhooks, plus `/_sim/` inspection
+and control.
 
 pigeon's sender calls it over HTTP exactly as it calls Meta. Behaviour that tests need to
 provoke is keyed on the recipient: `to == "1999" + code` answers that Graph error code,
-`to == "1998" + N` answers after N extra milliseconds. The hot path does a dict lookup, one
+`to == "1998" + N` answers after N extra milliseconds, `to == "1997" + code` is accepted and then
+reported `failed` with that code by the status webhooks. The hot path does a dict lookup, one
 orjson parse, a few type checks and a deque append, so benchmarks measure pigeon, not this.
+
+With `webhook_url` set, every accepted send to a number with an app secret is followed by signed
+status webhooks (see `webhooks.py`); `/_sim/inbound` and `/_sim/webhook` send inbound messages
+and arbitrary bodies, and `/_sim/webhooks` lists every POST made.
 """
 
 import asyncio
@@ -15,19 +21,32 @@ import random
 import re
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
 from aiohttp import web
 
-from tools.whatsapp_sim.config import SimConfig, parse_phone_number
+from tools.whatsapp_sim.config import PhoneNumber, SimConfig, parse_phone_number
+from tools.whatsapp_sim.webhooks import (
+    Business,
+    Delivery,
+    StatusPlan,
+    WebhookSender,
+    inbound_value,
+    notification,
+    sign,
+    status_sequence,
+)
 
 # Enough for long benchmarks without unbounded memory; the oldest records go first.
 MAX_RECORDS = 200_000
 
 _VERSION = re.compile(r"v\d+\.\d+")
 _RECIPIENT = re.compile(r"\+?[0-9]{5,20}")
+_WA_ID = re.compile(r"[0-9]{5,20}")
+_FAILED_PREFIX = "1997"
 _DELAY_PREFIX = "1998"
 _ERROR_PREFIX = "1999"
 
@@ -76,6 +95,7 @@ class State:
     records: deque[Record]
     # Per phone number, monotonic times of the sends accepted in the last second.
     windows: dict[str, deque[float]]
+    webhooks: WebhookSender
 
 
 CONFIG = web.AppKey("config", SimConfig)
@@ -198,6 +218,14 @@ def error_info(code: int) -> ErrorInfo:
             f"(#{code}) Permissions error", "Permission is either not granted or has been removed."
         )
     return ErrorInfo(f"(#{code}) Simulated error", f"Simulated Graph error {code}.")
+
+
+_CODE_PREFIX = re.compile(r"\(#\d+\) ")
+
+
+def error_title(code: int) -> str:
+    """The message without its "(#code) " prefix: the `title` of a webhook's error."""
+    return _CODE_PREFIX.sub("", error_info(code).message, count=1)
 
 
 _STATUS_429 = frozenset({4, 80007, 130429, 131056})
@@ -434,6 +462,8 @@ class Outcome:
     error_code: int | None = None
     wamid: str | None = None
     extra_delay: float = 0.0
+    # The status webhooks to send once answered; None when webhooks are off for this send.
+    statuses: StatusPlan | None = None
 
 
 def _failed(code: int, details: str | None = None, **overrides: Any) -> Outcome:
@@ -443,6 +473,13 @@ def _failed(code: int, details: str | None = None, **overrides: Any) -> Outcome:
 def _error_trigger(digits: str) -> int | None:
     """The Graph error code asked for by a "1999<code>" recipient, if any."""
     if digits.startswith(_ERROR_PREFIX) and len(digits) > 4:
+        return int(digits[4:])
+    return None
+
+
+def _failure_trigger(digits: str) -> int | None:
+    """The error code a "1997<code>" recipient's `failed` status webhook carries, if any."""
+    if digits.startswith(_FAILED_PREFIX) and len(digits) > 4:
         return int(digits[4:])
     return None
 
@@ -513,6 +550,9 @@ async def send_message(request: web.Request) -> web.Response:
     record.status = outcome.response.status
     record.error_code = outcome.error_code
     record.wa_message_id = outcome.wamid
+    if outcome.statuses is not None:
+        # A task, so the answer is not held back; Meta's first webhook may even beat it.
+        state.webhooks.schedule_statuses(outcome.statuses)
     return outcome.response
 
 
@@ -553,7 +593,37 @@ def _decide(
         "messages": [{"id": wamid, "message_status": "accepted"}],
     }
     ok = web.Response(body=orjson.dumps(payload), content_type="application/json")
-    return Outcome(ok, wamid=wamid, extra_delay=_extra_delay(digits))
+    statuses = None
+    if config.webhook_url and number.app_secret:
+        statuses = _status_plan(config, phone_number_id, number, wamid, digits, body)
+    return Outcome(ok, wamid=wamid, extra_delay=_extra_delay(digits), statuses=statuses)
+
+
+def _copies(config: SimConfig) -> int:
+    return 2 if config.webhook_duplicates else 1
+
+
+def _status_plan(
+    config: SimConfig,
+    phone_number_id: str,
+    number: PhoneNumber,
+    wamid: str,
+    digits: str,
+    body: dict[str, Any],
+) -> StatusPlan:
+    failure = None
+    if (code := _failure_trigger(digits)) is not None:
+        failure = (code, error_title(code), error_info(code).details)
+    return StatusPlan(
+        business=Business.of(phone_number_id, number),
+        url=config.webhook_url,
+        wamid=wamid,
+        recipient_id=digits,
+        biz_opaque_callback_data=body.get("biz_opaque_callback_data"),
+        sequence=status_sequence(config, failing=failure is not None),
+        copies=_copies(config),
+        failure=failure,
+    )
 
 
 # --- /_sim/ control ---------------------------------------------------------------------------
@@ -627,6 +697,147 @@ async def patch_config(request: web.Request) -> web.Response:
     return _json(config.public())
 
 
+# --- /_sim/ webhooks ----------------------------------------------------------------------------
+
+# The profile name of an injected inbound message that names none: Meta always sends one.
+DEFAULT_PROFILE_NAME = "Test User"
+
+
+def _webhook_url(config: SimConfig) -> str:
+    if not config.webhook_url:
+        raise ValueError('webhook_url is not set: PATCH /_sim/config {"webhook_url": ...} first')
+    return config.webhook_url
+
+
+def _registered(config: SimConfig, data: dict[str, Any]) -> tuple[str, PhoneNumber]:
+    """The phone number the request names, which must be registered and have an app secret."""
+    raw_id = data.get("phone_number_id")
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+        raise ValueError("phone_number_id is required")
+    phone_number_id = str(raw_id)
+    number = config.phone_numbers.get(phone_number_id)
+    if number is None:
+        raise ValueError(f"phone number {phone_number_id!r} is not registered")
+    if not number.app_secret:
+        raise ValueError(f"phone number {phone_number_id!r} has no app_secret to sign webhooks with")
+    return phone_number_id, number
+
+
+def _inbound_message(item: Any, sender: str, where: str) -> dict[str, Any]:
+    """Meta's inbound message: from, id, timestamp, then the given fields. A given `id` or
+    `timestamp` is kept, so a test can replay a message Meta already delivered."""
+    if not isinstance(item, dict):
+        raise ValueError(f"{where} must be a JSON object")
+    kind = item.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(f"{where}['type'] must be a non-empty string")
+    if "from" in item:
+        raise ValueError(f"{where} must not have 'from': the sender is the top-level 'from'")
+    wamid = item["id"] if "id" in item else _new_wamid()
+    if not isinstance(wamid, str) or not wamid:
+        raise ValueError(f"{where}['id'] must be a non-empty string")
+    timestamp = item.get("timestamp", int(time.time()))
+    if isinstance(timestamp, bool) or not isinstance(timestamp, str | int):
+        raise ValueError(f"{where}['timestamp'] must be unix seconds")
+    rest = {key: value for key, value in item.items() if key not in ("id", "timestamp")}
+    return {"from": sender, "id": wamid, "timestamp": str(timestamp), **rest}
+
+
+async def post_inbound(request: web.Request) -> web.Response:
+    """Sends Meta's webhook for messages from a customer and answers what pigeon answered.
+
+    Body: {"phone_number_id", "from", "profile_name"?, "message": {...}} or "messages": [...]
+    (one notification holding them all). Answers {"wa_message_id" or "wa_message_ids",
+    "webhook_status"}: pigeon's HTTP status, null if it could not be reached.
+    """
+    config = request.app[CONFIG]
+    try:
+        data = await _json_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        url = _webhook_url(config)
+        phone_number_id, number = _registered(config, data)
+        sender = data.get("from")
+        if not isinstance(sender, str) or not _WA_ID.fullmatch(sender):
+            raise ValueError("from must be the customer's wa_id: 5 to 20 digits")
+        profile_name = data.get("profile_name", DEFAULT_PROFILE_NAME)
+        if not isinstance(profile_name, str):
+            raise ValueError("profile_name must be a string")
+        single = "message" in data
+        if single == ("messages" in data):
+            raise ValueError("give either 'message' (an object) or 'messages' (a list)")
+        if single:
+            items = [data["message"]]
+        elif isinstance(data["messages"], list) and data["messages"]:
+            items = data["messages"]
+        else:
+            raise ValueError("messages must be a non-empty list")
+        where = "message" if single else "messages[{}]"
+        messages = [_inbound_message(item, sender, where.format(index)) for index, item in enumerate(items)]
+    except ValueError as exc:  # includes a body that is not JSON
+        return _bad_request(str(exc))
+    business = Business.of(phone_number_id, number)
+    body = orjson.dumps(notification(business, inbound_value(sender, profile_name, messages)))
+    delivery = Delivery("inbound", url, phone_number_id, body, sign(body, business.app_secret))
+    status = await request.app[STATE].webhooks.deliver_now(delivery, _copies(config))
+    ids = [message["id"] for message in messages]
+    answer: dict[str, Any] = {"wa_message_id": ids[0]} if single else {"wa_message_ids": ids}
+    return _json({**answer, "webhook_status": status})
+
+
+async def post_raw_webhook(request: web.Request) -> web.Response:
+    """POSTs a body exactly as given, for receivers' tests of odd or hostile payloads.
+
+    Body: {"raw": "<body>", "phone_number_id"?, "sign"?: true, "signature"?, "retry"?: false}.
+    "sign" signs with the number's app secret; "signature" is sent verbatim instead (a wrong one,
+    say). No retries unless "retry": a test of a refused body wants one POST, not four.
+    """
+    config = request.app[CONFIG]
+    try:
+        data = await _json_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        url = _webhook_url(config)
+        raw = data.get("raw")
+        if not isinstance(raw, str):
+            raise ValueError("raw must be a string: the exact body to POST")
+        sign_it, retry = data.get("sign", True), data.get("retry", False)
+        if not isinstance(sign_it, bool) or not isinstance(retry, bool):
+            raise ValueError("sign and retry must be true or false")
+        signature = data.get("signature")
+        if signature is not None and not isinstance(signature, str):
+            raise ValueError("signature must be a string: the X-Hub-Signature-256 value to send")
+        body = raw.encode()
+        raw_id = data.get("phone_number_id")
+        phone_number_id = "" if raw_id is None else str(raw_id)
+        if signature is None and sign_it:
+            phone_number_id, number = _registered(config, data)
+            signature = sign(body, number.app_secret)
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    delivery = Delivery("raw", url, phone_number_id, body, signature)
+    status = await request.app[STATE].webhooks.deliver_now(delivery, _copies(config), retry=retry)
+    return _json({"webhook_status": status})
+
+
+async def get_webhooks(request: web.Request) -> web.Response:
+    """Every webhook POST attempt, oldest first; filters: kind, phone_number_id."""
+    kind = request.query.get("kind")
+    phone_number_id = request.query.get("phone_number_id")
+    matched = [
+        record
+        for record in request.app[STATE].webhooks.records
+        if (kind is None or record.delivery.kind == kind)
+        and (phone_number_id is None or record.delivery.phone_number_id == phone_number_id)
+    ]
+    return _json({"webhooks": [record.as_json() for record in matched]})
+
+
+async def delete_webhooks(request: web.Request) -> web.Response:
+    request.app[STATE].webhooks.records.clear()
+    return web.Response(status=204)
+
+
 async def health(request: web.Request) -> web.Response:
     return _json({"status": "ok"})
 
@@ -636,16 +847,29 @@ async def not_found(request: web.Request) -> web.Response:
     return graph_error(2500, "No such endpoint in the simulator.", message=message, status=404)
 
 
+async def _webhook_client(app: web.Application) -> AsyncIterator[None]:
+    """One client session for every webhook, opened and closed with the app."""
+    webhooks = app[STATE].webhooks
+    await webhooks.start()
+    yield
+    await webhooks.close()
+
+
 def create_app(config: SimConfig) -> web.Application:
     app = web.Application()
     app[CONFIG] = config
-    app[STATE] = State(records=deque(maxlen=MAX_RECORDS), windows={})
+    app[STATE] = State(records=deque(maxlen=MAX_RECORDS), windows={}, webhooks=WebhookSender())
+    app.cleanup_ctx.append(_webhook_client)
     app.router.add_get("/_sim/health", health)
     app.router.add_get("/_sim/config", get_config)
     app.router.add_patch("/_sim/config", patch_config)
     app.router.add_get("/_sim/requests", get_requests)
     app.router.add_delete("/_sim/requests", delete_requests)
     app.router.add_put("/_sim/phone-numbers/{phone_number_id}", put_phone_number)
+    app.router.add_post("/_sim/inbound", post_inbound)
+    app.router.add_post("/_sim/webhook", post_raw_webhook)
+    app.router.add_get("/_sim/webhooks", get_webhooks)
+    app.router.add_delete("/_sim/webhooks", delete_webhooks)
     app.router.add_post("/{version}/{phone_number_id}/messages", send_message)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

@@ -1,4 +1,4 @@
-"""The simulator's settings: latency, random failures, throughput and registered phone numbers.
+"""The simulator's settings: latency, random failures, throughput, webhooks and phone numbers.
 
 One `SimConfig` object is shared by the running app and mutated in place by the
 `/_sim/` control endpoints, so tests holding a reference always see the live values.
@@ -6,9 +6,10 @@ One `SimConfig` object is shared by the running app and mutated in place by the
 
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -76,6 +77,15 @@ class PhoneNumber:
     access_token: str
     mps: int | None = None
     display_phone_number: str = ""
+    # Signs this number's webhooks, as Meta signs with the app's secret. Without one the number
+    # gets no status webhooks: an unsigned notification would only test the receiver's refusal.
+    app_secret: str = ""
+    # The WhatsApp Business Account id in the webhooks' `entry[].id`; `parse_phone_number` derives
+    # one from the phone number id when none is given.
+    waba_id: str = ""
+
+
+StatusDelays = tuple[int, int, int]
 
 
 @dataclass(slots=True)
@@ -87,32 +97,57 @@ class SimConfig:
     # Messages per second per phone number, Meta's default throughput.
     default_mps: int = 80
     phone_numbers: dict[str, PhoneNumber] = field(default_factory=dict)
+    # Where status and inbound webhooks are POSTed (pigeon's `/webhooks/whatsapp`); empty sends none.
+    webhook_url: str = ""
+    # Milliseconds after a send is answered at which its sent, delivered and read statuses go out.
+    status_delays_ms: StatusDelays = (20, 60, 120)
+    # False stops at delivered, like a recipient with read receipts turned off.
+    send_read: bool = True
+    # Every webhook POST is delivered twice: Meta's delivery is at least once.
+    webhook_duplicates: bool = False
+    # A message's statuses go out newest first (read, delivered, sent) at the same delays:
+    # Meta does not guarantee their order.
+    webhook_out_of_order: bool = False
 
     @classmethod
     def from_env(cls) -> "SimConfig":
-        """Reads SIM_LATENCY, SIM_ERROR_RATE, SIM_ERROR_CODE, SIM_DEFAULT_MPS and SIM_PHONE_NUMBERS."""
+        """Reads SIM_LATENCY, SIM_ERROR_RATE, SIM_ERROR_CODE, SIM_DEFAULT_MPS, SIM_PHONE_NUMBERS,
+        SIM_WEBHOOK_URL, SIM_STATUS_DELAYS_MS, SIM_SEND_READ, SIM_WEBHOOK_DUPLICATES and
+        SIM_WEBHOOK_OUT_OF_ORDER."""
         return cls(
             latency=env("SIM_LATENCY", Latency(), parse_latency),
             error_rate=env("SIM_ERROR_RATE", 0.0, _parse_error_rate),
             error_code=env("SIM_ERROR_CODE", 131000, _parse_positive_int),
             default_mps=env("SIM_DEFAULT_MPS", 80, _parse_positive_int),
             phone_numbers=env("SIM_PHONE_NUMBERS", {}, parse_phone_numbers),
+            webhook_url=env("SIM_WEBHOOK_URL", "", check_webhook_url),
+            status_delays_ms=env("SIM_STATUS_DELAYS_MS", (20, 60, 120), parse_status_delays),
+            send_read=env("SIM_SEND_READ", True, _parse_bool),
+            webhook_duplicates=env("SIM_WEBHOOK_DUPLICATES", False, _parse_bool),
+            webhook_out_of_order=env("SIM_WEBHOOK_OUT_OF_ORDER", False, _parse_bool),
         )
 
     def mps_for(self, number: PhoneNumber) -> int:
         return number.mps if number.mps is not None else self.default_mps
 
     def public(self) -> dict[str, Any]:
-        """The config as JSON-ready data, without access tokens."""
+        """The config as JSON-ready data, without access tokens or app secrets."""
         return {
             "latency": str(self.latency),
             "error_rate": self.error_rate,
             "error_code": self.error_code,
             "default_mps": self.default_mps,
+            "webhook_url": self.webhook_url,
+            "status_delays_ms": list(self.status_delays_ms),
+            "send_read": self.send_read,
+            "webhook_duplicates": self.webhook_duplicates,
+            "webhook_out_of_order": self.webhook_out_of_order,
             "phone_numbers": {
                 phone_number_id: {
                     "mps": self.mps_for(number),
                     "display_phone_number": number.display_phone_number,
+                    "waba_id": number.waba_id,
+                    "has_app_secret": bool(number.app_secret),
                 }
                 for phone_number_id, number in self.phone_numbers.items()
             },
@@ -120,7 +155,7 @@ class SimConfig:
 
     def patch(self, changes: Mapping[str, Any]) -> None:
         """Applies a partial update; checks every field first so a bad one changes nothing."""
-        unknown = set(changes) - {"latency", "error_rate", "error_code", "default_mps"}
+        unknown = set(changes) - _PATCHABLE
         if unknown:
             raise ValueError(f"unknown config fields: {', '.join(sorted(unknown))}")
         latency = self.latency
@@ -137,12 +172,42 @@ class SimConfig:
             error_rate = _check_error_rate(float(value))
         error_code = _int_field(changes, "error_code", self.error_code)
         default_mps = _int_field(changes, "default_mps", self.default_mps)
+        webhook_url = self.webhook_url
+        if "webhook_url" in changes:
+            value = changes["webhook_url"]
+            if not isinstance(value, str):
+                raise ValueError("webhook_url must be a string (empty to send no webhooks)")
+            webhook_url = check_webhook_url(value)
+        status_delays_ms = self.status_delays_ms
+        if "status_delays_ms" in changes:
+            status_delays_ms = check_status_delays(changes["status_delays_ms"])
+        send_read = _bool_field(changes, "send_read", self.send_read)
+        duplicates = _bool_field(changes, "webhook_duplicates", self.webhook_duplicates)
+        out_of_order = _bool_field(changes, "webhook_out_of_order", self.webhook_out_of_order)
         self.latency, self.error_rate = latency, error_rate
         self.error_code, self.default_mps = error_code, default_mps
+        self.webhook_url, self.status_delays_ms, self.send_read = webhook_url, status_delays_ms, send_read
+        self.webhook_duplicates, self.webhook_out_of_order = duplicates, out_of_order
+
+
+_PATCHABLE = frozenset(
+    {
+        "latency",
+        "error_rate",
+        "error_code",
+        "default_mps",
+        "webhook_url",
+        "status_delays_ms",
+        "send_read",
+        "webhook_duplicates",
+        "webhook_out_of_order",
+    }
+)
 
 
 def parse_phone_number(phone_number_id: str, data: Any) -> PhoneNumber:
-    """Builds a PhoneNumber from {"access_token", "mps"?, "display_phone_number"?}."""
+    """Builds a PhoneNumber from {"access_token", "mps"?, "display_phone_number"?, "app_secret"?,
+    "waba_id"?}."""
     if not isinstance(data, dict):
         raise ValueError(f"phone number {phone_number_id!r} must be a JSON object")
     token = data.get("access_token")
@@ -154,7 +219,14 @@ def parse_phone_number(phone_number_id: str, data: Any) -> PhoneNumber:
     display = data.get("display_phone_number", "")
     if not isinstance(display, str):
         raise ValueError(f"phone number {phone_number_id!r}: display_phone_number must be a string")
-    return PhoneNumber(token, mps, display)
+    app_secret = data.get("app_secret") or ""
+    if not isinstance(app_secret, str):
+        raise ValueError(f"phone number {phone_number_id!r}: app_secret must be a string")
+    # Meta's WABA ids are numeric and sometimes given as JSON numbers.
+    waba_id = data.get("waba_id") or f"waba-{phone_number_id}"
+    if isinstance(waba_id, bool) or not isinstance(waba_id, str | int):
+        raise ValueError(f"phone number {phone_number_id!r}: waba_id must be a string")
+    return PhoneNumber(token, mps, display, app_secret, str(waba_id))
 
 
 def parse_phone_numbers(raw: str) -> dict[str, PhoneNumber]:
@@ -169,6 +241,58 @@ def parse_phone_numbers(raw: str) -> dict[str, PhoneNumber]:
             raise ValueError("every phone number needs a phone_number_id")
         numbers[str(phone_number_id)] = parse_phone_number(str(phone_number_id), item)
     return numbers
+
+
+def check_webhook_url(value: str) -> str:
+    """An http(s) URL, or "" for no webhooks; checked up front so a typo fails at startup."""
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"webhook_url {value!r} must be an http:// or https:// URL, or empty")
+    return value
+
+
+def check_status_delays(value: Any) -> StatusDelays:
+    """Three non-negative millisecond delays: sent, delivered, read."""
+    if (
+        isinstance(value, str)
+        or not isinstance(value, Sequence)
+        or len(value) != 3
+        or any(isinstance(item, bool) or not isinstance(item, int) or item < 0 for item in value)
+    ):
+        raise ValueError("status_delays_ms must be three non-negative integers: sent, delivered, read")
+    return (value[0], value[1], value[2])
+
+
+def parse_status_delays(raw: str) -> StatusDelays:
+    """Parses SIM_STATUS_DELAYS_MS such as "20,60,120"."""
+    try:
+        items = [int(part) for part in raw.split(",")]
+    except ValueError:
+        raise ValueError("expected three comma-separated milliseconds, e.g. '20,60,120'") from None
+    return check_status_delays(items)
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _bool_field(changes: Mapping[str, Any], name: str, current: bool) -> bool:
+    if name not in changes:
+        return current
+    value = changes[name]
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false")
+    return value
 
 
 def _check_error_rate(value: float) -> float:
