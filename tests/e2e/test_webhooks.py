@@ -512,3 +512,95 @@ async def test_mark_conversation_read(hooked: Running) -> None:
         )
         == 1
     )
+
+
+async def ws_frames_for(socket: Any, message_id: str, types: list[str], timeout: float = 10) -> list[str]:
+    seen: list[str] = []
+    async with asyncio.timeout(timeout):
+        while seen != types:
+            frame = orjson.loads((await socket.receive()).data)
+            if frame["data"].get("id") == message_id:
+                seen.append(frame["type"])
+    return seen
+
+
+async def test_full_loop_send_then_statuses_from_the_simulator(hooked: Running) -> None:
+    account = await new_account(hooked, "Loop")
+    headers = {"Authorization": f"Bearer {account.api_key}"}
+    async with hooked.http.ws_connect(f"{hooked.gateway}/ws", params={"token": account.api_key}) as socket:
+        async with hooked.http.post(
+            f"{hooked.gateway}/messages/send",
+            json={"conversation_id": account.conversation_ids[0], "type": "text", "text": {"body": "Loop"}},
+            headers=headers,
+        ) as response:
+            assert response.status == 200
+            message_id = (await response.json())["id"]
+        seen = await ws_frames_for(socket, message_id, ["message.sent", "message.delivered", "message.read"])
+    assert seen == ["message.sent", "message.delivered", "message.read"]
+    async with hooked.http.get(f"{hooked.gateway}/messages/{message_id}", headers=headers) as response:
+        final = await response.json()
+    assert final["status"] == "read"
+    assert final["delivered_at"] and final["read_at"]
+
+
+async def test_full_loop_with_duplicated_and_reordered_webhooks(hooked: Running) -> None:
+    account = await new_account(hooked, "Chaos")
+    headers = {"Authorization": f"Bearer {account.api_key}"}
+    async with hooked.http.patch(
+        f"{hooked.simulator}/_sim/config", json={"webhook_duplicates": True, "webhook_out_of_order": True}
+    ) as response:
+        assert response.status == 200
+    try:
+        async with hooked.http.post(
+            f"{hooked.gateway}/messages/send",
+            json={"conversation_id": account.conversation_ids[0], "type": "text", "text": {"body": "Chaos"}},
+            headers=headers,
+        ) as response:
+            assert response.status == 200
+            message_id = (await response.json())["id"]
+
+        async def read() -> bool:
+            return bool((await message_row(hooked, message_id)).status == "read")
+
+        assert await eventually(read) is True
+        await asyncio.sleep(0.5)  # the late, duplicated "delivered" and "sent" arrive
+        assert (await message_row(hooked, message_id)).status == "read"
+        types = await scalar(
+            hooked,
+            "SELECT array_agg(type ORDER BY id) FROM events WHERE account_id = :a AND message_id = :m",
+            a=account.account_id,
+            m=message_id,
+        )
+        assert types == ["message.sent", "message.read"]
+    finally:
+        async with hooked.http.patch(
+            f"{hooked.simulator}/_sim/config",
+            json={"webhook_duplicates": False, "webhook_out_of_order": False},
+        ) as response:
+            assert response.status == 200
+
+
+async def test_inbound_from_the_simulator_reaches_the_websocket(hooked: Running) -> None:
+    account = await new_account(hooked, "Hello")
+    async with hooked.http.ws_connect(f"{hooked.gateway}/ws", params={"token": account.api_key}) as socket:
+        async with hooked.http.post(
+            f"{hooked.simulator}/_sim/inbound",
+            json={
+                "phone_number_id": account.phone_number_id,
+                "from": "15550008000",
+                "profile_name": "Zoe",
+                "message": {"type": "text", "text": {"body": "Is anyone there?"}},
+            },
+        ) as response:
+            assert response.status == 200
+            answer = await response.json()
+        assert answer["webhook_status"] == 200
+        frames = []
+        async with asyncio.timeout(10):
+            while len(frames) < 2:
+                frames.append(orjson.loads((await socket.receive()).data))
+    assert [f["type"] for f in frames] == ["message.received", "conversation.updated"]
+    assert frames[0]["data"]["text"] == {"body": "Is anyone there?"}
+    assert frames[0]["data"]["wa_message_id"] == answer["wa_message_id"]
+    assert frames[1]["data"]["contact"] == {"wa_id": "15550008000", "name": "Zoe"}
+    assert frames[1]["data"]["unread_count"] == 1
