@@ -364,17 +364,16 @@ async def test_out_of_order_statuses_only_move_forward(hooked: Running) -> None:
         pending = await scalar(hooked, "SELECT count(*) FROM webhook_notifications WHERE state = 'received'")
         return bool(pending == 0)
 
-    await eventually(settled)
+    assert await eventually(settled) is True
     row = await message_row(hooked, message.id)
-    assert row.status == "read"
-    assert row.read_at is not None
     types = await scalar(
         hooked,
         "SELECT array_agg(type ORDER BY id) FROM events WHERE account_id = :a AND message_id = :m",
         a=account.account_id,
         m=message.id,
     )
-    assert types == ["message.sent", "message.read"]
+    assert (row.status, types) == ("read", ["message.sent", "message.read"]), row
+    assert row.read_at is not None
 
 
 async def test_status_before_the_send_outcome(hooked: Running) -> None:

@@ -105,7 +105,7 @@ async def test_accounts_see_only_their_own_events(running: Running) -> None:
                 leaked = await bob_socket.receive()
         except TimeoutError:
             leaked = None
-    assert leaked is None
+    assert leaked is None, (leaked, bob_frames)
     assert {f["data"]["conversation_id"] for f in alice_frames} == {alice.conversation_ids[0]}
     assert {f["data"]["conversation_id"] for f in bob_frames} == {bob.conversation_ids[0]}
 
