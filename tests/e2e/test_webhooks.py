@@ -354,17 +354,18 @@ async def test_out_of_order_statuses_only_move_forward(hooked: Running) -> None:
             )
         )
     recipient = account.contact_wa_ids[0]
-    for status in ("read", "delivered", "sent", "read"):
-        assert (
-            await post_signed(hooked, account, envelope(account, status_value(wa_id, status, recipient)))
-            == 200
-        )
 
     async def settled() -> bool:
         pending = await scalar(hooked, "SELECT count(*) FROM webhook_notifications WHERE state = 'received'")
         return bool(pending == 0)
 
-    assert await eventually(settled) is True
+    # One after the other, each applied before the next arrives: arrival order is the test.
+    for status in ("read", "delivered", "sent", "read"):
+        assert (
+            await post_signed(hooked, account, envelope(account, status_value(wa_id, status, recipient)))
+            == 200
+        )
+        assert await eventually(settled) is True
     row = await message_row(hooked, message.id)
     types = await scalar(
         hooked,
