@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+import asyncpg
 import grpc
 import sqlalchemy.exc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -49,9 +50,37 @@ _DATABASE_UNAVAILABLE = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
     sqlalchemy.exc.TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,
     OSError,
     asyncio.TimeoutError,
 )
+# What a server shutting down, restarting or out of connections raises (SQLSTATE classes 08
+# and 57, and 53300): "terminating connection due to administrator command", "the database
+# system is shutting down / starting up". SQLAlchemy wraps them as a plain DBAPIError.
+_POSTGRES_UNAVAILABLE = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True for a failure to reach PostgreSQL, which the caller may retry later."""
+    if isinstance(exc, _DATABASE_UNAVAILABLE):
+        return True
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        cause: BaseException | None = exc.orig
+        while cause is not None:
+            if isinstance(cause, _POSTGRES_UNAVAILABLE):
+                return True
+            cause = cause.__cause__
+    return False
+
 
 _DIRECTION = {Direction.OUTBOUND: pb.DIRECTION_OUTBOUND, Direction.INBOUND: pb.DIRECTION_INBOUND}
 _STATUS = {
@@ -77,7 +106,9 @@ def maps_errors(handler: Handler[Response]) -> Handler[Response]:
             return await handler(self, request, context)
         except DomainError as exc:
             await context.abort(_STATUS_BY_ERROR[type(exc)], str(exc))
-        except _DATABASE_UNAVAILABLE as exc:
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
             log.warning("database unavailable", extra={"error": type(exc).__name__})
             await context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")
         raise AssertionError("context.abort always raises")
@@ -250,6 +281,8 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
                 )
         except DomainError as exc:
             await context.abort(_STATUS_BY_ERROR[type(exc)], str(exc))
-        except _DATABASE_UNAVAILABLE as exc:
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
             log.warning("database unavailable", extra={"error": type(exc).__name__})
             await context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")

@@ -6,13 +6,14 @@ changes two tables), so it is one transaction and one round trip, with no BEGIN 
 COMMIT round trips around it.
 """
 
+import re
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, text
+import asyncpg
+from sqlalchemy import Row, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.conversations.domain import (
@@ -79,6 +80,8 @@ _EVENT_CTES = """
         SELECT account_id, event_id, 'message.' || status, id, conversation_id, resource FROM numbered
     )
 """
+
+_PING = text("SELECT 1")
 
 _AUTHENTICATE = text("SELECT account_id FROM api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL")
 
@@ -150,7 +153,9 @@ _INSERT_OUTBOUND = text(
                CASE WHEN :status = 'sending' THEN now() + make_interval(secs => :lease_seconds) END,
                now() + make_interval(secs => :max_age_seconds)
         FROM c
-        RETURNING messages.*, pigeon_message_json(messages) AS resource
+        RETURNING messages.*,
+            -- Only what gets an event needs its JSON (a sync send's first event is its outcome).
+            CASE WHEN messages.status <> 'sending' THEN pigeon_message_json(messages) END AS resource
     ), {_EVENT_CTES.format(source="m", condition="m.status <> 'sending'")}
     SELECT {_MESSAGE_COLUMNS} FROM m
     """
@@ -403,24 +408,74 @@ def _page_params(page: Page | None) -> dict[str, Any]:
     return {"after_time": page.after_time, "after_id": page.after_id}
 
 
+# A broken connection: dropped from the pool rather than handed out again.
+CONNECTION_LOST = (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InterfaceError, OSError)
+
+
+class _Positional:
+    """A statement's :named parameters rewritten as asyncpg's $1, $2, ... (once per statement)."""
+
+    def __init__(self, sql: str) -> None:
+        self.names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.names:
+                self.names.append(name)
+            return f"${self.names.index(name) + 1}"
+
+        # `::type` casts are not parameters: a colon after a word character or a colon is skipped.
+        self.sql = re.sub(r"(?<![:\w]):(\w+)", number, sql)
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        return [params[name] for name in self.names]
+
+
+class _Record:
+    """Attribute access to an asyncpg record, like SQLAlchemy's rows."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: asyncpg.Record) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._record[name]
+
+    def __getitem__(self, index: int) -> Any:
+        return self._record[index]
+
+
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._positional: dict[int, _Positional] = {}
 
-    async def _one(self, statement: Any, **params: Any) -> Row[Any] | None:
+    async def _fetch(self, statement: TextClause, params: dict[str, Any]) -> list[asyncpg.Record]:
+        """Runs one statement on a pooled connection through asyncpg itself: the engine
+        owns the pool and the transactions; the single-statement hot path skips
+        SQLAlchemy's per-execution work (about 90 us of CPU per statement here)."""
+        positional = self._positional.get(id(statement))
+        if positional is None:
+            positional = self._positional[id(statement)] = _Positional(statement.text)
         async with self.engine.connect() as connection:
-            result = await connection.execute(statement, params)
-            return result.first()
+            raw = await connection.get_raw_connection()
+            try:
+                return await raw.driver_connection.fetch(positional.sql, *positional.args(params))  # type: ignore[union-attr]
+            except CONNECTION_LOST:
+                await connection.invalidate()
+                raise
 
-    async def _all(self, statement: Any, **params: Any) -> Sequence[Row[Any]]:
-        async with self.engine.connect() as connection:
-            result = await connection.execute(statement, params)
-            return result.all()
+    async def _one(self, statement: TextClause, **params: Any) -> Any:
+        records = await self._fetch(statement, params)
+        return _Record(records[0]) if records else None
+
+    async def _all(self, statement: TextClause, **params: Any) -> list[Any]:
+        return [_Record(record) for record in await self._fetch(statement, params)]
 
     async def ping(self) -> None:
         """Raises unless PostgreSQL answers."""
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await self._fetch(_PING, {})
 
     async def account_for_key_hash(self, key_hash: bytes) -> UUID | None:
         row = await self._one(_AUTHENTICATE, key_hash=key_hash)

@@ -10,6 +10,7 @@ from services.gateway.context import BACKENDS, OPENAPI, SETTINGS
 from services.gateway.handlers import routes
 from services.gateway.middlewares import authenticate, json_errors, request_id
 from services.gateway.openapi import openapi_document
+from services.gateway.ratelimit import RATE_LIMITER, rate_limiter
 from services.gateway.settings import GatewaySettings
 from services.gateway.websocket import events_socket
 
@@ -27,6 +28,9 @@ def create_app(settings: GatewaySettings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[OPENAPI] = orjson.dumps(openapi_document(settings))
+    limiter = rate_limiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    if limiter is not None:
+        app[RATE_LIMITER] = limiter
     app.cleanup_ctx.append(backends_context)
     app.add_routes(routes)
     app.router.add_get("/ws", events_socket)

@@ -14,13 +14,20 @@ from pigeon.sender.v1 import sender_pb2
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
-        self.headers: dict[str, str] | None = None
+        self.headers = headers
 
     def response(self) -> web.Response:
         return json_error(self.status, self.code, self.message, self.details, self.headers)

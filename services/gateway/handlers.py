@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, SETTINGS, grpc_metadata
 from services.gateway.errors import ApiError, from_grpc, from_whatsapp_failure
 from services.gateway.resources import conversation_json, message_json
-from services.gateway.validation import parse_idempotency_key, parse_send
+from services.gateway.validation import parse_idempotency_key, parse_page_size, parse_send
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
@@ -38,15 +38,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def page_params(request: web.Request) -> tuple[int, str]:
-    raw_size = request.query.get("page_size", "")
-    page_token = request.query.get("page_token", "")
-    if not raw_size:
-        return 0, page_token
-    if not raw_size.isdigit() or not 1 <= int(raw_size) <= 100:
-        raise ApiError(
-            400, "invalid_request", "page_size must be an integer from 1 to 100", {"field": "page_size"}
-        )
-    return int(raw_size), page_token
+    return parse_page_size(request.query.get("page_size", "")), request.query.get("page_token", "")
 
 
 @routes.get("/healthz")
@@ -281,6 +273,13 @@ async def verify_webhook(request: web.Request) -> web.Response:
     raise ApiError(403, "forbidden", "webhook verification failed")
 
 
+def webhook_signature(request: web.Request) -> str:
+    """X-Hub-Signature-256, or "" (no signature: 401) when it is not ASCII, as no valid one
+    is; such a header would otherwise fail to encode for the gRPC call."""
+    signature = request.headers.get("X-Hub-Signature-256", "")
+    return signature if signature.isascii() else ""
+
+
 @routes.post("/webhooks/whatsapp")
 async def receive_webhook(request: web.Request) -> web.Response:
     """Hands the raw body and its signature to conversations, which verifies and stores
@@ -289,8 +288,6 @@ async def receive_webhook(request: web.Request) -> web.Response:
     await ask_conversations(
         request,
         request.app[BACKENDS].conversations.ReceiveWebhook,
-        conversations_pb.ReceiveWebhookRequest(
-            body=body, signature=request.headers.get("X-Hub-Signature-256", "")
-        ),
+        conversations_pb.ReceiveWebhookRequest(body=body, signature=webhook_signature(request)),
     )
     return json_response({"status": "received"})

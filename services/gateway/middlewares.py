@@ -1,16 +1,19 @@
 """Middlewares, outermost first: request id, errors as JSON, API key authentication."""
 
+import hashlib
 import logging
 import re
 import time
 import uuid
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 from aiohttp.typedefs import Handler
 from prometheus_client import Counter, Histogram
 
 from services.gateway.context import ACCOUNT_ID, BACKENDS, REQUEST_ID, grpc_metadata
 from services.gateway.errors import ApiError, json_error
+from services.gateway.ratelimit import RATE_LIMITER
 from services.shared.logs import REQUEST_ID as LOG_REQUEST_ID
 from services.shared.metrics import LATENCY_BUCKETS
 
@@ -19,6 +22,8 @@ log = logging.getLogger("services.gateway")
 # Meta authenticates webhooks by signature (checked by conversations), not by API key.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics", "/webhooks/whatsapp"})
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Keys are visible ASCII; anything else cannot be one (and would not encode for gRPC).
+API_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,256}")
 
 
 HTTP_REQUESTS = Counter("pigeon_http_requests_total", "HTTP requests served", ["route", "method", "status"])
@@ -71,6 +76,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return json_error(
             exc.status, code, message, None, {k: v for k, v in exc.headers.items() if k == "Allow"}
         )
+    except BadHttpMessage as exc:
+        # Raised while reading the body, e.g. a Content-Encoding that does not decode: the
+        # client's fault, not ours.
+        return json_error(400, "malformed_json", f"request body could not be read: {exc.message}")
     except Exception:
         log.exception("unexpected error", extra={"request_id": request[REQUEST_ID], "path": request.path})
         return json_error(500, "internal", "internal error; the request id identifies it in the logs")
@@ -78,14 +87,28 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Resolves `Authorization: Bearer <api key>` to the caller's account."""
+    """Resolves `Authorization: Bearer <api key>` to the caller's account, then takes one
+    request from the key's rate limit. Only after authentication: a wrong or made-up key
+    never spends the budget of a real one."""
     if request.path in PUBLIC_PATHS:
         return await handler(request)
     scheme, _, api_key = request.headers.get("Authorization", "").partition(" ")
     if request.path == "/ws" and not scheme and "token" in request.query:
         # Browsers cannot set headers on a WebSocket: the key may come as ?token=.
         scheme, api_key = "bearer", request.query["token"]
-    if scheme.lower() != "bearer" or not api_key.strip():
+    api_key = api_key.strip()
+    if scheme.lower() != "bearer" or not API_KEY_PATTERN.fullmatch(api_key):
         raise ApiError(401, "unauthenticated", "send the API key as 'Authorization: Bearer <key>'")
-    request[ACCOUNT_ID] = await request.app[BACKENDS].authenticate(api_key.strip(), grpc_metadata(request))
+    request[ACCOUNT_ID] = await request.app[BACKENDS].authenticate(api_key, grpc_metadata(request))
+    limiter = request.app.get(RATE_LIMITER)
+    if limiter is not None:
+        retry_after = limiter.acquire(hashlib.sha256(api_key.encode()).digest())
+        if retry_after:
+            raise ApiError(
+                429,
+                "rate_limited",
+                "too many requests for this API key; retry after the Retry-After seconds",
+                {"retry_after_seconds": retry_after},
+                {"Retry-After": str(retry_after)},
+            )
     return await handler(request)

@@ -1,29 +1,63 @@
-"""The OpenAPI 3 description of the HTTP API, served at /openapi.json."""
+"""The OpenAPI 3 description of the HTTP API, served at /openapi.json.
+
+It is also the contract the fuzz tests (tests/e2e/test_fuzz.py) hold the gateway to:
+every status a route can answer is listed with its body's schema, so an undocumented
+answer fails them. The limits come from validation.py, so the two cannot drift apart.
+"""
 
 from typing import Any
 
 from services.gateway.settings import GatewaySettings
-from services.gateway.validation import MAX_TEXT_LENGTH, MESSAGE_TYPES
+from services.gateway.validation import (
+    IDEMPOTENCY_KEY,
+    LANGUAGE_CODE,
+    MAX_CAPTION_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    MAX_JSON_DEPTH,
+    MAX_TEMPLATE_COMPONENTS,
+    MAX_TEMPLATE_PARAMETERS,
+    MAX_TEXT_LENGTH,
+    MEDIA_TYPES,
+    MESSAGE_TYPES,
+    TEMPLATE_NAME,
+    WA_ID,
+)
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+MESSAGE = {"$ref": "#/components/schemas/Message"}
+CONVERSATION = {"$ref": "#/components/schemas/Conversation"}
+
+_REASONS = {
+    400: "Malformed JSON or an invalid field (`details.field` names it)",
+    401: "Missing, malformed or unknown API key",
+    403: "Webhook verification refused",
+    404: "No such resource for this account (another account's ids are not found either)",
+    409: "The Idempotency-Key was used with another request",
+    413: "Body larger than the limit",
+    422: "Text too long, the 24 h window is closed, or WhatsApp refused the message (stored as failed)",
+    429: "Too many requests for this API key; retry after `Retry-After` seconds",
+    502: "WhatsApp failed in a retryable way (the message is stored as failed)",
+    503: "A pigeon service or PostgreSQL is unavailable",
+    504: "WhatsApp did not answer in time (the message is stored as failed)",
+}
+# Answered by any route that takes an API key.
+_AUTHENTICATED = (401, 429, 503)
 
 
 def _error_responses(*statuses: int) -> dict[str, Any]:
-    reasons = {
-        400: "Malformed JSON or an invalid field",
-        401: "Missing or unknown API key",
-        404: "No such resource for this account",
-        409: "Conflict with the resource's state",
-        413: "Body larger than the limit",
-        422: "Text too long, or WhatsApp refused the message (it is stored as failed)",
-        502: "WhatsApp failed (the message is stored as failed)",
-        503: "A dependency is unavailable",
-        504: "WhatsApp did not answer in time (the message is stored as failed)",
-    }
-    return {
-        str(status): {"description": reasons[status], "content": {"application/json": {"schema": ERROR}}}
-        for status in statuses
-    }
+    responses: dict[str, Any] = {}
+    for status in sorted(set(statuses)):
+        response: dict[str, Any] = {"description": _REASONS[status], **_json(ERROR)}
+        if status == 429:
+            response["headers"] = {
+                "Retry-After": {
+                    "description": "Whole seconds to wait, at least 1",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            }
+        responses[str(status)] = response
+    return responses
 
 
 def _page_parameters() -> list[dict[str, Any]]:
@@ -31,21 +65,124 @@ def _page_parameters() -> list[dict[str, Any]]:
         {
             "name": "page_size",
             "in": "query",
+            "description": "Items per page, 1 to 100 (anything else is a 400)",
             "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
         },
-        {"name": "page_token", "in": "query", "schema": {"type": "string", "maxLength": 512}},
+        {
+            "name": "page_token",
+            "in": "query",
+            "description": "`next_page_token` of the previous page (anything else is a 400)",
+            "schema": {"type": "string", "maxLength": 512},
+        },
     ]
 
 
 def _id_parameter(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": "A UUID; any other string is simply not found (404)",
+        "schema": {"type": "string", "format": "uuid"},
+    }
+
+
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": (
+        "A retry with the same key and body answers the original message (header "
+        "`Idempotent-Replayed: true`) and never calls WhatsApp again; the same key with another "
+        "body or route answers 409. Kept at least 24 hours."
+    ),
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH,
+        "pattern": IDEMPOTENCY_KEY.pattern,
+    },
+}
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
+def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "schema": schema or {"type": "string"}}
+
+
+REQUEST_ID_HEADER = _header("The caller's X-Request-ID, or one made up; also in the services' logs")
 TIMESTAMP = {"type": "string", "format": "date-time", "nullable": True}
+ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
+
+
+def _media_schema(media_type: str) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "link": {"type": "string", "pattern": "^https?://", "maxLength": 2048},
+        "id": ID,
+    }
+    if media_type in ("image", "video", "document"):
+        properties["caption"] = {"type": "string", "maxLength": MAX_CAPTION_LENGTH}
+    if media_type == "document":
+        properties["filename"] = {"type": "string", "maxLength": 240}
+    return {
+        "type": "object",
+        "description": "Exactly one of link or id.",
+        "properties": properties,
+        "oneOf": [{"required": ["link"]}, {"required": ["id"]}],
+    }
+
+
+CONTENT_SCHEMAS: dict[str, Any] = {
+    "text": {
+        "type": "object",
+        "required": ["body"],
+        "properties": {
+            "body": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
+            "preview_url": {"type": "boolean"},
+        },
+    },
+    "template": {
+        "type": "object",
+        "required": ["name", "language"],
+        "properties": {
+            "name": {"type": "string", "pattern": TEMPLATE_NAME.pattern},
+            "language": {
+                "type": "object",
+                "required": ["code"],
+                "properties": {"code": {"type": "string", "pattern": LANGUAGE_CODE.pattern}},
+            },
+            "components": {
+                "type": "array",
+                "description": f"At most {MAX_TEMPLATE_PARAMETERS} parameters in all components together.",
+                "maxItems": MAX_TEMPLATE_COMPONENTS,
+                "items": {
+                    "type": "object",
+                    "required": ["type"],
+                    "properties": {
+                        "type": {"type": "string", "minLength": 1, "maxLength": 32},
+                        "parameters": {
+                            "type": "array",
+                            "maxItems": MAX_TEMPLATE_PARAMETERS,
+                            "items": {"type": "object"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+    **{media: _media_schema(media) for media in MEDIA_TYPES},
+    "reaction": {
+        "type": "object",
+        "required": ["message_id"],
+        "properties": {
+            "message_id": ID,
+            "emoji": {"type": "string", "maxLength": 16, "description": "Empty removes the reaction"},
+        },
+    },
+}
+CONTEXT = {"type": "object", "required": ["message_id"], "properties": {"message_id": ID}}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -54,11 +191,11 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "error": {
                 "type": "object",
-                "required": ["code", "message"],
+                "required": ["code", "message", "details"],
                 "properties": {
                     "code": {"type": "string", "example": "not_found"},
                     "message": {"type": "string"},
-                    "details": {"nullable": True},
+                    "details": {"nullable": True, "description": "An object, or null"},
                 },
             }
         },
@@ -66,65 +203,58 @@ SCHEMAS: dict[str, Any] = {
     "SendRequest": {
         "type": "object",
         "description": (
-            "A message in the WhatsApp Cloud API's shape. Give conversation_id, or to (with an optional "
-            "account_id, which must be the API key's) to open a conversation with a new contact. "
-            "Unknown fields are ignored."
+            "A message in the WhatsApp Cloud API's shape: `type` and the object of that name. Give "
+            "exactly one of conversation_id, or to (with an optional account_id, which must be the "
+            "API key's) to open a conversation with a new contact. Unknown fields are ignored; "
+            f"JSON nested deeper than {MAX_JSON_DEPTH} levels and strings holding U+0000 are refused."
         ),
         "required": ["type"],
         "properties": {
-            "conversation_id": {"type": "string"},
-            "account_id": {"type": "string"},
-            "to": {"type": "string", "pattern": "^\\+?[0-9]{5,20}$"},
+            "conversation_id": {"type": "string", "format": "uuid"},
+            "account_id": {"type": "string", "format": "uuid"},
+            "to": {"type": "string", "pattern": WA_ID.pattern},
             "type": {"type": "string", "enum": list(MESSAGE_TYPES)},
-            "text": {
-                "type": "object",
-                "required": ["body"],
-                "properties": {
-                    "body": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
-                    "preview_url": {"type": "boolean"},
-                },
-            },
-            "template": {
-                "type": "object",
-                "required": ["name", "language"],
-                "properties": {
-                    "name": {"type": "string"},
-                    "language": {"type": "object", "properties": {"code": {"type": "string"}}},
-                    "components": {"type": "array", "maxItems": 10, "items": {"type": "object"}},
-                },
-            },
-            **{
-                media: {
-                    "type": "object",
-                    "description": "Exactly one of link or id.",
-                    "properties": {
-                        "link": {"type": "string"},
-                        "id": {"type": "string"},
-                        "caption": {"type": "string"},
-                        "filename": {"type": "string"},
-                    },
-                }
-                for media in ("image", "document", "audio", "video", "sticker")
-            },
-            "reaction": {
-                "type": "object",
-                "required": ["message_id"],
-                "properties": {"message_id": {"type": "string"}, "emoji": {"type": "string"}},
-            },
-            "context": {"type": "object", "properties": {"message_id": {"type": "string"}}},
+            **CONTENT_SCHEMAS,
+            "context": CONTEXT,
         },
-        "example": {"conversation_id": "3f0c...", "type": "text", "text": {"body": "Hello!"}},
+        "allOf": [
+            # The object named by `type` is required: one variant per type.
+            {
+                "anyOf": [
+                    {"required": ["type", message_type], "properties": {"type": {"enum": [message_type]}}}
+                    for message_type in MESSAGE_TYPES
+                ]
+            },
+            # Exactly one target.
+            {"oneOf": [{"required": ["conversation_id"]}, {"required": ["to"]}]},
+        ],
+        "example": {"conversation_id": "3f0c9a52-...", "type": "text", "text": {"body": "Hello!"}},
     },
     "Message": {
         "type": "object",
         "description": "Also carries the content object under the key named by `type` (e.g. `text`).",
-        "required": ["id", "conversation_id", "direction", "type", "status", "created_at"],
+        "required": [
+            "id",
+            "conversation_id",
+            "direction",
+            "contact_wa_id",
+            "type",
+            "status",
+            "wa_message_id",
+            "error",
+            "created_at",
+            "sent_at",
+            "delivered_at",
+            "read_at",
+            "failed_at",
+        ],
         "properties": {
-            "id": {"type": "string"},
-            "conversation_id": {"type": "string"},
+            "id": {"type": "string", "format": "uuid"},
+            "conversation_id": {"type": "string", "format": "uuid"},
             "direction": {"type": "string", "enum": ["outbound", "inbound"]},
             "contact_wa_id": {"type": "string"},
             "type": {"type": "string"},
+            **{name: {"type": "object"} for name in CONTENT_SCHEMAS},
             "status": {
                 "type": "string",
                 "enum": ["queued", "sending", "sent", "delivered", "read", "failed", "received"],
@@ -133,9 +263,10 @@ SCHEMAS: dict[str, Any] = {
             "error": {
                 "type": "object",
                 "nullable": True,
+                "required": ["code", "message"],
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
             },
-            "context": {"type": "object", "properties": {"message_id": {"type": "string"}}},
+            "context": CONTEXT,
             "created_at": {"type": "string", "format": "date-time"},
             "sent_at": TIMESTAMP,
             "delivered_at": TIMESTAMP,
@@ -145,25 +276,302 @@ SCHEMAS: dict[str, Any] = {
     },
     "Conversation": {
         "type": "object",
-        "required": ["id", "contact", "created_at", "unread_count"],
+        "required": ["id", "contact", "created_at", "last_message_at", "last_inbound_at", "unread_count"],
         "properties": {
-            "id": {"type": "string"},
+            "id": {"type": "string", "format": "uuid"},
             "contact": {
                 "type": "object",
+                "required": ["wa_id", "name"],
                 "properties": {"wa_id": {"type": "string"}, "name": {"type": "string", "nullable": True}},
             },
             "created_at": {"type": "string", "format": "date-time"},
             "last_message_at": TIMESTAMP,
             "last_inbound_at": TIMESTAMP,
-            "unread_count": {"type": "integer"},
+            "unread_count": {"type": "integer", "minimum": 0},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "description": "A WebSocket frame (GET /ws).",
+        "required": ["id", "type", "data"],
+        "properties": {
+            "id": {"type": "integer", "description": "Increasing per account; resume with ?since=<id>"},
+            "type": {
+                "type": "string",
+                "enum": [
+                    "message.queued",
+                    "message.sent",
+                    "message.failed",
+                    "message.delivered",
+                    "message.read",
+                    "message.received",
+                    "conversation.updated",
+                ],
+            },
+            "data": {"description": "The Message, or for conversation.updated the Conversation"},
+        },
+    },
+}
+
+
+def _page(key: str, item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": [key, "next_page_token"],
+        "properties": {
+            key: {"type": "array", "items": item},
+            "next_page_token": {"type": "string", "nullable": True},
+        },
+    }
+
+
+def _send_operation(summary: str, success: dict[str, Any], *errors: int) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "parameters": [IDEMPOTENCY_KEY_PARAMETER],
+        "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/SendRequest"})},
+        "responses": {**success, **_error_responses(*_AUTHENTICATED, *errors)},
+    }
+
+
+def _paths() -> dict[str, Any]:
+    public: list[dict[str, Any]] = []  # `security: []`: no API key
+    return {
+        "/messages/send": {
+            "post": _send_operation(
+                "Send a message and wait for WhatsApp's answer",
+                {
+                    "200": {
+                        "description": "WhatsApp accepted the message (or an idempotent replay)",
+                        "headers": {
+                            "Server-Timing": _header("lookup, whatsapp and persist durations in ms"),
+                            "Idempotent-Replayed": _header("`true` on a replay", {"type": "string"}),
+                            "X-Request-ID": REQUEST_ID_HEADER,
+                        },
+                        **_json(MESSAGE),
+                    }
+                },
+                400,
+                404,
+                409,
+                413,
+                422,
+                502,
+                504,
+            )
+        },
+        "/messages/send-async": {
+            "post": _send_operation(
+                "Store a message as queued and answer at once; it is delivered in the background",
+                {
+                    "202": {
+                        "description": "Stored as queued (or an idempotent replay, in its current status)",
+                        "headers": {
+                            "Location": _header("/messages/{id}"),
+                            "Idempotent-Replayed": _header("`true` on a replay"),
+                            "X-Request-ID": REQUEST_ID_HEADER,
+                        },
+                        **_json(MESSAGE),
+                    }
+                },
+                400,
+                404,
+                409,
+                413,
+                422,
+            )
+        },
+        "/messages/{message_id}": {
+            "get": {
+                "summary": "One message",
+                "parameters": [_id_parameter("message_id")],
+                "responses": {
+                    "200": {"description": "The message", **_json(MESSAGE)},
+                    **_error_responses(*_AUTHENTICATED, 404),
+                },
+            }
+        },
+        "/conversations": {
+            "get": {
+                "summary": "Conversations, most recent activity first",
+                "parameters": _page_parameters(),
+                "responses": {
+                    "200": {
+                        "description": "A page of conversations",
+                        **_json(_page("conversations", CONVERSATION)),
+                    },
+                    **_error_responses(*_AUTHENTICATED, 400),
+                },
+            }
+        },
+        "/conversations/{conversation_id}": {
+            "get": {
+                "summary": "One conversation",
+                "parameters": [_id_parameter("conversation_id")],
+                "responses": {
+                    "200": {"description": "The conversation", **_json(CONVERSATION)},
+                    **_error_responses(*_AUTHENTICATED, 404),
+                },
+            }
+        },
+        "/conversations/{conversation_id}/messages": {
+            "get": {
+                "summary": "Messages of a conversation, newest first",
+                "parameters": [_id_parameter("conversation_id"), *_page_parameters()],
+                "responses": {
+                    "200": {"description": "A page of messages", **_json(_page("messages", MESSAGE))},
+                    **_error_responses(*_AUTHENTICATED, 400, 404),
+                },
+            }
+        },
+        "/conversations/{conversation_id}/read": {
+            "post": {
+                "summary": "Mark a conversation read: unread_count back to 0 (a conversation.updated event)",
+                "parameters": [_id_parameter("conversation_id")],
+                "responses": {
+                    "200": {"description": "The conversation", **_json(CONVERSATION)},
+                    **_error_responses(*_AUTHENTICATED, 404),
+                },
+            }
+        },
+        "/ws": {
+            "get": {
+                "summary": "The account's events, live, over a WebSocket",
+                "description": (
+                    "Frames are JSON `Event`s. Without `since` the stream starts from now; with it, "
+                    "after that event id, losing nothing. The server pings every 20 s; a client too "
+                    "slow to read is closed with code 4008 and resumes with `since`."
+                ),
+                "security": [{"apiKey": []}, {"token": []}],
+                "parameters": [
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "description": "Resume after this event id (0: from the oldest kept)",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+                    }
+                ],
+                "responses": {
+                    "101": {"description": "Switching to the WebSocket protocol"},
+                    **_error_responses(*_AUTHENTICATED, 400),
+                },
+            }
+        },
+        "/webhooks/whatsapp": {
+            "get": {
+                "summary": "Meta's webhook verification handshake",
+                "security": public,
+                "parameters": [
+                    {"name": name, "in": "query", "schema": {"type": "string"}}
+                    for name in ("hub.mode", "hub.verify_token", "hub.challenge")
+                ],
+                "responses": {
+                    "200": {
+                        "description": "hub.challenge, echoed",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_error_responses(403),
+                },
+            },
+            "post": {
+                "summary": "A WhatsApp notification (statuses, inbound messages), signed by Meta",
+                "security": public,
+                "parameters": [
+                    {
+                        "name": "X-Hub-Signature-256",
+                        "in": "header",
+                        "required": True,
+                        "description": "sha256=<hex HMAC-SHA256 of the raw body with the app secret>",
+                        "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"},
+                    }
+                ],
+                "requestBody": {"required": True, **_json({"type": "object"})},
+                "responses": {
+                    "200": {
+                        "description": "Stored (a validly signed body that is not JSON: stored as malformed)",
+                        **_json(
+                            {
+                                "type": "object",
+                                "required": ["status"],
+                                "properties": {"status": {"type": "string", "enum": ["received"]}},
+                            }
+                        ),
+                    },
+                    **_error_responses(401, 413, 503),
+                },
+            },
+        },
+        "/healthz": {
+            "get": {
+                "summary": "The process is alive",
+                "security": public,
+                "responses": {
+                    "200": {
+                        "description": "Alive",
+                        **_json(
+                            {
+                                "type": "object",
+                                "required": ["status"],
+                                "properties": {"status": {"type": "string", "enum": ["ok"]}},
+                            }
+                        ),
+                    }
+                },
+            }
+        },
+        "/readyz": {
+            "get": {
+                "summary": "The services this gateway needs are serving",
+                "security": public,
+                "responses": {
+                    status: {"description": description, **_json({"$ref": "#/components/schemas/Readiness"})}
+                    for status, description in (("200", "Ready"), ("503", "A dependency is down"))
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics of this gateway",
+                "security": public,
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text format",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "security": public,
+                "responses": {"200": {"description": "OpenAPI 3", **_json({"type": "object"})}},
+            }
+        },
+    }
+
+
+READINESS = {
+    "type": "object",
+    "required": ["status", "dependencies"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "unavailable"]},
+        "dependencies": {
+            "type": "object",
+            "required": ["conversations", "sender"],
+            "properties": {"conversations": {"type": "boolean"}, "sender": {"type": "boolean"}},
         },
     },
 }
 
 
 def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
-    message = {"$ref": "#/components/schemas/Message"}
-    conversation = {"$ref": "#/components/schemas/Conversation"}
+    limit = (
+        f"{settings.rate_limit_per_second:g} requests per second (bursts of {settings.rate_limit_burst}) "
+        "per API key and gateway replica"
+        if settings.rate_limit_per_second and settings.rate_limit_burst
+        else "no request rate limit"
+    )
     return {
         "openapi": "3.0.3",
         "info": {
@@ -171,111 +579,19 @@ def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "WhatsApp Business messaging. Authenticate with `Authorization: Bearer <api key>`. "
-                f"Bodies are limited to {settings.max_body_bytes} bytes, "
-                f"text to {MAX_TEXT_LENGTH} characters."
+                'Every error is `{"error": {"code", "message", "details"}}`. '
+                f"Bodies are limited to {settings.max_body_bytes} bytes, text to {MAX_TEXT_LENGTH} "
+                f"characters; {limit}. Bodies are read as JSON whatever their Content-Type."
             ),
         },
         "components": {
-            "schemas": SCHEMAS,
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+            "schemas": {**SCHEMAS, "Readiness": READINESS},
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer"},
+                # Browsers cannot set headers on a WebSocket: /ws also takes ?token=.
+                "token": {"type": "apiKey", "in": "query", "name": "token"},
+            },
         },
         "security": [{"apiKey": []}],
-        "paths": {
-            "/messages/send": {
-                "post": {
-                    "summary": "Send a message and wait for WhatsApp's answer",
-                    "requestBody": {"required": True, **_json({"$ref": "#/components/schemas/SendRequest"})},
-                    "responses": {
-                        "200": {"description": "WhatsApp accepted the message", **_json(message)},
-                        **_error_responses(400, 401, 404, 413, 422, 502, 503, 504),
-                    },
-                }
-            },
-            "/messages/{message_id}": {
-                "get": {
-                    "summary": "One message",
-                    "parameters": [_id_parameter("message_id")],
-                    "responses": {
-                        "200": {"description": "The message", **_json(message)},
-                        **_error_responses(401, 404, 503),
-                    },
-                }
-            },
-            "/conversations": {
-                "get": {
-                    "summary": "Conversations, most recent activity first",
-                    "parameters": _page_parameters(),
-                    "responses": {
-                        "200": {
-                            "description": "A page of conversations",
-                            **_json(
-                                {
-                                    "type": "object",
-                                    "properties": {
-                                        "conversations": {"type": "array", "items": conversation},
-                                        "next_page_token": {"type": "string", "nullable": True},
-                                    },
-                                }
-                            ),
-                        },
-                        **_error_responses(400, 401, 503),
-                    },
-                }
-            },
-            "/conversations/{conversation_id}": {
-                "get": {
-                    "summary": "One conversation",
-                    "parameters": [_id_parameter("conversation_id")],
-                    "responses": {
-                        "200": {"description": "The conversation", **_json(conversation)},
-                        **_error_responses(401, 404, 503),
-                    },
-                }
-            },
-            "/conversations/{conversation_id}/messages": {
-                "get": {
-                    "summary": "Messages of a conversation, newest first",
-                    "parameters": [_id_parameter("conversation_id"), *_page_parameters()],
-                    "responses": {
-                        "200": {
-                            "description": "A page of messages",
-                            **_json(
-                                {
-                                    "type": "object",
-                                    "properties": {
-                                        "messages": {"type": "array", "items": message},
-                                        "next_page_token": {"type": "string", "nullable": True},
-                                    },
-                                }
-                            ),
-                        },
-                        **_error_responses(400, 401, 404, 503),
-                    },
-                }
-            },
-            "/healthz": {
-                "get": {
-                    "summary": "The process is alive",
-                    "security": [],
-                    "responses": {"200": {"description": "Alive"}},
-                }
-            },
-            "/readyz": {
-                "get": {
-                    "summary": "The services this gateway needs are serving",
-                    "security": [],
-                    "responses": {
-                        "200": {"description": "Ready"},
-                        "503": {"description": "A dependency is down"},
-                    },
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "security": [],
-                    "responses": {"200": {"description": "OpenAPI 3"}},
-                }
-            },
-        },
+        "paths": _paths(),
     }

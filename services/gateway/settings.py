@@ -5,6 +5,20 @@ from dataclasses import dataclass
 from services.shared.settings import env, positive
 
 
+def non_negative_float(raw: str) -> float:
+    value = float(raw)
+    if not 0 <= value < float("inf"):  # also refuses nan
+        raise ValueError("must be a number, 0 or more")
+    return value
+
+
+def non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
 @dataclass(frozen=True)
 class GatewaySettings:
     host: str
@@ -19,6 +33,9 @@ class GatewaySettings:
     ws_heartbeat_seconds: float
     ws_queue_frames: int
     ws_send_timeout_seconds: float
+    # Requests per second and burst per API key, per gateway replica; 0 turns the limit off.
+    rate_limit_per_second: float
+    rate_limit_burst: int
     log_level: str
 
     @classmethod
@@ -39,5 +56,7 @@ class GatewaySettings:
             ws_heartbeat_seconds=env("WS_HEARTBEAT_SECONDS", 20.0, positive(float)),
             ws_queue_frames=env("WS_QUEUE_FRAMES", 1000, positive(int)),
             ws_send_timeout_seconds=env("WS_SEND_TIMEOUT_SECONDS", 10.0, positive(float)),
+            rate_limit_per_second=env("RATE_LIMIT_PER_SECOND", 200.0, non_negative_float),
+            rate_limit_burst=env("RATE_LIMIT_BURST", 400, non_negative_int),
             log_level=env("LOG_LEVEL", "INFO"),
         )

@@ -21,7 +21,9 @@ MAX_TEMPLATE_PARAMETERS = 100
 MAX_ID_LENGTH = 256
 # Deep enough for any WhatsApp message (templates nest about 6), far below parser limits.
 MAX_JSON_DEPTH = 32
-WA_ID = re.compile(r"^\+?[0-9]{5,20}$")
+# E.164: at most 15 digits. The sender refuses longer numbers (WhatsApp would too), so
+# accepting them here stored a message that could only fail.
+WA_ID = re.compile(r"^\+?[0-9]{5,15}$")
 TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 LANGUAGE_CODE = re.compile(r"^[a-zA-Z]{2,3}(_[a-zA-Z0-9]{2,4})?$")
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
@@ -43,6 +45,29 @@ class SendCommand:
             [route, self.conversation_id, self.to, self.type, self.body_json.decode(), self.reply_to]
         )
         return hashlib.sha256(canonical).digest()
+
+
+# ASCII digits only: str.isdigit() also accepts characters such as "²" that int() refuses.
+PAGE_SIZE = re.compile(r"[0-9]{1,3}")
+EVENT_ID = re.compile(r"[0-9]{1,18}")
+
+
+def parse_page_size(raw: str) -> int:
+    """The page_size query parameter: 1 to 100, or 0 (the service's default) when absent."""
+    if not raw:
+        return 0
+    if not PAGE_SIZE.fullmatch(raw) or not 1 <= int(raw) <= 100:
+        raise invalid("page_size must be an integer from 1 to 100", "page_size")
+    return int(raw)
+
+
+def parse_event_id(raw: str | None) -> int:
+    """The since query parameter of /ws: an event id, or -1 (from now on) when absent."""
+    if raw is None:
+        return -1
+    if not EVENT_ID.fullmatch(raw):
+        raise invalid("since must be an event id (a non-negative integer)", "since")
+    return int(raw)
 
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -78,6 +103,30 @@ def _depth(value: Any) -> int:
         elif isinstance(node, list):
             stack.extend((child, depth + 1) for child in node)
     return deepest
+
+
+NUL_MESSAGE = "{field} must not contain the character U+0000"
+
+
+def _nul_field(value: Any, path: str) -> str | None:
+    """The path of the first key or string holding U+0000, if any (recursion is bounded
+    by MAX_JSON_DEPTH, checked before)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, child in value.items():
+            field = f"{path}.{key}"
+            if "\x00" in key:
+                return field
+            found = _nul_field(child, field)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found = _nul_field(child, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -206,7 +255,7 @@ def parse_send(raw: bytes) -> SendCommand:
         raise invalid(f"type must be one of {', '.join(MESSAGE_TYPES)}", "type")
     account_id = _string(body, "account_id", "account_id", required=False, max_length=64)
     conversation_id = _string(body, "conversation_id", "conversation_id", required=False, max_length=64)
-    to = _string(body, "to", "to", required=False, max_length=21)
+    to = _string(body, "to", "to", required=False, max_length=16)
     if bool(conversation_id) == bool(to):
         raise invalid("give exactly one of conversation_id or to", "conversation_id")
     if to and not WA_ID.fullmatch(to):
@@ -223,6 +272,13 @@ def parse_send(raw: bytes) -> SendCommand:
     if "context" in body:
         context = _object(body, "context", "context")
         reply_to = _string(context, "message_id", "context.message_id", max_length=MAX_ID_LENGTH)
-    return SendCommand(
-        account_id, conversation_id, to.removeprefix("+"), message_type, orjson.dumps(content), reply_to
-    )
+        if "\x00" in reply_to:
+            raise invalid(NUL_MESSAGE.format(field="context.message_id"), "context.message_id")
+    body_json = orjson.dumps(content)
+    # PostgreSQL stores no U+0000 in text or jsonb: refused here, naming the field, rather
+    # than failing in the database. Only what is stored is checked (unknown fields are
+    # ignored, NUL or not), and the walk runs only when orjson wrote a \u0000 escape.
+    if b"\\u0000" in body_json:
+        field = _nul_field(content, message_type) or message_type
+        raise invalid(NUL_MESSAGE.format(field=field), field)
+    return SendCommand(account_id, conversation_id, to.removeprefix("+"), message_type, body_json, reply_to)

@@ -17,7 +17,7 @@ from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from prometheus_client import Gauge
 
 from services.gateway.context import ACCOUNT_ID, BACKENDS, SETTINGS, grpc_metadata
-from services.gateway.errors import ApiError
+from services.gateway.validation import parse_event_id
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +29,7 @@ CLOSE_UPSTREAM_UNAVAILABLE = 4503
 
 
 def parse_since(request: web.Request) -> int:
-    raw = request.query.get("since")
-    if raw is None:
-        return -1  # from now on
-    if not raw.isdigit() or len(raw) > 18:
-        raise ApiError(
-            400, "invalid_request", "since must be an event id (a non-negative integer)", {"field": "since"}
-        )
-    return int(raw)
+    return parse_event_id(request.query.get("since"))  # -1 when absent: from now on
 
 
 def frame(event: conversations_pb.Event) -> str:

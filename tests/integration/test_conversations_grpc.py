@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from pigeon.messages.v1 import content_pb2
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.conversations.__main__ import SERVICE_NAME
@@ -57,21 +57,25 @@ async def service(engine: AsyncEngine, database: str) -> AsyncIterator[Service]:
 
 
 class StatementCounter:
-    """Counts SQL statements the engine sends: the test of "one round trip"."""
+    """Counts the statements the store sends to PostgreSQL (each one round trip): the
+    test of "one round trip"."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, store: Store) -> None:
         self.statements: list[str] = []
-        self.engine = engine
+        self.store = store
 
     def __enter__(self) -> "StatementCounter":
-        event.listen(self.engine.sync_engine, "before_cursor_execute", self._count)
+        send = self.store._fetch
+
+        async def counted(statement: Any, params: dict[str, Any]) -> Any:
+            self.statements.append(statement.text)
+            return await send(statement, params)
+
+        self.store._fetch = counted  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine.sync_engine, "before_cursor_execute", self._count)
-
-    def _count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.statements.append(statement)
+        del self.store._fetch
 
 
 def text_content(body: str = "Hello") -> content_pb2.Content:
@@ -173,7 +177,7 @@ async def test_create_outbound_is_one_statement_when_cached(
     service: Service, account: SeededAccount, engine: AsyncEngine
 ) -> None:
     await create(service, account, conversation_id=account.conversation_ids[1])  # warms the caches
-    with StatementCounter(engine) as counter:
+    with StatementCounter(service.inbox.store) as counter:
         await create(service, account, conversation_id=account.conversation_ids[1])
     assert len(counter.statements) == 1
     assert "INSERT INTO messages" in counter.statements[0]
@@ -184,7 +188,7 @@ async def test_concurrent_misses_load_a_conversation_once(
     service: Service, account: SeededAccount, engine: AsyncEngine
 ) -> None:
     conversation_id = account.conversation_ids[2]
-    with StatementCounter(engine) as counter:
+    with StatementCounter(service.inbox.store) as counter:
         await asyncio.gather(*(create(service, account, conversation_id=conversation_id) for _ in range(20)))
     lookups = [s for s in counter.statements if "FROM conversations c JOIN contacts" in s]
     assert len(lookups) == 1
