@@ -25,8 +25,13 @@ TEMPLATE = {"type": "template", "template": {"name": "order_update", "language":
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def replicated(postgres_server: str) -> AsyncIterator[Running]:
+    # A WhatsApp timeout far above the simulator's answer time even on a loaded machine: a
+    # timeout is retried and may send twice (the documented window), which is not this test.
     async with start_running(
-        postgres_server, "replicas", replicas={"conversations": 2, "sender": 2, "gateway": 2}
+        postgres_server,
+        "replicas",
+        {"WHATSAPP_TIMEOUT_SECONDS": "10"},
+        replicas={"conversations": 2, "sender": 2, "gateway": 2},
     ) as running:
         yield running
 
