@@ -281,3 +281,68 @@ def run_migrations(url: str) -> None:
 
 async def migrate(url: str) -> None:
     await asyncio.to_thread(run_migrations, url)
+
+
+def _pg_ctl(args: list[str], **kwargs: Any) -> str:
+    """pgserver's pg_ctl wrapper (made at import time, so typed here): runs as pgserver's user."""
+    import importlib
+
+    commands: Any = importlib.import_module("pgserver._commands")
+    return str(commands.pg_ctl(args, **kwargs))
+
+
+class RestartablePostgres:
+    """An embedded PostgreSQL of its own that can be stopped and started again on the same
+    data directory and socket, for fault tests (the shared server under DATA_DIR / "pg" must
+    never go down under other tests). `close()` stops it and deletes its data."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.url = ""
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Creates and starts the server the first time; starts it again after `stop()`.
+        Returns the server URL (unix socket), the same each time."""
+        import pgserver
+
+        if self._server is None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            # cleanup_mode=None: close() stops it, not an atexit hook that knows only the first postmaster.
+            self._server = pgserver.get_server(self.data_dir, cleanup_mode=None)
+            self.url = str(self._server.get_uri())
+            return self.url
+        socket_dir = self._server.get_postmaster_info().socket_dir
+        # The arguments pgserver itself starts the postmaster with: no TCP, the same socket dir.
+        _pg_ctl(
+            ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(self.data_dir / "log"), "start"],
+            pgdata=self.data_dir,
+            user=self._server.system_user,
+            timeout=30,
+        )
+        return self.url
+
+    def stop(self, mode: str = "fast") -> None:
+        """`pg_ctl stop -m fast` (the default): every session is terminated at once."""
+        _pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.data_dir, user=self._server.system_user, timeout=30)
+
+    def running(self) -> bool:
+        from pgserver.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        return info is not None and info.is_running()
+
+    def close(self) -> None:
+        import atexit
+        import shutil
+
+        from pgserver.postgres_server import PostgresServer
+
+        if self._server is None:
+            return
+        if self.running():
+            self.stop("immediate")
+        atexit.unregister(self._server._cleanup)
+        PostgresServer._instances.pop(self._server.pgdata, None)
+        self._server = None
+        shutil.rmtree(self.data_dir, ignore_errors=True)
