@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import grpc
@@ -39,6 +40,8 @@ PAIR_RATE_LIMIT_CODE = "131056"
 PAIR_RATE_LIMIT_PAUSE_SECONDS = 6.0
 MAINTENANCE_EVERY_SECONDS = 1.0
 IDEMPOTENCY_SWEEP_EVERY_SECONDS = 3600.0
+# An outcome write is retried until this long before the claim's lease ends.
+OUTCOME_WRITE_MARGIN_SECONDS = 1.0
 # After a wake-up, wait this long so that one claim serves a burst of notifications.
 CLAIM_COALESCE_SECONDS = 0.003
 
@@ -206,8 +209,14 @@ class Dispatcher:
             )
             return
         if response.HasField("accepted"):
-            await self.store.record_sent(
-                message.account_id, message.id, response.accepted.wa_message_id, attempt=message.attempts
+            wa_message_id = response.accepted.wa_message_id
+            # WhatsApp has it now: losing this write would send it again, so keep trying
+            # while the claim lasts (a database restart, say).
+            await self._while_claimed(
+                claimed_at,
+                lambda: self.store.record_sent(
+                    message.account_id, message.id, wa_message_id, attempt=message.attempts
+                ),
             )
             OUTBOX_OUTCOMES.labels("sent", "").inc()
             return
@@ -246,3 +255,20 @@ class Dispatcher:
     async def _fail(self, message: ClaimedMessage, code: str, text: str) -> None:
         OUTBOX_OUTCOMES.labels("failed", code).inc()
         await self.store.record_failed(message.account_id, message.id, code, text, attempt=message.attempts)
+
+    async def _while_claimed(self, claimed_at: float, write: Callable[[], Awaitable[object]]) -> None:
+        """Retries a write that fails (the database is away) until shortly before the
+        claim's lease ends; after that another replica may own the message."""
+        loop = asyncio.get_running_loop()
+        give_up_at = claimed_at + self.settings.lease_seconds - OUTCOME_WRITE_MARGIN_SECONDS
+        delay = 0.1
+        while True:
+            try:
+                await write()
+                return
+            except Exception:
+                if loop.time() + delay >= give_up_at:
+                    raise
+                log.warning("outcome not stored yet; retrying", extra={"retry_in": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
