@@ -54,6 +54,8 @@ _DATABASE_UNAVAILABLE = (
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.OperatorInterventionError,
+    # A connection left mid-protocol by a server that went away.
+    asyncpg.exceptions.InternalClientError,
     OSError,
     asyncio.TimeoutError,
 )

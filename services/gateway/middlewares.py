@@ -7,8 +7,8 @@ import time
 import uuid
 
 from aiohttp import web
-from aiohttp.http_exceptions import BadHttpMessage
 from aiohttp.typedefs import Handler
+from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import Counter, Histogram
 
 from services.gateway.context import ACCOUNT_ID, BACKENDS, REQUEST_ID, grpc_metadata
@@ -76,10 +76,12 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return json_error(
             exc.status, code, message, None, {k: v for k, v in exc.headers.items() if k == "Allow"}
         )
-    except BadHttpMessage as exc:
-        # Raised while reading the body, e.g. a Content-Encoding that does not decode: the
-        # client's fault, not ours.
-        return json_error(400, "malformed_json", f"request body could not be read: {exc.message}")
+    except RequestPayloadError:
+        # Raised while reading the body: a Content-Encoding that does not decode, broken
+        # chunked framing. The client's fault, not ours.
+        return json_error(
+            400, "malformed_json", "request body could not be read (Content-Encoding or framing)"
+        )
     except Exception:
         log.exception("unexpected error", extra={"request_id": request[REQUEST_ID], "path": request.path})
         return json_error(500, "internal", "internal error; the request id identifies it in the logs")

@@ -13,6 +13,7 @@ in this process's memory longer than the request carrying it.
 
 import math
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -20,7 +21,8 @@ __all__ = ["RATE_LIMITER", "RateLimiter", "rate_limiter"]
 
 
 class _Bucket:
-    """Tokens left at `updated` (a monotonic time). Mutated in place: no allocation per request."""
+    """Tokens left at `updated` (a monotonic time). Updated in place: a request for a known
+    key costs a dict lookup and some float arithmetic, no new bucket."""
 
     __slots__ = ("tokens", "updated")
 
@@ -38,25 +40,36 @@ class RateLimiter:
     buckets go first (their keys get a full bucket: lenient, never wrongly refused).
     """
 
-    def __init__(self, rate: float, burst: int, *, max_buckets: int = 100_000) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        max_buckets: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("a rate limit needs rate > 0 and burst >= 1")
+        self._clock = clock
         self.rate = rate
         self.burst = float(burst)
         self.max_buckets = max_buckets
         # Time for an empty bucket to fill up: after that, a bucket carries no state.
         self._idle_after = self.burst / rate
         self._buckets: dict[bytes, _Bucket] = {}
-        self._next_sweep = time.monotonic() + self._idle_after
+        self._next_sweep = clock() + self._idle_after
 
     def acquire(self, key: bytes) -> int:
         """Takes one token for `key`. Returns 0 when the request may go on, otherwise the
         whole seconds (at least 1) to wait before a token is there: the Retry-After."""
-        now = time.monotonic()
+        now = self._clock()
         bucket = self._buckets.get(key)
         if bucket is None:
-            if now >= self._next_sweep or len(self._buckets) >= self.max_buckets:
+            if now >= self._next_sweep:
                 self._sweep(now)
+            # Full of active keys: make room, oldest first (dicts keep insertion order).
+            while len(self._buckets) >= self.max_buckets:
+                del self._buckets[next(iter(self._buckets))]
             self._buckets[key] = _Bucket(self.burst - 1.0, now)
             return 0
         tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
@@ -73,9 +86,6 @@ class RateLimiter:
         idle_since = now - self._idle_after
         for key in [k for k, b in self._buckets.items() if b.updated <= idle_since]:
             del self._buckets[key]
-        # Still full of active keys: make room, oldest first (dicts keep insertion order).
-        while len(self._buckets) >= self.max_buckets:
-            del self._buckets[next(iter(self._buckets))]
         self._next_sweep = now + self._idle_after
 
     def __len__(self) -> int:
