@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/gen:$(CURDIR)
 
-.PHONY: run test proto lint format typecheck bench clean
+.PHONY: run test fuzz proto lint format typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ run: gen/.stamp
 test: gen/.stamp
 	$(PY) -m pytest -q
 
+# The HTTP API fuzzed from its OpenAPI document, at length (`make test` runs a few cases):
+# FUZZ_EXAMPLES examples per operation and mode.
+FUZZ_EXAMPLES ?= 500
+fuzz: gen/.stamp
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -s tests/e2e/test_fuzz.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -37,7 +43,7 @@ typecheck: gen/.stamp
 	$(VENV)/bin/mypy services tools
 
 bench: gen/.stamp
-	$(PY) -m bench.sync_send
+	$(PY) -m bench.sync_send $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) gen .pigeon

@@ -8,6 +8,10 @@ sent to the running gateway with a real API key. Each answer must be:
 - a documented status (`status_code_conformance`) with a body of the documented schema
   (`response_schema_conformance`) and media type (`content_type_conformance`).
 
+A request whose line or a header is over aiohttp's 8190 bytes (the negative phase makes
+such query strings now and then) is answered by aiohttp's HTTP parser with a plain-text
+400, as the README documents; those are counted apart, not held to the schema.
+
 Operations with path ids run twice: with generated UUIDs (mostly 404) and with the
 fuzzing account's real ids, so that the 200 answers and their schemas are exercised too.
 
@@ -47,6 +51,7 @@ from tools.seed import SeededAccount, create_account
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 EXCLUDED = {"GET /ws", "POST /webhooks/whatsapp"}
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
+PARSER_LINE_LIMIT = 8190
 # The simulator answers `to` = 1999<code> with that WhatsApp error and 1998<ms> after a
 # delay (see README): scripted 502/504s, not bugs. Generated numbers are moved off them.
 SIMULATOR_SCRIPTED = ("1998", "1999")
@@ -56,6 +61,7 @@ SIMULATOR_SCRIPTED = ("1998", "1999")
 class Report:
     cases: int = 0
     rate_limited: int = 0
+    parser_refused: int = 0
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     # One entry per (operation, check, status): the first failure's text and a curl line.
     failures: dict[tuple[str, str, int], str] = field(default_factory=dict)
@@ -64,10 +70,25 @@ class Report:
         server_errors = sum(n for (_, status), n in self.statuses.items() if status >= 500)
         lines = [
             f"fuzz: {self.cases} cases, {server_errors} answered 5xx, {len(self.failures)} distinct failures, "
-            f"{self.rate_limited} retried after 429"
+            f"{self.rate_limited} retried after 429, {self.parser_refused} refused by the HTTP parser (too long)"
         ]
         lines += [f"  {label} -> {status}: {n}" for (label, status), n in sorted(self.statuses.items())]
         return "\n".join(lines)
+
+
+def refused_by_the_http_parser(response: Any) -> bool:
+    """A request line or header over aiohttp's 8190 bytes is refused by its HTTP parser
+    before any pigeon code runs, with a plain-text 400 (documented in the README); the
+    negative phase generates such query strings now and then."""
+    sent = response.request
+    too_long = len(sent.method) + len(sent.url) + 10 > PARSER_LINE_LIMIT or any(
+        len(name) + len(str(value)) + 2 > PARSER_LINE_LIMIT for name, value in sent.headers.items()
+    )
+    return bool(
+        too_long
+        and response.status_code == 400
+        and response.headers.get("Content-Type", "").startswith("text/plain")
+    )
 
 
 def has_inputs(operation: APIOperation) -> bool:
@@ -117,6 +138,9 @@ def fuzz_operation(
             response = case.call(base_url=base_url, session=session, headers=headers, timeout=30)
         report.cases += 1
         report.statuses[(operation.label, response.status_code)] += 1
+        if refused_by_the_http_parser(response):
+            report.parser_refused += 1
+            return
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as group:
@@ -124,7 +148,7 @@ def fuzz_operation(
                 key = (operation.label, type(failure).__name__, response.status_code)
                 if key not in report.failures:
                     curl = case.as_curl_command(headers=headers)
-                    report.failures[key] = f"{failure}\n{curl[:2000]}"
+                    report.failures[key] = f"{failure}\nanswer: {response.text[:1000]}\n{curl[:2000]}"
 
     run()
 
