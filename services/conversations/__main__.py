@@ -7,6 +7,7 @@ import sys
 from pigeon.conversations.v1 import conversations_pb2, conversations_pb2_grpc
 from pigeon.sender.v1 import sender_pb2_grpc
 
+from services.conversations.direct import DirectSender
 from services.conversations.events import EventHub
 from services.conversations.grpc_api import ConversationsServicer
 from services.conversations.inbox import CACHE_CHANNEL, Inbox
@@ -38,11 +39,11 @@ async def serve(settings: ConversationsSettings) -> None:
     listener.on_reconnect(inbox.forget_everything)
     events = EventHub(store, listener)
     sender_channel = open_channel(settings.sender_target)
-    dispatcher = Dispatcher(
-        store, inbox, sender_pb2_grpc.SenderStub(sender_channel), listener, settings.outbox
-    )
+    sender = sender_pb2_grpc.SenderStub(sender_channel)
+    dispatcher = Dispatcher(store, inbox, sender, listener, settings.outbox)
     webhooks = Webhooks(WebhookStore(engine), inbox)
-    servicer = ConversationsServicer(inbox, events, webhooks)
+    direct = DirectSender(inbox, sender, settings.outbox.send_timeout_seconds)
+    servicer = ConversationsServicer(inbox, events, webhooks, direct)
     server, health, port = await build_server(
         [lambda server: conversations_pb2_grpc.add_ConversationsServicer_to_server(servicer, server)],
         [SERVICE_NAME],

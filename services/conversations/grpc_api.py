@@ -18,6 +18,7 @@ from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from pigeon.messages.v1 import content_pb2
 
+from services.conversations.direct import DirectSender
 from services.conversations.domain import (
     Conflict,
     Content,
@@ -163,10 +164,11 @@ def conversation_to_proto(conversation: Conversation) -> pb.Conversation:
 
 
 class ConversationsServicer(pb_grpc.ConversationsServicer):
-    def __init__(self, inbox: Inbox, events: EventHub, webhooks: Webhooks) -> None:
+    def __init__(self, inbox: Inbox, events: EventHub, webhooks: Webhooks, direct: DirectSender) -> None:
         self.inbox = inbox
         self.events = events
         self.webhooks = webhooks
+        self.direct = direct
 
     @maps_errors
     async def AuthenticateApiKey(
@@ -234,6 +236,32 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
                 phone_number_id=target.phone_number_id, access_token=target.access_token, to=target.to
             ),
             replayed=replayed,
+        )
+
+    @maps_errors
+    async def SendNow(
+        self, request: pb.SendNowRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SendNowResponse:
+        wanted = request.message
+        if not wanted.content.type or not wanted.content.body_json:
+            raise InvalidArgument("content.type and content.body_json are required")
+        request_id = next((v for k, v in context.invocation_metadata() or () if k == "x-request-id"), "")
+        result = await self.direct.send(
+            wanted.account_id,
+            wanted.conversation_id,
+            wanted.to,
+            Content(wanted.content.type, wanted.content.body_json, wanted.content.reply_to_wa_message_id),
+            wanted.idempotency_key,
+            wanted.request_hash,
+            metadata=(("x-request-id", str(request_id)),) if request_id else (),
+        )
+        return pb.SendNowResponse(
+            message=message_to_proto(result.message),
+            replayed=result.replayed,
+            failure=result.failure,
+            store_ms=result.store_ms,
+            whatsapp_ms=result.whatsapp_ms,
+            record_ms=result.record_ms,
         )
 
     @maps_errors

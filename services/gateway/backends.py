@@ -8,7 +8,6 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.conversations.v1 import conversations_pb2_grpc
-from pigeon.sender.v1 import sender_pb2_grpc
 
 from services.gateway.errors import from_grpc
 from services.gateway.settings import GatewaySettings
@@ -19,7 +18,6 @@ from services.shared.grpc_client import open_channel
 @dataclass
 class Backends:
     conversations: conversations_pb2_grpc.ConversationsStub
-    sender: sender_pb2_grpc.SenderStub
     conversations_health: health_pb2_grpc.HealthStub
     sender_health: health_pb2_grpc.HealthStub
     rpc_timeout: float
@@ -57,11 +55,11 @@ class Backends:
 
 async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
     conversations_channel = open_channel(settings.conversations_target)
+    # Sends go through conversations; the sender is watched for readiness only.
     sender_channel = open_channel(settings.sender_target)
     try:
         yield Backends(
             conversations=conversations_pb2_grpc.ConversationsStub(conversations_channel),
-            sender=sender_pb2_grpc.SenderStub(sender_channel),
             conversations_health=health_pb2_grpc.HealthStub(conversations_channel),
             sender_health=health_pb2_grpc.HealthStub(sender_channel),
             rpc_timeout=settings.rpc_timeout_seconds,

@@ -1,7 +1,6 @@
 """HTTP handlers: parse and validate, call the services, shape the JSON answer."""
 
 import hmac
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -10,7 +9,6 @@ import orjson
 from aiohttp import web
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.messages.v1 import content_pb2
-from pigeon.sender.v1 import sender_pb2
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, SETTINGS, grpc_metadata
@@ -66,8 +64,8 @@ async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI], content_type="application/json")
 
 
-async def create_message(request: web.Request, route: str, *, queue: bool) -> Any:
-    """Validates the send request and stores the message (SENDING, or QUEUED for the outbox)."""
+async def outbound_request(request: web.Request, route: str, *, queue: bool) -> Any:
+    """Validates a send request into what conversations stores."""
     command = parse_send(await request.read())
     idempotency_key = parse_idempotency_key(request.headers.get("Idempotency-Key"))
     account_id = request[ACCOUNT_ID]
@@ -76,37 +74,25 @@ async def create_message(request: web.Request, route: str, *, queue: bool) -> An
     content = content_pb2.Content(
         type=command.type, body_json=command.body_json, reply_to_wa_message_id=command.reply_to
     )
-    return await ask_conversations(
-        request,
-        request.app[BACKENDS].conversations.CreateOutboundMessage,
-        conversations_pb.CreateOutboundMessageRequest(
-            account_id=account_id,
-            conversation_id=command.conversation_id,
-            to=command.to,
-            content=content,
-            queue=queue,
-            idempotency_key=idempotency_key,
-            request_hash=command.fingerprint(route) if idempotency_key else b"",
-        ),
+    return conversations_pb.CreateOutboundMessageRequest(
+        account_id=account_id,
+        conversation_id=command.conversation_id,
+        to=command.to,
+        content=content,
+        queue=queue,
+        idempotency_key=idempotency_key,
+        request_hash=command.fingerprint(route) if idempotency_key else b"",
     )
 
 
-class ServerTiming:
-    """The Server-Timing header of a send: where its time went, so a client sees at once
-    whether WhatsApp or pigeon was slow. lookup = validate, store and find the target;
-    whatsapp = the sender's call; persist = recording the outcome."""
-
-    def __init__(self) -> None:
-        self._last = time.perf_counter()
-        self._marks: list[tuple[str, float]] = []
-
-    def mark(self, name: str) -> None:
-        now = time.perf_counter()
-        self._marks.append((name, now - self._last))
-        self._last = now
-
-    def header(self) -> str:
-        return ", ".join(f"{name};dur={seconds * 1000:.2f}" for name, seconds in self._marks)
+def server_timing(result: conversations_pb.SendNowResponse) -> dict[str, str]:
+    """Where a send's time went, so a client sees at once whether WhatsApp or pigeon was
+    slow: lookup = validate and store, whatsapp = the Cloud API call through the sender,
+    persist = recording the outcome (milliseconds, measured by conversations)."""
+    return {
+        "Server-Timing": f"lookup;dur={result.store_ms:.2f}, whatsapp;dur={result.whatsapp_ms:.2f}, "
+        f"persist;dur={result.record_ms:.2f}"
+    }
 
 
 def refused_before_sending(message: conversations_pb.Message) -> ApiError | None:
@@ -120,76 +106,44 @@ def refused_before_sending(message: conversations_pb.Message) -> ApiError | None
 
 @routes.post("/messages/send")
 async def send_message(request: web.Request) -> web.Response:
-    """Stores the message, sends it to WhatsApp, records the outcome, answers with it."""
-    timing = ServerTiming()
-    created = await create_message(request, "send", queue=False)
-    timing.mark("lookup")
-    message = created.message
-    if created.replayed:
+    """Stores the message, sends it to WhatsApp, records the outcome (one call to
+    conversations, which holds the WhatsApp call), answers with it."""
+    wanted = await outbound_request(request, "send", queue=False)
+    backends = request.app[BACKENDS]
+    try:
+        result = await backends.conversations.SendNow(
+            conversations_pb.SendNowRequest(message=wanted),
+            # Above conversations' own deadline for the WhatsApp call, which so answers first.
+            timeout=backends.send_timeout + backends.rpc_timeout,
+            metadata=grpc_metadata(request),
+        )
+    except grpc.aio.AioRpcError as exc:
+        raise from_grpc(exc, "conversations") from None
+    message = result.message
+    if result.replayed:
         # The original request's message as it is now; WhatsApp is not called again.
         return json_response(message_json(message), headers={"Idempotent-Replayed": "true"})
     refusal = refused_before_sending(message)
     if refusal is not None:
         raise refusal
-    backends = request.app[BACKENDS]
-    target = created.target
-    try:
-        result = await backends.sender.SendMessage(
-            sender_pb2.SendMessageRequest(
-                phone_number_id=target.phone_number_id,
-                access_token=target.access_token,
-                to=target.to,
-                content=message.content,
-                biz_opaque_callback_data=message.id,
-            ),
-            timeout=backends.send_timeout,
-            metadata=grpc_metadata(request),
-        )
-    except grpc.aio.AioRpcError as exc:
-        failure: sender_pb2.Failure | None = sender_call_failure(exc)
-    else:
-        failure = result.failure if result.HasField("failure") else None
-    timing.mark("whatsapp")
-
-    outcome = conversations_pb.RecordSendOutcomeRequest(account_id=request[ACCOUNT_ID], message_id=message.id)
-    if failure is None:
-        outcome.wa_message_id = result.accepted.wa_message_id
-    else:
-        outcome.failure.code = failure.code
-        outcome.failure.message = failure.message
-    recorded = await ask_conversations(request, backends.conversations.RecordSendOutcome, outcome)
-    timing.mark("persist")
-    if failure is not None:
-        raise from_whatsapp_failure(failure, message.id, {"Server-Timing": timing.header()})
-    return json_response(message_json(recorded), headers={"Server-Timing": timing.header()})
+    if result.HasField("failure"):
+        raise from_whatsapp_failure(result.failure, message.id, server_timing(result))
+    return json_response(message_json(message), headers=server_timing(result))
 
 
 @routes.post("/messages/send-async")
 async def send_message_async(request: web.Request) -> web.Response:
     """Commits the message as queued and answers at once; the outbox delivers it."""
-    created = await create_message(request, "send-async", queue=True)
+    created = await ask_conversations(
+        request,
+        request.app[BACKENDS].conversations.CreateOutboundMessage,
+        await outbound_request(request, "send-async", queue=True),
+    )
     message = created.message
     headers = {"Location": f"/messages/{message.id}"}
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     return json_response(message_json(message), status=202, headers=headers)
-
-
-def sender_call_failure(error: grpc.aio.AioRpcError) -> sender_pb2.Failure:
-    """The sender itself failed: after a deadline WhatsApp may have the message anyway."""
-    if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return sender_pb2.Failure(
-            failure_class=sender_pb2.FAILURE_CLASS_RETRYABLE,
-            kind=sender_pb2.FAILURE_KIND_TIMEOUT,
-            code="timeout",
-            message="the sender did not answer before the deadline",
-        )
-    return sender_pb2.Failure(
-        failure_class=sender_pb2.FAILURE_CLASS_RETRYABLE,
-        kind=sender_pb2.FAILURE_KIND_CONNECTION,
-        code="sender_unavailable",
-        message=f"the sender service failed: {error.code().name}",
-    )
 
 
 @routes.get("/messages/{message_id}")

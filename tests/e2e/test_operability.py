@@ -72,7 +72,7 @@ async def test_every_service_exposes_metrics(running: Running) -> None:
             conversations,
             "pigeon_grpc_requests_total",
             service="conversations",
-            method="CreateOutboundMessage",
+            method="SendNow",
             code="OK",
         )
         >= 1

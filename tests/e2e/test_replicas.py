@@ -63,7 +63,7 @@ async def test_calls_spread_over_every_replica(replicated: Running) -> None:
             return response.status
 
     assert set(await asyncio.gather(*(send(n) for n in range(40)))) == {200}
-    for service, method in (("conversations", "CreateOutboundMessage"), ("sender", "SendMessage")):
+    for service, method in (("conversations", "SendNow"), ("sender", "SendMessage")):
         replicas = replicated.stack.replicas_of(service)
         assert len(replicas) == 2
         counts = [

@@ -14,10 +14,12 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from pigeon.messages.v1 import content_pb2
+from pigeon.sender.v1.sender_pb2_grpc import SenderStub
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.conversations.__main__ import SERVICE_NAME
+from services.conversations.direct import DirectSender
 from services.conversations.events import EventHub
 from services.conversations.grpc_api import ConversationsServicer
 from services.conversations.inbox import CACHE_CHANNEL, Inbox
@@ -44,7 +46,10 @@ async def service(engine: AsyncEngine, database: str) -> AsyncIterator[Service]:
     listener.subscribe(CACHE_CHANNEL, inbox.forget)
     events = EventHub(store, listener)
     await listener.start()
-    servicer = ConversationsServicer(inbox, events, Webhooks(WebhookStore(engine), inbox))
+    # No sender here: SendNow is tested end to end (tests/e2e/test_sync_send.py).
+    unreachable = grpc.aio.insecure_channel("127.0.0.1:9")
+    direct = DirectSender(inbox, SenderStub(unreachable), send_timeout_seconds=1)
+    servicer = ConversationsServicer(inbox, events, Webhooks(WebhookStore(engine), inbox), direct)
     server, _, port = await build_server(
         [lambda s: pb_grpc.add_ConversationsServicer_to_server(servicer, s)], [SERVICE_NAME], "127.0.0.1:0"
     )
@@ -54,6 +59,7 @@ async def service(engine: AsyncEngine, database: str) -> AsyncIterator[Service]:
     await channel.close()
     await server.stop(None)
     await listener.stop()
+    await unreachable.close()
 
 
 class StatementCounter:

@@ -1,0 +1,112 @@
+"""Synchronous sends in one call: store the message, call the sender, record the outcome.
+
+The gateway makes one gRPC call per send instead of three; this service, which owns
+the message row, holds the WhatsApp call in between (as the outbox does for queued ones).
+"""
+
+import time
+from dataclasses import dataclass
+
+import grpc
+from pigeon.messages.v1 import content_pb2
+from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
+
+from services.conversations.domain import Content, Message, MessageStatus
+from services.conversations.inbox import Inbox
+
+
+@dataclass(frozen=True)
+class DirectSendResult:
+    message: Message
+    replayed: bool
+    # Unset when sent, or when refused before any call (the message says why).
+    failure: sender_pb2.Failure | None
+    store_ms: float
+    whatsapp_ms: float
+    record_ms: float
+
+
+def sender_call_failure(error: grpc.aio.AioRpcError) -> sender_pb2.Failure:
+    """The sender itself failed: after a deadline WhatsApp may have the message anyway."""
+    if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return sender_pb2.Failure(
+            failure_class=sender_pb2.FAILURE_CLASS_RETRYABLE,
+            kind=sender_pb2.FAILURE_KIND_TIMEOUT,
+            code="timeout",
+            message="the sender did not answer before the deadline",
+        )
+    return sender_pb2.Failure(
+        failure_class=sender_pb2.FAILURE_CLASS_RETRYABLE,
+        kind=sender_pb2.FAILURE_KIND_CONNECTION,
+        code="sender_unavailable",
+        message=f"the sender service failed: {error.code().name}",
+    )
+
+
+class DirectSender:
+    def __init__(self, inbox: Inbox, sender: sender_pb2_grpc.SenderStub, send_timeout_seconds: float) -> None:
+        self.inbox = inbox
+        self.sender = sender
+        self.send_timeout_seconds = send_timeout_seconds
+
+    async def send(
+        self,
+        account_id: str,
+        conversation_id: str,
+        to: str,
+        content: Content,
+        idempotency_key: str,
+        request_hash: bytes,
+        metadata: tuple[tuple[str, str], ...] = (),
+    ) -> DirectSendResult:
+        started = time.perf_counter()
+        message, target, replayed = await self.inbox.create_outbound(
+            account_id,
+            conversation_id,
+            to,
+            content,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+        )
+        stored = time.perf_counter()
+        store_ms = (stored - started) * 1000
+        if replayed or message.status != MessageStatus.SENDING:
+            # The original (WhatsApp is not called again), or refused before any call.
+            return DirectSendResult(message, replayed, None, store_ms, 0.0, 0.0)
+        request = sender_pb2.SendMessageRequest(
+            phone_number_id=target.phone_number_id,
+            access_token=target.access_token,
+            to=target.to,
+            content=content_pb2.Content(
+                type=content.type,
+                body_json=content.body_json,
+                reply_to_wa_message_id=content.reply_to_wa_message_id,
+            ),
+            biz_opaque_callback_data=str(message.id),
+        )
+        failure: sender_pb2.Failure | None
+        try:
+            response = await self.sender.SendMessage(
+                request, timeout=self.send_timeout_seconds, metadata=metadata
+            )
+        except grpc.aio.AioRpcError as exc:
+            failure = sender_call_failure(exc)
+        else:
+            failure = response.failure if response.HasField("failure") else None
+        called = time.perf_counter()
+        if failure is None:
+            recorded = await self.inbox.record_sent(
+                account_id, str(message.id), response.accepted.wa_message_id
+            )
+        else:
+            recorded = await self.inbox.record_failed(
+                account_id, str(message.id), failure.code, failure.message
+            )
+        return DirectSendResult(
+            recorded,
+            False,
+            failure,
+            store_ms,
+            (called - stored) * 1000,
+            (time.perf_counter() - called) * 1000,
+        )
