@@ -106,6 +106,16 @@ NOISE_CORES = 0.25
 DEFAULT_SCENARIOS = "0:1,0:64,500:1,500:64,500:512"
 
 
+def parse_replicas(raw: str) -> dict[str, int]:
+    replicas = {}
+    for item in filter(None, raw.split(",")):
+        service, _, count = item.partition("=")
+        if service not in ("conversations", "sender", "gateway") or not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"replicas {item!r}: expected SERVICE=COUNT")
+        replicas[service] = int(count)
+    return replicas
+
+
 def parse_scenarios(raw: str) -> list[Scenario]:
     scenarios = []
     for item in raw.split(","):
@@ -515,9 +525,10 @@ async def main(args: argparse.Namespace) -> int:
         # The gateway's per-key request limit stays on (its cost is part of the path) but
         # high enough never to refuse the benchmark's traffic.
         extra_env={"RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000"},
-        sim_env={"SIM_LATENCY": "0"},
+        sim_env={"SIM_LATENCY": "0", "SIM_WEBHOOK_URL": ""},
+        replicas=args.replicas,
     )
-    print(f"starting the stack (logs in {LOG_DIR})...")
+    print(f"starting the stack (logs in {LOG_DIR}, replicas {args.replicas or 'one each'})...")
     await asyncio.to_thread(stack.start, phone_numbers)
     results: list[dict[str, Any]] = [
         {"scenario": s.key, "sim_latency_ms": s.latency_ms, "concurrency": s.concurrency, "runs": []}
@@ -621,6 +632,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=2,
         help=f"repeat a run during which other programs used > {NOISE_CORES} cores (default 2 times)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=parse_replicas,
+        default={},
+        help="replicas per service, e.g. conversations=2,sender=2 (default one each)",
     )
     parser.add_argument(
         "--no-sim-match",
