@@ -41,6 +41,7 @@ from bench.common import (
     machine,
     median_of,
 )
+from bench.sync_send import parse_replicas
 from services.conversations.settings import async_database_url
 from tools.seed import SeededAccount, create_account
 from tools.stack import Stack
@@ -94,10 +95,10 @@ async def set_latency(http: aiohttp.ClientSession, stack: Stack, latency: str) -
 
 
 async def restart_conversations(stack: Stack, dispatcher: bool) -> None:
-    service = stack.service("conversations")
-    await asyncio.to_thread(service.stop)
-    service.env["DISPATCHER_ENABLED"] = "true" if dispatcher else "false"
-    await asyncio.to_thread(service.start)
+    for service in stack.replicas_of("conversations"):
+        await asyncio.to_thread(service.stop)
+        service.env["DISPATCHER_ENABLED"] = "true" if dispatcher else "false"
+        await asyncio.to_thread(service.start)
     # Until the gateway's channel has reconnected.
     async with aiohttp.ClientSession() as http:
         for _ in range(100):
@@ -241,6 +242,7 @@ async def main(args: argparse.Namespace) -> int:
         sim_env={"SIM_LATENCY": "0", "SIM_WEBHOOK_URL": ""},
         # One API key per account at full speed: the per-key request limit is not measured here.
         extra_env={"DISPATCHER_ENABLED": "false", "RATE_LIMIT_PER_SECOND": "0"},
+        replicas=args.replicas,
     )
     await asyncio.to_thread(stack.start, phone_numbers)
     runs: list[dict[str, Any]] = []
@@ -310,6 +312,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--drain-latency-ms", type=int, default=500)
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     parser.add_argument("--delay-messages", type=int, default=50)
+    parser.add_argument(
+        "--replicas",
+        type=parse_replicas,
+        default={},
+        help="replicas per service, e.g. conversations=2,sender=2 (default one each)",
+    )
     return parser.parse_args(argv)
 
 
