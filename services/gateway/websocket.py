@@ -2,8 +2,9 @@
 
 Each client gets its own WatchEvents stream from conversations (backlog after
 `since`, then live). Frames wait in a bounded queue between the stream and the
-socket: a client that stops reading fills it and is closed with 4008, so a slow
-client costs only its own queue, never the others' latency.
+socket: a client that stops reading fills it, and once it has stayed full (or a
+send has not gone out) for WS_SEND_TIMEOUT_SECONDS the client is closed with 4008.
+A slow client costs only its own queue and stream, never the others' latency.
 """
 
 import asyncio
@@ -41,7 +42,12 @@ def frame(event: conversations_pb.Event) -> str:
 async def events_socket(request: web.Request) -> web.StreamResponse:
     since = parse_since(request)
     settings = request.app[SETTINGS]
-    socket = web.WebSocketResponse(heartbeat=settings.ws_heartbeat_seconds, max_msg_size=4096)
+    socket = web.WebSocketResponse(
+        heartbeat=settings.ws_heartbeat_seconds,
+        max_msg_size=4096,
+        # How long a close waits for the client's answer: a stalled client gets no longer.
+        timeout=settings.ws_send_timeout_seconds,
+    )
     await socket.prepare(request)
     CONNECTIONS.inc()
     stream = request.app[BACKENDS].conversations.WatchEvents(
@@ -59,8 +65,10 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
         try:
             async for event in stream:
                 try:
-                    queue.put_nowait(frame(event))
-                except asyncio.QueueFull:
+                    # A full queue holds the stream back (gRPC flow control) for a while: a
+                    # burst is fine, a client that stays behind is closed.
+                    await asyncio.wait_for(queue.put(frame(event)), settings.ws_send_timeout_seconds)
+                except TimeoutError:
                     close_with(CLOSE_SLOW_CONSUMER, "client too slow: events not read in time")
                     return
             close_with(CLOSE_UPSTREAM_UNAVAILABLE, "event stream ended; reconnect with since")

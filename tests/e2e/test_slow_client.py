@@ -1,0 +1,89 @@
+"""A WebSocket client that stops reading is closed (4008) without slowing the others."""
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import orjson
+import pytest_asyncio
+
+from tests.e2e.test_webhooks import envelope, inbound_value, sign
+from tests.fixtures.stack import Running, start_running
+
+EVENTS_PER_BATCH = 200  # 100 inbound messages: message.received + conversation.updated each
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def small_queues(postgres_server: str) -> AsyncIterator[Running]:
+    # A small per-client queue and send timeout, so that a stalled client is found quickly.
+    # Heartbeats far apart: only the slow-consumer rule may close the stalled client here.
+    env = {"WS_QUEUE_FRAMES": "20", "WS_SEND_TIMEOUT_SECONDS": "1", "WS_HEARTBEAT_SECONDS": "300"}
+    async with start_running(postgres_server, "slow-client", env, webhooks=True) as running:
+        yield running
+
+
+async def inbound_batch(running: Running, batch: int) -> None:
+    account = running.acme
+    messages = [{"type": "text", "text": {"body": "x" * 4000 + f" {batch}.{n}"}} for n in range(100)]
+    value = inbound_value(f"1555060{batch:04d}", "Flood", *messages)
+    body = orjson.dumps(envelope(account, value))
+    async with running.http.post(
+        f"{running.gateway}/webhooks/whatsapp",
+        data=body,
+        headers={"X-Hub-Signature-256": sign(body, account.app_secret), "Content-Type": "application/json"},
+    ) as response:
+        assert response.status == 200
+
+
+async def test_a_client_that_stops_reading_is_closed_and_the_others_keep_up(small_queues: Running) -> None:
+    running = small_queues
+    url = f"{running.gateway}/ws"
+    token = {"token": running.acme.api_key}
+    # The stalled client: a tiny receive buffer, and it never reads.
+    stalled_session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+    stalled = await stalled_session.ws_connect(
+        url, params=token, max_msg_size=0, autoping=False, timeout=aiohttp.ClientWSTimeout(ws_close=1)
+    )
+    transport = stalled._response.connection.transport  # type: ignore[union-attr]
+    assert transport is not None
+    # Its kernel buffer kept small too, so that the gateway's side fills up soon.
+    transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    transport.pause_reading()
+    received = 0
+    batches = 30
+    try:
+        async with running.http.ws_connect(url, params=token) as healthy:
+            started = time.monotonic()
+            for batch in range(batches):
+                await inbound_batch(running, batch)
+            try:
+                async with asyncio.timeout(60):
+                    while received < batches * EVENTS_PER_BATCH:
+                        message = await healthy.receive()
+                        assert message.type == aiohttp.WSMsgType.TEXT, message
+                        received += 1
+            except TimeoutError:
+                raise AssertionError(f"the healthy client got only {received} events") from None
+            elapsed = time.monotonic() - started
+        # The gateway has let go of the stalled client: no WebSocket is open any more
+        # (the healthy one closed itself above), though the stalled one never read a byte.
+        deadline = time.monotonic() + 30
+        while True:
+            async with running.http.get(f"{running.gateway}/metrics") as response:
+                metrics = await response.text()
+            open_sockets = float(
+                next(
+                    line for line in metrics.splitlines() if line.startswith("pigeon_websocket_connections ")
+                ).split()[1]
+            )
+            if open_sockets == 0:
+                break
+            assert time.monotonic() < deadline, f"{open_sockets} WebSocket(s) still open"
+            await asyncio.sleep(0.2)
+    finally:
+        await stalled.close()
+        await stalled_session.close()
+    print(f"slow client: healthy client got {received} events in {elapsed:.1f} s; the stalled one was let go")
+    assert elapsed < 30
