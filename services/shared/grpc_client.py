@@ -1,8 +1,9 @@
 """gRPC client channels as every pigeon caller opens them.
 
 A target such as "dns:///sender:50052" resolves to every replica behind the name and
-`round_robin` spreads calls over them; the DNS answer is refreshed when connections
-break, so replicas that come and go are picked up.
+`round_robin` spreads calls over them. The name is resolved again whenever a
+connection ends: when a replica goes away, and at least every minute because the
+servers age their connections out (grpc_server.py), so new replicas are picked up.
 """
 
 import grpc

@@ -26,6 +26,10 @@ def server_options(max_message_bytes: int = 4 * 1024 * 1024) -> list[tuple[str, 
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.so_reuseport", 0),
+        # Clients reconnect at least every minute, and so resolve dns:///name again: replicas
+        # added since are picked up. Calls in flight, streams included, may go on (a day).
+        ("grpc.max_connection_age_ms", 60_000),
+        ("grpc.max_connection_age_grace_ms", 86_400_000),
     ]
 
 
