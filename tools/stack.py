@@ -255,11 +255,12 @@ class Stack:
 
 
 async def phone_numbers_in(database: str) -> list[dict[str, Any]]:
-    """Every account's number and token, for the simulator to accept them."""
+    """Every account's number, token and app secret: the simulator accepts their sends and
+    signs their webhooks."""
     connection = await asyncpg.connect(_asyncpg_dsn(database))
     try:
         rows = await connection.fetch(
-            "SELECT phone_number_id, access_token, messages_per_second FROM accounts"
+            "SELECT phone_number_id, access_token, app_secret, messages_per_second FROM accounts"
         )
     finally:
         await connection.close()
@@ -267,6 +268,7 @@ async def phone_numbers_in(database: str) -> list[dict[str, Any]]:
         {
             "phone_number_id": r["phone_number_id"],
             "access_token": r["access_token"],
+            "app_secret": r["app_secret"],
             "mps": r["messages_per_second"],
         }
         for r in rows
