@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.conversations.inbox import hash_api_key
+from services.shared.api_keys import hash_api_key
 
 _INSERT_ACCOUNT = text(
     """

@@ -43,10 +43,6 @@ class EventHub:
         self._closed = True
         self._wake_all()
 
-    @property
-    def watcher_count(self) -> int:
-        return sum(len(w) for w in self._watchers.values())
-
     async def watch(self, account_id: UUID, after_id: int) -> AsyncIterator[StoredEvent]:
         wake = asyncio.Event()
         # Registered before the first read: a commit during the read still wakes us.

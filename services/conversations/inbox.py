@@ -5,7 +5,6 @@ go through TTL caches, invalidated when this replica writes what they hold.
 """
 
 import base64
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +26,7 @@ from services.conversations.domain import (
     Unauthenticated,
 )
 from services.conversations.store import Store
+from services.shared.api_keys import hash_api_key
 from services.shared.cache import TtlCache
 
 CACHE_CHANNEL = "pigeon_cache"
@@ -35,10 +35,6 @@ MAX_PAGE_SIZE = 100
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 ADVANCED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 WA_ID = re.compile(r"^[0-9]{5,20}$")
-
-
-def hash_api_key(api_key: str) -> bytes:
-    return hashlib.sha256(api_key.encode()).digest()
 
 
 def parse_id(value: str, what: str) -> UUID:
@@ -204,8 +200,7 @@ class Inbox:
         self.conversations_by_contact.invalidate((account_id, wa_id))
 
     def forget_conversation(self, conversation: ConversationRef) -> None:
-        self.conversations.invalidate((conversation.account_id, conversation.id))
-        self.conversations_by_contact.invalidate((conversation.account_id, conversation.contact_wa_id))
+        self.forget_conversation_with(conversation.account_id, conversation.id, conversation.contact_wa_id)
 
     async def record_sent(self, account_id_text: str, message_id_text: str, wa_message_id: str) -> Message:
         if not wa_message_id:

@@ -1,6 +1,5 @@
 """The gateway's gRPC clients: one channel per downstream service for the process's life."""
 
-import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ class Backends:
     # API key hash -> account id. A revoked key keeps working at most this TTL.
     accounts_by_key: TtlCache[bytes, str]
 
-    async def authenticate(self, api_key: str, metadata: tuple[tuple[str, str], ...]) -> str:
+    async def authenticate(self, api_key: str, key_hash: bytes, metadata: tuple[tuple[str, str], ...]) -> str:
         async def load() -> str:
             try:
                 response = await self.conversations.AuthenticateApiKey(
@@ -37,7 +36,7 @@ class Backends:
                 raise from_grpc(exc, "conversations") from None
             return str(response.account_id)
 
-        return await self.accounts_by_key.get(hashlib.sha256(api_key.encode()).digest(), load)
+        return await self.accounts_by_key.get(key_hash, load)
 
     async def ready(self) -> dict[str, bool]:
         async def serving(stub: health_pb2_grpc.HealthStub) -> bool:

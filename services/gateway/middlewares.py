@@ -1,6 +1,5 @@
 """Middlewares, outermost first: request id, errors as JSON, API key authentication."""
 
-import hashlib
 import logging
 import re
 import time
@@ -14,6 +13,7 @@ from prometheus_client import Counter, Histogram
 from services.gateway.context import ACCOUNT_ID, BACKENDS, REQUEST_ID, grpc_metadata
 from services.gateway.errors import ApiError, json_error
 from services.gateway.ratelimit import RATE_LIMITER
+from services.shared.api_keys import hash_api_key
 from services.shared.logs import REQUEST_ID as LOG_REQUEST_ID
 from services.shared.metrics import LATENCY_BUCKETS
 
@@ -101,10 +101,11 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     api_key = api_key.strip()
     if scheme.lower() != "bearer" or not API_KEY_PATTERN.fullmatch(api_key):
         raise ApiError(401, "unauthenticated", "send the API key as 'Authorization: Bearer <key>'")
-    request[ACCOUNT_ID] = await request.app[BACKENDS].authenticate(api_key, grpc_metadata(request))
+    key_hash = hash_api_key(api_key)
+    request[ACCOUNT_ID] = await request.app[BACKENDS].authenticate(api_key, key_hash, grpc_metadata(request))
     limiter = request.app.get(RATE_LIMITER)
     if limiter is not None:
-        retry_after = limiter.acquire(hashlib.sha256(api_key.encode()).digest())
+        retry_after = limiter.acquire(key_hash)
         if retry_after:
             raise ApiError(
                 429,

@@ -11,10 +11,10 @@ from services.conversations.domain import InvalidArgument, NotFound, Page
 from services.conversations.inbox import (
     decode_page_token,
     encode_page_token,
-    hash_api_key,
     page_limit,
     parse_id,
 )
+from services.shared.api_keys import hash_api_key
 
 ROW_ID = UUID("6f1c2b9e-8d4a-4e3b-9a71-0c5d2e4f6a8b")
 

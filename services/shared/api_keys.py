@@ -1,0 +1,8 @@
+"""API keys are kept and compared only as their SHA-256 (keys are 256-bit random secrets,
+so a fast hash is enough); every service hashes them the same way, here."""
+
+import hashlib
+
+
+def hash_api_key(api_key: str) -> bytes:
+    return hashlib.sha256(api_key.encode()).digest()
