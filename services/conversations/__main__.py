@@ -74,6 +74,7 @@ async def serve(settings: ConversationsSettings) -> None:
         await webhooks.stop()
         await listener.stop()
         await sender_channel.close()
+        await store.close()
         await engine.dispose()
 
     await serve_until_signalled(server, health, settings.grace_seconds, on_stop=stop, on_signal=events.close)

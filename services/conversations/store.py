@@ -28,6 +28,7 @@ from services.conversations.domain import (
     Page,
     StoredEvent,
 )
+from services.conversations.statements import StatementPool
 
 
 def create_engine(database_url: str, pool_size: int) -> AsyncEngine:
@@ -408,17 +409,6 @@ def _page_params(page: Page | None) -> dict[str, Any]:
     return {"after_time": page.after_time, "after_id": page.after_id}
 
 
-# A broken connection: dropped from the pool rather than handed out again.
-CONNECTION_LOST = (
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    OSError,
-)
-
-
 class _Positional:
     """A statement's :named parameters rewritten as asyncpg's $1, $2, ... (once per statement)."""
 
@@ -455,23 +445,23 @@ class _Record:
 
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
+        # The engine runs the multi-statement transactions (claims); single statements,
+        # the hot path, run on a pool of plain asyncpg connections of the same size.
         self.engine = engine
+        self.statements = StatementPool(
+            engine.url.render_as_string(hide_password=False),
+            engine.pool.size(),  # type: ignore[attr-defined]
+        )
         self._positional: dict[int, _Positional] = {}
 
+    async def close(self) -> None:
+        await self.statements.close()
+
     async def _fetch(self, statement: TextClause, params: dict[str, Any]) -> list[asyncpg.Record]:
-        """Runs one statement on a pooled connection through asyncpg itself: the engine
-        owns the pool and the transactions; the single-statement hot path skips
-        SQLAlchemy's per-execution work (about 90 us of CPU per statement here)."""
         positional = self._positional.get(id(statement))
         if positional is None:
             positional = self._positional[id(statement)] = _Positional(statement.text)
-        async with self.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            try:
-                return await raw.driver_connection.fetch(positional.sql, *positional.args(params))  # type: ignore[union-attr]
-            except CONNECTION_LOST:
-                await connection.invalidate()
-                raise
+        return await self.statements.fetch(positional.sql, positional.args(params))
 
     async def _one(self, statement: TextClause, **params: Any) -> Any:
         records = await self._fetch(statement, params)

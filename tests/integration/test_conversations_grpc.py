@@ -60,6 +60,7 @@ async def service(engine: AsyncEngine, database: str) -> AsyncIterator[Service]:
     await server.stop(None)
     await listener.stop()
     await unreachable.close()
+    await store.close()
 
 
 class StatementCounter:
