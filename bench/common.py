@@ -28,6 +28,19 @@ async def fresh_database(name: str) -> str:
     return url
 
 
+def python_speed_seconds(iterations: int = 5_000_000, repeats: int = 3) -> float:
+    """Seconds for a fixed pure-Python loop, the best of `repeats`: a yardstick for comparing
+    runs made on different machines of the same kind (their speed varies from day to day)."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        total = 0
+        for i in range(iterations):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
+
+
 def machine() -> dict[str, Any]:
     cpu_model = "unknown"
     try:
@@ -41,6 +54,7 @@ def machine() -> dict[str, Any]:
         "nproc": os.cpu_count(),
         "cpu_model": cpu_model,
         "python": sys.version.split()[0],
+        "python_speed_seconds": python_speed_seconds(),
         "platform": platform.platform(),
     }
 

@@ -32,7 +32,7 @@ import shlex
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,10 +52,11 @@ from bench.common import (
     machine,
     machine_busy_cores,
     median_of,
+    python_speed_seconds,
 )
 from services.conversations.settings import async_database_url
 from tools.seed import SeededAccount, create_account
-from tools.stack import Stack
+from tools.stack import ServiceProcess, Stack, free_port
 
 DATABASE_NAME = "pigeon_bench"
 # High enough that the simulator's per-number throughput limit never answers 130429.
@@ -73,10 +74,13 @@ NAIVE_DESIGN_REFERENCE = (
 class Scenario:
     latency_ms: int
     concurrency: int
+    # "pigeon", or "naive": the design pigeon replaces (bench/naive_app.py), driven alike.
+    target: str = "pigeon"
 
     @property
     def key(self) -> str:
-        return f"{self.latency_ms}ms/c{self.concurrency}"
+        prefix = "" if self.target == "pigeon" else f"{self.target} "
+        return f"{prefix}{self.latency_ms}ms/c{self.concurrency}"
 
 
 @dataclass(frozen=True)
@@ -198,14 +202,16 @@ async def run_scenario(
     control: aiohttp.ClientSession,
     requests: list[tuple[dict[str, str], bytes]],
     cpu: CpuMeter,
+    naive_url: str = "",
 ) -> dict[str, Any]:
     sim = stack.simulator_url
+    url = f"{naive_url if scenario.target == 'naive' else stack.gateway_url}/messages/send"
     await sim_call(control, "PATCH", f"{sim}/_sim/config", {"latency": str(scenario.latency_ms)})
     await sim_call(control, "DELETE", f"{sim}/_sim/requests")
     connector = aiohttp.TCPConnector(limit=scenario.concurrency + 8, limit_per_host=0, keepalive_timeout=120)
     timeout = aiohttp.ClientTimeout(total=args.request_timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        load = Load(session, f"{stack.gateway_url}/messages/send", requests, min_samples=args.min_samples)
+        load = Load(session, url, requests, min_samples=args.min_samples)
         workers = [asyncio.create_task(load.worker()) for _ in range(scenario.concurrency)]
         try:
             begin = time.perf_counter()
@@ -413,7 +419,7 @@ def fmt(value: float | None, digits: int = 1) -> str:
 def print_tables(results: list[dict[str, Any]], runs: int) -> None:
     print(f"\nSync send, median of {runs} run(s) per scenario (ms unless noted)")
     header = (
-        f"{'scenario':<12}{'sends':>7}{'err':>5}{'sends/s':>9}"
+        f"{'scenario':<18}{'sends':>7}{'err':>5}{'sends/s':>9}"
         f"{'lat p50':>9}{'p90':>8}{'p99':>8}{'ovh p50':>9}{'p90':>8}{'p99':>8}{'fixed p50':>10}{'p99':>8}"
     )
     print(header)
@@ -421,7 +427,7 @@ def print_tables(results: list[dict[str, Any]], runs: int) -> None:
     for result in results:
         m = result["median"]
         print(
-            f"{result['scenario']:<12}{fmt(m['ok_sends'], 0):>7}{fmt(m['errors'], 0):>5}"
+            f"{result['scenario']:<18}{fmt(m['ok_sends'], 0):>7}{fmt(m['errors'], 0):>5}"
             f"{fmt(m['throughput']):>9}"
             f"{fmt(m['latency_p50_ms'], 2):>9}{fmt(m['latency_p90_ms'], 2):>8}"
             f"{fmt(m['latency_p99_ms'], 2):>8}"
@@ -430,8 +436,10 @@ def print_tables(results: list[dict[str, Any]], runs: int) -> None:
             f"{fmt(m['overhead_fixed_p50_ms'], 2):>10}{fmt(m['overhead_fixed_p99_ms'], 2):>8}"
         )
     names = ["gateway", "conversations", "sender", "simulator", "postgres", "bench", "other", "machine"]
+    if any(r["median"].get("cpu_naive") is not None for r in results):
+        names.insert(0, "naive")
     print("\nCPU during the measured phase: cores used (share of it in the kernel)")
-    header = f"{'scenario':<12}" + "".join(f"{name:>15}" for name in names)
+    header = f"{'scenario':<18}" + "".join(f"{name:>15}" for name in names)
     print(header)
     print("-" * len(header))
 
@@ -444,7 +452,7 @@ def print_tables(results: list[dict[str, Any]], runs: int) -> None:
 
     for result in results:
         m = result["median"]
-        print(f"{result['scenario']:<12}" + "".join(f"{cpu_cell(m, n):>15}" for n in names))
+        print(f"{result['scenario']:<18}" + "".join(f"{cpu_cell(m, n):>15}" for n in names))
     noisy = [
         f"{r['scenario']} run {i + 1}: {run['cpu_cores']['other']:.2f}"
         for r in results
@@ -465,7 +473,7 @@ def print_tables(results: list[dict[str, Any]], runs: int) -> None:
                     stage_names.append(name)
     if stage_names:
         print("\nWhere a send's time goes (gateway Server-Timing stages), p50 / p99 ms")
-        header = f"{'scenario':<12}" + "".join(f"{name:>17}" for name in stage_names)
+        header = f"{'scenario':<18}" + "".join(f"{name:>17}" for name in stage_names)
         print(header)
         print("-" * len(header))
         for result in results:
@@ -474,12 +482,36 @@ def print_tables(results: list[dict[str, Any]], runs: int) -> None:
                 f"{fmt(m.get(f'stage_{n}_p50_ms'), 2)} / {fmt(m.get(f'stage_{n}_p99_ms'), 1)}"
                 for n in stage_names
             ]
-            print(f"{result['scenario']:<12}" + "".join(f"{cell:>17}" for cell in cells))
+            print(f"{result['scenario']:<18}" + "".join(f"{cell:>17}" for cell in cells))
+    print_comparison(results)
     errors = [(r["scenario"], run) for r in results for run in r["runs"] if run["errors"]]
     if errors:
         print("\nERRORS (every non-200, or a 200 whose status is not 'sent'):")
         for key, run in errors:
             print(f"  {key}: {run['statuses']} e.g. {run['error_examples']}")
+
+
+def print_comparison(results: list[dict[str, Any]]) -> None:
+    """pigeon against the naive design, scenario by scenario, from the same run."""
+    by_key = {r["scenario"]: r["median"] for r in results}
+    pairs = [(key, by_key[f"naive {key}"]) for key in by_key if f"naive {key}" in by_key]
+    if not pairs:
+        return
+    print("\npigeon against the naive design (bench/naive_app.py), same run, medians")
+    header = (
+        f"{'scenario':<18}{'sends/s':>9}{'naive':>9}{'ratio':>7}"
+        f"{'ovh p50':>9}{'naive':>9}{'ovh p99':>9}{'naive':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for key, naive in pairs:
+        m = by_key[key]
+        ratio = m["throughput"] / naive["throughput"] if naive["throughput"] else None
+        print(
+            f"{key:<18}{fmt(m['throughput']):>9}{fmt(naive['throughput']):>9}{fmt(ratio, 2):>7}"
+            f"{fmt(m['overhead_p50_ms'], 2):>9}{fmt(naive['overhead_p50_ms'], 2):>9}"
+            f"{fmt(m['overhead_p99_ms'], 1):>9}{fmt(naive['overhead_p99_ms'], 1):>9}"
+        )
 
 
 def evaluate(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -511,6 +543,7 @@ async def main(args: argparse.Namespace) -> int:
         f"code: {revision['commit']}"
         + (f" with local changes {revision['dirty_files']}" if revision["dirty_files"] else "")
     )
+    print(f"python speed: {python_speed_seconds():.3f} s for the yardstick loop (lower is faster)")
     print(f"preparing database {DATABASE_NAME} and seeding {args.accounts} x {args.conversations}...")
     url = await fresh_database(DATABASE_NAME)
     accounts = await seed(url, args.accounts, args.conversations)
@@ -530,6 +563,13 @@ async def main(args: argparse.Namespace) -> int:
     )
     print(f"starting the stack (logs in {LOG_DIR}, replicas {args.replicas or 'one each'})...")
     await asyncio.to_thread(stack.start, phone_numbers)
+    naive: ServiceProcess | None = None
+    if args.naive:
+        port = free_port()
+        naive_env = {"DATABASE_URL": url, "WHATSAPP_BASE_URL": stack.simulator_url, "NAIVE_PORT": str(port)}
+        naive = ServiceProcess("naive", "bench.naive_app", port, naive_env, LOG_DIR / "naive.log")
+        stack.services.insert(1, naive)  # stopped with the stack, before the simulator
+        await asyncio.to_thread(naive.start)
     results: list[dict[str, Any]] = [
         {"scenario": s.key, "sim_latency_ms": s.latency_ms, "concurrency": s.concurrency, "runs": []}
         for s in args.scenarios
@@ -544,7 +584,15 @@ async def main(args: argparse.Namespace) -> int:
                 for scenario, result in zip(args.scenarios, results, strict=True):
                     for attempt in range(args.noise_retries + 1):
                         await wait_for_quiet(args.quiet_wait)
-                        run = await run_scenario(scenario, args, stack, control, requests, cpu)
+                        run = await run_scenario(
+                            scenario,
+                            args,
+                            stack,
+                            control,
+                            requests,
+                            cpu,
+                            f"http://127.0.0.1:{naive.port}" if naive else "",
+                        )
                         noisy = run["cpu_cores"]["other"] > NOISE_CORES
                         print(progress(run_index, args.runs, scenario, run, noisy), flush=True)
                         await asyncio.sleep(args.pause)
@@ -595,6 +643,11 @@ async def main(args: argparse.Namespace) -> int:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.sync_send", description=__doc__.split("\n")[0])
     parser.add_argument(
+        "--naive",
+        action="store_true",
+        help="also drive the naive design (bench/naive_app.py) with each scenario, interleaved",
+    )
+    parser.add_argument(
         "--scenarios",
         type=parse_scenarios,
         default=parse_scenarios(DEFAULT_SCENARIOS),
@@ -644,7 +697,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="skip GET /_sim/requests; overhead is then only latency minus the configured latency",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.naive:
+        args.scenarios = [twin for s in args.scenarios for twin in (s, replace(s, target="naive"))]
+    return args
 
 
 if __name__ == "__main__":
