@@ -91,8 +91,13 @@ class StatementPool:
         try:
             connection = await asyncio.wait_for(waiter, self.acquire_timeout_seconds)
         except BaseException:
-            if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
-                self._release(waiter.result())  # handed over just as we gave up
+            if waiter.done() and not waiter.cancelled():
+                # Handed over just as we gave up: pass the connection (or the slot) on.
+                handed = waiter.result()
+                if handed is not None:
+                    self._release(handed)
+                else:
+                    self._wake_one(None)
             with contextlib.suppress(ValueError):
                 self._waiters.remove(waiter)
             raise
