@@ -80,9 +80,9 @@ async def send(request: web.Request) -> web.Response:
         json=payload,
         headers={"Authorization": f"Bearer {account.access_token}"},
     ) as response:
+        if response.status != 200:
+            return error(502, "whatsapp_failed")
         answer = await response.json()
-    if response.status != 200:
-        return error(502, "whatsapp_failed")
     message = {
         "id": str(uuid.uuid4()),
         "conversation_id": wanted["conversation_id"],

@@ -341,7 +341,7 @@ def progress(run_index: int, runs: int, scenario: Scenario, run: dict[str, Any],
         f"{name} {cores:.2f}" for name, cores in run["cpu_cores"].items() if not name.endswith("_sys")
     )
     return (
-        f"run {run_index + 1}/{runs} {scenario.key:<11} {run['ok_sends']:>6} ok {run['errors']:>4} err "
+        f"run {run_index + 1}/{runs} {scenario.key:<17} {run['ok_sends']:>6} ok {run['errors']:>4} err "
         f"{run['throughput']:8.1f}/s  lat p50 {fmt(latency['p50'], 2)} p99 {fmt(latency['p99'], 2)}  "
         f"ovh p50 {fmt(overhead['p50'], 2)} p99 {fmt(overhead['p99'], 2)}  cpu {cpu}"
         + ("  NOISY" if noisy else "")
@@ -564,24 +564,33 @@ async def main(args: argparse.Namespace) -> int:
     print(f"starting the stack (logs in {LOG_DIR}, replicas {args.replicas or 'one each'})...")
     await asyncio.to_thread(stack.start, phone_numbers)
     naive: ServiceProcess | None = None
-    if args.naive:
-        port = free_port()
-        naive_env = {"DATABASE_URL": url, "WHATSAPP_BASE_URL": stack.simulator_url, "NAIVE_PORT": str(port)}
-        naive = ServiceProcess("naive", "bench.naive_app", port, naive_env, LOG_DIR / "naive.log")
-        stack.services.insert(1, naive)  # stopped with the stack, before the simulator
-        await asyncio.to_thread(naive.start)
     results: list[dict[str, Any]] = [
         {"scenario": s.key, "sim_latency_ms": s.latency_ms, "concurrency": s.concurrency, "runs": []}
         for s in args.scenarios
     ]
     try:
+        if args.naive:
+            port = free_port()
+            naive_env = {
+                "DATABASE_URL": url,
+                "WHATSAPP_BASE_URL": stack.simulator_url,
+                "NAIVE_PORT": str(port),
+            }
+            naive = ServiceProcess("naive", "bench.naive_app", port, naive_env, LOG_DIR / "naive.log")
+            stack.services.insert(1, naive)  # stopped with the stack, before the simulator
+            await asyncio.to_thread(naive.start)
         pids = {s.name: [s.process.pid] for s in stack.services if s.process is not None}
         print("stack pids: " + ", ".join(f"{name} {ids[0]}" for name, ids in pids.items()), flush=True)
         cpu = CpuMeter({**pids, "bench": [os.getpid()]}, embedded_postmaster_pid())
         async with aiohttp.ClientSession() as control:
             # Runs are interleaved (every scenario once, then again) so slow drift spreads evenly.
             for run_index in range(args.runs):
-                for scenario, result in zip(args.scenarios, results, strict=True):
+                order = list(zip(args.scenarios, results, strict=True))
+                if args.naive and run_index % 2:
+                    # pigeon and naive twins swap places every other run: neither always
+                    # inherits the other's after-effects (vacuum, checkpoints).
+                    order = [pair for i in range(0, len(order), 2) for pair in reversed(order[i : i + 2])]
+                for scenario, result in order:
                     for attempt in range(args.noise_retries + 1):
                         await wait_for_quiet(args.quiet_wait)
                         run = await run_scenario(

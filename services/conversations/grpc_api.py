@@ -55,6 +55,7 @@ _DATABASE_UNAVAILABLE = (
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
     # A connection left mid-protocol by a server that went away.
     asyncpg.exceptions.InternalClientError,
     OSError,

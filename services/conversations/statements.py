@@ -1,7 +1,7 @@
-"""Connections for the hot path's single statements, on asyncpg itself.
+"""Connections for single statements, on asyncpg itself.
 
-Every hot write is one statement in autocommit, so a connection needs no transaction,
-reset or ping around it. Checking one out of SQLAlchemy's pool costs about 170 us of
+Every hot statement runs alone in autocommit, so a connection needs no transaction,
+reset or ping around it. Checking one out of SQLAlchemy's pool cost about 170 us of
 CPU per statement here (greenlets, reset on return) and asyncpg's own pool about 75 us
 (timeouts, reset queries); this pool hands an idle connection over without awaiting.
 """
@@ -15,15 +15,20 @@ import asyncpg
 
 from services.conversations.notifications import asyncpg_dsn
 
-# A broken connection: dropped rather than handed out again.
+# The connection itself is gone (or going): dropped rather than handed out again.
 CONNECTION_LOST = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.IdleSessionTimeoutError,
     OSError,
 )
+
+Handover = asyncpg.Connection | None  # a connection, or a free slot to open one in
 
 
 class StatementPool:
@@ -34,22 +39,34 @@ class StatementPool:
         acquire_timeout_seconds: float = 5.0,
         connect_timeout_seconds: float = 5.0,
         command_timeout_seconds: float = 10.0,
+        application_name: str = "pigeon-conversations",
     ) -> None:
         self.dsn = asyncpg_dsn(dsn)
         self.size = size
         self.acquire_timeout_seconds = acquire_timeout_seconds
         self.connect_timeout_seconds = connect_timeout_seconds
         self.command_timeout_seconds = command_timeout_seconds
+        self.application_name = application_name
         self._idle: list[asyncpg.Connection] = []
-        self._waiters: deque[asyncio.Future[asyncpg.Connection | None]] = deque()
-        # Connections open or being opened; at most `size`.
+        self._waiters: deque[asyncio.Future[Handover]] = deque()
+        # Slots taken: connections open, being opened, or settling after a cancel. At most `size`.
         self._open = 0
+        self._settling: set[asyncio.Task[None]] = set()
         self._closed = False
 
     async def fetch(self, sql: str, args: list[Any]) -> list[asyncpg.Record]:
         connection = await self._acquire()
         try:
             records: list[asyncpg.Record] = await connection.fetch(sql, *args)
+        except (asyncio.CancelledError, TimeoutError):
+            # asyncpg is cancelling the statement on the server; terminating now would
+            # stop that and leave it running there. The connection is usable once done.
+            self._settle(connection)
+            raise
+        except asyncpg.exceptions.DataError:
+            # Arguments that did not encode: nothing reached the server.
+            self._release(connection)
+            raise
         except asyncpg.PostgresError as exc:
             # The statement failed; the connection is fine unless the server is going away.
             if isinstance(exc, CONNECTION_LOST):
@@ -58,7 +75,6 @@ class StatementPool:
                 self._release(connection)
             raise
         except BaseException:
-            # Lost, timed out or cancelled mid-statement: its state is unknown.
             self._discard(connection)
             raise
         self._release(connection)
@@ -74,64 +90,98 @@ class StatementPool:
             raise asyncpg.exceptions.InterfaceError("the statement pool is closed")
         if self._open < self.size:
             self._open += 1
-            try:
-                connection = await asyncpg.connect(
-                    self.dsn,
-                    timeout=self.connect_timeout_seconds,
-                    command_timeout=self.command_timeout_seconds,
-                    server_settings={"application_name": "pigeon-conversations"},
-                )
-            except BaseException:
-                self._open -= 1
-                self._wake_one(None)
-                raise
-            return connection
-        waiter: asyncio.Future[asyncpg.Connection | None] = asyncio.get_running_loop().create_future()
+            return await self._connect()
+        waiter: asyncio.Future[Handover] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            connection = await asyncio.wait_for(waiter, self.acquire_timeout_seconds)
+            async with asyncio.timeout(self.acquire_timeout_seconds):
+                handed = await waiter
         except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                # Handed over just as we gave up: pass the connection (or the slot) on.
-                handed = waiter.result()
-                if handed is not None:
-                    self._release(handed)
-                else:
-                    self._wake_one(None)
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._hand_back(waiter.result())  # it came just as we gave up: pass it on
             with contextlib.suppress(ValueError):
                 self._waiters.remove(waiter)
             raise
-        # None: a slot freed up (a connection was dropped); open one in it.
-        return connection if connection is not None else await self._acquire()
+        # None: a slot kept for us (a connection was dropped); open one in it.
+        return handed if handed is not None else await self._connect()
+
+    async def _connect(self) -> asyncpg.Connection:
+        """Opens a connection in a slot already counted in `_open`."""
+        try:
+            connection: asyncpg.Connection = await asyncpg.connect(
+                self.dsn,
+                timeout=self.connect_timeout_seconds,
+                command_timeout=self.command_timeout_seconds,
+                server_settings={"application_name": self.application_name},
+            )
+        except BaseException:
+            self._free_slot()
+            raise
+        return connection
 
     def _release(self, connection: asyncpg.Connection) -> None:
-        if self._closed:
-            connection.terminate()
-            self._open -= 1
+        if self._closed or connection.is_closed():
+            self._discard(connection)
         elif not self._wake_one(connection):
             self._idle.append(connection)
 
     def _discard(self, connection: asyncpg.Connection) -> None:
         connection.terminate()
-        self._open -= 1
-        self._wake_one(None)
+        self._free_slot()
 
-    def _wake_one(self, connection: asyncpg.Connection | None) -> bool:
-        """Hands `connection` (or a free slot) to the oldest waiter, if any."""
+    def _free_slot(self) -> None:
+        """A slot is free: the oldest waiter opens a connection in it, or it is given up."""
+        if self._closed or not self._wake_one(None):
+            self._open -= 1
+
+    def _hand_back(self, handed: Handover) -> None:
+        if handed is None:
+            self._free_slot()
+        else:
+            self._release(handed)
+
+    def _wake_one(self, handed: Handover) -> bool:
+        """Hands a connection (or a slot) to the oldest waiter still waiting, if any."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(connection)
+                waiter.set_result(handed)
                 return True
         return False
 
+    def _settle(self, connection: asyncpg.Connection) -> None:
+        """Keeps a connection whose statement was cancelled out of use, still counted,
+        until the server has cancelled the statement; then it serves again."""
+
+        async def settle() -> None:
+            try:
+                # asyncpg runs this only after the cancellation has completed.
+                await connection.fetch("SELECT 1", timeout=self.command_timeout_seconds)
+            except BaseException:
+                self._discard(connection)
+                raise
+            self._release(connection)
+
+        task = asyncio.get_running_loop().create_task(settle(), name="statement-pool-settle")
+        self._settling.add(task)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Task[None]) -> None:
+        self._settling.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a failure was handled by dropping the connection
+
     async def close(self) -> None:
+        """Refuses new statements; idle connections close now, busy ones when their
+        statement ends."""
         self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
+            connection.terminate()
             self._open -= 1
-            with contextlib.suppress(Exception):
-                await connection.close(timeout=1)
-        for waiter in self._waiters:
+        while self._waiters:
+            waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_exception(asyncpg.exceptions.InterfaceError("the statement pool is closed"))
+        for task in list(self._settling):
+            task.cancel()

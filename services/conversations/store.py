@@ -444,13 +444,14 @@ class _Record:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
-        # The engine runs the multi-statement transactions (claims); single statements,
-        # the hot path, run on a pool of plain asyncpg connections of the same size.
+    def __init__(self, engine: AsyncEngine, statement_connections: int | None = None) -> None:
+        # The hot path's statements run on plain asyncpg connections (`statement_connections`
+        # of them, by default as many as the engine has); the engine runs the transactions
+        # (the outbox's claim) and the outbox's rarer bulk statements.
         self.engine = engine
         self.statements = StatementPool(
             engine.url.render_as_string(hide_password=False),
-            engine.pool.size(),  # type: ignore[attr-defined]
+            statement_connections or engine.pool.size(),  # type: ignore[attr-defined]
         )
         self._positional: dict[int, _Positional] = {}
 

@@ -1,8 +1,10 @@
-"""The hot path's connection pool against a real PostgreSQL: size, waiting, broken and
-cancelled connections, closing."""
+"""The hot path's connection pool against a real PostgreSQL: size, waiting, failed, broken
+and cancelled statements, closing. Each test's pool has an application_name of its own,
+so pg_stat_activity shows its connections and nothing else."""
 
 import asyncio
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import pytest
@@ -11,43 +13,87 @@ import pytest_asyncio
 from services.conversations.grpc_api import database_unavailable
 from services.conversations.statements import StatementPool
 
-BACKEND_PID = "SELECT pg_backend_pid()"
+PID_AFTER = "SELECT pg_backend_pid(), pg_sleep($1::float8)"
+PATIENCE = 10.0  # seconds: a slow machine's worst case for what should take milliseconds
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def pool(database: str) -> AsyncIterator[StatementPool]:
-    pool = StatementPool(database, size=2, acquire_timeout_seconds=0.5)
-    yield pool
-    await pool.close()
-
-
-async def backends(database: str) -> set[int]:
-    """pids of the pool's connections (their application_name)."""
+async def admin(database: str) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(database)
-    try:
-        rows = await connection.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'pigeon-conversations'"
-            " AND datname = current_database()"
-        )
-        return {row["pid"] for row in rows}
-    finally:
-        await connection.close()
+    yield connection
+    await connection.close()
 
 
-async def test_reuses_connections_and_opens_no_more_than_its_size(pool: StatementPool, database: str) -> None:
-    pids = await asyncio.gather(
-        *(pool.fetch("SELECT pg_backend_pid(), pg_sleep(0.05)", []) for _ in range(8))
+@pytest_asyncio.fixture(loop_scope="session")
+async def make_pool(database: str) -> AsyncIterator[Callable[..., StatementPool]]:
+    pools: list[StatementPool] = []
+
+    def make(size: int = 2, acquire_timeout_seconds: float = PATIENCE) -> StatementPool:
+        name = f"pool-test-{uuid.uuid4().hex[:12]}"
+        pool = StatementPool(database, size, acquire_timeout_seconds, application_name=name)
+        pools.append(pool)
+        return pool
+
+    yield make
+    for pool in pools:
+        await pool.close()
+
+
+async def backends(admin: asyncpg.Connection, pool: StatementPool) -> dict[int, tuple[str, str]]:
+    """The pool's server connections: pid -> (state, query)."""
+    rows = await admin.fetch(
+        "SELECT pid, state, query FROM pg_stat_activity WHERE application_name = $1", pool.application_name
     )
-    used = {records[0][0] for records in pids}
+    return {row["pid"]: (row["state"], row["query"]) for row in rows}
+
+
+async def until(condition: Callable[[], object], what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + PATIENCE
+    while not await condition():  # type: ignore[misc]
+        assert asyncio.get_running_loop().time() < deadline, what
+        await asyncio.sleep(0.02)
+
+
+async def both_connections(pool: StatementPool, sleep: float = 0.2) -> set[int]:
+    """The pids of the pool's two connections, made busy at the same time."""
+    rows = await asyncio.gather(*(pool.fetch(PID_AFTER, [sleep]) for _ in range(2)))
+    return {records[0][0] for records in rows}
+
+
+async def test_reuses_its_connections_and_opens_no_more_than_its_size(
+    make_pool: Callable[..., StatementPool], admin: asyncpg.Connection
+) -> None:
+    pool = make_pool(size=2)
+    rows = await asyncio.gather(*(pool.fetch(PID_AFTER, [0.05]) for _ in range(8)))
+    used = {records[0][0] for records in rows}
     assert len(used) == 2
-    again = {(await pool.fetch(BACKEND_PID, []))[0][0] for _ in range(5)}
-    assert again <= used
-    assert used <= await backends(database)
+    assert set(await backends(admin, pool)) == used
+    for _ in range(5):
+        assert (await pool.fetch(PID_AFTER, [0]))[0][0] in used
+    assert set(await backends(admin, pool)) == used
 
 
-async def test_waits_for_a_connection_then_gives_up_as_unavailable(pool: StatementPool) -> None:
-    busy = [asyncio.create_task(pool.fetch("SELECT pg_sleep(1.5)", [])) for _ in range(2)]
-    await asyncio.sleep(0.2)
+async def test_a_waiting_statement_runs_on_the_first_connection_freed(
+    make_pool: Callable[..., StatementPool],
+) -> None:
+    pool = make_pool(size=2)
+    await both_connections(pool, 0)
+    short = asyncio.create_task(pool.fetch(PID_AFTER, [0.1]))
+    long = asyncio.create_task(pool.fetch(PID_AFTER, [3]))
+    await asyncio.sleep(0.05)
+    waited = (await pool.fetch(PID_AFTER, [0]))[0][0]
+    assert short.done() and not long.done()
+    assert waited == (await short)[0][0]
+    await long
+
+
+async def test_waits_at_most_its_timeout_then_fails_as_unavailable(
+    make_pool: Callable[..., StatementPool],
+) -> None:
+    pool = make_pool(size=2, acquire_timeout_seconds=0.3)
+    await both_connections(pool, 0)
+    busy = [asyncio.create_task(pool.fetch(PID_AFTER, [2])) for _ in range(2)]
+    await asyncio.sleep(0.05)
     with pytest.raises(TimeoutError) as raised:
         await pool.fetch("SELECT 1", [])
     # The gRPC layer answers UNAVAILABLE for it, as for any unreachable database.
@@ -56,60 +102,70 @@ async def test_waits_for_a_connection_then_gives_up_as_unavailable(pool: Stateme
     assert (await pool.fetch("SELECT 41 + 1", []))[0][0] == 42
 
 
-async def test_a_waiting_statement_gets_the_next_free_connection(pool: StatementPool) -> None:
-    busy = [asyncio.create_task(pool.fetch("SELECT pg_sleep(0.2)", [])) for _ in range(2)]
-    await asyncio.sleep(0.05)
-    assert (await pool.fetch("SELECT 'waited'", []))[0][0] == "waited"
-    await asyncio.gather(*busy)
-
-
-async def both_connections(pool: StatementPool) -> set[int]:
-    """The pids of the pool's two connections, busy at the same time."""
-    rows = await asyncio.gather(*(pool.fetch("SELECT pg_backend_pid(), pg_sleep(0.2)", []) for _ in range(2)))
-    return {records[0][0] for records in rows}
-
-
-async def test_a_failed_statement_keeps_its_connection(pool: StatementPool) -> None:
+async def test_a_failed_statement_keeps_its_connection(make_pool: Callable[..., StatementPool]) -> None:
+    pool = make_pool(size=2)
     pids = await both_connections(pool)
     with pytest.raises(asyncpg.exceptions.DivisionByZeroError):
         await pool.fetch("SELECT 1 / 0", [])
+    with pytest.raises(asyncpg.exceptions.DataError):
+        await pool.fetch("SELECT $1::int", ["not a number"])
     assert await both_connections(pool) == pids
 
 
-async def test_a_connection_killed_by_the_server_is_dropped(pool: StatementPool, database: str) -> None:
-    pids = await both_connections(pool)
-    admin = await asyncpg.connect(database)
-    try:
-        for pid in pids:
-            await admin.execute("SELECT pg_terminate_backend($1)", pid)
-    finally:
-        await admin.close()
-    failures = 0
-    for _ in range(4):
-        try:
-            await pool.fetch("SELECT 1", [])
-        except Exception as exc:
-            assert database_unavailable(exc), repr(exc)
-            failures += 1
-    # At most one failure per dead connection, then fresh ones.
-    assert failures <= 2
-    assert not (await both_connections(pool)) & pids
+async def test_connections_killed_mid_statement_are_dropped_and_replaced(
+    make_pool: Callable[..., StatementPool], admin: asyncpg.Connection
+) -> None:
+    pool = make_pool(size=2)
+    busy = [asyncio.create_task(pool.fetch(PID_AFTER, [5])) for _ in range(2)]
 
+    async def both_sleeping() -> bool:
+        return sum("pg_sleep" in query for _, query in (await backends(admin, pool)).values()) == 2
 
-async def test_a_cancelled_statement_costs_its_connection_not_the_pool(pool: StatementPool) -> None:
-    for _ in range(3):
-        task = asyncio.create_task(pool.fetch("SELECT pg_sleep(5)", []))
-        await asyncio.sleep(0.1)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
+    await until(both_sleeping, "both statements running")
+    killed = set(await backends(admin, pool))
+    for pid in killed:
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+    for task in busy:
+        with pytest.raises(Exception) as raised:
             await task
-    # Still room for two connections at once.
-    assert len(await both_connections(pool)) == 2
+        assert database_unavailable(raised.value), repr(raised.value)
+    fresh = await both_connections(pool)
+    assert len(fresh) == 2 and not fresh & killed
 
 
-async def test_a_closed_pool_refuses_statements(database: str) -> None:
-    pool = StatementPool(database, size=1)
-    await pool.fetch("SELECT 1", [])
+async def test_a_cancelled_statement_is_cancelled_on_the_server_and_its_connection_kept(
+    make_pool: Callable[..., StatementPool], admin: asyncpg.Connection
+) -> None:
+    pool = make_pool(size=2)
+    pids = await both_connections(pool, 0)
+    task = asyncio.create_task(pool.fetch("SELECT pg_sleep(30)", []))
+
+    async def sleeping() -> bool:
+        return any("pg_sleep(30)" in q for s, q in (await backends(admin, pool)).values() if s == "active")
+
+    await until(sleeping, "the statement running")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    async def stopped() -> bool:
+        return not await sleeping()
+
+    # Not left running on the server (holding its locks) behind a terminated socket.
+    await until(stopped, "the server cancelled the statement")
+    # And the connection serves again: still the same two.
+    assert await both_connections(pool) == pids
+
+
+async def test_closing_refuses_new_and_waiting_statements(make_pool: Callable[..., StatementPool]) -> None:
+    pool = make_pool(size=1)
+    busy = asyncio.create_task(pool.fetch(PID_AFTER, [0.5]))
+    await asyncio.sleep(0.05)
+    waiting = asyncio.create_task(pool.fetch("SELECT 1", []))
+    await asyncio.sleep(0.05)
     await pool.close()
+    with pytest.raises(asyncpg.exceptions.InterfaceError):
+        await waiting
+    await busy  # a statement under way finishes
     with pytest.raises(asyncpg.exceptions.InterfaceError):
         await pool.fetch("SELECT 1", [])
