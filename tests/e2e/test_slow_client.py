@@ -55,15 +55,22 @@ async def test_a_client_that_stops_reading_is_closed_and_the_others_keep_up(smal
     batches = 30
     try:
         async with running.http.ws_connect(url, params=token) as healthy:
+
+            async def read_all() -> None:
+                # A healthy client reads all along, while the events are being made.
+                nonlocal received
+                while received < batches * EVENTS_PER_BATCH:
+                    message = await healthy.receive()
+                    assert message.type == aiohttp.WSMsgType.TEXT, message
+                    received += 1
+
             started = time.monotonic()
+            reader = asyncio.create_task(read_all())
             for batch in range(batches):
                 await inbound_batch(running, batch)
             try:
                 async with asyncio.timeout(60):
-                    while received < batches * EVENTS_PER_BATCH:
-                        message = await healthy.receive()
-                        assert message.type == aiohttp.WSMsgType.TEXT, message
-                        received += 1
+                    await reader
             except TimeoutError:
                 raise AssertionError(f"the healthy client got only {received} events") from None
             elapsed = time.monotonic() - started
