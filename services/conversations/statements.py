@@ -9,7 +9,7 @@ CPU per statement here (greenlets, reset on return) and asyncpg's own pool about
 import asyncio
 import contextlib
 from collections import deque
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -28,7 +28,8 @@ CONNECTION_LOST = (
     OSError,
 )
 
-Handover = asyncpg.Connection | None  # a connection, or a free slot to open one in
+# A connection, or a free slot to open one in.
+Handover: TypeAlias = "asyncpg.Connection | None"
 
 
 class StatementPool:
