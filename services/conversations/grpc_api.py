@@ -108,16 +108,21 @@ def maps_errors(handler: Handler[Response]) -> Handler[Response]:
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Response:
         try:
             return await handler(self, request, context)
-        except DomainError as exc:
-            await context.abort(_STATUS_BY_ERROR[type(exc)], str(exc))
         except Exception as exc:
-            if not database_unavailable(exc):
-                raise
-            log.warning("database unavailable", extra={"error": type(exc).__name__})
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")
+            await abort_for(exc, context)
         raise AssertionError("context.abort always raises")
 
     return wrapper
+
+
+async def abort_for(exc: Exception, context: grpc.aio.ServicerContext) -> None:
+    """Ends the call with the status of a domain or database error; re-raises anything else."""
+    if isinstance(exc, DomainError):
+        await context.abort(_STATUS_BY_ERROR[type(exc)], str(exc))
+    if not database_unavailable(exc):
+        raise exc
+    log.warning("database unavailable", extra={"error": type(exc).__name__})
+    await context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")
 
 
 def _timestamp(value: datetime | None) -> Timestamp | None:
@@ -310,10 +315,5 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
                     data_json=event.data_json,
                     created_at=_timestamp(event.created_at),
                 )
-        except DomainError as exc:
-            await context.abort(_STATUS_BY_ERROR[type(exc)], str(exc))
         except Exception as exc:
-            if not database_unavailable(exc):
-                raise
-            log.warning("database unavailable", extra={"error": type(exc).__name__})
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")
+            await abort_for(exc, context)

@@ -16,6 +16,7 @@ import aiohttp
 import orjson
 from sqlalchemy import text
 
+from tests.e2e.test_faults import stored_messages
 from tests.fixtures.stack import Running, start_running
 from tools.seed import SeededAccount, create_account
 from tools.stack import ServiceProcess
@@ -180,16 +181,9 @@ async def test_killed_dispatcher_and_sender_lose_nothing(postgres_server: str) -
         # 1. Every accepted message is stored and sent; the client got every message accepted
         # (through the restart), and no request the client gave up on left a message behind.
         assert client.gave_up == [], f"{len(client.gave_up)} messages never accepted (gateway kept failing?)"
+        stored = await stored_messages(running, accounts)
+        rows = list(stored.values())
         async with running.engine.connect() as connection:
-            rows = (
-                await connection.execute(
-                    text(
-                        "SELECT id::text AS id, status, error_code, error_message, wa_message_id, attempts "
-                        "FROM messages WHERE account_id = ANY(CAST(:accounts AS uuid[])) AND direction = 'outbound'"
-                    ),
-                    {"accounts": [a.account_id for a in accounts]},
-                )
-            ).all()
             stuck = (
                 await connection.execute(
                     text(
@@ -197,7 +191,6 @@ async def test_killed_dispatcher_and_sender_lose_nothing(postgres_server: str) -
                     )
                 )
             ).all()
-        stored = {row.id: row for row in rows}
         assert set(stored) == set(accepted), (
             f"accepted but not stored: {len(set(accepted) - set(stored))}, "
             f"stored but never accepted: {len(set(stored) - set(accepted))}"
