@@ -1,0 +1,52 @@
+"""The SQL functions that build the message and conversation resources, against a real
+PostgreSQL: their timestamps, and that the planner inlines them (a SQL function that is
+not inlined has its body parsed and planned again in every statement that calls it)."""
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def connection(database: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(database)
+    yield connection
+    await connection.close()
+
+
+async def plan(connection: asyncpg.Connection, query: str) -> str:
+    return "\n".join(row[0] for row in await connection.fetch(f"EXPLAIN (VERBOSE) {query}"))
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.parametrize("time_zone", ["UTC", "Asia/Kolkata", "America/St_Johns"])
+async def test_timestamps_are_utc_with_microseconds_whatever_the_session_time_zone(
+    connection: asyncpg.Connection, time_zone: str
+) -> None:
+    await connection.execute(f"SET TIME ZONE '{time_zone}'")
+    try:
+        text = await connection.fetchval(
+            "SELECT pigeon_ts(CAST('2026-11-25 14:03:07.012345+00' AS timestamptz))"
+        )
+    finally:
+        await connection.execute("RESET TIME ZONE")
+    assert text == "2026-11-25T14:03:07.012345Z"
+    assert await connection.fetchval("SELECT pigeon_ts(NULL)") is None
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT pigeon_message_json(m) FROM messages m",
+        "SELECT pigeon_conversation_json(c, k) FROM conversations c JOIN contacts k ON k.id = c.contact_id",
+    ],
+)
+async def test_resource_builders_are_inlined_into_the_statement(
+    connection: asyncpg.Connection, query: str
+) -> None:
+    text = await plan(connection, query)
+    assert "to_char(" in text, text
+    assert "pigeon_" not in text, text
