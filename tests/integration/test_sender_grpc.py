@@ -2,7 +2,6 @@
 the WhatsApp simulator, called over a real gRPC channel."""
 
 import itertools
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +18,7 @@ from services.sender.grpc_api import SERVICE_NAME, SenderServicer
 from services.sender.whatsapp import CloudApiClient
 from services.shared.grpc_server import build_server
 from tests.fixtures.simulator import Simulator
+from tools.stack import free_port
 
 TOKEN = "EAAG-test-token"
 # Recipients that make the simulator answer a Graph error ("1999" + code) or wait ("1998" + ms).
@@ -176,10 +176,8 @@ async def test_no_answer_within_the_timeout(simulator: Simulator, phone_number_i
 
 
 async def test_connection_refused() -> None:
-    # Bind a port and close it again: nothing listens there for the next moment.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    # A port nothing listens on.
+    closed_port = free_port()
 
     async with running_sender(f"http://127.0.0.1:{closed_port}") as channel:
         response = await sender_pb2_grpc.SenderStub(channel).SendMessage(send_request("1000"))

@@ -3,7 +3,6 @@
 import asyncio
 import hashlib
 import hmac
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from tests.fixtures.simulator import Simulator
+from tools.stack import free_port
 from tools.whatsapp_sim.app import STATE
 from tools.whatsapp_sim.config import SimConfig
 
@@ -387,10 +387,8 @@ async def test_inbound_reports_pigeons_answer_and_is_retried(sim: Simulator, rec
 
 
 async def test_inbound_connection_error_is_null(sim: Simulator, receiver: Receiver) -> None:
-    # A port nothing listens on: one the OS just handed out and took back.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # A port nothing listens on.
+    port = free_port()
     await sim.set_webhook(f"http://127.0.0.1:{port}/webhooks/whatsapp")
 
     answer = await sim.inbound(PHONE, "15557654321", {"type": "text", "text": {"body": "hi"}})
