@@ -113,7 +113,14 @@ def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str,
 
 
 REQUEST_ID_HEADER = _header("The caller's X-Request-ID, or one made up; also in the services' logs")
-TIMESTAMP = {"type": "string", "format": "date-time", "nullable": True}
+# Over HTTP and in events alike: RFC 3339, UTC, always six fractional digits.
+TIME = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$",
+    "example": "2026-11-25T14:03:07.012000Z",
+}
+TIMESTAMP = {**TIME, "nullable": True}
 ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
 
 
@@ -267,7 +274,7 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
             },
             "context": CONTEXT,
-            "created_at": {"type": "string", "format": "date-time"},
+            "created_at": TIME,
             "sent_at": TIMESTAMP,
             "delivered_at": TIMESTAMP,
             "read_at": TIMESTAMP,
@@ -284,7 +291,7 @@ SCHEMAS: dict[str, Any] = {
                 "required": ["wa_id", "name"],
                 "properties": {"wa_id": {"type": "string"}, "name": {"type": "string", "nullable": True}},
             },
-            "created_at": {"type": "string", "format": "date-time"},
+            "created_at": TIME,
             "last_message_at": TIMESTAMP,
             "last_inbound_at": TIMESTAMP,
             "unread_count": {"type": "integer", "minimum": 0},

@@ -1,5 +1,6 @@
 """The JSON resources of the HTTP API, built from the services' protobuf messages."""
 
+import time
 from typing import Any
 
 import orjson
@@ -18,11 +19,18 @@ _STATUS = {
 }
 
 
+def timestamp_json(timestamp: Timestamp) -> str:
+    """RFC 3339 in UTC with microseconds, always six digits: the form PostgreSQL's
+    pigeon_ts gives the events, so a resource reads the same over HTTP and the WebSocket
+    (protobuf's ToJsonString drops trailing zeros: ".012Z", or no fraction at all)."""
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(timestamp.seconds))
+    return f"{whole}.{timestamp.nanos // 1000:06d}Z"
+
+
 def _time(holder: Any, field: str) -> str | None:
     if not holder.HasField(field):
         return None
-    timestamp: Timestamp = getattr(holder, field)
-    return timestamp.ToJsonString()
+    return timestamp_json(getattr(holder, field))
 
 
 def message_json(message: pb.Message) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """GET /ws: events in order, resume with `since` losing nothing, isolation between accounts."""
 
 import asyncio
+import re
 from typing import Any
 
 import aiohttp
@@ -66,6 +67,15 @@ async def test_events_arrive_in_order(running: Running) -> None:
     assert frames[0]["id"] < frames[1]["id"]
     assert frames[1]["data"]["wa_message_id"].startswith("wamid.")
     assert frames[1]["data"]["text"] == {"body": "Watch me", "preview_url": False}
+    # The event's times read exactly as the HTTP resource's (one is built by PostgreSQL,
+    # the other by the gateway).
+    async with running.http.get(
+        f"{running.gateway}/messages/{message_id}", headers={"Authorization": f"Bearer {account.api_key}"}
+    ) as response:
+        resource = await response.json()
+    for field in ("created_at", "sent_at"):
+        assert resource[field] == frames[1]["data"][field]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", resource[field]), resource[field]
 
 
 async def test_resume_with_since_loses_nothing(running: Running) -> None:

@@ -1,12 +1,16 @@
 """The SQL functions that build the message and conversation resources, against a real
-PostgreSQL: their timestamps, and that the planner inlines them (a SQL function that is
-not inlined has its body parsed and planned again in every statement that calls it)."""
+PostgreSQL: their timestamps (the same strings as the gateway's), and that the planner
+inlines them (a SQL function that is not inlined has its body parsed and planned again in
+every statement that calls it)."""
 
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 import pytest_asyncio
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from services.gateway.resources import timestamp_json
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -50,3 +54,28 @@ async def test_resource_builders_are_inlined_into_the_statement(
     text = await plan(connection, query)
     assert "to_char(" in text, text
     assert "pigeon_" not in text, text
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.parametrize(
+    "instant",
+    [
+        "2026-11-25 14:03:07+00",  # whole seconds
+        "2026-11-25 14:03:07.012+00",  # milliseconds
+        "2026-11-25 14:03:07.012345+00",
+        "1999-12-31 23:59:59.999999+00",
+        "2026-02-28 23:00:00.5-02",  # not UTC
+    ],
+)
+async def test_the_gateway_writes_timestamps_as_the_events_do(
+    connection: asyncpg.Connection, instant: str
+) -> None:
+    """The HTTP resources (built by the gateway from protobuf) and the WebSocket events
+    (built by PostgreSQL) show one instant as one string."""
+    in_database, moment = await connection.fetchrow(
+        "SELECT pigeon_ts(CAST(CAST($1 AS text) AS timestamptz)), CAST(CAST($1 AS text) AS timestamptz)",
+        instant,
+    )
+    timestamp = Timestamp()
+    timestamp.FromDatetime(moment)
+    assert timestamp_json(timestamp) == in_database
