@@ -42,7 +42,8 @@ MAINTENANCE_EVERY_SECONDS = 1.0
 IDEMPOTENCY_SWEEP_EVERY_SECONDS = 3600.0
 # An outcome write is retried until this long before the claim's lease ends.
 OUTCOME_WRITE_MARGIN_SECONDS = 1.0
-# After a wake-up, wait this long so that one claim serves a burst of notifications.
+# After a wake-up while deliveries are in flight, wait this long so that one claim serves
+# a burst of notifications.
 CLAIM_COALESCE_SECONDS = 0.003
 
 
@@ -141,7 +142,10 @@ class Dispatcher:
                 wait = 1.0
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
-            await asyncio.sleep(CLAIM_COALESCE_SECONDS)
+            if self._in_flight:
+                # Busy: let a burst of notifications gather into one claim. Idle: claim at
+                # once, so that a lone message starts sending within milliseconds.
+                await asyncio.sleep(CLAIM_COALESCE_SECONDS)
 
     async def _claim(self, free: int) -> list[ClaimedMessage]:
         claimed = await self.store.claim(
