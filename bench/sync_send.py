@@ -560,8 +560,13 @@ async def main(args: argparse.Namespace) -> int:
         extra_env={"RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000"},
         sim_env={"SIM_LATENCY": "0", "SIM_WEBHOOK_URL": ""},
         replicas=args.replicas,
+        unix_socket_dir=LOG_DIR if args.unix_sockets else None,
     )
-    print(f"starting the stack (logs in {LOG_DIR}, replicas {args.replicas or 'one each'})...")
+    transport = "Unix sockets" if args.unix_sockets else "TCP"
+    print(
+        f"starting the stack (logs in {LOG_DIR}, replicas {args.replicas or 'one each'}, "
+        f"gRPC over {transport})..."
+    )
     await asyncio.to_thread(stack.start, phone_numbers)
     naive: ServiceProcess | None = None
     results: list[dict[str, Any]] = [
@@ -700,6 +705,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=parse_replicas,
         default={},
         help="replicas per service, e.g. conversations=2,sender=2 (default one each)",
+    )
+    parser.add_argument(
+        "--unix-sockets",
+        action="store_true",
+        help="gRPC between the services over Unix sockets (SENDER_UNIX_SOCKET, CONVERSATIONS_UNIX_SOCKET)",
     )
     parser.add_argument(
         "--no-sim-match",

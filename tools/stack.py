@@ -156,6 +156,9 @@ class Stack:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     sim_env: Mapping[str, str] = field(default_factory=dict)
     replicas: Mapping[str, int] = field(default_factory=dict)
+    # When given, the sender and conversations also listen on Unix sockets in this folder,
+    # and their callers use them (one replica of each only: a unix: target is one address).
+    unix_socket_dir: Path | None = None
     services: list[ServiceProcess] = field(default_factory=list)
 
     @property
@@ -175,6 +178,18 @@ class Stack:
             return None
         self.log_dir.mkdir(parents=True, exist_ok=True)
         return self.log_dir / f"{name}.log"
+
+    def unix_socket(self, service: str) -> str:
+        """The Unix socket `service` listens on, "" without unix_socket_dir."""
+        if self.unix_socket_dir is None:
+            return ""
+        if self.replicas.get(service, 1) != 1:
+            raise ValueError("Unix sockets are for one replica of each service")
+        return str(self.unix_socket_dir / f"{service}.sock")
+
+    def _callers_target(self, service: str, ports: list[int]) -> str:
+        socket_path = self.unix_socket(service)
+        return f"unix:{socket_path}" if socket_path else self._target(ports)
 
     def _ports(self, service: str, first: int) -> list[int]:
         return [first] + [free_port() for _ in range(self.replicas.get(service, 1) - 1)]
@@ -216,6 +231,7 @@ class Stack:
             env = {
                 **common,
                 "SENDER_BIND": f"127.0.0.1:{port}",
+                "SENDER_UNIX_SOCKET": self.unix_socket("sender"),
                 "SENDER_METRICS_PORT": str(metrics),
                 "WHATSAPP_BASE_URL": self.simulator_url,
             }
@@ -227,8 +243,9 @@ class Stack:
                 **common,
                 "DATABASE_URL": self.database_url,
                 "CONVERSATIONS_BIND": f"127.0.0.1:{port}",
+                "CONVERSATIONS_UNIX_SOCKET": self.unix_socket("conversations"),
                 "CONVERSATIONS_METRICS_PORT": str(metrics),
-                "SENDER_TARGET": self._target(senders),
+                "SENDER_TARGET": self._callers_target("sender", senders),
             }
             self.services.append(
                 ServiceProcess(name, "services.conversations", port, env, self._log(name), metrics)
@@ -238,8 +255,8 @@ class Stack:
             env = {
                 **common,
                 "GATEWAY_PORT": str(port),
-                "CONVERSATIONS_TARGET": self._target(conversations),
-                "SENDER_TARGET": self._target(senders),
+                "CONVERSATIONS_TARGET": self._callers_target("conversations", conversations),
+                "SENDER_TARGET": self._callers_target("sender", senders),
                 "WEBHOOK_VERIFY_TOKEN": self.webhook_verify_token,
             }
             self.services.append(ServiceProcess(name, "services.gateway", port, env, self._log(name), port))

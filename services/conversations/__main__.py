@@ -51,6 +51,7 @@ async def serve(settings: ConversationsSettings) -> None:
         [SERVICE_NAME],
         settings.bind,
         metrics_name="conversations",
+        unix_socket=settings.unix_socket,
     )
     register_caches(
         {

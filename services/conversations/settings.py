@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from services.conversations.inbox import SendPolicy
 from services.conversations.outbox import OutboxSettings
-from services.shared.settings import SettingsError, env, positive
+from services.shared.settings import SettingsError, env, positive, unix_socket_path
 
 
 def async_database_url(url: str) -> str:
@@ -38,6 +38,8 @@ def at_least(minimum: float) -> Callable[[str], float]:
 class ConversationsSettings:
     database_url: str
     bind: str
+    # Also listen here (a path) for callers on the same host; "" for none.
+    unix_socket: str
     db_pool_size: int
     cache_ttl_seconds: float
     grace_seconds: float
@@ -56,6 +58,7 @@ class ConversationsSettings:
         return cls(
             database_url=async_database_url(database_url),
             bind=env("CONVERSATIONS_BIND", "127.0.0.1:50051"),
+            unix_socket=env("CONVERSATIONS_UNIX_SOCKET", "", unix_socket_path),
             db_pool_size=env("DB_POOL_SIZE", 20, positive(int)),
             cache_ttl_seconds=env("CACHE_TTL_SECONDS", 60.0, positive(float)),
             grace_seconds=env("CONVERSATIONS_GRACE_SECONDS", 10.0, positive(float)),

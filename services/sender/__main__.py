@@ -33,6 +33,7 @@ async def serve(settings: SenderSettings) -> None:
             [SERVICE_NAME],
             settings.bind,
             metrics_name="sender",
+            unix_socket=settings.unix_socket,
         )
         serve_metrics(settings.metrics_port)
         log.info(

@@ -4,7 +4,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from services.shared.settings import env, positive
+from services.shared.settings import env, positive, unix_socket_path
 
 _API_VERSION = re.compile(r"v\d+\.\d+")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -48,6 +48,8 @@ def _log_level(raw: str) -> str:
 @dataclass(frozen=True)
 class SenderSettings:
     bind: str = "127.0.0.1:50052"
+    # Also listen here (a path) for callers on the same host; "" for none.
+    unix_socket: str = ""
     whatsapp_base_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
     whatsapp_timeout_seconds: float = 10.0
@@ -62,6 +64,7 @@ class SenderSettings:
         """Reads every SENDER_*/WHATSAPP_* variable; raises SettingsError naming the bad one."""
         return cls(
             bind=env("SENDER_BIND", cls.bind, _bind),
+            unix_socket=env("SENDER_UNIX_SOCKET", cls.unix_socket, unix_socket_path),
             whatsapp_base_url=env("WHATSAPP_BASE_URL", cls.whatsapp_base_url, _base_url),
             whatsapp_api_version=env("WHATSAPP_API_VERSION", cls.whatsapp_api_version, _api_version),
             whatsapp_timeout_seconds=env("WHATSAPP_TIMEOUT_SECONDS", cls.whatsapp_timeout_seconds, _seconds),

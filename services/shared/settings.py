@@ -22,6 +22,15 @@ def env(name: str, default: T, parse: Callable[[str], T] | None = None) -> T:
         raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from None
 
 
+def unix_socket_path(raw: str) -> str:
+    """An absolute path for a Unix domain socket (the kernel limits it to 107 bytes)."""
+    if not raw.startswith("/"):
+        raise ValueError("must be an absolute path")
+    if len(raw.encode()) > 100:
+        raise ValueError("must be at most 100 bytes long")
+    return raw
+
+
 def positive(parse: Callable[[str], T]) -> Callable[[str], T]:
     def parse_positive(raw: str) -> T:
         value = parse(raw)

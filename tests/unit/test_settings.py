@@ -1,0 +1,29 @@
+"""Settings read from the environment: the Unix socket paths (a bad one names its variable)."""
+
+import pytest
+
+from services.conversations.settings import ConversationsSettings
+from services.sender.settings import SenderSettings
+from services.shared.settings import SettingsError
+
+
+def test_no_unix_socket_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SENDER_UNIX_SOCKET", raising=False)
+    assert SenderSettings.from_env().unix_socket == ""
+
+
+def test_a_unix_socket_path_is_taken_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENDER_UNIX_SOCKET", "/run/pigeon/sender.sock")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/pigeon")
+    monkeypatch.setenv("CONVERSATIONS_UNIX_SOCKET", "/run/pigeon/conversations.sock")
+    assert SenderSettings.from_env().unix_socket == "/run/pigeon/sender.sock"
+    assert ConversationsSettings.from_env().unix_socket == "/run/pigeon/conversations.sock"
+
+
+@pytest.mark.parametrize("path", ["sender.sock", "run/sender.sock", "/" + "x" * 120])
+def test_a_relative_or_too_long_unix_socket_path_is_refused(
+    monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    monkeypatch.setenv("SENDER_UNIX_SOCKET", path)
+    with pytest.raises(SettingsError, match="SENDER_UNIX_SOCKET"):
+        SenderSettings.from_env()
