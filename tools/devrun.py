@@ -10,7 +10,9 @@ import os
 import secrets
 import signal
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import orjson
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -78,6 +80,15 @@ def print_welcome(demo: dict[str, object]) -> None:
 def main() -> int:
     url, demo = asyncio.run(prepare())
     phone_numbers = asyncio.run(phone_numbers_in(url))
+    # Every process is on this host: gRPC between them goes over Unix sockets (a short
+    # folder, as a socket's path is limited to 107 bytes).
+    with tempfile.TemporaryDirectory(prefix="pigeon-") as sockets:
+        return run_stack(url, demo, phone_numbers, Path(sockets))
+
+
+def run_stack(
+    url: str, demo: dict[str, object], phone_numbers: list[dict[str, object]], sockets: Path
+) -> int:
     stack = Stack(
         database_url=url,
         sim_port=PORTS["simulator"],
@@ -89,6 +100,7 @@ def main() -> int:
         log_dir=DATA_DIR / "logs",
         webhook_verify_token=str(demo["webhook_verify_token"]),
         sim_env={"SIM_LATENCY": os.environ.get("SIM_LATENCY", "500-800")},
+        unix_socket_dir=sockets,
     )
     stack.start(phone_numbers)
     print_welcome(demo)
