@@ -246,6 +246,7 @@ async def main(args: argparse.Namespace) -> int:
         # One API key per account at full speed: the per-key request limit is not measured here.
         extra_env={"DISPATCHER_ENABLED": "false", "RATE_LIMIT_PER_SECOND": "0"},
         replicas=args.replicas,
+        unix_socket_dir=LOG_DIR / "async" if args.unix_sockets else None,
     )
     await asyncio.to_thread(stack.start, phone_numbers)
     runs: list[dict[str, Any]] = []
@@ -321,6 +322,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=parse_replicas,
         default={},
         help="replicas per service, e.g. conversations=2,sender=2 (default one each)",
+    )
+    parser.add_argument(
+        "--unix-sockets",
+        action="store_true",
+        help="gRPC between the services over Unix sockets (SENDER_UNIX_SOCKET, CONVERSATIONS_UNIX_SOCKET)",
     )
     return parser.parse_args(argv)
 
