@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import bisect
 import shlex
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -40,6 +41,7 @@ from bench.common import (
     git_revision,
     machine,
     median_of,
+    unix_socket_folder,
 )
 from bench.sync_send import parse_replicas
 from services.conversations.settings import async_database_url
@@ -239,6 +241,7 @@ async def main(args: argparse.Namespace) -> int:
         {"phone_number_id": a.phone_number_id, "access_token": a.access_token, "mps": a.messages_per_second}
         for a in accounts
     ]
+    sockets = unix_socket_folder(args.unix_sockets)
     stack = Stack(
         database_url=url,
         log_dir=LOG_DIR / "async",
@@ -246,7 +249,7 @@ async def main(args: argparse.Namespace) -> int:
         # One API key per account at full speed: the per-key request limit is not measured here.
         extra_env={"DISPATCHER_ENABLED": "false", "RATE_LIMIT_PER_SECOND": "0"},
         replicas=args.replicas,
-        unix_socket_dir=LOG_DIR / "async" if args.unix_sockets else None,
+        unix_socket_dir=sockets,
     )
     await asyncio.to_thread(stack.start, phone_numbers)
     runs: list[dict[str, Any]] = []
@@ -275,6 +278,8 @@ async def main(args: argparse.Namespace) -> int:
     finally:
         await asyncio.to_thread(stack.stop)
         await engine.dispose()
+        if sockets is not None:
+            shutil.rmtree(sockets, ignore_errors=True)
     median = {
         "accept_per_second": median_of(r["accept"]["accepted_per_second"] for r in runs),
         "accept_p50_ms": median_of(r["accept"]["latency_ms"]["p50"] for r in runs),
@@ -328,7 +333,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="gRPC between the services over Unix sockets (SENDER_UNIX_SOCKET, CONVERSATIONS_UNIX_SOCKET)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.unix_sockets and any(count != 1 for count in args.replicas.values()):
+        parser.error("--unix-sockets takes one replica of each service")
+    return args
 
 
 if __name__ == "__main__":

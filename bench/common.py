@@ -5,6 +5,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -202,3 +203,10 @@ def _machine_busy_seconds() -> tuple[float, float]:
     fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields
     return (user + nice) / _CLOCK_TICKS, (system + irq + softirq + steal) / _CLOCK_TICKS
+
+
+def unix_socket_folder(enabled: bool) -> Path | None:
+    """A short new folder for the services' Unix sockets (a socket's path may not exceed 107
+    bytes, which a deep checkout's log folder could), or None for gRPC over TCP. The caller
+    removes it with shutil.rmtree once the stack has stopped."""
+    return Path(tempfile.mkdtemp(prefix="pigeon-")) if enabled else None

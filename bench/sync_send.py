@@ -29,6 +29,7 @@ import contextlib
 import itertools
 import os
 import shlex
+import shutil
 import sys
 import time
 from collections import Counter
@@ -53,6 +54,7 @@ from bench.common import (
     machine_busy_cores,
     median_of,
     python_speed_seconds,
+    unix_socket_folder,
 )
 from services.conversations.settings import async_database_url
 from tools.seed import SeededAccount, create_account
@@ -552,6 +554,7 @@ async def main(args: argparse.Namespace) -> int:
         {"phone_number_id": a.phone_number_id, "access_token": a.access_token, "mps": BENCH_MPS}
         for a in accounts
     ]
+    sockets = unix_socket_folder(args.unix_sockets)
     stack = Stack(
         database_url=url,
         log_dir=LOG_DIR,
@@ -560,7 +563,7 @@ async def main(args: argparse.Namespace) -> int:
         extra_env={"RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000"},
         sim_env={"SIM_LATENCY": "0", "SIM_WEBHOOK_URL": ""},
         replicas=args.replicas,
-        unix_socket_dir=LOG_DIR if args.unix_sockets else None,
+        unix_socket_dir=sockets,
     )
     transport = "Unix sockets" if args.unix_sockets else "TCP"
     print(
@@ -618,6 +621,8 @@ async def main(args: argparse.Namespace) -> int:
     finally:
         codes = await asyncio.to_thread(stack.stop)
         print(f"stack stopped: {codes}")
+        if sockets is not None:
+            shutil.rmtree(sockets, ignore_errors=True)
 
     for result in results:
         figures = [flat(run) for run in result["runs"]]
@@ -717,6 +722,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="skip GET /_sim/requests; overhead is then only latency minus the configured latency",
     )
     args = parser.parse_args(argv)
+    if args.unix_sockets and any(count != 1 for count in args.replicas.values()):
+        parser.error("--unix-sockets takes one replica of each service")
     if args.naive:
         args.scenarios = [twin for s in args.scenarios for twin in (s, replace(s, target="naive"))]
     return args

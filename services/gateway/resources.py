@@ -23,8 +23,11 @@ def timestamp_json(timestamp: Timestamp) -> str:
     """RFC 3339 in UTC with microseconds, always six digits: the form PostgreSQL's
     pigeon_ts gives the events, so a resource reads the same over HTTP and the WebSocket
     (protobuf's ToJsonString drops trailing zeros: ".012Z", or no fraction at all)."""
-    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(timestamp.seconds))
-    return f"{whole}.{timestamp.nanos // 1000:06d}Z"
+    t = time.gmtime(timestamp.seconds)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+        f".{timestamp.nanos // 1000:06d}Z"
+    )
 
 
 def _time(holder: Any, field: str) -> str | None:

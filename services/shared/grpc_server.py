@@ -42,8 +42,8 @@ async def build_server(
 ) -> tuple[grpc.aio.Server, health_aio.HealthServicer, int]:
     """Builds and starts a server listening on `bind` ("host:port", port 0 picks one), and
     on the Unix domain socket `unix_socket` too when given: callers on the same host reach
-    it as "unix:<path>", without the kernel's TCP work (about 10 % more sync sends per second
-    on two cores).
+    it as "unix:<path>", without the kernel's TCP work (docs/benchmarks.md measures it). The
+    path must be this process's own: another server binding it would take it over.
 
     Returns the server, its health servicer (so the caller can report NOT_SERVING)
     and the port actually bound.

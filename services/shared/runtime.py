@@ -15,10 +15,6 @@ YOUNG_GENERATION_THRESHOLD = 20_000
 
 def _tune_garbage_collector() -> None:
     gc.set_threshold(YOUNG_GENERATION_THRESHOLD, 10, 10)
-    # What exists once the modules are loaded lives as long as the process: full
-    # collections need not walk it again (a pause that grows with the code loaded).
-    gc.collect()
-    gc.freeze()
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:

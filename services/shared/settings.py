@@ -22,12 +22,16 @@ def env(name: str, default: T, parse: Callable[[str], T] | None = None) -> T:
         raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from None
 
 
+# sockaddr_un holds 108 bytes, the last one the terminating NUL.
+UNIX_SOCKET_PATH_MAX_BYTES = 107
+
+
 def unix_socket_path(raw: str) -> str:
-    """An absolute path for a Unix domain socket (the kernel limits it to 107 bytes)."""
+    """An absolute path for a Unix domain socket, one per process listening on it."""
     if not raw.startswith("/"):
         raise ValueError("must be an absolute path")
-    if len(raw.encode()) > 100:
-        raise ValueError("must be at most 100 bytes long")
+    if len(raw.encode()) > UNIX_SOCKET_PATH_MAX_BYTES:
+        raise ValueError(f"must be at most {UNIX_SOCKET_PATH_MAX_BYTES} bytes long")
     return raw
 
 

@@ -67,11 +67,12 @@ async def test_events_arrive_in_order(running: Running) -> None:
     assert frames[0]["id"] < frames[1]["id"]
     assert frames[1]["data"]["wa_message_id"].startswith("wamid.")
     assert frames[1]["data"]["text"] == {"body": "Watch me", "preview_url": False}
-    # The event's times read exactly as the HTTP resource's (one is built by PostgreSQL,
-    # the other by the gateway).
+    # The event's times read exactly as the HTTP resource's: one is built by PostgreSQL, the
+    # other by the gateway (test_resource_json.py checks the two writers on chosen instants).
     async with running.http.get(
         f"{running.gateway}/messages/{message_id}", headers={"Authorization": f"Bearer {account.api_key}"}
     ) as response:
+        assert response.status == 200
         resource = await response.json()
     for field in ("created_at", "sent_at"):
         assert resource[field] == frames[1]["data"][field]

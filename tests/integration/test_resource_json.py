@@ -65,6 +65,8 @@ async def test_resource_builders_are_inlined_into_the_statement(
         "2026-11-25 14:03:07.012345+00",
         "1999-12-31 23:59:59.999999+00",
         "2026-02-28 23:00:00.5-02",  # not UTC
+        "1969-12-31 23:59:59.5+00",  # before the epoch
+        "0099-07-01 12:00:00+00",  # a year of fewer than four digits
     ],
 )
 async def test_the_gateway_writes_timestamps_as_the_events_do(

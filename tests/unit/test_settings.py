@@ -7,9 +7,19 @@ from services.sender.settings import SenderSettings
 from services.shared.settings import SettingsError
 
 
-def test_no_unix_socket_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SENDER_UNIX_SOCKET", raising=False)
+@pytest.mark.parametrize("unset", [None, ""])
+def test_no_unix_socket_unless_asked(monkeypatch: pytest.MonkeyPatch, unset: str | None) -> None:
+    if unset is None:
+        monkeypatch.delenv("SENDER_UNIX_SOCKET", raising=False)
+    else:
+        monkeypatch.setenv("SENDER_UNIX_SOCKET", unset)
     assert SenderSettings.from_env().unix_socket == ""
+
+
+def test_the_longest_unix_socket_path_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = "/" + "x" * 106  # 107 bytes: sockaddr_un's 108 with the NUL
+    monkeypatch.setenv("SENDER_UNIX_SOCKET", path)
+    assert SenderSettings.from_env().unix_socket == path
 
 
 def test_a_unix_socket_path_is_taken_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -20,7 +30,7 @@ def test_a_unix_socket_path_is_taken_as_given(monkeypatch: pytest.MonkeyPatch) -
     assert ConversationsSettings.from_env().unix_socket == "/run/pigeon/conversations.sock"
 
 
-@pytest.mark.parametrize("path", ["sender.sock", "run/sender.sock", "/" + "x" * 120])
+@pytest.mark.parametrize("path", ["sender.sock", "run/sender.sock", "/" + "x" * 107])
 def test_a_relative_or_too_long_unix_socket_path_is_refused(
     monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
