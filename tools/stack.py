@@ -77,9 +77,10 @@ _PORTS_GIVEN: set[int] = set()
 
 
 def free_port() -> int:
-    """A port nothing listens on, never the same one twice in this process. The kernel may
-    offer a port again once its probe socket is closed: two services of one stack were once
-    given one port, and the second seemed ready because the first was listening there."""
+    """A port nothing listened on when asked, never the same one twice in this process. The
+    kernel may offer a port again once its probe socket is closed: two services of one stack
+    were once given one port, and the second seemed ready because the first listened there.
+    (Another process may still take the port before the service binds it.)"""
     while True:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
