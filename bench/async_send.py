@@ -36,6 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bench.common import (
     LOG_DIR,
     RESULTS_DIR,
+    add_stack_arguments,
+    check_stack_arguments,
     distribution_ms,
     fresh_database,
     git_revision,
@@ -43,7 +45,6 @@ from bench.common import (
     median_of,
     unix_socket_folder,
 )
-from bench.sync_send import parse_replicas
 from services.conversations.settings import async_database_url
 from tools.seed import SeededAccount, create_account
 from tools.stack import Stack
@@ -322,20 +323,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--drain-latency-ms", type=int, default=500)
     parser.add_argument("--drain-timeout", type=float, default=180.0)
     parser.add_argument("--delay-messages", type=int, default=50)
-    parser.add_argument(
-        "--replicas",
-        type=parse_replicas,
-        default={},
-        help="replicas per service, e.g. conversations=2,sender=2 (default one each)",
-    )
-    parser.add_argument(
-        "--unix-sockets",
-        action="store_true",
-        help="gRPC between the services over Unix sockets (SENDER_UNIX_SOCKET, CONVERSATIONS_UNIX_SOCKET)",
-    )
+    add_stack_arguments(parser)
     args = parser.parse_args(argv)
-    if args.unix_sockets and any(count != 1 for count in args.replicas.values()):
-        parser.error("--unix-sockets takes one replica of each service")
+    check_stack_arguments(parser, args)
     return args
 
 

@@ -1,5 +1,6 @@
 """What every pigeon benchmark shares: the database, the machine, statistics, CPU accounting."""
 
+import argparse
 import os
 import platform
 import statistics
@@ -210,3 +211,33 @@ def unix_socket_folder(enabled: bool) -> Path | None:
     bytes, which a deep checkout's log folder could), or None for gRPC over TCP. The caller
     removes it with shutil.rmtree once the stack has stopped."""
     return Path(tempfile.mkdtemp(prefix="pigeon-")) if enabled else None
+
+
+def parse_replicas(raw: str) -> dict[str, int]:
+    replicas = {}
+    for item in filter(None, raw.split(",")):
+        service, _, count = item.partition("=")
+        if service not in ("conversations", "sender", "gateway") or not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"replicas {item!r}: expected SERVICE=COUNT")
+        replicas[service] = int(count)
+    return replicas
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the benchmarked stack runs: replicas per service, gRPC over TCP or Unix sockets."""
+    parser.add_argument(
+        "--replicas",
+        type=parse_replicas,
+        default={},
+        help="replicas per service, e.g. conversations=2,sender=2 (default one each)",
+    )
+    parser.add_argument(
+        "--unix-sockets",
+        action="store_true",
+        help="gRPC between the services over Unix sockets (SENDER_UNIX_SOCKET, CONVERSATIONS_UNIX_SOCKET)",
+    )
+
+
+def check_stack_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.unix_sockets and any(count != 1 for count in args.replicas.values()):
+        parser.error("--unix-sockets takes one replica of each service")

@@ -46,6 +46,8 @@ from bench.common import (
     LOG_DIR,
     RESULTS_DIR,
     CpuMeter,
+    add_stack_arguments,
+    check_stack_arguments,
     distribution_ms,
     embedded_postmaster_pid,
     fresh_database,
@@ -110,16 +112,6 @@ TARGETS = [
 NOISE_CORES = 0.25
 
 DEFAULT_SCENARIOS = "0:1,0:64,500:1,500:64,500:512"
-
-
-def parse_replicas(raw: str) -> dict[str, int]:
-    replicas = {}
-    for item in filter(None, raw.split(",")):
-        service, _, count = item.partition("=")
-        if service not in ("conversations", "sender", "gateway") or not count.isdigit() or int(count) < 1:
-            raise argparse.ArgumentTypeError(f"replicas {item!r}: expected SERVICE=COUNT")
-        replicas[service] = int(count)
-    return replicas
 
 
 def parse_scenarios(raw: str) -> list[Scenario]:
@@ -705,25 +697,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=2,
         help=f"repeat a run during which other programs used > {NOISE_CORES} cores (default 2 times)",
     )
-    parser.add_argument(
-        "--replicas",
-        type=parse_replicas,
-        default={},
-        help="replicas per service, e.g. conversations=2,sender=2 (default one each)",
-    )
-    parser.add_argument(
-        "--unix-sockets",
-        action="store_true",
-        help="gRPC between the services over Unix sockets (SENDER_UNIX_SOCKET, CONVERSATIONS_UNIX_SOCKET)",
-    )
+    add_stack_arguments(parser)
     parser.add_argument(
         "--no-sim-match",
         action="store_true",
         help="skip GET /_sim/requests; overhead is then only latency minus the configured latency",
     )
     args = parser.parse_args(argv)
-    if args.unix_sockets and any(count != 1 for count in args.replicas.values()):
-        parser.error("--unix-sockets takes one replica of each service")
+    check_stack_arguments(parser, args)
     if args.naive:
         args.scenarios = [twin for s in args.scenarios for twin in (s, replace(s, target="naive"))]
     return args
