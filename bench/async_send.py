@@ -19,6 +19,7 @@ the stack as real processes, logs in .pigeon/bench-logs/async.
 import argparse
 import asyncio
 import bisect
+import os
 import shlex
 import shutil
 import sys
@@ -36,9 +37,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bench.common import (
     LOG_DIR,
     RESULTS_DIR,
+    CpuMeter,
     add_stack_arguments,
     check_stack_arguments,
     distribution_ms,
+    embedded_postmaster_pid,
     fresh_database,
     git_revision,
     machine,
@@ -135,16 +138,29 @@ async def accept(
             latencies.append(time.perf_counter() - started)
             ids.append(orjson.loads(payload)["id"])
 
+    # Built here: a restart gives conversations a new pid.
+    pids = {s.name: [s.process.pid] for s in stack.services if s.process is not None}
+    cpu = CpuMeter({**pids, "bench": [os.getpid()]}, embedded_postmaster_pid())
+    cpu.start()
     began = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(args.concurrency)))
     elapsed = time.perf_counter() - began
+    cores = cpu.stop()
     stored = await committed(engine, ids)
+    accepted_per_second = len(ids) / elapsed
     return {
         "accepted": len(ids),
         "errors": errors,
         "committed": stored,
-        "accepted_per_second": len(ids) / elapsed,
+        "accepted_per_second": accepted_per_second,
         "latency_ms": distribution_ms(latencies),
+        "cpu_cores": cores,
+        # Where one accept's CPU goes, per process (the machine's too).
+        "cpu_ms_per_accept": {
+            name: round(value * 1000 / accepted_per_second, 3)
+            for name, value in cores.items()
+            if not name.endswith("_sys") and accepted_per_second
+        },
     }
 
 
@@ -267,7 +283,9 @@ async def main(args: argparse.Namespace) -> int:
                 print(
                     f"run {run + 1}/{args.runs}: accept {a['accepted_per_second']:.0f}/s "
                     f"p50 {a['latency_ms']['p50']:.2f} p99 {a['latency_ms']['p99']:.2f} ms "
-                    f"({a['committed']}/{a['accepted']} committed, {a['errors']} errors); "
+                    f"({a['committed']}/{a['accepted']} committed, {a['errors']} errors; CPU ms per accept: "
+                    + " ".join(f"{k} {v:.2f}" for k, v in a["cpu_ms_per_accept"].items())
+                    + "); "
                     f"drain {d['delivered_per_second']:.0f}/s "
                     f"({d['sent']}/{d['messages']} in {d['seconds']:.1f} s, "
                     f"{d['requests_at_simulator']} requests at the simulator, "

@@ -119,6 +119,9 @@ async def abort_for(exc: Exception, context: grpc.aio.ServicerContext) -> None:
     """Ends the call with the status of a domain or database error; re-raises anything else."""
     if isinstance(exc, DomainError):
         await context.abort(_STATUS_BY_ERROR[type(exc)], str(exc))
+    if isinstance(exc, asyncpg.exceptions.DataError):
+        # A value PostgreSQL refuses to store (a \u0000 in JSON, say): the caller's input.
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"a value could not be stored: {exc}")
     if not database_unavailable(exc):
         raise exc
     log.warning("database unavailable", extra={"error": type(exc).__name__})

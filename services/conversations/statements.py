@@ -41,6 +41,7 @@ class StatementPool:
         connect_timeout_seconds: float = 5.0,
         command_timeout_seconds: float = 10.0,
         application_name: str = "pigeon-conversations",
+        server_settings: dict[str, str] | None = None,
     ) -> None:
         self.dsn = asyncpg_dsn(dsn)
         self.size = size
@@ -48,6 +49,7 @@ class StatementPool:
         self.connect_timeout_seconds = connect_timeout_seconds
         self.command_timeout_seconds = command_timeout_seconds
         self.application_name = application_name
+        self.server_settings = {"application_name": application_name, **(server_settings or {})}
         self._idle: list[asyncpg.Connection] = []
         self._waiters: deque[asyncio.Future[Handover]] = deque()
         # Slots taken: connections open, being opened, or settling after a cancel. At most `size`.
@@ -113,7 +115,7 @@ class StatementPool:
                 self.dsn,
                 timeout=self.connect_timeout_seconds,
                 command_timeout=self.command_timeout_seconds,
-                server_settings={"application_name": self.application_name},
+                server_settings=self.server_settings,
             )
         except BaseException:
             self._free_slot()

@@ -4,7 +4,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
+import asyncpg
 import grpc
 import orjson
 import pytest
@@ -69,14 +71,16 @@ class StatementCounter:
 
     def __init__(self, store: Store) -> None:
         self.statements: list[str] = []
+        self.params: list[dict[str, Any]] = []
         self.store = store
 
     def __enter__(self) -> "StatementCounter":
         send = self.store._fetch
 
-        async def counted(statement: Any, params: dict[str, Any]) -> Any:
+        async def counted(statement: Any, params: dict[str, Any], *pool: Any) -> Any:
             self.statements.append(statement.text)
-            return await send(statement, params)
+            self.params.append(params)
+            return await send(statement, params, *pool)
 
         self.store._fetch = counted  # type: ignore[method-assign]
         return self
@@ -196,10 +200,78 @@ async def test_concurrent_misses_load_a_conversation_once(
 ) -> None:
     conversation_id = account.conversation_ids[2]
     with StatementCounter(service.inbox.store) as counter:
-        await asyncio.gather(*(create(service, account, conversation_id=conversation_id) for _ in range(20)))
+        created = await asyncio.gather(
+            *(create(service, account, conversation_id=conversation_id) for _ in range(20))
+        )
     lookups = [s for s in counter.statements if "FROM conversations c JOIN contacts" in s]
     assert len(lookups) == 1
-    assert len([s for s in counter.statements if "INSERT INTO messages" in s]) == 20
+    # The 20 inserts went to PostgreSQL in batches, every message stored once.
+    inserts = [s for s in counter.statements if "INSERT INTO messages" in s]
+    assert 1 <= len(inserts) < 20
+    ids = [r.message.id for r in created]
+    async with engine.connect() as connection:
+        stored = await connection.scalar(
+            text("SELECT count(*) FROM messages WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids}
+        )
+    assert len(set(ids)) == stored == 20
+
+
+async def test_each_row_of_a_batch_gets_its_own_answer(
+    service: Service, account: SeededAccount, other_account: SeededAccount, engine: AsyncEngine, database: str
+) -> None:
+    """Rows that share a statement: good ones, one PostgreSQL refuses (a \\u0000 in jsonb),
+    another account's conversation, and one idempotency key twice with the same body."""
+    mine = account.conversation_ids[0]
+    refused = content_pb2.Content(type="text", body_json=b'{"body": "nul \\u0000 here"}')
+    calls = [
+        create(service, account, conversation_id=mine, content=text_content("first")),
+        create(service, account, conversation_id=mine, content=refused),
+        create(service, account, conversation_id=other_account.conversation_ids[0]),
+        create(service, account, conversation_id=mine, idempotency_key="batch-key", request_hash=b"h"),
+        create(service, account, conversation_id=mine, idempotency_key="batch-key", request_hash=b"h"),
+        create(service, account, conversation_id=mine, content=text_content("last"), queue=True),
+    ]
+    await create(service, account, conversation_id=mine)  # warms the caches
+    with StatementCounter(service.inbox.store) as counter:
+        # A lock on the conversation holds the first insert in flight; the calls made
+        # meanwhile wait for it and then go together.
+        locker = await asyncpg.connect(asyncpg_dsn(database))
+        try:
+            async with locker.transaction():
+                await locker.execute("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", UUID(mine))
+                in_flight = asyncio.ensure_future(create(service, account, conversation_id=mine))
+                await asyncio.sleep(0.1)
+                answers = [asyncio.ensure_future(call) for call in calls]
+                await asyncio.sleep(0.1)
+                assert not in_flight.done()
+        finally:
+            await locker.close()
+        await in_flight
+        results = await asyncio.gather(*answers, return_exceptions=True)
+    batch_sizes = [len(params["message_ids"]) for params in counter.params if "message_ids" in params]
+    # The other account's conversation is refused before any insert (its lookup).
+    assert batch_sizes == [1, 5, 1, 1, 1, 1, 1]  # the batch failed: then each row alone
+
+    first, nul, foreign, keyed, replay, queued = results
+    assert isinstance(nul, grpc.aio.AioRpcError) and nul.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert isinstance(foreign, grpc.aio.AioRpcError) and foreign.code() == grpc.StatusCode.NOT_FOUND
+    assert isinstance(first, pb.CreateOutboundMessageResponse)
+    assert isinstance(keyed, pb.CreateOutboundMessageResponse)
+    assert isinstance(replay, pb.CreateOutboundMessageResponse)
+    assert isinstance(queued, pb.CreateOutboundMessageResponse)
+    assert first.message.status == pb.MESSAGE_STATUS_SENDING
+    assert queued.message.status == pb.MESSAGE_STATUS_QUEUED
+    assert keyed.message.id == replay.message.id and {keyed.replayed, replay.replayed} == {False, True}
+    ids = [first.message.id, keyed.message.id, queued.message.id]
+    async with engine.connect() as connection:
+        stored = await connection.scalar(
+            text("SELECT count(*) FROM messages WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids}
+        )
+        nuls = await connection.scalar(
+            text("SELECT count(*) FROM messages WHERE body::text LIKE '%nul %' AND conversation_id = :c"),
+            {"c": mine},
+        )
+    assert stored == 3 and nuls == 0
 
 
 async def test_create_outbound_to_new_contact_opens_one_conversation(
