@@ -33,10 +33,10 @@ from services.conversations.domain import (
 )
 from services.conversations.statements import StatementPool
 
-# Outbound inserts run in batches (`batching.py`), at most this many at once; each on a
-# connection of its own.
-INSERT_BATCHES_IN_FLIGHT = 4
-MAX_INSERT_BATCH = 64
+# Batched writes (`batching.py`): connections for them, which is also how many batches of
+# one kind may run at once, and the most rows in one batch.
+BATCH_CONNECTIONS = 4
+MAX_BATCH = 64
 
 
 def create_engine(database_url: str, pool_size: int) -> AsyncEngine:
@@ -198,33 +198,36 @@ _IDEMPOTENT_ORIGINAL = text(
     """
 )
 
-# The outcome of a send, recorded only while the message is still sending (and, for
-# the outbox, still under the same claim: `attempt` matches), with its event.
-_RECORD_SENT = text(
+# The outcomes of sends (a batch: one per array element, `sent` or `failed`),
+# each recorded only while its message is still sending (and, for the outbox, still
+# under the same claim: `attempt` matches), with its event. Two outcomes for one
+# message in a batch: one is recorded, and `ordinal` says which. Messages are locked in
+# id order, so batches cannot deadlock on them.
+_RECORD_OUTCOME = text(
     f"""
-    WITH m AS (
-        UPDATE messages
-        SET status = 'sent', wa_message_id = :wa_message_id, sent_at = now(), updated_at = now(),
-            lease_expires_at = NULL
-        WHERE id = :message_id AND account_id = :account_id AND status = 'sending'
-          AND (CAST(:attempt AS int) IS NULL OR attempts = :attempt)
-        RETURNING messages.*, pigeon_message_json(messages) AS resource
+    WITH input AS (
+        SELECT * FROM unnest(
+            CAST(:message_ids AS uuid[]), CAST(:account_ids AS uuid[]), CAST(:attempts AS int[]),
+            CAST(:statuses AS text[]), CAST(:wa_message_ids AS text[]), CAST(:error_codes AS text[]),
+            CAST(:error_messages AS text[])
+        ) WITH ORDINALITY
+            AS i(message_id, account_id, attempt, status, wa_message_id, error_code, error_message, ordinal)
+    ), m AS (
+        UPDATE messages AS msg
+        SET status = i.status, updated_at = now(), lease_expires_at = NULL,
+            wa_message_id = CASE WHEN i.status = 'sent' THEN i.wa_message_id ELSE msg.wa_message_id END,
+            sent_at = CASE WHEN i.status = 'sent' THEN now() ELSE msg.sent_at END,
+            error_code = CASE WHEN i.status = 'failed' THEN i.error_code ELSE msg.error_code END,
+            error_message = CASE WHEN i.status = 'failed' THEN i.error_message ELSE msg.error_message END,
+            failed_at = CASE WHEN i.status = 'failed' THEN now() ELSE msg.failed_at END
+        FROM (SELECT * FROM input ORDER BY message_id) AS i
+        -- `IS TRUE` keeps the generic plan on the primary key: `status = 'sending'` alone would
+        -- match the partial lease index, which holds every message in flight.
+        WHERE msg.id = i.message_id AND msg.account_id = i.account_id AND (msg.status = 'sending') IS TRUE
+          AND (i.attempt IS NULL OR msg.attempts = i.attempt)
+        RETURNING msg.*, pigeon_message_json(msg) AS resource, i.ordinal
     ), {_EVENT_CTES.format(source="m", condition="true")}
-    SELECT {_MESSAGE_COLUMNS} FROM m
-    """
-)
-
-_RECORD_FAILED = text(
-    f"""
-    WITH m AS (
-        UPDATE messages
-        SET status = 'failed', error_code = :error_code, error_message = :error_message,
-            failed_at = now(), updated_at = now(), lease_expires_at = NULL
-        WHERE id = :message_id AND account_id = :account_id AND status = 'sending'
-          AND (CAST(:attempt AS int) IS NULL OR attempts = :attempt)
-        RETURNING messages.*, pigeon_message_json(messages) AS resource
-    ), {_EVENT_CTES.format(source="m", condition="true")}
-    SELECT {_MESSAGE_COLUMNS} FROM m
+    SELECT {_MESSAGE_COLUMNS}, m.ordinal FROM m
     """
 )
 
@@ -438,6 +441,17 @@ def _page_params(page: Page | None) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Outcome:
+    message_id: UUID
+    account_id: UUID
+    attempt: int | None
+    status: str
+    wa_message_id: str | None
+    error_code: str | None
+    error_message: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class _OutboundRow:
     message_id: UUID
     conversation: ConversationRef
@@ -493,21 +507,27 @@ class Store:
             engine.url.render_as_string(hide_password=False),
             statement_connections or engine.pool.size(),  # type: ignore[attr-defined]
         )
-        # PostgreSQL's default plans a statement on arrays afresh at each execution (about
-        # 0.5 ms for this one); these connections keep its generic plan.
-        self.insert_statements = StatementPool(
+        # The writes of concurrent requests (outbound inserts, send outcomes) share
+        # statements (`batching.py`), on connections of their own: PostgreSQL's default
+        # plans a statement on arrays afresh at each execution (about 0.5 ms for the
+        # insert); these keep its generic plan.
+        self.batch_statements = StatementPool(
             engine.url.render_as_string(hide_password=False),
-            INSERT_BATCHES_IN_FLIGHT,
+            BATCH_CONNECTIONS,
             server_settings={"plan_cache_mode": "force_generic_plan"},
         )
         self.outbound_inserts: Batcher[_OutboundRow, asyncpg.Record | None] = Batcher(
-            self._insert_outbound_batch, max_in_flight=INSERT_BATCHES_IN_FLIGHT, max_batch=MAX_INSERT_BATCH
+            self._insert_outbound_batch, max_in_flight=BATCH_CONNECTIONS, max_batch=MAX_BATCH
+        )
+        self.outcomes: Batcher[_Outcome, asyncpg.Record | None] = Batcher(
+            self._record_outcome_batch, max_in_flight=BATCH_CONNECTIONS, max_batch=MAX_BATCH
         )
         self._positional: dict[int, _Positional] = {}
 
     async def close(self) -> None:
         await self.outbound_inserts.close()
-        await self.insert_statements.close()
+        await self.outcomes.close()
+        await self.batch_statements.close()
         await self.statements.close()
 
     async def _fetch(
@@ -593,7 +613,7 @@ class Store:
                 "max_age_seconds": [row.max_age_seconds for row in rows],
                 "reengagement_message": REENGAGEMENT_MESSAGE,
             },
-            self.insert_statements,
+            self.batch_statements,
         )
         by_id = {record["id"]: record for record in records}
         return [by_id.get(row.message_id) for row in rows]
@@ -607,14 +627,10 @@ class Store:
     async def record_sent(
         self, account_id: UUID, message_id: UUID, wa_message_id: str, attempt: int | None = None
     ) -> Message | None:
-        row = await self._one(
-            _RECORD_SENT,
-            account_id=account_id,
-            message_id=message_id,
-            wa_message_id=wa_message_id,
-            attempt=attempt,
+        """None unless the message was still sending (under `attempt`, when given)."""
+        return await self._record_outcome(
+            _Outcome(message_id, account_id, attempt, MessageStatus.SENT.value, wa_message_id, None, None)
         )
-        return None if row is None else _message(row)
 
     async def record_failed(
         self,
@@ -624,15 +640,33 @@ class Store:
         error_message: str,
         attempt: int | None = None,
     ) -> Message | None:
-        row = await self._one(
-            _RECORD_FAILED,
-            account_id=account_id,
-            message_id=message_id,
-            error_code=error_code,
-            error_message=error_message,
-            attempt=attempt,
+        """None unless the message was still sending (under `attempt`, when given)."""
+        return await self._record_outcome(
+            _Outcome(
+                message_id, account_id, attempt, MessageStatus.FAILED.value, None, error_code, error_message
+            )
         )
-        return None if row is None else _message(row)
+
+    async def _record_outcome(self, outcome: "_Outcome") -> Message | None:
+        record = await self.outcomes.submit(outcome)
+        return None if record is None else _message(_Record(record))  # type: ignore[arg-type]
+
+    async def _record_outcome_batch(self, outcomes: Sequence["_Outcome"]) -> list[asyncpg.Record | None]:
+        records = await self._fetch(
+            _RECORD_OUTCOME,
+            {
+                "message_ids": [o.message_id for o in outcomes],
+                "account_ids": [o.account_id for o in outcomes],
+                "attempts": [o.attempt for o in outcomes],
+                "statuses": [o.status for o in outcomes],
+                "wa_message_ids": [o.wa_message_id for o in outcomes],
+                "error_codes": [o.error_code for o in outcomes],
+                "error_messages": [o.error_message for o in outcomes],
+            },
+            self.batch_statements,
+        )
+        by_ordinal = {record["ordinal"]: record for record in records}
+        return [by_ordinal.get(ordinal) for ordinal in range(1, len(outcomes) + 1)]
 
     async def get_message(self, account_id: UUID, message_id: UUID) -> Message | None:
         row = await self._one(_GET_MESSAGE, account_id=account_id, message_id=message_id)

@@ -366,6 +366,68 @@ async def test_record_send_outcome(service: Service, account: SeededAccount) -> 
     assert message.wa_message_id == "wamid.A1"
 
 
+async def test_outcomes_sharing_a_statement_each_get_their_own_answer(
+    service: Service, account: SeededAccount, other_account: SeededAccount, database: str
+) -> None:
+    conversation = account.conversation_ids[1]
+    sent, failed, twice, held = [
+        (await create(service, account, conversation_id=conversation)).message for _ in range(4)
+    ]
+    foreign = (
+        await create(service, other_account, conversation_id=other_account.conversation_ids[1])
+    ).message
+
+    def outcome(message: pb.Message, account_id: str, **fields: Any) -> Any:
+        return service.stub.RecordSendOutcome(
+            pb.RecordSendOutcomeRequest(account_id=account_id, message_id=message.id, **fields)
+        )
+
+    # Started later: a gRPC call starts when it is made.
+    calls = [
+        lambda: outcome(sent, account.account_id, wa_message_id="wamid.S1"),
+        lambda: outcome(
+            failed, account.account_id, failure=pb.SendOutcomeFailure(code="131026", message="no")
+        ),
+        lambda: outcome(twice, account.account_id, wa_message_id="wamid.T1"),
+        lambda: outcome(twice, account.account_id, wa_message_id="wamid.T2"),
+        lambda: outcome(foreign, account.account_id, wa_message_id="wamid.F1"),
+    ]
+    with StatementCounter(service.inbox.store) as counter:
+        # A lock on one message holds the first outcome in flight; the others wait and go together.
+        locker = await asyncpg.connect(asyncpg_dsn(database))
+        try:
+            async with locker.transaction():
+                await locker.execute("SELECT 1 FROM messages WHERE id = $1 FOR UPDATE", UUID(held.id))
+                in_flight = asyncio.ensure_future(outcome(held, account.account_id, wa_message_id="wamid.H1"))
+                await asyncio.sleep(0.1)
+                answers = [asyncio.ensure_future(call()) for call in calls]
+                await asyncio.sleep(0.1)
+                assert not in_flight.done()
+        finally:
+            await locker.close()
+        assert (await in_flight).status == pb.MESSAGE_STATUS_SENT
+        results = await asyncio.gather(*answers, return_exceptions=True)
+    batch_sizes = [len(params["message_ids"]) for params in counter.params if "wa_message_ids" in params]
+    assert batch_sizes[:2] == [1, 5]
+
+    recorded_sent, recorded_failed, first, second, other = results
+    assert isinstance(recorded_sent, pb.Message) and isinstance(recorded_failed, pb.Message)
+    assert (recorded_sent.status, recorded_sent.wa_message_id) == (pb.MESSAGE_STATUS_SENT, "wamid.S1")
+    assert not recorded_sent.error_code and not recorded_sent.HasField("failed_at")
+    assert (recorded_failed.status, recorded_failed.error_code) == (pb.MESSAGE_STATUS_FAILED, "131026")
+    assert not recorded_failed.wa_message_id and not recorded_failed.HasField("sent_at")
+    # One of the two outcomes for a message is recorded; the other finds it no longer sending.
+    outcomes = [r for r in (first, second) if isinstance(r, pb.Message)]
+    refused = [r for r in (first, second) if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(outcomes) == 1 and outcomes[0].wa_message_id in ("wamid.T1", "wamid.T2")
+    assert len(refused) == 1 and refused[0].code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert isinstance(other, grpc.aio.AioRpcError) and other.code() == grpc.StatusCode.NOT_FOUND
+    untouched = await service.stub.GetMessage(
+        pb.GetMessageRequest(account_id=other_account.account_id, message_id=foreign.id)
+    )
+    assert untouched.status == pb.MESSAGE_STATUS_SENDING
+
+
 async def test_another_account_cannot_read_or_record_a_message(
     service: Service, account: SeededAccount, other_account: SeededAccount
 ) -> None:
