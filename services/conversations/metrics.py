@@ -14,6 +14,10 @@ OUTBOX_RETRIES = Counter(
 )
 OUTBOX_OUTCOMES = Counter("pigeon_outbox_outcomes_total", "Final outcomes of deliveries", ["outcome", "code"])
 OUTBOX_TAKEN_OVER = Counter("pigeon_outbox_taken_over_total", "Expired claims put back in the queue")
+OUTBOX_LATE_FOR_SLOT = Counter(
+    "pigeon_outbox_late_for_slot_total",
+    "Deliveries put back in the queue because they woke too late for their slot",
+)
 OUTBOX_IN_FLIGHT = Gauge("pigeon_outbox_in_flight", "Deliveries in flight in this replica")
 OUTBOX_DEPTH = Gauge("pigeon_outbox_queued", "Messages queued (all replicas)")
 OUTBOX_OLDEST = Gauge("pigeon_outbox_oldest_queued_seconds", "Age of the oldest queued message")

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from services.conversations.metrics import (
     OUTBOX_CLAIMED,
     OUTBOX_DEPTH,
     OUTBOX_IN_FLIGHT,
+    OUTBOX_LATE_FOR_SLOT,
     OUTBOX_OLDEST,
     OUTBOX_OUTCOMES,
     OUTBOX_RETRIES,
@@ -188,8 +190,14 @@ class Dispatcher:
     async def _attempt(self, message: ClaimedMessage) -> None:
         loop = asyncio.get_running_loop()
         claimed_at = loop.time()
-        if message.send_delay_seconds > 0:
-            await asyncio.sleep(message.send_delay_seconds)
+        if message.send_at > time.time():
+            await asyncio.sleep(message.send_at - time.time())
+        if time.time() - message.send_at > self.settings.pacing_margin_seconds / 2:
+            # This process stalled past the slot: sent now, it could bunch with the next
+            # slots and exceed the account's rate. Back to the queue for a new slot.
+            OUTBOX_LATE_FOR_SLOT.inc()
+            await self.store.release([message.id])
+            return
         if message.expires_in_seconds <= loop.time() - claimed_at:
             await self._fail(message, "expired", "not sent within its validity period")
             return

@@ -73,7 +73,7 @@ class ConversationsSettings:
                 retry_max_seconds=env("RETRY_MAX_SECONDS", 60.0, positive(float)),
                 lease_seconds=env("LEASE_SECONDS", 60.0, positive(float)),
                 send_timeout_seconds=env("SEND_TIMEOUT_SECONDS", 15.0, positive(float)),
-                pacing_margin_seconds=env("PACING_MARGIN_SECONDS", 0.2, positive(float)),
+                pacing_margin_seconds=env("PACING_MARGIN_SECONDS", 0.3, positive(float)),
                 pacing_horizon_seconds=env("PACING_HORIZON_SECONDS", 0.25, positive(float)),
                 idempotency_keep_seconds=env("IDEMPOTENCY_KEEP_SECONDS", 86400.0, at_least(86400.0)),
             ),

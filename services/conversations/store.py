@@ -771,7 +771,7 @@ class Store:
                             contact_wa_id=row.contact_wa_id,
                             content=Content(row.type, row.body.encode(), row.reply_to_wa_message_id),
                             attempts=row.attempts,
-                            send_delay_seconds=(start + slot * interval - row.now).total_seconds(),
+                            send_at=(start + slot * interval).timestamp(),
                             expires_in_seconds=(row.expires_at - row.now).total_seconds(),
                         )
                     )

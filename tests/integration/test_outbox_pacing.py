@@ -1,0 +1,122 @@
+"""A delivery that wakes too late for its pacing slot (its process stalled) goes back to
+the queue for a new slot instead of calling WhatsApp: sent late, it would bunch with the
+next slots and exceed the account's messages-per-second. On time, it is sent."""
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+import pytest_asyncio
+from pigeon.sender.v1 import sender_pb2
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.conversations.domain import ClaimedMessage, Content, MessageStatus
+from services.conversations.inbox import Inbox, SendPolicy
+from services.conversations.notifications import Listener, asyncpg_dsn
+from services.conversations.outbox import Dispatcher, OutboxSettings
+from services.conversations.store import Store
+from tools.seed import SeededAccount
+
+SETTINGS = OutboxSettings(
+    concurrency=4,
+    max_attempts=3,
+    retry_base_seconds=1.0,
+    retry_max_seconds=2.0,
+    lease_seconds=60.0,
+    send_timeout_seconds=5.0,
+    pacing_margin_seconds=0.3,
+    pacing_horizon_seconds=0.25,
+    idempotency_keep_seconds=86400.0,
+)
+
+
+class RecordingSender:
+    """Stands in for the sender service's stub: records calls, WhatsApp accepts each."""
+
+    def __init__(self) -> None:
+        self.calls: list[sender_pb2.SendMessageRequest] = []
+
+    async def SendMessage(
+        self, request: sender_pb2.SendMessageRequest, **_: Any
+    ) -> sender_pb2.SendMessageResponse:
+        self.calls.append(request)
+        return sender_pb2.SendMessageResponse(
+            accepted=sender_pb2.Accepted(wa_message_id=f"wamid.{len(self.calls)}")
+        )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def pacing(
+    engine: AsyncEngine, database: str
+) -> AsyncIterator[tuple[Store, Inbox, Dispatcher, RecordingSender]]:
+    store = Store(engine, 2)
+    inbox = Inbox(store, 60.0, SendPolicy())
+    sender = RecordingSender()
+    dispatcher = Dispatcher(store, inbox, sender, Listener(asyncpg_dsn(database)), SETTINGS)  # type: ignore[arg-type]
+    yield store, inbox, dispatcher, sender
+    await store.close()
+
+
+async def claimed(
+    engine: AsyncEngine, inbox: Inbox, account: SeededAccount, send_at: float
+) -> ClaimedMessage:
+    """A queued message, claimed as a dispatcher's claim would (sending, attempt 1)."""
+    body = b'{"name": "hello_world", "language": {"code": "en_US"}}'
+    message, _, _ = await inbox.create_outbound(
+        account.account_id, account.conversation_ids[0], "", Content("template", body, ""), queue=True
+    )
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE messages SET status = 'sending', attempts = 1, lease_expires_at = now() + interval '1 minute'"
+                " WHERE id = :id"
+            ),
+            {"id": message.id},
+        )
+    return ClaimedMessage(
+        id=message.id,
+        account_id=UUID(account.account_id),
+        contact_wa_id=message.contact_wa_id,
+        content=message.content,
+        attempts=1,
+        send_at=send_at,
+        expires_in_seconds=3600.0,
+    )
+
+
+async def state(engine: AsyncEngine, message_id: UUID) -> tuple[str, int]:
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT status, attempts FROM messages WHERE id = :id"), {"id": message_id}
+            )
+        ).one()
+    return row.status, row.attempts
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_delivery_too_late_for_its_slot_goes_back_to_the_queue(
+    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+) -> None:
+    _, inbox, dispatcher, sender = pacing
+    late = await claimed(engine, inbox, account, send_at=time.time() - SETTINGS.pacing_margin_seconds)
+    await dispatcher._attempt(late)
+    assert sender.calls == []
+    # Queued again, its attempt not counted: the next claim gives it a new slot.
+    assert await state(engine, late.id) == (MessageStatus.QUEUED.value, 0)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_delivery_on_time_waits_for_its_slot_and_is_sent(
+    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+) -> None:
+    _, inbox, dispatcher, sender = pacing
+    slot = time.time() + 0.2
+    on_time = await claimed(engine, inbox, account, send_at=slot)
+    await dispatcher._attempt(on_time)
+    assert time.time() >= slot
+    assert [call.biz_opaque_callback_data for call in sender.calls] == [str(on_time.id)]
+    assert await state(engine, on_time.id) == (MessageStatus.SENT.value, 1)
