@@ -26,9 +26,13 @@ class Batcher(Generic[Item, Result]):
         *,
         max_in_flight: int,
         max_batch: int,
+        one_row_may_fail: Callable[[Exception], bool],
     ) -> None:
-        # `run` answers one result per item, in order.
+        # `run` answers one result per item, in order. When a batch fails with an error
+        # that one row may have caused (`one_row_may_fail`), each item runs again alone;
+        # any other error (the database is away, say) is every item's answer.
         self.run = run
+        self.one_row_may_fail = one_row_may_fail
         self.max_in_flight = max_in_flight
         self.max_batch = max_batch
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
@@ -46,12 +50,15 @@ class Batcher(Generic[Item, Result]):
         if self._in_flight == 0 or (
             self._in_flight < self.max_in_flight and len(self._waiting) >= self.max_batch
         ):
-            self._in_flight += 1
-            # A task of its own: one caller's cancellation must not cancel the others' rows.
-            task = asyncio.get_running_loop().create_task(self._drain(), name="batcher")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start_drain()
         return await future
+
+    def _start_drain(self) -> None:
+        self._in_flight += 1
+        # A task of its own: one caller's cancellation must not cancel the others' rows.
+        task = asyncio.get_running_loop().create_task(self._drain(), name="batcher")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _drain(self) -> None:
         try:
@@ -62,6 +69,8 @@ class Batcher(Generic[Item, Result]):
                     await self._run_batch(batch)
         finally:
             self._in_flight -= 1
+            if self._waiting and self._in_flight == 0:
+                self._start_drain()  # this one was cancelled: nobody must be left waiting
 
     async def _run_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
@@ -71,13 +80,14 @@ class Batcher(Generic[Item, Result]):
                 future.cancel()
             raise
         except Exception as exc:
-            if len(batch) == 1:
-                if not batch[0][1].done():
-                    batch[0][1].set_exception(exc)
+            if len(batch) > 1 and self.one_row_may_fail(exc):
+                # Which item failed the batch is unknown: each runs alone and gets its own answer.
+                log.debug("a batch of %d failed (%s); running its items one by one", len(batch), exc)
+                await asyncio.gather(*(self._run_batch([pair]) for pair in batch))
                 return
-            # Which item failed the batch is unknown: each runs alone and gets its own answer.
-            log.debug("a batch of %d failed (%s); running its items one by one", len(batch), exc)
-            await asyncio.gather(*(self._run_batch([pair]) for pair in batch))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
             return
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():  # unless its caller gave up

@@ -97,9 +97,8 @@ class SendTarget:
 class ClaimedMessage:
     """A queued message a dispatcher claimed, to send as attempt number `attempts`.
 
-    Times come from the database's clock. The send slot is a wall-clock time, so a
-    replica whose clock is off sends early or late by as much (containers on one host
-    share the clock; NTP keeps hosts within milliseconds); the pacing margin absorbs it.
+    Times are relative to the claim, measured on the database's clock, so that the
+    replicas' own clocks never matter.
     """
 
     id: UUID
@@ -107,10 +106,10 @@ class ClaimedMessage:
     contact_wa_id: str
     content: Content
     attempts: int
-    # The account's pacing slot: call WhatsApp at this wall-clock time (epoch seconds). Not
-    # a delay from the claim's answer, which may come late and push one claim's slots
-    # onto the next one's.
-    send_at: float
+    # The account's pacing slot: call WhatsApp this long after the claim's answer. Counted
+    # from the end of the claim (clock_timestamp()), not its start (now()): a claim that
+    # took long must not push its slots onto the next claim's.
+    send_delay_seconds: float
     # The message's validity period ends this long after the claim.
     expires_in_seconds: float
 

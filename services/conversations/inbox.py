@@ -35,6 +35,9 @@ MAX_PAGE_SIZE = 100
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 ADVANCED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 WA_ID = re.compile(r"^[0-9]{5,20}$")
+# A \u0000 escape in JSON text (not an escaped backslash followed by "u0000"): PostgreSQL's
+# jsonb refuses it, and refused here it cannot fail a batch of other callers' rows.
+NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def parse_id(value: str, what: str) -> UUID:
@@ -144,6 +147,8 @@ class Inbox:
         was used before, and the message is then the original."""
         if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
             raise InvalidArgument(f"idempotency_key must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
+        if b"\\u0000" in content.body_json and NUL_ESCAPE.search(content.body_json):
+            raise InvalidArgument("content must not contain the character U+0000")
         account_id = parse_id(account_id_text, "account")
         account = await self.account(account_id)
         if conversation_id:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -111,7 +110,7 @@ class Dispatcher:
             task.cancel()
         if unfinished:
             await asyncio.wait(list(unfinished))
-            await self.store.release([message.id for message in unfinished.values()])
+            await self.store.release(list(unfinished.values()))
             log.info("released unfinished claims", extra={"count": len(unfinished)})
 
     async def _run(self) -> None:
@@ -156,8 +155,9 @@ class Dispatcher:
             self.settings.pacing_margin_seconds,
             self.settings.pacing_horizon_seconds,
         )
+        answered_at = asyncio.get_running_loop().time()
         for message in claimed:
-            task = asyncio.create_task(self._deliver(message))
+            task = asyncio.create_task(self._deliver(message, answered_at))
             self._in_flight[task] = message
             task.add_done_callback(self._finished)
         OUTBOX_CLAIMED.inc(len(claimed))
@@ -177,9 +177,9 @@ class Dispatcher:
             return MAINTENANCE_EVERY_SECONDS
         return min(MAINTENANCE_EVERY_SECONDS, max(until_due, 0.02 if claimed_some else 0.05))
 
-    async def _deliver(self, message: ClaimedMessage) -> None:
+    async def _deliver(self, message: ClaimedMessage, claimed_at: float) -> None:
         try:
-            await self._attempt(message)
+            await self._attempt(message, claimed_at)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -187,19 +187,20 @@ class Dispatcher:
             # the message is tried again. WhatsApp may then get it twice (documented).
             log.exception("delivery failed", extra={"message_id": str(message.id)})
 
-    async def _attempt(self, message: ClaimedMessage) -> None:
+    async def _attempt(self, message: ClaimedMessage, claimed_at: float) -> None:
+        """One delivery; `claimed_at` is this loop's time when the claim answered."""
         loop = asyncio.get_running_loop()
-        claimed_at = loop.time()
-        if message.send_at > time.time():
-            await asyncio.sleep(message.send_at - time.time())
-        if time.time() - message.send_at > self.settings.pacing_margin_seconds / 2:
+        slot = claimed_at + message.send_delay_seconds
+        if slot > loop.time():
+            await asyncio.sleep(slot - loop.time())
+        if message.expires_in_seconds <= loop.time() - claimed_at:
+            await self._fail(message, "expired", "not sent within its validity period")
+            return
+        if loop.time() - slot > self.settings.pacing_margin_seconds / 2:
             # This process stalled past the slot: sent now, it could bunch with the next
             # slots and exceed the account's rate. Back to the queue for a new slot.
             OUTBOX_LATE_FOR_SLOT.inc()
-            await self.store.release([message.id])
-            return
-        if message.expires_in_seconds <= loop.time() - claimed_at:
-            await self._fail(message, "expired", "not sent within its validity period")
+            await self.store.release([message])
             return
         account = await self.inbox.account(message.account_id)
         request = sender_pb2.SendMessageRequest(

@@ -323,16 +323,17 @@ _CLAIM = text(
     ) claimed
     WHERE m.id = claimed.id
     RETURNING m.id, m.account_id, m.contact_wa_id, m.type, m.body::text AS body, m.reply_to_wa_message_id,
-              m.attempts, m.expires_at, m.created_at, now() AS now
+              m.attempts, m.expires_at, m.created_at, now() AS now, clock_timestamp() AS answered_at
     """
 )
 
 # Shutdown: claims this replica could not finish go back, the attempt not counted.
 _RELEASE = text(
     """
-    UPDATE messages
-    SET status = 'queued', next_attempt_at = now(), lease_expires_at = NULL, attempts = attempts - 1
-    WHERE id = ANY(CAST(:message_ids AS uuid[])) AND status = 'sending'
+    UPDATE messages m
+    SET status = 'queued', next_attempt_at = now(), lease_expires_at = NULL, attempts = m.attempts - 1
+    FROM unnest(CAST(:message_ids AS uuid[]), CAST(:attempts AS int[])) AS c(id, attempts)
+    WHERE m.id = c.id AND m.status = 'sending' AND m.attempts = c.attempts
     """
 )
 
@@ -440,6 +441,17 @@ def _page_params(page: Page | None) -> dict[str, Any]:
     return {"after_time": page.after_time, "after_id": page.after_id}
 
 
+def _one_row_may_fail(exc: Exception) -> bool:
+    """Errors one row of a batch can cause: a value refused (SQLSTATE class 22), a
+    constraint (23), a deadlock with another transaction (40)."""
+    return isinstance(
+        exc,
+        asyncpg.exceptions.DataError
+        | asyncpg.exceptions.IntegrityConstraintViolationError
+        | asyncpg.exceptions.TransactionRollbackError,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     message_id: UUID
@@ -517,10 +529,16 @@ class Store:
             server_settings={"plan_cache_mode": "force_generic_plan"},
         )
         self.outbound_inserts: Batcher[_OutboundRow, asyncpg.Record | None] = Batcher(
-            self._insert_outbound_batch, max_in_flight=BATCH_CONNECTIONS, max_batch=MAX_BATCH
+            self._insert_outbound_batch,
+            max_in_flight=BATCH_CONNECTIONS,
+            max_batch=MAX_BATCH,
+            one_row_may_fail=_one_row_may_fail,
         )
         self.outcomes: Batcher[_Outcome, asyncpg.Record | None] = Batcher(
-            self._record_outcome_batch, max_in_flight=BATCH_CONNECTIONS, max_batch=MAX_BATCH
+            self._record_outcome_batch,
+            max_in_flight=BATCH_CONNECTIONS,
+            max_batch=MAX_BATCH,
+            one_row_may_fail=_one_row_may_fail,
         )
         self._positional: dict[int, _Positional] = {}
 
@@ -771,7 +789,7 @@ class Store:
                             contact_wa_id=row.contact_wa_id,
                             content=Content(row.type, row.body.encode(), row.reply_to_wa_message_id),
                             attempts=row.attempts,
-                            send_at=(start + slot * interval).timestamp(),
+                            send_delay_seconds=(start + slot * interval - row.answered_at).total_seconds(),
                             expires_in_seconds=(row.expires_at - row.now).total_seconds(),
                         )
                     )
@@ -785,9 +803,14 @@ class Store:
                     )
                 return claimed
 
-    async def release(self, message_ids: list[UUID]) -> None:
+    async def release(self, claims: Sequence[ClaimedMessage]) -> None:
+        """Puts claimed messages back in the queue, their attempt not counted; only those
+        still under these claims (the same attempt): a claim taken over stays with its new owner."""
         async with self.engine.connect() as connection:
-            await connection.execute(_RELEASE, {"message_ids": message_ids})
+            await connection.execute(
+                _RELEASE,
+                {"message_ids": [c.id for c in claims], "attempts": [c.attempts for c in claims]},
+            )
 
     async def queue_depth(self) -> tuple[int, float]:
         """How many messages are queued, and how old the oldest is (seconds)."""

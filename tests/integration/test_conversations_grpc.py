@@ -216,30 +216,21 @@ async def test_concurrent_misses_load_a_conversation_once(
     assert len(set(ids)) == stored == 20
 
 
-async def test_each_row_of_a_batch_gets_its_own_answer(
-    service: Service, account: SeededAccount, other_account: SeededAccount, engine: AsyncEngine, database: str
-) -> None:
-    """Rows that share a statement: good ones, one PostgreSQL refuses (a \\u0000 in jsonb),
-    another account's conversation, and one idempotency key twice with the same body."""
-    mine = account.conversation_ids[0]
-    refused = content_pb2.Content(type="text", body_json=b'{"body": "nul \\u0000 here"}')
-    calls = [
-        create(service, account, conversation_id=mine, content=text_content("first")),
-        create(service, account, conversation_id=mine, content=refused),
-        create(service, account, conversation_id=other_account.conversation_ids[0]),
-        create(service, account, conversation_id=mine, idempotency_key="batch-key", request_hash=b"h"),
-        create(service, account, conversation_id=mine, idempotency_key="batch-key", request_hash=b"h"),
-        create(service, account, conversation_id=mine, content=text_content("last"), queue=True),
-    ]
-    await create(service, account, conversation_id=mine)  # warms the caches
+async def held_batch(
+    service: Service, account: SeededAccount, database: str, conversation: str, calls: list[Any]
+) -> tuple[list[Any], list[int]]:
+    """Runs `calls` (coroutines) while a lock on `conversation` holds an insert in flight,
+    so that they wait for it and then share a statement. Their results, and the size of
+    each insert statement that ran."""
+    await create(service, account, conversation_id=conversation)  # warms the caches
     with StatementCounter(service.inbox.store) as counter:
-        # A lock on the conversation holds the first insert in flight; the calls made
-        # meanwhile wait for it and then go together.
         locker = await asyncpg.connect(asyncpg_dsn(database))
         try:
             async with locker.transaction():
-                await locker.execute("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", UUID(mine))
-                in_flight = asyncio.ensure_future(create(service, account, conversation_id=mine))
+                await locker.execute(
+                    "SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", UUID(conversation)
+                )
+                in_flight = asyncio.ensure_future(create(service, account, conversation_id=conversation))
                 await asyncio.sleep(0.1)
                 answers = [asyncio.ensure_future(call) for call in calls]
                 await asyncio.sleep(0.1)
@@ -248,30 +239,72 @@ async def test_each_row_of_a_batch_gets_its_own_answer(
             await locker.close()
         await in_flight
         results = await asyncio.gather(*answers, return_exceptions=True)
-    batch_sizes = [len(params["message_ids"]) for params in counter.params if "message_ids" in params]
-    # The other account's conversation is refused before any insert (its lookup).
-    assert batch_sizes == [1, 5, 1, 1, 1, 1, 1]  # the batch failed: then each row alone
+    return results, [len(params["message_ids"]) for params in counter.params if "message_ids" in params]
 
-    first, nul, foreign, keyed, replay, queued = results
+
+async def test_each_row_of_a_batch_gets_its_own_answer(
+    service: Service, account: SeededAccount, other_account: SeededAccount, engine: AsyncEngine, database: str
+) -> None:
+    """Rows that share a statement: sending, queued, a contact whose window is closed, one
+    idempotency key twice with the same body; and, refused before any insert, another
+    account's conversation and a \\u0000 PostgreSQL could not store."""
+    mine = account.conversation_ids[0]
+    calls = [
+        create(service, account, conversation_id=mine, content=text_content("first")),
+        create(service, account, conversation_id=mine, idempotency_key="batch-key", request_hash=b"h"),
+        create(service, account, conversation_id=mine, idempotency_key="batch-key", request_hash=b"h"),
+        create(service, account, conversation_id=mine, content=text_content("last"), queue=True),
+        create(service, account, to="15550004242", content=text_content("never wrote")),
+        create(service, account, conversation_id=other_account.conversation_ids[0]),
+        create(
+            service,
+            account,
+            conversation_id=mine,
+            content=content_pb2.Content(type="text", body_json=b'{"body": "nul \\u0000 here"}'),
+        ),
+    ]
+    results, batch_sizes = await held_batch(service, account, database, mine, calls)
+    assert batch_sizes == [1, 5]  # the held insert, then the five rows together
+
+    first, keyed, replay, queued, closed, foreign, nul = results
     assert isinstance(nul, grpc.aio.AioRpcError) and nul.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert isinstance(foreign, grpc.aio.AioRpcError) and foreign.code() == grpc.StatusCode.NOT_FOUND
-    assert isinstance(first, pb.CreateOutboundMessageResponse)
-    assert isinstance(keyed, pb.CreateOutboundMessageResponse)
-    assert isinstance(replay, pb.CreateOutboundMessageResponse)
-    assert isinstance(queued, pb.CreateOutboundMessageResponse)
     assert first.message.status == pb.MESSAGE_STATUS_SENDING
     assert queued.message.status == pb.MESSAGE_STATUS_QUEUED
+    assert (closed.message.status, closed.message.error_code) == (
+        pb.MESSAGE_STATUS_FAILED,
+        "reengagement_required",
+    )
     assert keyed.message.id == replay.message.id and {keyed.replayed, replay.replayed} == {False, True}
-    ids = [first.message.id, keyed.message.id, queued.message.id]
+    ids = [first.message.id, keyed.message.id, queued.message.id, closed.message.id]
     async with engine.connect() as connection:
         stored = await connection.scalar(
             text("SELECT count(*) FROM messages WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids}
         )
-        nuls = await connection.scalar(
-            text("SELECT count(*) FROM messages WHERE body::text LIKE '%nul %' AND conversation_id = :c"),
-            {"c": mine},
+        keys = await connection.scalar(
+            text("SELECT count(*) FROM idempotency_keys WHERE account_id = :a AND key = 'batch-key'"),
+            {"a": account.account_id},
         )
-    assert stored == 3 and nuls == 0
+    assert stored == 4 and keys == 1
+
+
+async def test_a_row_that_fails_its_batch_fails_alone(
+    service: Service, account: SeededAccount, engine: AsyncEngine, database: str
+) -> None:
+    """A body that is not JSON fails the whole statement; each row then runs alone."""
+    mine = account.conversation_ids[1]
+    calls = [
+        create(service, account, conversation_id=mine, content=text_content("before")),
+        create(
+            service, account, conversation_id=mine, content=content_pb2.Content(type="text", body_json=b"{no")
+        ),
+        create(service, account, conversation_id=mine, content=text_content("after")),
+    ]
+    results, batch_sizes = await held_batch(service, account, database, mine, calls)
+    assert batch_sizes == [1, 3, 1, 1, 1]
+    before, broken, after = results
+    assert isinstance(broken, grpc.aio.AioRpcError) and broken.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert before.message.status == after.message.status == pb.MESSAGE_STATUS_SENDING
 
 
 async def test_create_outbound_to_new_contact_opens_one_conversation(

@@ -1,8 +1,9 @@
 """A delivery that wakes too late for its pacing slot (its process stalled) goes back to
 the queue for a new slot instead of calling WhatsApp: sent late, it would bunch with the
-next slots and exceed the account's messages-per-second. On time, it is sent."""
+next slots and exceed the account's messages-per-second. On time, it is sent. A release
+never undoes a claim that another replica has taken over since."""
 
-import time
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
@@ -61,7 +62,7 @@ async def pacing(
 
 
 async def claimed(
-    engine: AsyncEngine, inbox: Inbox, account: SeededAccount, send_at: float
+    engine: AsyncEngine, inbox: Inbox, account: SeededAccount, send_delay_seconds: float
 ) -> ClaimedMessage:
     """A queued message, claimed as a dispatcher's claim would (sending, attempt 1)."""
     body = b'{"name": "hello_world", "language": {"code": "en_US"}}'
@@ -82,7 +83,7 @@ async def claimed(
         contact_wa_id=message.contact_wa_id,
         content=message.content,
         attempts=1,
-        send_at=send_at,
+        send_delay_seconds=send_delay_seconds,
         expires_in_seconds=3600.0,
     )
 
@@ -102,8 +103,10 @@ async def test_a_delivery_too_late_for_its_slot_goes_back_to_the_queue(
     engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
 ) -> None:
     _, inbox, dispatcher, sender = pacing
-    late = await claimed(engine, inbox, account, send_at=time.time() - SETTINGS.pacing_margin_seconds)
-    await dispatcher._attempt(late)
+    late = await claimed(engine, inbox, account, send_delay_seconds=0.0)
+    # The claim answered longer ago than half the margin: the slot has passed.
+    answered = asyncio.get_running_loop().time() - SETTINGS.pacing_margin_seconds
+    await dispatcher._attempt(late, answered)
     assert sender.calls == []
     # Queued again, its attempt not counted: the next claim gives it a new slot.
     assert await state(engine, late.id) == (MessageStatus.QUEUED.value, 0)
@@ -114,9 +117,22 @@ async def test_a_delivery_on_time_waits_for_its_slot_and_is_sent(
     engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
 ) -> None:
     _, inbox, dispatcher, sender = pacing
-    slot = time.time() + 0.2
-    on_time = await claimed(engine, inbox, account, send_at=slot)
-    await dispatcher._attempt(on_time)
-    assert time.time() >= slot
+    on_time = await claimed(engine, inbox, account, send_delay_seconds=0.2)
+    loop = asyncio.get_running_loop()
+    answered = loop.time()
+    await dispatcher._attempt(on_time, answered)
+    assert loop.time() >= answered + 0.2
     assert [call.biz_opaque_callback_data for call in sender.calls] == [str(on_time.id)]
     assert await state(engine, on_time.id) == (MessageStatus.SENT.value, 1)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_release_leaves_a_claim_taken_over_since(
+    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+) -> None:
+    store, inbox, _, _ = pacing
+    mine = await claimed(engine, inbox, account, send_delay_seconds=0.0)
+    async with engine.begin() as connection:  # another replica took it over: attempt 2
+        await connection.execute(text("UPDATE messages SET attempts = 2 WHERE id = :id"), {"id": mine.id})
+    await store.release([mine])
+    assert await state(engine, mine.id) == (MessageStatus.SENDING.value, 2)

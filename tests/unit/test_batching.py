@@ -26,7 +26,13 @@ class Statement:
         await self.release.wait()
         if any(item < 0 for item in items):
             raise ValueError(f"bad item in {list(items)}")
+        if 0 in items:
+            raise ConnectionError("the database went away")
         return [item * 10 for item in items]
+
+
+def row_error(exc: Exception) -> bool:
+    return isinstance(exc, ValueError)
 
 
 async def started(statement: Statement, batches: int) -> None:
@@ -36,7 +42,7 @@ async def started(statement: Statement, batches: int) -> None:
 
 async def test_a_lone_item_runs_at_once_alone() -> None:
     statement = Statement()
-    batcher = Batcher(statement.run, max_in_flight=4, max_batch=64)
+    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=4, max_batch=64)
     assert await batcher.submit(3) == 30
     assert statement.batches == [[3]]
 
@@ -44,7 +50,7 @@ async def test_a_lone_item_runs_at_once_alone() -> None:
 async def test_items_arriving_during_a_batch_go_together_in_the_next() -> None:
     statement = Statement()
     statement.release.clear()
-    batcher = Batcher(statement.run, max_in_flight=4, max_batch=64)
+    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=4, max_batch=64)
     first = asyncio.ensure_future(batcher.submit(1))
     await started(statement, 1)
     waiting = [asyncio.ensure_future(batcher.submit(n)) for n in (2, 3, 4)]
@@ -59,7 +65,7 @@ async def test_items_arriving_during_a_batch_go_together_in_the_next() -> None:
 async def test_a_full_batch_waiting_starts_another_in_flight() -> None:
     statement = Statement()
     statement.release.clear()
-    batcher = Batcher(statement.run, max_in_flight=2, max_batch=3)
+    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=2, max_batch=3)
     calls = [asyncio.ensure_future(batcher.submit(n)) for n in range(1, 8)]
     await started(statement, 2)
     await asyncio.sleep(0.01)
@@ -73,7 +79,7 @@ async def test_a_full_batch_waiting_starts_another_in_flight() -> None:
 async def test_a_failed_batch_answers_each_item_on_its_own() -> None:
     statement = Statement()
     statement.release.clear()
-    batcher = Batcher(statement.run, max_in_flight=1, max_batch=64)
+    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=1, max_batch=64)
     first = asyncio.ensure_future(batcher.submit(1))
     await started(statement, 1)
     good, bad, other = (asyncio.ensure_future(batcher.submit(n)) for n in (2, -1, 4))
@@ -91,7 +97,7 @@ async def test_a_failed_batch_answers_each_item_on_its_own() -> None:
 async def test_a_caller_that_gave_up_before_its_batch_is_skipped() -> None:
     statement = Statement()
     statement.release.clear()
-    batcher = Batcher(statement.run, max_in_flight=1, max_batch=64)
+    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=1, max_batch=64)
     first = asyncio.ensure_future(batcher.submit(1))
     await started(statement, 1)
     gave_up = asyncio.ensure_future(batcher.submit(2))
@@ -107,7 +113,7 @@ async def test_a_caller_that_gave_up_before_its_batch_is_skipped() -> None:
 async def test_close_waits_for_the_batch_in_flight() -> None:
     statement = Statement()
     statement.release.clear()
-    batcher = Batcher(statement.run, max_in_flight=1, max_batch=64)
+    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=1, max_batch=64)
     call = asyncio.ensure_future(batcher.submit(5))
     await started(statement, 1)
     closing = asyncio.ensure_future(batcher.close())
@@ -116,3 +122,19 @@ async def test_close_waits_for_the_batch_in_flight() -> None:
     statement.release.set()
     await closing
     assert await call == 50
+
+
+async def test_an_error_no_row_caused_is_every_items_answer() -> None:
+    statement = Statement()
+    statement.release.clear()
+    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=1, max_batch=64)
+    first = asyncio.ensure_future(batcher.submit(1))
+    await started(statement, 1)
+    calls = [asyncio.ensure_future(batcher.submit(n)) for n in (2, 0, 4)]
+    await asyncio.sleep(0)
+    statement.release.set()
+    assert await first == 10
+    for call in calls:
+        with pytest.raises(ConnectionError):
+            await call
+    assert statement.batches == [[1], [2, 0, 4]]  # not run again one by one
