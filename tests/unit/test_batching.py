@@ -40,6 +40,18 @@ async def started(statement: Statement, batches: int) -> None:
         await statement.started.wait_for(lambda: len(statement.batches) >= batches)
 
 
+async def first_in_flight(
+    max_in_flight: int, item: int = 1
+) -> tuple[Statement, Batcher[int, int], "asyncio.Future[int]"]:
+    """A batcher whose first batch (of `item`) is in flight and held until released."""
+    statement = Statement()
+    statement.release.clear()
+    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=max_in_flight, max_batch=64)
+    first = asyncio.ensure_future(batcher.submit(item))
+    await started(statement, 1)
+    return statement, batcher, first
+
+
 async def test_a_lone_item_runs_at_once_alone() -> None:
     statement = Statement()
     batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=4, max_batch=64)
@@ -48,11 +60,7 @@ async def test_a_lone_item_runs_at_once_alone() -> None:
 
 
 async def test_items_arriving_during_a_batch_go_together_in_the_next() -> None:
-    statement = Statement()
-    statement.release.clear()
-    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=4, max_batch=64)
-    first = asyncio.ensure_future(batcher.submit(1))
-    await started(statement, 1)
+    statement, batcher, first = await first_in_flight(4)
     waiting = [asyncio.ensure_future(batcher.submit(n)) for n in (2, 3, 4)]
     await asyncio.sleep(0.01)
     assert statement.batches == [[1]]  # the others wait for the batch in flight
@@ -77,11 +85,7 @@ async def test_a_full_batch_waiting_starts_another_in_flight() -> None:
 
 
 async def test_a_failed_batch_answers_each_item_on_its_own() -> None:
-    statement = Statement()
-    statement.release.clear()
-    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=1, max_batch=64)
-    first = asyncio.ensure_future(batcher.submit(1))
-    await started(statement, 1)
+    statement, batcher, first = await first_in_flight(1)
     good, bad, other = (asyncio.ensure_future(batcher.submit(n)) for n in (2, -1, 4))
     await asyncio.sleep(0)
     statement.release.set()
@@ -95,11 +99,7 @@ async def test_a_failed_batch_answers_each_item_on_its_own() -> None:
 
 
 async def test_a_caller_that_gave_up_before_its_batch_is_skipped() -> None:
-    statement = Statement()
-    statement.release.clear()
-    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=1, max_batch=64)
-    first = asyncio.ensure_future(batcher.submit(1))
-    await started(statement, 1)
+    statement, batcher, first = await first_in_flight(1)
     gave_up = asyncio.ensure_future(batcher.submit(2))
     kept = asyncio.ensure_future(batcher.submit(3))
     await asyncio.sleep(0)
@@ -111,11 +111,7 @@ async def test_a_caller_that_gave_up_before_its_batch_is_skipped() -> None:
 
 
 async def test_close_waits_for_the_batch_in_flight() -> None:
-    statement = Statement()
-    statement.release.clear()
-    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=1, max_batch=64)
-    call = asyncio.ensure_future(batcher.submit(5))
-    await started(statement, 1)
+    statement, batcher, call = await first_in_flight(1, item=5)
     closing = asyncio.ensure_future(batcher.close())
     await asyncio.sleep(0.01)
     assert not closing.done()
@@ -125,11 +121,7 @@ async def test_close_waits_for_the_batch_in_flight() -> None:
 
 
 async def test_an_error_no_row_caused_is_every_items_answer() -> None:
-    statement = Statement()
-    statement.release.clear()
-    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=1, max_batch=64)
-    first = asyncio.ensure_future(batcher.submit(1))
-    await started(statement, 1)
+    statement, batcher, first = await first_in_flight(1)
     calls = [asyncio.ensure_future(batcher.submit(n)) for n in (2, 0, 4)]
     await asyncio.sleep(0)
     statement.release.set()
