@@ -8,7 +8,7 @@ COMMIT round trips around it.
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +18,7 @@ import asyncpg
 from sqlalchemy import Row, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from services.conversations.batching import Batcher
+from services.conversations.batching import Batcher, Item
 from services.conversations.domain import (
     Account,
     ClaimedMessage,
@@ -327,7 +327,8 @@ _CLAIM = text(
     """
 )
 
-# Shutdown: claims this replica could not finish go back, the attempt not counted.
+# Claims this replica could not finish (shutdown) or woke too late for (pacing) go back,
+# the attempt not counted: only those still under the same attempt, never a claim taken over.
 _RELEASE = text(
     """
     UPDATE messages m
@@ -475,6 +476,14 @@ class _OutboundRow:
     max_age_seconds: float
 
 
+def _batcher(
+    run: Callable[[Sequence[Item]], Awaitable[list[Message | None]]],
+) -> Batcher[Item, Message | None]:
+    return Batcher(
+        run, max_in_flight=BATCH_CONNECTIONS, max_batch=MAX_BATCH, one_row_may_fail=_one_row_may_fail
+    )
+
+
 class _Positional:
     """A statement's :named parameters rewritten as asyncpg's $1, $2, ... (once per statement)."""
 
@@ -528,18 +537,8 @@ class Store:
             BATCH_CONNECTIONS,
             server_settings={"plan_cache_mode": "force_generic_plan"},
         )
-        self.outbound_inserts: Batcher[_OutboundRow, asyncpg.Record | None] = Batcher(
-            self._insert_outbound_batch,
-            max_in_flight=BATCH_CONNECTIONS,
-            max_batch=MAX_BATCH,
-            one_row_may_fail=_one_row_may_fail,
-        )
-        self.outcomes: Batcher[_Outcome, asyncpg.Record | None] = Batcher(
-            self._record_outcome_batch,
-            max_in_flight=BATCH_CONNECTIONS,
-            max_batch=MAX_BATCH,
-            one_row_may_fail=_one_row_may_fail,
-        )
+        self.outbound_inserts = _batcher(self._insert_outbound_batch)
+        self.outcomes = _batcher(self._record_outcome_batch)
         self._positional: dict[int, _Positional] = {}
 
     async def close(self) -> None:
@@ -599,7 +598,7 @@ class Store:
     ) -> Message | None:
         """None when nothing was written: unknown conversation, or a used idempotency key.
         Concurrent calls share one statement (`_INSERT_OUTBOUND`)."""
-        record = await self.outbound_inserts.submit(
+        return await self.outbound_inserts.submit(
             _OutboundRow(
                 uuid.uuid4(),
                 conversation,
@@ -611,9 +610,8 @@ class Store:
                 max_age_seconds,
             )
         )
-        return None if record is None else _message(_Record(record))  # type: ignore[arg-type]
 
-    async def _insert_outbound_batch(self, rows: Sequence["_OutboundRow"]) -> list[asyncpg.Record | None]:
+    async def _insert_outbound_batch(self, rows: Sequence[_OutboundRow]) -> list[Message | None]:
         records = await self._fetch(
             _INSERT_OUTBOUND,
             {
@@ -633,7 +631,7 @@ class Store:
             },
             self.batch_statements,
         )
-        by_id = {record["id"]: record for record in records}
+        by_id = {record["id"]: _message(_Record(record)) for record in records}  # type: ignore[arg-type]
         return [by_id.get(row.message_id) for row in rows]
 
     async def idempotent_original(
@@ -646,7 +644,7 @@ class Store:
         self, account_id: UUID, message_id: UUID, wa_message_id: str, attempt: int | None = None
     ) -> Message | None:
         """None unless the message was still sending (under `attempt`, when given)."""
-        return await self._record_outcome(
+        return await self.outcomes.submit(
             _Outcome(message_id, account_id, attempt, MessageStatus.SENT.value, wa_message_id, None, None)
         )
 
@@ -659,17 +657,13 @@ class Store:
         attempt: int | None = None,
     ) -> Message | None:
         """None unless the message was still sending (under `attempt`, when given)."""
-        return await self._record_outcome(
+        return await self.outcomes.submit(
             _Outcome(
                 message_id, account_id, attempt, MessageStatus.FAILED.value, None, error_code, error_message
             )
         )
 
-    async def _record_outcome(self, outcome: "_Outcome") -> Message | None:
-        record = await self.outcomes.submit(outcome)
-        return None if record is None else _message(_Record(record))  # type: ignore[arg-type]
-
-    async def _record_outcome_batch(self, outcomes: Sequence["_Outcome"]) -> list[asyncpg.Record | None]:
+    async def _record_outcome_batch(self, outcomes: Sequence[_Outcome]) -> list[Message | None]:
         records = await self._fetch(
             _RECORD_OUTCOME,
             {
@@ -683,7 +677,7 @@ class Store:
             },
             self.batch_statements,
         )
-        by_ordinal = {record["ordinal"]: record for record in records}
+        by_ordinal = {record["ordinal"]: _message(_Record(record)) for record in records}  # type: ignore[arg-type]
         return [by_ordinal.get(ordinal) for ordinal in range(1, len(outcomes) + 1)]
 
     async def get_message(self, account_id: UUID, message_id: UUID) -> Message | None:
