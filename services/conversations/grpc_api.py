@@ -35,8 +35,12 @@ from services.conversations.domain import (
 from services.conversations.events import EventHub
 from services.conversations.inbox import Inbox, parse_id
 from services.conversations.webhooks import Webhooks
+from services.shared.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
+
+# The most requests one BatchCreateOutboundMessages call may carry.
+MAX_BATCH_REQUESTS = 256
 
 _STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
     NotFound: grpc.StatusCode.NOT_FOUND,
@@ -115,17 +119,33 @@ def maps_errors(handler: Handler[Response]) -> Handler[Response]:
     return wrapper
 
 
-async def abort_for(exc: Exception, context: grpc.aio.ServicerContext) -> None:
-    """Ends the call with the status of a domain or database error; re-raises anything else."""
+def status_for(exc: Exception) -> tuple[grpc.StatusCode, str]:
+    """The status of a domain or database error; re-raises anything else."""
     if isinstance(exc, DomainError):
-        await context.abort(_STATUS_BY_ERROR[type(exc)], str(exc))
+        return _STATUS_BY_ERROR[type(exc)], str(exc)
     if isinstance(exc, asyncpg.exceptions.DataError):
         # A value PostgreSQL refuses to store (a \u0000 in JSON, say): the caller's input.
-        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"a value could not be stored: {exc}")
+        return grpc.StatusCode.INVALID_ARGUMENT, f"a value could not be stored: {exc}"
     if not database_unavailable(exc):
         raise exc
     log.warning("database unavailable", extra={"error": type(exc).__name__})
-    await context.abort(grpc.StatusCode.UNAVAILABLE, "database unavailable")
+    return grpc.StatusCode.UNAVAILABLE, "database unavailable"
+
+
+async def abort_for(exc: Exception, context: grpc.aio.ServicerContext) -> None:
+    """Ends the call with the status of a domain or database error; re-raises anything else."""
+    await context.abort(*status_for(exc))
+
+
+def item_status_for(exc: Exception) -> pb.ItemStatus:
+    """One item's failure in a batch call: as `status_for`, and an unexpected error is that
+    item's INTERNAL (logged) rather than every item's."""
+    try:
+        code, text = status_for(exc)
+    except Exception:
+        log.exception("a batch item failed")
+        code, text = grpc.StatusCode.INTERNAL, "internal error"
+    return pb.ItemStatus(code=code.value[0], message=text)
 
 
 def _timestamp(value: datetime | None) -> Timestamp | None:
@@ -224,6 +244,31 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
     @maps_errors
     async def CreateOutboundMessage(
         self, request: pb.CreateOutboundMessageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateOutboundMessageResponse:
+        return await self._create_outbound(request)
+
+    @maps_errors
+    async def BatchCreateOutboundMessages(
+        self, request: pb.BatchCreateOutboundMessagesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BatchCreateOutboundMessagesResponse:
+        if len(request.requests) > MAX_BATCH_REQUESTS:
+            raise InvalidArgument(f"at most {MAX_BATCH_REQUESTS} requests in one batch")
+        request_ids = list(request.request_ids)
+
+        async def create(index: int, item: pb.CreateOutboundMessageRequest) -> pb.CreateOutboundMessageResult:
+            if index < len(request_ids):
+                REQUEST_ID.set(request_ids[index])  # this item's task only
+            try:
+                return pb.CreateOutboundMessageResult(created=await self._create_outbound(item))
+            except Exception as exc:
+                return pb.CreateOutboundMessageResult(error=item_status_for(exc))
+
+        # Concurrently: the inserts then go to PostgreSQL together, as one batch.
+        results = await asyncio.gather(*(create(i, item) for i, item in enumerate(request.requests)))
+        return pb.BatchCreateOutboundMessagesResponse(results=results)
+
+    async def _create_outbound(
+        self, request: pb.CreateOutboundMessageRequest
     ) -> pb.CreateOutboundMessageResponse:
         if not request.content.type or not request.content.body_json:
             raise InvalidArgument("content.type and content.body_json are required")

@@ -18,7 +18,6 @@ import asyncpg
 from sqlalchemy import Row, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from services.conversations.batching import Batcher, Item
 from services.conversations.domain import (
     Account,
     ClaimedMessage,
@@ -32,6 +31,7 @@ from services.conversations.domain import (
     StoredEvent,
 )
 from services.conversations.statements import StatementPool
+from services.shared.batching import Batcher, Item
 
 # Batched writes (`batching.py`): connections for them, which is also how many batches of
 # one kind may run at once, and the most rows in one batch.

@@ -1,6 +1,6 @@
 """The gateway's gRPC clients: one channel per downstream service for the process's life."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -10,6 +10,7 @@ from pigeon.conversations.v1 import conversations_pb2_grpc
 
 from services.gateway.errors import from_grpc
 from services.gateway.settings import GatewaySettings
+from services.shared.batching import Batcher
 from services.shared.cache import TtlCache
 from services.shared.grpc_client import open_channel
 
@@ -23,6 +24,8 @@ class Backends:
     send_timeout: float
     # API key hash -> account id. A revoked key keeps working at most this TTL.
     accounts_by_key: TtlCache[bytes, str]
+    # Queued sends: (request, request id) -> its result, concurrent ones in one call.
+    outbound: "Batcher[OutboundItem, conversations_pb.CreateOutboundMessageResult]"
 
     async def authenticate(self, api_key: str, key_hash: bytes, metadata: tuple[tuple[str, str], ...]) -> str:
         async def load() -> str:
@@ -52,19 +55,48 @@ class Backends:
         }
 
 
+OutboundItem = tuple[conversations_pb.CreateOutboundMessageRequest, str]
+# Up to this many queued sends go to conversations in one call (it takes up to 256).
+OUTBOUND_BATCH = 64
+
+
+def outbound_batcher(
+    conversations: conversations_pb2_grpc.ConversationsStub, rpc_timeout: float
+) -> Batcher[OutboundItem, conversations_pb.CreateOutboundMessageResult]:
+    """Group commit of queued sends over gRPC: one BatchCreateOutboundMessages call for the
+    sends that arrive while one is in flight. Each answer is its own request's result; a
+    failed call (conversations unavailable, the deadline) is the answer of all of them."""
+
+    async def create(items: Sequence[OutboundItem]) -> list[conversations_pb.CreateOutboundMessageResult]:
+        response = await conversations.BatchCreateOutboundMessages(
+            conversations_pb.BatchCreateOutboundMessagesRequest(
+                requests=[request for request, _ in items],
+                request_ids=[request_id for _, request_id in items],
+            ),
+            timeout=rpc_timeout,
+        )
+        return list(response.results)
+
+    return Batcher(create, max_in_flight=4, max_batch=OUTBOUND_BATCH, one_row_may_fail=lambda _: False)
+
+
 async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
     conversations_channel = open_channel(settings.conversations_target)
     # Sends go through conversations; the sender is watched for readiness only.
     sender_channel = open_channel(settings.sender_target)
+    conversations = conversations_pb2_grpc.ConversationsStub(conversations_channel)
+    outbound = outbound_batcher(conversations, settings.rpc_timeout_seconds)
     try:
         yield Backends(
-            conversations=conversations_pb2_grpc.ConversationsStub(conversations_channel),
+            conversations=conversations,
             conversations_health=health_pb2_grpc.HealthStub(conversations_channel),
             sender_health=health_pb2_grpc.HealthStub(sender_channel),
             rpc_timeout=settings.rpc_timeout_seconds,
             send_timeout=settings.send_timeout_seconds,
             accounts_by_key=TtlCache(settings.auth_cache_ttl_seconds),
+            outbound=outbound,
         )
     finally:
+        await outbound.close()
         await conversations_channel.close()
         await sender_channel.close()

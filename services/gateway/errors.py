@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 import orjson
 from aiohttp import web
+from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.sender.v1 import sender_pb2
 
 
@@ -55,14 +56,26 @@ _GRPC_TO_HTTP: dict[grpc.StatusCode, tuple[int, str]] = {
 }
 
 
+_STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
 def from_grpc(error: grpc.aio.AioRpcError, service: str) -> ApiError:
-    status, code = _GRPC_TO_HTTP.get(error.code(), (502, "upstream_error"))
+    return from_status(error.code(), error.details() or "", service)
+
+
+def from_item_status(status: conversations_pb.ItemStatus, service: str) -> ApiError:
+    """One request's failure within a batch call, as if its own call had failed so."""
+    return from_status(_STATUS_CODES.get(status.code, grpc.StatusCode.UNKNOWN), status.message, service)
+
+
+def from_status(code: grpc.StatusCode, details: str, service: str) -> ApiError:
+    status, error_code = _GRPC_TO_HTTP.get(code, (502, "upstream_error"))
     if status >= 500:
         # The downstream's own text may describe internals; say which dependency failed.
         return ApiError(
-            status, code, f"the {service} service is unavailable, retry later", {"service": service}
+            status, error_code, f"the {service} service is unavailable, retry later", {"service": service}
         )
-    return ApiError(status, code, error.details() or code)
+    return ApiError(status, error_code, details or error_code)
 
 
 def from_whatsapp_failure(

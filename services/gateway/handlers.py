@@ -11,8 +11,8 @@ from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.messages.v1 import content_pb2
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, SETTINGS, grpc_metadata
-from services.gateway.errors import ApiError, from_grpc, from_whatsapp_failure
+from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, REQUEST_ID, SETTINGS, grpc_metadata
+from services.gateway.errors import ApiError, from_grpc, from_item_status, from_whatsapp_failure
 from services.gateway.resources import conversation_json, message_json
 from services.gateway.validation import parse_idempotency_key, parse_page_size, parse_send
 
@@ -134,11 +134,14 @@ async def send_message(request: web.Request) -> web.Response:
 @routes.post("/messages/send-async")
 async def send_message_async(request: web.Request) -> web.Response:
     """Commits the message as queued and answers at once; the outbox delivers it."""
-    created = await ask_conversations(
-        request,
-        request.app[BACKENDS].conversations.CreateOutboundMessage,
-        await outbound_request(request, "send-async", queue=True),
-    )
+    wanted = await outbound_request(request, "send-async", queue=True)
+    try:
+        result = await request.app[BACKENDS].outbound.submit((wanted, request[REQUEST_ID]))
+    except grpc.aio.AioRpcError as exc:
+        raise from_grpc(exc, "conversations") from None
+    if result.HasField("error"):
+        raise from_item_status(result.error, "conversations")
+    created = result.created
     message = created.message
     headers = {"Location": f"/messages/{message.id}"}
     if created.replayed:

@@ -117,6 +117,53 @@ async def test_concurrent_requests_with_one_key_make_one_message(running: Runnin
     assert len(await sent_for(running, message_id)) == 1
 
 
+async def test_concurrent_accepts_of_two_accounts_each_get_their_own_answer(running: Running) -> None:
+    """The gateway sends concurrent accepts to conversations together (one batch call):
+    each request still gets its own answer, and one account's never touch another's."""
+    acme, globex = running.acme, running.globex
+
+    def text_to(conversation_id: str, body: str) -> dict[str, Any]:
+        return {"conversation_id": conversation_id, "type": "text", "text": {"body": body}}
+
+    calls = []
+    for n in range(30):
+        calls.append(send(running, acme, text_to(acme.conversation_ids[n % 3], f"acme {n}")))
+        calls.append(send(running, globex, text_to(globex.conversation_ids[n % 3], f"globex {n}")))
+    # Acme addressing Globex's conversation, and one key with two bodies.
+    calls.append(send(running, acme, text_to(globex.conversation_ids[0], "not yours")))
+    for body in ("mixed one", "mixed two"):
+        calls.append(
+            send(running, acme, text_to(acme.conversation_ids[0], body), **{"Idempotency-Key": "mixed"})
+        )
+    results = await asyncio.gather(*calls)
+
+    *ordinary, foreign, (first_status, *_), (second_status, *_) = results
+    assert [status for status, _, _ in ordinary] == [202] * 60
+    assert (foreign[0], foreign[1]["error"]["code"]) == (404, "not_found")
+    assert sorted([first_status, second_status]) == [202, 409]
+    accepted = {body["id"]: n for n, (_, body, _) in enumerate(ordinary)}
+    assert len(accepted) == 60
+    async with running.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                text(
+                    "SELECT m.id::text AS id, c.account_id::text AS account_id, m.body->>'body' AS body "
+                    "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                    "WHERE m.id = ANY(CAST(:ids AS uuid[]))"
+                ),
+                {"ids": list(accepted)},
+            )
+        ).all()
+    assert len(rows) == 60
+    for row in rows:
+        n = accepted[row.id]
+        owner = acme if n % 2 == 0 else globex
+        assert (row.account_id, row.body) == (
+            owner.account_id,
+            f"{'acme' if n % 2 == 0 else 'globex'} {n // 2}",
+        )
+
+
 async def test_idempotent_sync_send_calls_whatsapp_once(running: Running) -> None:
     acme = running.acme
     body = {"conversation_id": acme.conversation_ids[0], "type": "text", "text": {"body": "Sync once"}}

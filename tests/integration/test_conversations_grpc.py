@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.conversations.__main__ import SERVICE_NAME
 from services.conversations.direct import DirectSender
 from services.conversations.events import EventHub
-from services.conversations.grpc_api import ConversationsServicer
+from services.conversations.grpc_api import MAX_BATCH_REQUESTS, ConversationsServicer
 from services.conversations.inbox import CACHE_CHANNEL, Inbox
 from services.conversations.notifications import Listener, asyncpg_dsn
 from services.conversations.store import Store
@@ -305,6 +305,87 @@ async def test_a_row_that_fails_its_batch_fails_alone(
     before, broken, after = results
     assert isinstance(broken, grpc.aio.AioRpcError) and broken.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert before.message.status == after.message.status == pb.MESSAGE_STATUS_SENDING
+
+
+async def test_a_batch_call_answers_each_request_as_if_alone(
+    service: Service, account: SeededAccount, other_account: SeededAccount, engine: AsyncEngine
+) -> None:
+    """BatchCreateOutboundMessages: each request gets the answer (or the status) its own
+    CreateOutboundMessage call would have, in order, and the stored ones share one insert."""
+    mine = account.conversation_ids[2]
+    await create(service, account, conversation_id=mine)  # warms the caches
+
+    def request(**fields: Any) -> pb.CreateOutboundMessageRequest:
+        fields.setdefault("content", text_content())
+        return pb.CreateOutboundMessageRequest(account_id=account.account_id, **fields)
+
+    requests = [
+        request(conversation_id=mine, content=text_content("sending")),
+        request(conversation_id=mine, queue=True),
+        request(conversation_id=other_account.conversation_ids[0]),
+        request(conversation_id=mine, content=content_pb2.Content()),
+        request(conversation_id=mine, idempotency_key="batch-call", request_hash=b"one", queue=True),
+        request(conversation_id=mine, idempotency_key="batch-call", request_hash=b"two", queue=True),
+        request(
+            conversation_id=mine,
+            content=content_pb2.Content(type="text", body_json=b'{"body": "nul \\u0000 here"}'),
+        ),
+    ]
+    with StatementCounter(service.inbox.store) as counter:
+        response = await service.stub.BatchCreateOutboundMessages(
+            pb.BatchCreateOutboundMessagesRequest(requests=requests, request_ids=[f"r{i}" for i in range(7)])
+        )
+    sending, queued, foreign, empty, *same_key, nul = response.results
+    # One key with two bodies in one call: one request wins it, the other is refused.
+    keyed, reused = sorted(same_key, key=lambda r: r.WhichOneof("result") != "created")
+    outcomes = [r.WhichOneof("result") for r in (sending, queued, foreign, empty, keyed, reused, nul)]
+    assert outcomes == ["created", "created", "error", "error", "created", "error", "error"]
+    assert sending.created.message.status == pb.MESSAGE_STATUS_SENDING
+    assert sending.created.target.phone_number_id == account.phone_number_id
+    assert queued.created.message.status == pb.MESSAGE_STATUS_QUEUED
+    assert keyed.created.message.status == pb.MESSAGE_STATUS_QUEUED and not keyed.created.replayed
+    assert foreign.error.code == grpc.StatusCode.NOT_FOUND.value[0]
+    assert empty.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "content.type" in empty.error.message
+    assert reused.error.code == grpc.StatusCode.ALREADY_EXISTS.value[0]
+    assert nul.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    # The four rows went to PostgreSQL in one statement (the key reused with another body too).
+    assert [len(p["message_ids"]) for p in counter.params if "message_ids" in p] == [4]
+
+    ids = [sending.created.message.id, queued.created.message.id, keyed.created.message.id]
+    async with engine.connect() as connection:
+        stored = await connection.scalar(
+            text("SELECT count(*) FROM messages WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids}
+        )
+        foreign_rows = await connection.scalar(
+            text("SELECT count(*) FROM messages WHERE conversation_id = :c AND direction = 'outbound'"),
+            {"c": other_account.conversation_ids[0]},
+        )
+    assert (stored, foreign_rows) == (3, 0)
+
+    # A replay in a later batch call answers the original.
+    winner = requests[4 + list(response.results[4:6]).index(keyed)]
+    again = await service.stub.BatchCreateOutboundMessages(
+        pb.BatchCreateOutboundMessagesRequest(requests=[winner])
+    )
+    assert again.results[0].created.replayed
+    assert again.results[0].created.message.id == keyed.created.message.id
+
+
+async def test_a_batch_call_over_its_limit_is_refused_whole(service: Service, account: SeededAccount) -> None:
+    request = pb.CreateOutboundMessageRequest(
+        account_id=account.account_id, conversation_id=account.conversation_ids[2], content=text_content()
+    )
+    with StatementCounter(service.inbox.store) as counter:
+        await expect_status(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            service.stub.BatchCreateOutboundMessages(
+                pb.BatchCreateOutboundMessagesRequest(requests=[request] * (MAX_BATCH_REQUESTS + 1))
+            ),
+        )
+    assert counter.statements == []
+    empty = await service.stub.BatchCreateOutboundMessages(pb.BatchCreateOutboundMessagesRequest())
+    assert list(empty.results) == []
 
 
 async def test_create_outbound_to_new_contact_opens_one_conversation(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from services.conversations.batching import Batcher
+from services.shared.batching import Batcher
 
 
 class Statement:

@@ -5,9 +5,10 @@ from typing import Any
 import grpc
 import orjson
 import pytest
+from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.sender.v1 import sender_pb2
 
-from services.gateway.errors import ApiError, from_grpc, from_whatsapp_failure, json_error
+from services.gateway.errors import ApiError, from_grpc, from_item_status, from_whatsapp_failure, json_error
 
 MESSAGE_ID = "4c3a1d2e-9f8b-4a7c-8e6d-5b4a3c2d1e0f"
 
@@ -357,3 +358,42 @@ def test_grpc_server_errors_hide_the_downstream_text(
     assert (error.status, error.code) == (status, code)
     assert error.message == "the sender service is unavailable, retry later"
     assert error.details == {"service": "sender"}
+
+
+# --- from_item_status: one request's failure within a batch call ------------------------
+
+
+@pytest.mark.parametrize(
+    ("grpc_code", "status", "code", "message"),
+    [
+        (grpc.StatusCode.NOT_FOUND, 404, "not_found", "conversation 7 not found"),
+        (grpc.StatusCode.ALREADY_EXISTS, 409, "idempotency_key_reused", "conversation 7 not found"),
+        (
+            grpc.StatusCode.UNAVAILABLE,
+            503,
+            "service_unavailable",
+            "the conversations service is unavailable, retry later",
+        ),
+        (
+            grpc.StatusCode.INTERNAL,
+            502,
+            "upstream_error",
+            "the conversations service is unavailable, retry later",
+        ),
+    ],
+)
+def test_an_item_status_maps_as_the_same_status_of_a_whole_call(
+    grpc_code: grpc.StatusCode, status: int, code: str, message: str
+) -> None:
+    item = conversations_pb.ItemStatus(code=grpc_code.value[0], message="conversation 7 not found")
+    error = from_item_status(item, "conversations")
+    whole_call = from_grpc(rpc_error(grpc_code, "conversation 7 not found"), "conversations")
+
+    assert (error.status, error.code, error.message) == (status, code, message)
+    assert (whole_call.status, whole_call.code, whole_call.message) == (status, code, message)
+
+
+def test_an_item_status_with_an_unknown_code_is_an_upstream_error() -> None:
+    error = from_item_status(conversations_pb.ItemStatus(code=99, message="?"), "conversations")
+
+    assert (error.status, error.code) == (502, "upstream_error")

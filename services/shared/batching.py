@@ -1,11 +1,12 @@
-"""Concurrent executions of one statement, run together as one (group commit).
+"""Concurrent calls of one operation, run together as one (group commit).
 
-A batched statement (arrays in, one row per item out) costs PostgreSQL about as much
-as a single-row one plus a little per row: the commit, its WAL flush and the NOTIFY
-lock are shared. Items that arrive while a batch is in flight wait for it and then go
-together; a second batch starts at once only when a full one is waiting (up to
-`max_in_flight`). At low load each item goes alone at once, so batching adds no
-latency where there is nothing to share.
+A batched operation costs about as much as a single one plus a little per item. In
+conversations, a statement on arrays shares PostgreSQL's commit, its WAL flush and the
+NOTIFY lock; in the gateway, one BatchCreateOutboundMessages call shares gRPC's per-call
+cost. Items that arrive while a batch is in flight wait for it and then go together; a
+second batch starts at once only when a full one is waiting (up to `max_in_flight`). At
+low load each item goes alone at once, so batching adds no latency where there is
+nothing to share.
 """
 
 import asyncio
