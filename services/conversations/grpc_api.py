@@ -284,13 +284,16 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
             idempotency_key=request.idempotency_key,
             request_hash=request.request_hash,
         )
-        return pb.CreateOutboundMessageResponse(
-            message=message_to_proto(message),
-            target=pb.SendTarget(
-                phone_number_id=target.phone_number_id, access_token=target.access_token, to=target.to
-            ),
-            replayed=replayed,
-        )
+        response = pb.CreateOutboundMessageResponse(message=message_to_proto(message), replayed=replayed)
+        if message.status == MessageStatus.SENDING and not replayed:
+            # Only a caller that is to deliver the message gets the token; a queued one's
+            # stays here, for the outbox.
+            response.target.CopyFrom(
+                pb.SendTarget(
+                    phone_number_id=target.phone_number_id, access_token=target.access_token, to=target.to
+                )
+            )
+        return response
 
     @maps_errors
     async def SendNow(

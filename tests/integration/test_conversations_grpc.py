@@ -343,6 +343,7 @@ async def test_a_batch_call_answers_each_request_as_if_alone(
     assert sending.created.message.status == pb.MESSAGE_STATUS_SENDING
     assert sending.created.target.phone_number_id == account.phone_number_id
     assert queued.created.message.status == pb.MESSAGE_STATUS_QUEUED
+    assert not queued.created.HasField("target")  # the outbox delivers it: no token leaves
     assert keyed.created.message.status == pb.MESSAGE_STATUS_QUEUED and not keyed.created.replayed
     assert foreign.error.code == grpc.StatusCode.NOT_FOUND.value[0]
     assert empty.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
@@ -391,10 +392,18 @@ async def test_a_batch_call_over_its_limit_is_refused_whole(service: Service, ac
 async def test_create_outbound_to_new_contact_opens_one_conversation(
     service: Service, account: SeededAccount
 ) -> None:
-    first = await create(service, account, to="15550001111")
+    # A template: the contact never wrote, so free-form text would be refused (24 h window).
+    template = content_pb2.Content(
+        type="template", body_json=orjson.dumps({"name": "order_update", "language": {"code": "en"}})
+    )
+    first = await create(service, account, to="15550001111", content=template)
     second = await create(service, account, to="+15550001111")
     assert first.message.conversation_id == second.message.conversation_id
+    assert first.message.status == pb.MESSAGE_STATUS_SENDING
     assert first.target.to == "15550001111"
+    # Refused by the window: nobody is to deliver it, so no target (and no token) comes back.
+    assert second.message.status == pb.MESSAGE_STATUS_FAILED
+    assert not second.HasField("target")
     conversation = await service.stub.GetConversation(
         pb.GetConversationRequest(
             account_id=account.account_id, conversation_id=first.message.conversation_id
