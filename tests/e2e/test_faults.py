@@ -325,8 +325,9 @@ FAILING_SECONDS = 6.0  # every send answered 503 / 131016 at once
 HANGING_SECONDS = 5.0  # every send answered 131016 after 2.5 s: the sender times out first
 SLOW_SECONDS = 2.0  # every send accepted after 2 s: the sender has given up; WhatsApp keeps it
 # The sender's timeout (1.5 s) plus the moment when hundreds of outbox sends time out with
-# the probes on two shared cores (seen up to 3.2 s); a hang would be 15 s (SEND_TIMEOUT_SECONDS).
-SYNC_DEADLINE_SECONDS = 4.0
+# the probes on two shared cores: the sender's loop then fires its timers late (seen up to
+# 3.2 s, and 4.1 s on a machine 2.5 times slower). A hang would be 15 s (SEND_TIMEOUT_SECONDS).
+SYNC_DEADLINE_SECONDS = 6.0
 SYNC_PROBES = 4
 
 
