@@ -962,3 +962,44 @@ async def test_sigterm_of_gateway_and_sender_under_load(postgres_server: str) ->
         assert set(sync_statuses) <= {"sent/None", "failed/sender_unavailable"}, sync_statuses
         assert sync_statuses["failed/sender_unavailable"] == sync_answers["502/whatsapp_failed"]
         assert seen.duplicates() == {}
+
+
+# --- 6. A stuck conversations service ----------------------------------------------------------------
+
+STUCK_RPC_TIMEOUT = 2.0
+
+
+async def test_accepts_waiting_behind_a_stuck_call_keep_their_own_deadline(postgres_server: str) -> None:
+    """Accepts share calls to conversations, and one that waits for the call ahead of it
+    must still be answered by its own deadline (503), not by the one of the call after."""
+    env = {"RPC_TIMEOUT_SECONDS": str(STUCK_RPC_TIMEOUT)}
+    async with start_running(postgres_server, "faults-stuck-conversations", env) as running:
+        acme = running.acme
+        conversations = running.stack.service("conversations")
+
+        async def accept(to: str) -> tuple[int, str, float]:
+            started = time.monotonic()
+            async with running.http.post(
+                f"{running.gateway}/messages/send-async",
+                data=orjson.dumps({"to": to, **TEMPLATE}),
+                headers={"Authorization": f"Bearer {acme.api_key}"},
+            ) as response:
+                body = await response.json()
+                code = body["error"]["code"] if response.status >= 400 else body["status"]
+                return response.status, code, time.monotonic() - started
+
+        assert (await accept("15590000000"))[:2] == (202, "queued")  # the key is cached now
+        conversations.signal(signal.SIGSTOP)
+        try:
+            first = asyncio.create_task(accept("15590000001"))
+            await asyncio.sleep(STUCK_RPC_TIMEOUT * 0.75)  # the first call is in flight
+            waiting = await accept("15590000002")
+            stuck = await first
+        finally:
+            conversations.signal(signal.SIGCONT)
+        print(f"\nstuck conversations: first={stuck} waiting={waiting}")
+        for status, code, elapsed in (stuck, waiting):
+            assert (status, code) == (503, "service_unavailable")
+            # Its own deadline; the call after the stuck one would end 0.75 x later.
+            assert STUCK_RPC_TIMEOUT - 0.1 <= elapsed < STUCK_RPC_TIMEOUT + 0.4, elapsed
+        assert (await accept("15590000003"))[:2] == (202, "queued")
