@@ -135,10 +135,7 @@ async def send_message(request: web.Request) -> web.Response:
 async def send_message_async(request: web.Request) -> web.Response:
     """Commits the message as queued and answers at once; the outbox delivers it."""
     wanted = await outbound_request(request, "send-async", queue=True)
-    try:
-        result = await request.app[BACKENDS].create_outbound(wanted, request[REQUEST_ID])
-    except grpc.aio.AioRpcError as exc:
-        raise from_grpc(exc, "conversations") from None
+    result = await request.app[BACKENDS].outbound.create(wanted, request[REQUEST_ID])
     if result.HasField("error"):
         raise from_item_status(result.error, "conversations")
     created = result.created

@@ -117,6 +117,17 @@ async def test_concurrent_requests_with_one_key_make_one_message(running: Runnin
     assert len(await sent_for(running, message_id)) == 1
 
 
+async def batch_calls(running: Running) -> float:
+    """BatchCreateOutboundMessages calls conversations has served, from its metrics."""
+    async with running.http.get(f"http://127.0.0.1:{running.stack.conversations_metrics_port}/metrics") as r:
+        lines = (await r.text()).splitlines()
+    return sum(
+        float(line.rpartition(" ")[2])
+        for line in lines
+        if line.startswith("pigeon_grpc_requests_total{") and 'method="BatchCreateOutboundMessages"' in line
+    )
+
+
 async def test_concurrent_accepts_of_two_accounts_each_get_their_own_answer(running: Running) -> None:
     """The gateway sends concurrent accepts to conversations together (one batch call):
     each request still gets its own answer, and one account's never touch another's."""
@@ -135,8 +146,12 @@ async def test_concurrent_accepts_of_two_accounts_each_get_their_own_answer(runn
         calls.append(
             send(running, acme, text_to(acme.conversation_ids[0], body), **{"Idempotency-Key": "mixed"})
         )
+    calls_before = await batch_calls(running)
     results = await asyncio.gather(*calls)
+    calls_made = await batch_calls(running) - calls_before
 
+    # They did share calls (each call is counted by conversations).
+    assert 1 <= calls_made < len(calls), calls_made
     *ordinary, foreign, (first_status, *_), (second_status, *_) = results
     assert [status for status, _, _ in ordinary] == [202] * 60
     assert (foreign[0], foreign[1]["error"]["code"]) == (404, "not_found")

@@ -362,32 +362,39 @@ def test_grpc_server_errors_hide_the_downstream_text(
 
 # --- from_item_status: one request's failure within a batch call ------------------------
 
+HIDDEN = "the conversations service is unavailable, retry later"
+
 
 @pytest.mark.parametrize(
-    ("grpc_code", "status", "code", "message"),
+    ("grpc_code", "text", "status", "code", "message"),
     [
-        (grpc.StatusCode.NOT_FOUND, 404, "not_found", "conversation 7 not found"),
-        (grpc.StatusCode.ALREADY_EXISTS, 409, "idempotency_key_reused", "conversation 7 not found"),
+        (grpc.StatusCode.NOT_FOUND, "conversation 7 not found", 404, "not_found", "conversation 7 not found"),
         (
-            grpc.StatusCode.UNAVAILABLE,
-            503,
-            "service_unavailable",
-            "the conversations service is unavailable, retry later",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "content.type is required",
+            400,
+            "invalid_request",
+            "content.type is required",
         ),
         (
-            grpc.StatusCode.INTERNAL,
-            502,
-            "upstream_error",
-            "the conversations service is unavailable, retry later",
+            grpc.StatusCode.ALREADY_EXISTS,
+            "key used with another body",
+            409,
+            "idempotency_key_reused",
+            "key used with another body",
         ),
+        (grpc.StatusCode.UNAVAILABLE, "database unavailable", 503, "service_unavailable", HIDDEN),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, "no answer in time", 503, "service_unavailable", HIDDEN),
+        (grpc.StatusCode.INTERNAL, "internal error", 502, "upstream_error", HIDDEN),
     ],
 )
 def test_an_item_status_maps_as_the_same_status_of_a_whole_call(
-    grpc_code: grpc.StatusCode, status: int, code: str, message: str
+    grpc_code: grpc.StatusCode, text: str, status: int, code: str, message: str
 ) -> None:
-    item = conversations_pb.ItemStatus(code=grpc_code.value[0], message="conversation 7 not found")
-    error = from_item_status(item, "conversations")
-    whole_call = from_grpc(rpc_error(grpc_code, "conversation 7 not found"), "conversations")
+    error = from_item_status(
+        conversations_pb.ItemStatus(code=grpc_code.value[0], message=text), "conversations"
+    )
+    whole_call = from_grpc(rpc_error(grpc_code, text), "conversations")
 
     assert (error.status, error.code, error.message) == (status, code, message)
     assert (whole_call.status, whole_call.code, whole_call.message) == (status, code, message)
