@@ -477,10 +477,10 @@ class _OutboundRow:
 
 
 def _batcher(
-    run: Callable[[Sequence[Item]], Awaitable[list[Message | None]]],
+    name: str, run: Callable[[Sequence[Item]], Awaitable[list[Message | None]]]
 ) -> Batcher[Item, Message | None]:
     return Batcher(
-        run, max_in_flight=BATCH_CONNECTIONS, max_batch=MAX_BATCH, one_row_may_fail=_one_row_may_fail
+        name, run, max_in_flight=BATCH_CONNECTIONS, max_batch=MAX_BATCH, one_row_may_fail=_one_row_may_fail
     )
 
 
@@ -537,8 +537,8 @@ class Store:
             BATCH_CONNECTIONS,
             server_settings={"plan_cache_mode": "force_generic_plan"},
         )
-        self.outbound_inserts = _batcher(self._insert_outbound_batch)
-        self.outcomes = _batcher(self._record_outcome_batch)
+        self.outbound_inserts = _batcher("outbound_inserts", self._insert_outbound_batch)
+        self.outcomes = _batcher("send_outcomes", self._record_outcome_batch)
         self._positional: dict[int, _Positional] = {}
 
     async def close(self) -> None:

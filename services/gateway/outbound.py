@@ -43,7 +43,11 @@ class OutboundClient:
         self.stub = stub
         self.rpc_timeout = rpc_timeout
         self._batches: Batcher[_Item, pb.CreateOutboundMessageResult] = Batcher(
-            self._create_batch, max_in_flight=4, max_batch=MAX_BATCH, one_row_may_fail=lambda _: False
+            "accepts",
+            self._create_batch,
+            max_in_flight=4,
+            max_batch=MAX_BATCH,
+            one_row_may_fail=lambda _: False,
         )
 
     async def create(

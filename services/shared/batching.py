@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from services.shared.metrics import BATCH_SIZE
+
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 class Batcher(Generic[Item, Result]):
     def __init__(
         self,
+        name: str,
         run: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
         *,
         max_in_flight: int,
@@ -33,6 +36,7 @@ class Batcher(Generic[Item, Result]):
         # that one row may have caused (`one_row_may_fail`), each item runs again alone;
         # any other error (the database is away, say) is every item's answer.
         self.run = run
+        self._sizes = BATCH_SIZE.labels(name)  # the metric, under this batcher's name
         self.one_row_may_fail = one_row_may_fail
         self.max_in_flight = max_in_flight
         self.max_batch = max_batch
@@ -67,6 +71,7 @@ class Batcher(Generic[Item, Result]):
                 taken, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
                 batch = [(item, future) for item, future in taken if not future.done()]
                 if batch:
+                    self._sizes.observe(len(batch))
                     await self._run_batch(batch)
         finally:
             self._in_flight -= 1

@@ -6,6 +6,7 @@ import itertools
 import time
 from typing import Any
 
+import aiohttp
 import orjson
 from sqlalchemy import text
 
@@ -117,14 +118,26 @@ async def test_concurrent_requests_with_one_key_make_one_message(running: Runnin
     assert len(await sent_for(running, message_id)) == 1
 
 
-async def batch_calls(running: Running) -> float:
-    """BatchCreateOutboundMessages calls conversations has served, from its metrics."""
-    async with running.http.get(f"http://127.0.0.1:{running.stack.conversations_metrics_port}/metrics") as r:
-        lines = (await r.text()).splitlines()
+async def metric(http: aiohttp.ClientSession, url: str, name: str, label: str) -> float:
+    """The sum of a Prometheus metric's samples that carry `label` (e.g. 'batch="accepts"')."""
+    async with http.get(url) as response:
+        lines = (await response.text()).splitlines()
     return sum(
-        float(line.rpartition(" ")[2])
-        for line in lines
-        if line.startswith("pigeon_grpc_requests_total{") and 'method="BatchCreateOutboundMessages"' in line
+        float(line.rpartition(" ")[2]) for line in lines if line.startswith(name + "{") and label in line
+    )
+
+
+async def batch_calls(running: Running) -> tuple[float, float, float]:
+    """BatchCreateOutboundMessages calls served by conversations; the gateway's batches of
+    accepts, and the accepts in them."""
+    conversations = f"http://127.0.0.1:{running.stack.conversations_metrics_port}/metrics"
+    gateway = f"{running.gateway}/metrics"
+    return (
+        await metric(
+            running.http, conversations, "pigeon_grpc_requests_total", 'method="BatchCreateOutboundMessages"'
+        ),
+        await metric(running.http, gateway, "pigeon_batch_size_count", 'batch="accepts"'),
+        await metric(running.http, gateway, "pigeon_batch_size_sum", 'batch="accepts"'),
     )
 
 
@@ -146,12 +159,13 @@ async def test_concurrent_accepts_of_two_accounts_each_get_their_own_answer(runn
         calls.append(
             send(running, acme, text_to(acme.conversation_ids[0], body), **{"Idempotency-Key": "mixed"})
         )
-    calls_before = await batch_calls(running)
+    before = await batch_calls(running)
     results = await asyncio.gather(*calls)
-    calls_made = await batch_calls(running) - calls_before
+    calls_served, batches, batched = (b - a for a, b in zip(before, await batch_calls(running), strict=True))
 
-    # They did share calls (each call is counted by conversations).
-    assert 1 <= calls_made < len(calls), calls_made
+    # They did share calls: as many as the gateway made, fewer than the requests they carried.
+    assert 1 <= calls_served == batches < len(calls), (calls_served, batches)
+    assert batched == len(calls)
     *ordinary, foreign, (first_status, *_), (second_status, *_) = results
     assert [status for status, _, _ in ordinary] == [202] * 60
     assert (foreign[0], foreign[1]["error"]["code"]) == (404, "not_found")

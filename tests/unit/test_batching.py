@@ -46,7 +46,9 @@ async def first_in_flight(
     """A batcher whose first batch (of `item`) is in flight and held until released."""
     statement = Statement()
     statement.release.clear()
-    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=max_in_flight, max_batch=64)
+    batcher = Batcher(
+        "test", statement.run, one_row_may_fail=row_error, max_in_flight=max_in_flight, max_batch=64
+    )
     first = asyncio.ensure_future(batcher.submit(item))
     await started(statement, 1)
     return statement, batcher, first
@@ -54,7 +56,7 @@ async def first_in_flight(
 
 async def test_a_lone_item_runs_at_once_alone() -> None:
     statement = Statement()
-    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=4, max_batch=64)
+    batcher = Batcher("test", statement.run, one_row_may_fail=row_error, max_in_flight=4, max_batch=64)
     assert await batcher.submit(3) == 30
     assert statement.batches == [[3]]
 
@@ -73,7 +75,7 @@ async def test_items_arriving_during_a_batch_go_together_in_the_next() -> None:
 async def test_a_full_batch_waiting_starts_another_in_flight() -> None:
     statement = Statement()
     statement.release.clear()
-    batcher = Batcher(statement.run, one_row_may_fail=row_error, max_in_flight=2, max_batch=3)
+    batcher = Batcher("test", statement.run, one_row_may_fail=row_error, max_in_flight=2, max_batch=3)
     calls = [asyncio.ensure_future(batcher.submit(n)) for n in range(1, 8)]
     await started(statement, 2)
     await asyncio.sleep(0.01)
