@@ -38,6 +38,11 @@ def item_status(code: grpc.StatusCode, message: str) -> pb.CreateOutboundMessage
     return pb.CreateOutboundMessageResult(error=pb.ItemStatus(code=code.value[0], message=message))
 
 
+def call_status(error: grpc.aio.AioRpcError) -> pb.CreateOutboundMessageResult:
+    """A failed call as the status of a request it carried."""
+    return item_status(error.code(), error.details() or "")
+
+
 class OutboundClient:
     def __init__(self, stub: conversations_pb2_grpc.ConversationsStub, rpc_timeout: float) -> None:
         self.stub = stub
@@ -66,7 +71,7 @@ class OutboundClient:
         except TimeoutError:
             return item_status(grpc.StatusCode.DEADLINE_EXCEEDED, "no answer from conversations in time")
         except grpc.aio.AioRpcError as exc:
-            return item_status(exc.code(), exc.details() or "")
+            return call_status(exc)
 
     async def _create_batch(self, items: Sequence[_Item]) -> list[pb.CreateOutboundMessageResult]:
         now = asyncio.get_running_loop().time()
@@ -104,7 +109,7 @@ class OutboundClient:
                 request, timeout=seconds_left, metadata=(("x-request-id", request_id),)
             )
         except grpc.aio.AioRpcError as exc:
-            return item_status(exc.code(), exc.details() or "")
+            return call_status(exc)
         return pb.CreateOutboundMessageResult(created=created)
 
     async def close(self) -> None:
