@@ -14,6 +14,7 @@ from services.conversations.inbox import CACHE_CHANNEL, Inbox
 from services.conversations.metrics import register_caches
 from services.conversations.notifications import Listener, asyncpg_dsn
 from services.conversations.outbox import Dispatcher
+from services.conversations.sender_client import SenderClient
 from services.conversations.settings import ConversationsSettings
 from services.conversations.store import Store, create_engine
 from services.conversations.webhook_store import WebhookStore
@@ -41,10 +42,11 @@ async def serve(settings: ConversationsSettings) -> None:
     listener.on_reconnect(inbox.forget_everything)
     events = EventHub(store, listener)
     sender_channel = open_channel(settings.sender_target)
-    sender = sender_pb2_grpc.SenderStub(sender_channel)
+    # One client for both kinds of send: sync sends and the outbox's share its calls.
+    sender = SenderClient(sender_pb2_grpc.SenderStub(sender_channel), settings.outbox.send_timeout_seconds)
     dispatcher = Dispatcher(store, inbox, sender, listener, settings.outbox)
     webhooks = Webhooks(WebhookStore(engine), inbox)
-    direct = DirectSender(inbox, sender, settings.outbox.send_timeout_seconds)
+    direct = DirectSender(inbox, sender)
     servicer = ConversationsServicer(inbox, events, webhooks, direct)
     server, health, port = await build_server(
         [lambda server: conversations_pb2_grpc.add_ConversationsServicer_to_server(servicer, server)],
@@ -76,6 +78,7 @@ async def serve(settings: ConversationsSettings) -> None:
             await dispatcher.stop(settings.grace_seconds)
         await webhooks.stop()
         await listener.stop()
+        await sender.close()
         await sender_channel.close()
         await store.close()
         await engine.dispose()

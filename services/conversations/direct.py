@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import grpc
 from pigeon.messages.v1 import content_pb2
-from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
+from pigeon.sender.v1 import sender_pb2
 
 from services.conversations.domain import Content, Message, MessageStatus
 from services.conversations.inbox import Inbox
+from services.conversations.sender_client import SenderCallError, SenderClient
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,9 @@ class DirectSendResult:
     record_ms: float
 
 
-def sender_call_failure(error: grpc.aio.AioRpcError) -> sender_pb2.Failure:
+def sender_call_failure(error: SenderCallError) -> sender_pb2.Failure:
     """The sender itself failed: after a deadline WhatsApp may have the message anyway."""
-    if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+    if error.code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return sender_pb2.Failure(
             failure_class=sender_pb2.FAILURE_CLASS_RETRYABLE,
             kind=sender_pb2.FAILURE_KIND_TIMEOUT,
@@ -39,15 +40,14 @@ def sender_call_failure(error: grpc.aio.AioRpcError) -> sender_pb2.Failure:
         failure_class=sender_pb2.FAILURE_CLASS_RETRYABLE,
         kind=sender_pb2.FAILURE_KIND_CONNECTION,
         code="sender_unavailable",
-        message=f"the sender service failed: {error.code().name}",
+        message=f"the sender service failed: {error.code.name}",
     )
 
 
 class DirectSender:
-    def __init__(self, inbox: Inbox, sender: sender_pb2_grpc.SenderStub, send_timeout_seconds: float) -> None:
+    def __init__(self, inbox: Inbox, sender: SenderClient) -> None:
         self.inbox = inbox
         self.sender = sender
-        self.send_timeout_seconds = send_timeout_seconds
 
     async def send(
         self,
@@ -57,7 +57,7 @@ class DirectSender:
         content: Content,
         idempotency_key: str,
         request_hash: bytes,
-        metadata: tuple[tuple[str, str], ...] = (),
+        request_id: str = "",
     ) -> DirectSendResult:
         started = time.perf_counter()
         message, target, replayed = await self.inbox.create_outbound(
@@ -86,10 +86,8 @@ class DirectSender:
         )
         failure: sender_pb2.Failure | None
         try:
-            response = await self.sender.SendMessage(
-                request, timeout=self.send_timeout_seconds, metadata=metadata
-            )
-        except grpc.aio.AioRpcError as exc:
+            response = await self.sender.send(request, request_id)
+        except SenderCallError as exc:
             failure = sender_call_failure(exc)
         else:
             failure = response.failure if response.HasField("failure") else None

@@ -302,7 +302,6 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
         wanted = request.message
         if not wanted.content.type or not wanted.content.body_json:
             raise InvalidArgument("content.type and content.body_json are required")
-        request_id = next((v for k, v in context.invocation_metadata() or () if k == "x-request-id"), "")
         result = await self.direct.send(
             wanted.account_id,
             wanted.conversation_id,
@@ -310,7 +309,7 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
             Content(wanted.content.type, wanted.content.body_json, wanted.content.reply_to_wa_message_id),
             wanted.idempotency_key,
             wanted.request_hash,
-            metadata=(("x-request-id", str(request_id)),) if request_id else (),
+            request_id=REQUEST_ID.get(),  # set by the interceptor from the caller's metadata
         )
         return pb.SendNowResponse(
             message=message_to_proto(result.message),

@@ -14,9 +14,8 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import grpc
 from pigeon.messages.v1 import content_pb2
-from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
+from pigeon.sender.v1 import sender_pb2
 
 from services.conversations.domain import ClaimedMessage
 from services.conversations.inbox import Inbox
@@ -31,6 +30,7 @@ from services.conversations.metrics import (
     OUTBOX_TAKEN_OVER,
 )
 from services.conversations.notifications import Listener
+from services.conversations.sender_client import SenderCallError, SenderClient
 from services.conversations.store import Store
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Dispatcher:
         self,
         store: Store,
         inbox: Inbox,
-        sender: sender_pb2_grpc.SenderStub,
+        sender: SenderClient,
         listener: Listener,
         settings: OutboxSettings,
     ) -> None:
@@ -215,10 +215,10 @@ class Dispatcher:
             biz_opaque_callback_data=str(message.id),
         )
         try:
-            response = await self.sender.SendMessage(request, timeout=self.settings.send_timeout_seconds)
-        except grpc.aio.AioRpcError as exc:
+            response = await self.sender.send(request)
+        except SenderCallError as exc:
             await self._retry_or_fail(
-                message, claimed_at, f"sender_{exc.code().name.lower()}", "sender call failed"
+                message, claimed_at, f"sender_{exc.code.name.lower()}", "sender call failed"
             )
             return
         if response.HasField("accepted"):

@@ -1,13 +1,17 @@
 """The Sender servicer: checks a SendMessage request, hands it to the Cloud API client,
-and turns the client's domain result into a SendMessageResponse.
+and turns the client's domain result into a SendMessageResponse. SendMessages does the same
+for several messages at once, streaming each result as it comes.
 
 gRPC status codes: a WhatsApp failure is a result (SendMessageResponse.failure), never a
 failed call. The only error status this service returns itself is INVALID_ARGUMENT, for a
-request that must not reach WhatsApp (see `_abort_invalid`); anything else is grpc's own
-(e.g. CANCELLED, DEADLINE_EXCEEDED) or a bug, surfacing as UNKNOWN.
+request that must not reach WhatsApp (see `_abort_invalid`; within SendMessages, an invalid
+message's own result); anything else is grpc's own (e.g. CANCELLED, DEADLINE_EXCEEDED) or a
+bug, surfacing as UNKNOWN.
 """
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
 from typing import NoReturn
 
 import grpc
@@ -23,6 +27,7 @@ from services.sender.whatsapp import (
     FailureKind,
     SendResult,
 )
+from services.shared.logs import REQUEST_ID
 
 SERVICE_NAME = sender_pb2.DESCRIPTOR.services_by_name["Sender"].full_name
 
@@ -49,6 +54,8 @@ _FAILURE_KINDS = {
     FailureKind.BAD_RESPONSE: sender_pb2.FAILURE_KIND_BAD_RESPONSE,
 }
 _INT32_MAX = 2**31 - 1
+# Messages in one SendMessages call (the contract says so).
+MAX_MESSAGES_PER_CALL = 256
 
 
 class InvalidRequest(ValueError):
@@ -66,8 +73,41 @@ class SenderServicer(sender_pb2_grpc.SenderServicer):
             to = validate(request)
         except InvalidRequest as exc:
             await _abort_invalid(context, exc)
+        return to_response(await self._send(request, to))
+
+    async def SendMessages(
+        self, request: sender_pb2.SendMessagesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[sender_pb2.SendMessagesResult]:
+        messages = request.messages
+        if len(messages) > MAX_MESSAGES_PER_CALL:
+            await _abort_invalid(
+                context, InvalidRequest(f"at most {MAX_MESSAGES_PER_CALL} messages per call")
+            )
+        request_ids = request.request_ids
+
+        async def one(index: int) -> sender_pb2.SendMessagesResult:
+            if index < len(request_ids):
+                REQUEST_ID.set(request_ids[index])  # this task's own context
+            message = messages[index]
+            try:
+                to = validate(message)
+            except InvalidRequest as exc:
+                return sender_pb2.SendMessagesResult(index=index, invalid_argument=str(exc))
+            response = to_response(await self._send(message, to))
+            return sender_pb2.SendMessagesResult(index=index, response=response)
+
+        sends = [asyncio.ensure_future(one(index)) for index in range(len(messages))]
+        try:
+            for next_done in asyncio.as_completed(sends):
+                yield await next_done
+        finally:
+            # The caller went away (or its deadline passed): nobody wants the rest.
+            for send in sends:
+                send.cancel()
+
+    async def _send(self, request: sender_pb2.SendMessageRequest, to: str) -> SendResult:
         content = request.content
-        result = await self._client.send(
+        return await self._client.send(
             phone_number_id=request.phone_number_id,
             access_token=request.access_token,
             to=to,
@@ -76,7 +116,6 @@ class SenderServicer(sender_pb2_grpc.SenderServicer):
             reply_to=content.reply_to_wa_message_id,
             biz_opaque_callback_data=request.biz_opaque_callback_data,
         )
-        return to_response(result)
 
 
 def validate(request: sender_pb2.SendMessageRequest) -> str:

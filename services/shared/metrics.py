@@ -2,8 +2,9 @@
 them. gRPC services expose them on their own port (a prometheus_client thread, off the
 event loop); the gateway serves them at GET /metrics."""
 
+import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -47,12 +48,16 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
             return handler
         method = details.method.rpartition("/")[2]
         request_id = next((v for k, v in details.invocation_metadata or () if k == "x-request-id"), "")
-        behavior = handler.unary_unary
         service = self.service
+        if handler.unary_stream is not None:
+            return self._observed_stream(handler, method, str(request_id))
+        if handler.unary_unary is None:
+            return handler
+        behavior = handler.unary_unary
 
         async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
             REQUEST_ID.set(str(request_id))
@@ -61,8 +66,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             try:
                 return await behavior(request, context)
             except BaseException:
-                status = context.code()
-                code = status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
+                code = _status_name(context)
                 raise
             finally:
                 GRPC_LATENCY.labels(service, method).observe(time.perf_counter() - start)
@@ -73,3 +77,36 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+    def _observed_stream(
+        self, handler: grpc.RpcMethodHandler, method: str, request_id: str
+    ) -> grpc.RpcMethodHandler:
+        """A server-streaming call is counted, not timed: a watch lasts as long as its client."""
+        behavior = handler.unary_stream
+        service = self.service
+
+        async def observed(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            REQUEST_ID.set(request_id)
+            code = "OK"
+            try:
+                async for response in behavior(request, context):
+                    yield response
+            except (asyncio.CancelledError, GeneratorExit):
+                code = "CANCELLED"  # the client went away, as watchers do
+                raise
+            except BaseException:
+                code = _status_name(context)
+                raise
+            finally:
+                GRPC_REQUESTS.labels(service, method, code).inc()
+
+        return grpc.unary_stream_rpc_method_handler(
+            observed,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _status_name(context: grpc.aio.ServicerContext) -> str:
+    status = context.code()
+    return status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"

@@ -26,6 +26,7 @@ from services.conversations.events import EventHub
 from services.conversations.grpc_api import MAX_BATCH_REQUESTS, ConversationsServicer
 from services.conversations.inbox import CACHE_CHANNEL, Inbox
 from services.conversations.notifications import Listener, asyncpg_dsn
+from services.conversations.sender_client import SenderClient
 from services.conversations.store import Store
 from services.conversations.webhook_store import WebhookStore
 from services.conversations.webhooks import Webhooks
@@ -50,7 +51,7 @@ async def service(engine: AsyncEngine, database: str) -> AsyncIterator[Service]:
     await listener.start()
     # No sender here: SendNow is tested end to end (tests/e2e/test_sync_send.py).
     unreachable = grpc.aio.insecure_channel("127.0.0.1:9")
-    direct = DirectSender(inbox, SenderStub(unreachable), send_timeout_seconds=1)
+    direct = DirectSender(inbox, SenderClient(SenderStub(unreachable), timeout_seconds=1))
     servicer = ConversationsServicer(inbox, events, Webhooks(WebhookStore(engine), inbox), direct)
     server, _, port = await build_server(
         [lambda s: pb_grpc.add_ConversationsServicer_to_server(servicer, s)], [SERVICE_NAME], "127.0.0.1:0"

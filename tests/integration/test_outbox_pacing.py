@@ -5,7 +5,6 @@ never undoes a claim that another replica has taken over since."""
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -40,8 +39,8 @@ class RecordingSender:
     def __init__(self) -> None:
         self.calls: list[sender_pb2.SendMessageRequest] = []
 
-    async def SendMessage(
-        self, request: sender_pb2.SendMessageRequest, **_: Any
+    async def send(
+        self, request: sender_pb2.SendMessageRequest, request_id: str = ""
     ) -> sender_pb2.SendMessageResponse:
         self.calls.append(request)
         return sender_pb2.SendMessageResponse(

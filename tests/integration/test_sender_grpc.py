@@ -1,6 +1,7 @@
 """The sender's real grpc.aio server, in process, with a real CloudApiClient talking to
 the WhatsApp simulator, called over a real gRPC channel."""
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
+from prometheus_client import REGISTRY
 
+from services.conversations.sender_client import SenderCallError, SenderClient
 from services.sender.grpc_api import SERVICE_NAME, SenderServicer
 from services.sender.whatsapp import CloudApiClient
 from services.shared.grpc_server import build_server
@@ -28,14 +31,17 @@ _phone_number_ids = itertools.count(1)
 
 
 @asynccontextmanager
-async def running_sender(base_url: str, timeout_seconds: float = 5.0) -> AsyncIterator[grpc.aio.Channel]:
+async def running_sender(
+    base_url: str, timeout_seconds: float = 5.0, servicer_class: type[SenderServicer] = SenderServicer
+) -> AsyncIterator[grpc.aio.Channel]:
     """The sender as `python -m services.sender` builds it, on a free port; yields a channel to it."""
     async with CloudApiClient(base_url=base_url, timeout_seconds=timeout_seconds) as client:
-        servicer = SenderServicer(client)
+        servicer = servicer_class(client)
         server, _, port = await build_server(
             [lambda server: sender_pb2_grpc.add_SenderServicer_to_server(servicer, server)],
             [SERVICE_NAME],
             "127.0.0.1:0",
+            metrics_name="sender",
         )
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -250,3 +256,179 @@ async def test_health_and_reflection(simulator: Simulator) -> None:
 
     assert SERVICE_NAME == "pigeon.sender.v1.Sender"
     assert SERVICE_NAME in names
+
+
+# SendMessages: several messages in one call, each result as soon as WhatsApp answers it.
+
+
+async def test_send_messages_streams_each_result_as_whatsapp_answers_it(
+    sender: sender_pb2_grpc.SenderStub, simulator: Simulator, phone_number_id: str
+) -> None:
+    request = sender_pb2.SendMessagesRequest(
+        messages=[
+            send_request(phone_number_id, to="1998800"),  # WhatsApp answers after 800 ms
+            send_request(phone_number_id, to="15550000001"),
+            send_request(phone_number_id, to="555-1234"),  # invalid: never sent
+            send_request(phone_number_id, to="1999131026"),  # undeliverable
+        ],
+        request_ids=["first", "second", "third", "fourth"],
+    )
+
+    results = [result async for result in sender.SendMessages(request)]
+
+    assert sorted(result.index for result in results) == [0, 1, 2, 3]
+    assert results[-1].index == 0, "the slow message came last; the others did not wait for it"
+    by_index = {result.index: result for result in results}
+    assert by_index[0].response.accepted.wa_id == "1998800"
+    assert by_index[1].response.accepted.wa_id == "15550000001"
+    assert "to" in by_index[2].invalid_argument
+    assert by_index[3].response.failure.code == "131026"
+    records = await simulator.requests(phone_number_id=phone_number_id)
+    assert sorted(record["body"]["to"] for record in records) == ["15550000001", "1998800", "1999131026"]
+    accepted = {by_index[i].response.accepted.wa_message_id for i in (0, 1)}
+    assert accepted == {record["wa_message_id"] for record in records if record["status"] == 200}
+
+
+async def test_send_messages_refuses_more_than_its_limit(
+    sender: sender_pb2_grpc.SenderStub, simulator: Simulator, phone_number_id: str
+) -> None:
+    request = sender_pb2.SendMessagesRequest(messages=[send_request(phone_number_id)] * 257)
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        [result async for result in sender.SendMessages(request)]
+
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "256" in (raised.value.details() or "")
+    assert await simulator.requests(phone_number_id=phone_number_id) == []
+
+
+# The conversations service's client of the sender (services/conversations/sender_client.py):
+# sends that start in the same turn of the event loop share one call.
+
+
+def calls_served(method: str, code: str = "OK") -> float:
+    labels = {"service": "sender", "method": method, "code": code}
+    return REGISTRY.get_sample_value("pigeon_grpc_requests_total", labels) or 0.0
+
+
+async def test_client_sends_of_one_turn_share_one_call(simulator: Simulator, phone_number_id: str) -> None:
+    async with running_sender(simulator.url) as channel:
+        client = SenderClient(sender_pb2_grpc.SenderStub(channel), timeout_seconds=5)
+        streams, unary = calls_served("SendMessages"), calls_served("SendMessage")
+        recipients = [f"1555000{n:04d}" for n in range(5)]
+
+        responses = await asyncio.gather(
+            *(client.send(send_request(phone_number_id, to=to)) for to in recipients)
+        )
+        alone = await client.send(send_request(phone_number_id, to="15559999999"))
+
+        assert calls_served("SendMessages") == streams + 1
+        assert calls_served("SendMessage") == unary + 1
+    # Each caller got its own message's answer.
+    assert [response.accepted.wa_id for response in responses] == recipients
+    assert alone.accepted.wa_id == "15559999999"
+    records = await simulator.requests(phone_number_id=phone_number_id)
+    wamids = {record["body"]["to"]: record["wa_message_id"] for record in records}
+    assert len(records) == 6
+    for to, response in zip(recipients, responses, strict=True):
+        assert response.accepted.wa_message_id == wamids[to]
+
+
+async def test_client_a_failed_message_fails_alone(simulator: Simulator, phone_number_id: str) -> None:
+    async with running_sender(simulator.url) as channel:
+        client = SenderClient(sender_pb2_grpc.SenderStub(channel), timeout_seconds=5)
+
+        good, invalid, undeliverable = await asyncio.gather(
+            client.send(send_request(phone_number_id, to="15550000001")),
+            client.send(send_request(phone_number_id, to="555-1234")),
+            client.send(send_request(phone_number_id, to="1999131026")),
+            return_exceptions=True,
+        )
+
+    assert isinstance(good, sender_pb2.SendMessageResponse) and good.HasField("accepted")
+    assert isinstance(invalid, SenderCallError) and invalid.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert isinstance(undeliverable, sender_pb2.SendMessageResponse)
+    assert undeliverable.failure.code == "131026"
+
+
+async def test_client_deadline_fails_only_the_unanswered(simulator: Simulator, phone_number_id: str) -> None:
+    async with running_sender(simulator.url) as channel:
+        client = SenderClient(sender_pb2_grpc.SenderStub(channel), timeout_seconds=1.0)
+
+        quick, slow = await asyncio.gather(
+            client.send(send_request(phone_number_id, to="15550000001")),
+            client.send(send_request(phone_number_id, to=DELAY_2S)),
+            return_exceptions=True,
+        )
+
+    assert isinstance(quick, sender_pb2.SendMessageResponse) and quick.HasField("accepted")
+    assert isinstance(slow, SenderCallError) and slow.code == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+async def test_client_abandoned_sends_cancel_their_call_but_not_the_others(
+    simulator: Simulator, phone_number_id: str
+) -> None:
+    async with running_sender(simulator.url) as channel:
+        client = SenderClient(sender_pb2_grpc.SenderStub(channel), timeout_seconds=5)
+        kept = asyncio.ensure_future(client.send(send_request(phone_number_id, to="1998300")))
+        dropped = asyncio.ensure_future(client.send(send_request(phone_number_id, to="1998301")))
+        await asyncio.sleep(0.1)  # the shared call is in flight
+        dropped.cancel()
+
+        response = await kept
+        assert response.accepted.wa_id == "1998300"
+        with pytest.raises(asyncio.CancelledError):
+            await dropped
+
+        # Both of a call abandoned: the call itself is cancelled, at the sender too.
+        cancelled_before = calls_served("SendMessages", "CANCELLED")
+        both = [
+            asyncio.ensure_future(client.send(send_request(phone_number_id, to=f"199830{n}"))) for n in (2, 3)
+        ]
+        await asyncio.sleep(0.1)
+        for send in both:
+            send.cancel()
+        await asyncio.gather(*both, return_exceptions=True)
+        for _ in range(100):
+            if calls_served("SendMessages", "CANCELLED") > cancelled_before:
+                break
+            await asyncio.sleep(0.01)
+        assert calls_served("SendMessages", "CANCELLED") == cancelled_before + 1
+
+
+class SenderBeforeSendMessages(SenderServicer):
+    """A sender of the version before SendMessages existed (UNIMPLEMENTED), as during an upgrade."""
+
+    SendMessages = sender_pb2_grpc.SenderServicer.SendMessages  # type: ignore[assignment]
+
+
+async def test_client_falls_back_to_one_call_per_send_on_an_older_sender(
+    simulator: Simulator, phone_number_id: str
+) -> None:
+    async with running_sender(simulator.url, servicer_class=SenderBeforeSendMessages) as channel:
+        client = SenderClient(sender_pb2_grpc.SenderStub(channel), timeout_seconds=5)
+
+        first = await asyncio.gather(
+            *(client.send(send_request(phone_number_id, to=f"1555000000{n}")) for n in range(3))
+        )
+        unimplemented = calls_served("SendMessages", "UNIMPLEMENTED")
+        again = await asyncio.gather(
+            *(client.send(send_request(phone_number_id, to=f"1555000001{n}")) for n in range(3))
+        )
+
+        assert calls_served("SendMessages", "UNIMPLEMENTED") == unimplemented, "not asked again"
+    assert [r.accepted.wa_id for r in first + again] == [f"1555000000{n}" for n in range(3)] + [
+        f"1555000001{n}" for n in range(3)
+    ]
+    assert len(await simulator.requests(phone_number_id=phone_number_id)) == 6
+
+
+async def test_client_sender_unreachable_fails_every_send() -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{free_port()}") as channel:
+        client = SenderClient(sender_pb2_grpc.SenderStub(channel), timeout_seconds=2)
+
+        results = await asyncio.gather(
+            *(client.send(send_request("1000", to=f"155500000{n}")) for n in range(3)), return_exceptions=True
+        )
+
+    assert all(isinstance(r, SenderCallError) and r.code == grpc.StatusCode.UNAVAILABLE for r in results)
