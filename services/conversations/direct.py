@@ -4,6 +4,7 @@ The gateway makes one gRPC call per send instead of three; this service, which o
 the message row, holds the WhatsApp call in between (as the outbox does for queued ones).
 """
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ class DirectSender:
     def __init__(self, inbox: Inbox, sender: SenderClient) -> None:
         self.inbox = inbox
         self.sender = sender
+        self._deliveries: set[asyncio.Future[tuple[Message, sender_pb2.Failure | None, float, float]]] = set()
 
     async def send(
         self,
@@ -84,6 +86,21 @@ class DirectSender:
             ),
             biz_opaque_callback_data=str(message.id),
         )
+        # From here on the outcome is recorded even if the caller goes away (its deadline, a
+        # gateway's batch call cancelled): WhatsApp may have the message, and a row left in
+        # `sending` would be sent again by the outbox once its lease ran out.
+        delivery = asyncio.ensure_future(self._deliver(account_id, message, request, request_id))
+        self._deliveries.add(delivery)
+        delivery.add_done_callback(self._deliveries.discard)
+        recorded, failure, whatsapp_ms, record_ms = await asyncio.shield(delivery)
+        return DirectSendResult(recorded, False, failure, store_ms, whatsapp_ms, record_ms)
+
+    async def _deliver(
+        self, account_id: str, message: Message, request: sender_pb2.SendMessageRequest, request_id: str
+    ) -> tuple[Message, sender_pb2.Failure | None, float, float]:
+        """Calls WhatsApp and records the outcome: the message as recorded, the failure, and
+        the milliseconds of each step."""
+        started = time.perf_counter()
         failure: sender_pb2.Failure | None
         try:
             response = await self.sender.send(request, request_id)
@@ -100,11 +117,4 @@ class DirectSender:
             recorded = await self.inbox.record_failed(
                 account_id, str(message.id), failure.code, failure.message
             )
-        return DirectSendResult(
-            recorded,
-            False,
-            failure,
-            store_ms,
-            (called - stored) * 1000,
-            (time.perf_counter() - called) * 1000,
-        )
+        return recorded, failure, (called - started) * 1000, (time.perf_counter() - called) * 1000

@@ -36,6 +36,7 @@ from services.conversations.events import EventHub
 from services.conversations.inbox import Inbox, parse_id
 from services.conversations.webhooks import Webhooks
 from services.shared.logs import REQUEST_ID
+from services.shared.turn_batching import as_they_complete
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +300,29 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
     async def SendNow(
         self, request: pb.SendNowRequest, context: grpc.aio.ServicerContext
     ) -> pb.SendNowResponse:
+        return await self._send_now(request)
+
+    async def BatchSendNow(
+        self, request: pb.BatchSendNowRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.BatchSendNowResult]:
+        if len(request.requests) > MAX_BATCH_REQUESTS:
+            await abort_for(InvalidArgument(f"at most {MAX_BATCH_REQUESTS} requests in one batch"), context)
+        request_ids = list(request.request_ids)
+
+        async def send(index: int) -> pb.BatchSendNowResult:
+            if index < len(request_ids):
+                REQUEST_ID.set(request_ids[index])  # this item's task only
+            try:
+                response = await self._send_now(request.requests[index])
+            except Exception as exc:
+                return pb.BatchSendNowResult(index=index, error=item_status_for(exc))
+            return pb.BatchSendNowResult(index=index, response=response)
+
+        # Concurrently: their inserts, sender calls and outcomes go together, each as a batch.
+        async for result in as_they_complete([send(index) for index in range(len(request.requests))]):
+            yield result
+
+    async def _send_now(self, request: pb.SendNowRequest) -> pb.SendNowResponse:
         wanted = request.message
         if not wanted.content.type or not wanted.content.body_json:
             raise InvalidArgument("content.type and content.body_json are required")
@@ -309,7 +333,7 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
             Content(wanted.content.type, wanted.content.body_json, wanted.content.reply_to_wa_message_id),
             wanted.idempotency_key,
             wanted.request_hash,
-            request_id=REQUEST_ID.get(),  # set by the interceptor from the caller's metadata
+            request_id=REQUEST_ID.get(),  # the caller's, from the metadata or the batch
         )
         return pb.SendNowResponse(
             message=message_to_proto(result.message),

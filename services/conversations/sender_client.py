@@ -1,27 +1,25 @@
 """This service's client of the sender: sends that start together share one gRPC call.
 
 A unary call costs the caller and the sender about as much CPU as the WhatsApp request it
-carries. Sends that start in the same turn of the event loop (a group-committed insert
-wakes all its callers at once; the outbox's paced slots fall due together) go in one
-`SendMessages` call, whose results stream back each as soon as WhatsApp answers it, so a
-slow message holds up no other. A send alone goes as a plain `SendMessage`. Nothing waits
-for a batch to form: the call starts at the end of the turn in which its sends arrived.
+carries, and the sender's grpc.aio server takes in calls one at a time. Sends that start in
+the same turn of the event loop (a group-committed insert wakes all its callers at once; the
+outbox's paced slots fall due together) go in one `SendMessages` call, whose results stream
+back each as soon as WhatsApp answers it (`services/shared/turn_batching.py`). A send alone,
+or a large one, goes as a plain `SendMessage`.
 """
 
-import asyncio
-import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import grpc
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
-from services.shared.metrics import BATCH_SIZE
-
-log = logging.getLogger(__name__)
+from services.shared.turn_batching import BatchCallUnknown, TurnBatcher
 
 # Below the sender's limit of 256 per call; more go in further calls of the same turn.
 MAX_MESSAGES_PER_CALL = 64
+# A larger request goes alone, so a call stays far below gRPC's 4 MiB message limit.
+MAX_SHARED_REQUEST_BYTES = 16 * 1024
 
 
 class SenderCallError(Exception):
@@ -34,129 +32,68 @@ class SenderCallError(Exception):
         self.details = details
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Send:
     request: sender_pb2.SendMessageRequest
     request_id: str
-    answer: asyncio.Future[sender_pb2.SendMessageResponse]
 
 
 class SenderClient:
     def __init__(self, stub: sender_pb2_grpc.SenderStub, timeout_seconds: float) -> None:
         self.stub = stub
         self.timeout_seconds = timeout_seconds
-        # False once a sender answered UNIMPLEMENTED (an older one, mid-upgrade).
-        self.streaming = True
-        self._turn: list[_Send] = []
-        self._calls: set[asyncio.Task[None]] = set()
-        self._sizes = BATCH_SIZE.labels("sender_calls")
+        self._calls = TurnBatcher(
+            "sender_calls",
+            self._send_one,
+            self._send_many,
+            max_batch=MAX_MESSAGES_PER_CALL,
+            alone=lambda send: send.request.ByteSize() > MAX_SHARED_REQUEST_BYTES,
+            unanswered=lambda: SenderCallError(grpc.StatusCode.INTERNAL, "the sender gave no result"),
+        )
 
     async def send(
         self, request: sender_pb2.SendMessageRequest, request_id: str = ""
     ) -> sender_pb2.SendMessageResponse:
         """WhatsApp's answer through the sender; raises SenderCallError when there is none.
-        Cancelling it abandons this send: once every send of a call is abandoned, the call
-        is cancelled (as a unary call would be)."""
-        loop = asyncio.get_running_loop()
-        if not self._turn:
-            loop.call_soon(self._start_calls)
-        send = _Send(request, request_id, loop.create_future())
-        self._turn.append(send)
-        return await send.answer
+        Cancelling it abandons this send (see TurnBatcher.submit)."""
+        return await self._calls.submit(_Send(request, request_id))
 
-    def _start_calls(self) -> None:
-        sends = [send for send in self._turn if not send.answer.done()]
-        self._turn = []
-        for start in range(0, len(sends), MAX_MESSAGES_PER_CALL):
-            batch = sends[start : start + MAX_MESSAGES_PER_CALL]
-            self._sizes.observe(len(batch))
-            call = asyncio.get_running_loop().create_task(self._call(batch), name="sender-call")
-            self._calls.add(call)
-            call.add_done_callback(self._calls.discard)
-            _cancel_when_abandoned(call, batch)
-
-    async def _call(self, batch: Sequence[_Send]) -> None:
-        try:
-            if len(batch) == 1 or not self.streaming:
-                await asyncio.gather(*(self._unary(send) for send in batch))
-            else:
-                await self._stream(batch)
-            return
-        except grpc.aio.AioRpcError as exc:
-            error = SenderCallError(exc.code(), exc.details() or "")
-        except asyncio.CancelledError:
-            _fail(batch, SenderCallError(grpc.StatusCode.CANCELLED, "the call to the sender was cancelled"))
-            raise
-        except Exception as exc:  # a bug: its sends must not wait forever all the same
-            log.exception("call to the sender failed")
-            error = SenderCallError(grpc.StatusCode.UNKNOWN, repr(exc))
-        _fail(batch, error)
-
-    async def _unary(self, send: _Send) -> None:
+    async def _send_one(self, send: _Send) -> sender_pb2.SendMessageResponse:
         metadata = (("x-request-id", send.request_id),) if send.request_id else ()
         try:
-            response = await self.stub.SendMessage(
-                send.request, timeout=self.timeout_seconds, metadata=metadata
-            )
+            return await self.stub.SendMessage(send.request, timeout=self.timeout_seconds, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
-            _fail([send], SenderCallError(exc.code(), exc.details() or ""))
-            return
-        if not send.answer.done():
-            send.answer.set_result(response)
+            raise SenderCallError(exc.code(), exc.details() or "") from None
 
-    async def _stream(self, batch: Sequence[_Send]) -> None:
+    async def _send_many(
+        self, sends: Sequence[_Send]
+    ) -> AsyncIterator[tuple[int, sender_pb2.SendMessageResponse | Exception]]:
         call = self.stub.SendMessages(
             sender_pb2.SendMessagesRequest(
-                messages=[send.request for send in batch],
-                request_ids=[send.request_id for send in batch],
+                messages=[send.request for send in sends],
+                request_ids=[send.request_id for send in sends],
             ),
             timeout=self.timeout_seconds,
         )
-        answered = 0
+        answered = False
         try:
             async for result in call:
-                answered += 1
-                if result.index >= len(batch):
-                    continue  # not one of ours: the sender is confused, the rest still counts
-                answer = batch[result.index].answer
-                if answer.done():
-                    continue
-                if result.HasField("response"):
-                    answer.set_result(result.response)
-                else:
-                    answer.set_exception(
-                        SenderCallError(grpc.StatusCode.INVALID_ARGUMENT, result.invalid_argument)
-                    )
+                answered = True
+                yield result.index, _outcome(result)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.UNIMPLEMENTED and answered == 0:
-                self.streaming = False  # an older sender: one call per send from now on
-                await asyncio.gather(*(self._unary(send) for send in batch))
-                return
-            raise
-        _fail(batch, SenderCallError(grpc.StatusCode.INTERNAL, "the sender's stream ended without a result"))
+            if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
+                raise BatchCallUnknown from None
+            raise SenderCallError(exc.code(), exc.details() or "") from None
 
     async def close(self) -> None:
-        """Cancels the calls in flight (their senders are gone)."""
-        for call in self._calls:
-            call.cancel()
-        await asyncio.gather(*self._calls, return_exceptions=True)
+        await self._calls.close()
 
 
-def _cancel_when_abandoned(call: asyncio.Task[None], batch: Sequence[_Send]) -> None:
-    """Once nobody waits for any send of the call, the call goes too."""
-    waiting = len(batch)
-
-    def abandoned(_: asyncio.Future[sender_pb2.SendMessageResponse]) -> None:
-        nonlocal waiting
-        waiting -= 1
-        if waiting == 0:
-            call.cancel()
-
-    for send in batch:
-        send.answer.add_done_callback(abandoned)
-
-
-def _fail(sends: Sequence[_Send], error: SenderCallError) -> None:
-    for send in sends:
-        if not send.answer.done():
-            send.answer.set_exception(error)
+def _outcome(result: sender_pb2.SendMessagesResult) -> sender_pb2.SendMessageResponse | SenderCallError:
+    """One message's result, as its own SendMessage call would have ended."""
+    kind = result.WhichOneof("result")
+    if kind == "response":
+        return result.response
+    if kind == "invalid_argument":
+        return SenderCallError(grpc.StatusCode.INVALID_ARGUMENT, result.invalid_argument)
+    return SenderCallError(grpc.StatusCode.UNKNOWN, result.internal_error or "no result")

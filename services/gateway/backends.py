@@ -11,6 +11,7 @@ from pigeon.conversations.v1 import conversations_pb2_grpc
 from services.gateway.errors import from_grpc
 from services.gateway.outbound import OutboundClient
 from services.gateway.settings import GatewaySettings
+from services.gateway.sync_sends import SyncSendClient
 from services.shared.cache import TtlCache
 from services.shared.grpc_client import open_channel
 
@@ -21,11 +22,12 @@ class Backends:
     conversations_health: health_pb2_grpc.HealthStub
     sender_health: health_pb2_grpc.HealthStub
     rpc_timeout: float
-    send_timeout: float
     # API key hash -> account id. A revoked key keeps working at most this TTL.
     accounts_by_key: TtlCache[bytes, str]
     # Queued sends, concurrent ones in one call.
     outbound: OutboundClient
+    # Synchronous sends, those that start together in one call.
+    sync_sends: SyncSendClient
 
     async def authenticate(self, api_key: str, key_hash: bytes, metadata: tuple[tuple[str, str], ...]) -> str:
         async def load() -> str:
@@ -61,17 +63,20 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
     sender_channel = open_channel(settings.sender_target)
     conversations = conversations_pb2_grpc.ConversationsStub(conversations_channel)
     outbound = OutboundClient(conversations, settings.rpc_timeout_seconds)
+    # Above conversations' own deadline for the WhatsApp call, which so answers first.
+    sync_sends = SyncSendClient(conversations, settings.send_timeout_seconds + settings.rpc_timeout_seconds)
     try:
         yield Backends(
             conversations=conversations,
             conversations_health=health_pb2_grpc.HealthStub(conversations_channel),
             sender_health=health_pb2_grpc.HealthStub(sender_channel),
             rpc_timeout=settings.rpc_timeout_seconds,
-            send_timeout=settings.send_timeout_seconds,
             accounts_by_key=TtlCache(settings.auth_cache_ttl_seconds),
             outbound=outbound,
+            sync_sends=sync_sends,
         )
     finally:
+        await sync_sends.close()
         await outbound.close()
         await conversations_channel.close()
         await sender_channel.close()

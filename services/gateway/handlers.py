@@ -109,16 +109,9 @@ async def send_message(request: web.Request) -> web.Response:
     """Stores the message, sends it to WhatsApp, records the outcome (one call to
     conversations, which holds the WhatsApp call), answers with it."""
     wanted = await outbound_request(request, "send", queue=False)
-    backends = request.app[BACKENDS]
-    try:
-        result = await backends.conversations.SendNow(
-            conversations_pb.SendNowRequest(message=wanted),
-            # Above conversations' own deadline for the WhatsApp call, which so answers first.
-            timeout=backends.send_timeout + backends.rpc_timeout,
-            metadata=grpc_metadata(request),
-        )
-    except grpc.aio.AioRpcError as exc:
-        raise from_grpc(exc, "conversations") from None
+    result = await request.app[BACKENDS].sync_sends.send(
+        conversations_pb.SendNowRequest(message=wanted), request[REQUEST_ID]
+    )
     message = result.message
     if result.replayed:
         # The original request's message as it is now; WhatsApp is not called again.

@@ -9,7 +9,7 @@ message's own result); anything else is grpc's own (e.g. CANCELLED, DEADLINE_EXC
 bug, surfacing as UNKNOWN.
 """
 
-import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator
 from typing import NoReturn
@@ -28,6 +28,9 @@ from services.sender.whatsapp import (
     SendResult,
 )
 from services.shared.logs import REQUEST_ID
+from services.shared.turn_batching import as_they_complete
+
+log = logging.getLogger(__name__)
 
 SERVICE_NAME = sender_pb2.DESCRIPTOR.services_by_name["Sender"].full_name
 
@@ -93,17 +96,16 @@ class SenderServicer(sender_pb2_grpc.SenderServicer):
                 to = validate(message)
             except InvalidRequest as exc:
                 return sender_pb2.SendMessagesResult(index=index, invalid_argument=str(exc))
-            response = to_response(await self._send(message, to))
+            try:
+                response = to_response(await self._send(message, to))
+            except Exception:
+                # This message's alone: the others of the call go on.
+                log.exception("sending a message failed")
+                return sender_pb2.SendMessagesResult(index=index, internal_error="internal error")
             return sender_pb2.SendMessagesResult(index=index, response=response)
 
-        sends = [asyncio.ensure_future(one(index)) for index in range(len(messages))]
-        try:
-            for next_done in asyncio.as_completed(sends):
-                yield await next_done
-        finally:
-            # The caller went away (or its deadline passed): nobody wants the rest.
-            for send in sends:
-                send.cancel()
+        async for result in as_they_complete([one(index) for index in range(len(messages))]):
+            yield result
 
     async def _send(self, request: sender_pb2.SendMessageRequest, to: str) -> SendResult:
         content = request.content

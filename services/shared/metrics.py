@@ -3,6 +3,8 @@ them. gRPC services expose them on their own port (a prometheus_client thread, o
 event loop); the gateway serves them at GET /metrics."""
 
 import asyncio
+import contextlib
+import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -53,7 +55,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         method = details.method.rpartition("/")[2]
         request_id = next((v for k, v in details.invocation_metadata or () if k == "x-request-id"), "")
         service = self.service
-        if handler.unary_stream is not None:
+        if handler.unary_stream is not None and inspect.isasyncgenfunction(handler.unary_stream):
             return self._observed_stream(handler, method, str(request_id))
         if handler.unary_unary is None:
             return handler
@@ -81,7 +83,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     def _observed_stream(
         self, handler: grpc.RpcMethodHandler, method: str, request_id: str
     ) -> grpc.RpcMethodHandler:
-        """A server-streaming call is counted, not timed: a watch lasts as long as its client."""
+        """A server-streaming call written as an async generator (pigeon's own) is counted, not
+        timed: a watch lasts as long as its client. Others (the health service's Watch writes
+        through its context) pass unobserved."""
         behavior = handler.unary_stream
         service = self.service
 
@@ -89,8 +93,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             REQUEST_ID.set(request_id)
             code = "OK"
             try:
-                async for response in behavior(request, context):
-                    yield response
+                async with contextlib.aclosing(behavior(request, context)) as responses:
+                    async for response in responses:
+                        yield response
             except (asyncio.CancelledError, GeneratorExit):
                 code = "CANCELLED"  # the client went away, as watchers do
                 raise

@@ -67,9 +67,10 @@ async def test_calls_spread_over_every_replica(replicated: Running) -> None:
     for round_start in range(0, 40, 4):
         sends = (send(n) for n in range(round_start, round_start + 4))
         assert set(await asyncio.gather(*sends)) == {200}
-    # Calls to conversations, and messages each sender sent (one call may carry several).
+    # Sends each replica handled (one call may carry several): those each conversations
+    # replica passed to a sender, and those each sender sent to WhatsApp.
     for service, name, selector in (
-        ("conversations", "pigeon_grpc_requests_total", 'method="SendNow"'),
+        ("conversations", "pigeon_batch_size_sum", 'batch="sender_calls"'),
         ("sender", "pigeon_whatsapp_call_seconds_count", ""),
     ):
         replicas = replicated.stack.replicas_of(service)

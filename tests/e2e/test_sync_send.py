@@ -1,6 +1,7 @@
 """POST /messages/send and the read routes, end to end: HTTP into the gateway, gRPC to
 the services, PostgreSQL, and real HTTP out to the WhatsApp simulator."""
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -307,3 +308,34 @@ async def test_health_readiness_openapi_and_request_id(running: Running) -> None
         assert response.headers["X-Request-ID"] == "trace-123"
     async with running.http.get(f"{running.gateway}/conversations", headers=auth(running.acme)) as response:
         assert len(response.headers["X-Request-ID"]) == 32
+
+
+async def test_concurrent_sends_each_get_their_own_answer(running: Running) -> None:
+    # Sends that start together may share calls (gateway → conversations → sender): each must
+    # still get its own message and WhatsApp's answer for it, whatever the others' outcome.
+    template = {"type": "template", "template": {"name": "order_update", "language": {"code": "en"}}}
+    wanted = [
+        (account, f"1555031{n:04d}" if n % 5 else "1999131026")
+        for n in range(20)
+        for account in (running.acme, running.globex)
+    ]
+
+    answers = await asyncio.gather(
+        *(post(running, account, {"to": to, **template}) for account, to in wanted)
+    )
+
+    for (account, to), (status, body) in zip(wanted, answers, strict=True):
+        if to == "1999131026":  # undeliverable: 422, stored failed
+            assert status == 422, body
+            message_id = body["error"]["details"]["message_id"]
+            assert (await stored(running.engine, message_id)).status == "failed"
+            continue
+        assert status == 200, body
+        [record] = [
+            r
+            for r in await running.simulator_requests(phone_number_id=account.phone_number_id, to=to)
+            if r["body"]["biz_opaque_callback_data"] == body["id"]
+        ]
+        assert record["wa_message_id"] == body["wa_message_id"]
+        _, message = await get(running, account, f"/messages/{body['id']}")
+        assert message["status"] == "sent"

@@ -651,3 +651,51 @@ async def test_health_and_reflection(service: Service) -> None:
     names = [s.name async for r in responses for s in r.list_services_response.service]
     assert SERVICE_NAME in names
     assert "grpc.health.v1.Health" in names
+
+
+async def test_batch_send_now_answers_each_send_on_its_own(
+    service: Service, account: SeededAccount, other_account: SeededAccount, engine: AsyncEngine
+) -> None:
+    def send(**fields: Any) -> pb.SendNowRequest:
+        fields.setdefault("content", text_content())
+        return pb.SendNowRequest(
+            message=pb.CreateOutboundMessageRequest(account_id=account.account_id, **fields)
+        )
+
+    mine = account.conversation_ids[2]
+    request = pb.BatchSendNowRequest(
+        requests=[
+            send(conversation_id=mine, content=text_content("now")),
+            send(conversation_id=other_account.conversation_ids[0]),
+            send(conversation_id=mine, content=content_pb2.Content()),
+        ],
+        request_ids=["r0", "r1", "r2"],
+    )
+
+    results = {result.index: result async for result in service.stub.BatchSendNow(request)}
+
+    assert sorted(results) == [0, 1, 2]
+    # This service's sender is unreachable: the send is stored and fails as SendNow's would.
+    sent = results[0].response
+    assert sent.message.status == pb.MESSAGE_STATUS_FAILED
+    assert sent.failure.code == "sender_unavailable"
+    assert results[1].error.code == grpc.StatusCode.NOT_FOUND.value[0]
+    assert results[2].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    async with engine.connect() as connection:
+        stored = await connection.scalar(
+            text("SELECT error_code FROM messages WHERE id = :id"), {"id": sent.message.id}
+        )
+    assert stored == "sender_unavailable"
+
+
+async def test_a_batch_send_now_over_its_limit_is_refused_whole(
+    service: Service, account: SeededAccount
+) -> None:
+    wanted = pb.CreateOutboundMessageRequest(
+        account_id=account.account_id, conversation_id=account.conversation_ids[2], content=text_content()
+    )
+    request = pb.BatchSendNowRequest(requests=[pb.SendNowRequest(message=wanted)] * (MAX_BATCH_REQUESTS + 1))
+    with StatementCounter(service.inbox.store) as counter, pytest.raises(grpc.aio.AioRpcError) as raised:
+        [result async for result in service.stub.BatchSendNow(request)]
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert counter.statements == []

@@ -3,7 +3,7 @@ the WhatsApp simulator, called over a real gRPC channel."""
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,19 +32,33 @@ _phone_number_ids = itertools.count(1)
 
 @asynccontextmanager
 async def running_sender(
-    base_url: str, timeout_seconds: float = 5.0, servicer_class: type[SenderServicer] = SenderServicer
+    base_url: str,
+    timeout_seconds: float = 5.0,
+    *,
+    before_send_messages: bool = False,
+    interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
 ) -> AsyncIterator[grpc.aio.Channel]:
-    """The sender as `python -m services.sender` builds it, on a free port; yields a channel to it."""
+    """The sender as `python -m services.sender` builds it, on a free port; yields a channel to
+    it. `before_send_messages`: as the version before SendMessages existed (an upgrade)."""
     async with CloudApiClient(base_url=base_url, timeout_seconds=timeout_seconds) as client:
-        servicer = servicer_class(client)
-        server, _, port = await build_server(
-            [lambda server: sender_pb2_grpc.add_SenderServicer_to_server(servicer, server)],
-            [SERVICE_NAME],
-            "127.0.0.1:0",
-            metrics_name="sender",
-        )
+        servicer = SenderServicer(client)
+
+        def register(server: grpc.aio.Server) -> None:
+            if not before_send_messages:
+                sender_pb2_grpc.add_SenderServicer_to_server(servicer, server)
+                return
+            handler = grpc.unary_unary_rpc_method_handler(
+                servicer.SendMessage,
+                request_deserializer=sender_pb2.SendMessageRequest.FromString,
+                response_serializer=sender_pb2.SendMessageResponse.SerializeToString,
+            )
+            server.add_generic_rpc_handlers(
+                (grpc.method_handlers_generic_handler(SERVICE_NAME, {"SendMessage": handler}),)
+            )
+
+        server, _, port = await build_server([register], [SERVICE_NAME], "127.0.0.1:0", metrics_name="sender")
         try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=interceptors) as channel:
                 yield channel
         finally:
             await server.stop(None)
@@ -241,6 +255,15 @@ async def test_invalid_requests_never_reach_whatsapp(
     assert await simulator.requests(phone_number_id=phone_number_id) == []
 
 
+async def test_health_watch_through_the_metrics_interceptor(simulator: Simulator) -> None:
+    async with running_sender(simulator.url) as channel:
+        watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=SERVICE_NAME))
+        first = await watch.read()
+        watch.cancel()
+
+    assert first.status == health_pb2.HealthCheckResponse.SERVING
+
+
 async def test_health_and_reflection(simulator: Simulator) -> None:
     async with running_sender(simulator.url) as channel:
         health = health_pb2_grpc.HealthStub(channel)
@@ -337,6 +360,7 @@ async def test_client_sends_of_one_turn_share_one_call(simulator: Simulator, pho
 async def test_client_a_failed_message_fails_alone(simulator: Simulator, phone_number_id: str) -> None:
     async with running_sender(simulator.url) as channel:
         client = SenderClient(sender_pb2_grpc.SenderStub(channel), timeout_seconds=5)
+        streams = calls_served("SendMessages")
 
         good, invalid, undeliverable = await asyncio.gather(
             client.send(send_request(phone_number_id, to="15550000001")),
@@ -349,11 +373,13 @@ async def test_client_a_failed_message_fails_alone(simulator: Simulator, phone_n
     assert isinstance(invalid, SenderCallError) and invalid.code == grpc.StatusCode.INVALID_ARGUMENT
     assert isinstance(undeliverable, sender_pb2.SendMessageResponse)
     assert undeliverable.failure.code == "131026"
+    assert calls_served("SendMessages") == streams + 1
 
 
 async def test_client_deadline_fails_only_the_unanswered(simulator: Simulator, phone_number_id: str) -> None:
     async with running_sender(simulator.url) as channel:
         client = SenderClient(sender_pb2_grpc.SenderStub(channel), timeout_seconds=1.0)
+        timed_out = calls_served("SendMessages", "CANCELLED")
 
         quick, slow = await asyncio.gather(
             client.send(send_request(phone_number_id, to="15550000001")),
@@ -363,6 +389,12 @@ async def test_client_deadline_fails_only_the_unanswered(simulator: Simulator, p
 
     assert isinstance(quick, sender_pb2.SendMessageResponse) and quick.HasField("accepted")
     assert isinstance(slow, SenderCallError) and slow.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    # One call carried both, and its deadline ended it at the sender too.
+    for _ in range(100):
+        if calls_served("SendMessages", "CANCELLED") > timed_out:
+            break
+        await asyncio.sleep(0.01)
+    assert calls_served("SendMessages", "CANCELLED") == timed_out + 1
 
 
 async def test_client_abandoned_sends_cancel_their_call_but_not_the_others(
@@ -396,27 +428,45 @@ async def test_client_abandoned_sends_cancel_their_call_but_not_the_others(
         assert calls_served("SendMessages", "CANCELLED") == cancelled_before + 1
 
 
-class SenderBeforeSendMessages(SenderServicer):
-    """A sender of the version before SendMessages existed (UNIMPLEMENTED), as during an upgrade."""
+class UnaryCallsMade(grpc.aio.UnaryUnaryClientInterceptor):
+    """Notes the unary methods a channel called, whatever the server answered."""
 
-    SendMessages = sender_pb2_grpc.SenderServicer.SendMessages  # type: ignore[assignment]
+    def __init__(self, methods: list[str]) -> None:
+        self.methods = methods
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        self.methods.append(details.method.decode().rpartition("/")[2])
+        return await continuation(details, request)
+
+
+class StreamCallsMade(grpc.aio.UnaryStreamClientInterceptor):
+    """Notes the server-streaming methods a channel called (grpc takes one kind per object)."""
+
+    def __init__(self, methods: list[str]) -> None:
+        self.methods = methods
+
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        self.methods.append(details.method.decode().rpartition("/")[2])
+        return await continuation(details, request)
 
 
 async def test_client_falls_back_to_one_call_per_send_on_an_older_sender(
     simulator: Simulator, phone_number_id: str
 ) -> None:
-    async with running_sender(simulator.url, servicer_class=SenderBeforeSendMessages) as channel:
+    methods: list[str] = []
+    interceptors = [UnaryCallsMade(methods), StreamCallsMade(methods)]
+    async with running_sender(simulator.url, before_send_messages=True, interceptors=interceptors) as channel:
         client = SenderClient(sender_pb2_grpc.SenderStub(channel), timeout_seconds=5)
 
         first = await asyncio.gather(
             *(client.send(send_request(phone_number_id, to=f"1555000000{n}")) for n in range(3))
         )
-        unimplemented = calls_served("SendMessages", "UNIMPLEMENTED")
         again = await asyncio.gather(
             *(client.send(send_request(phone_number_id, to=f"1555000001{n}")) for n in range(3))
         )
 
-        assert calls_served("SendMessages", "UNIMPLEMENTED") == unimplemented, "not asked again"
+    # Tried once, refused (UNIMPLEMENTED), then one call per send, never the batch call again.
+    assert methods == ["SendMessages"] + ["SendMessage"] * 6
     assert [r.accepted.wa_id for r in first + again] == [f"1555000000{n}" for n in range(3)] + [
         f"1555000001{n}" for n in range(3)
     ]

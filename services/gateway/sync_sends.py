@@ -1,0 +1,78 @@
+"""Synchronous sends (POST /messages/send) to conversations: those that start together share a call.
+
+A SendNow call lasts as long as WhatsApp does, so nothing can wait behind one. But the
+requests a busy gateway starts in the same turn of its event loop go together in one
+BatchSendNow call (`services/shared/turn_batching.py`), whose results stream back each as
+soon as its send is done: one call's CPU in both processes instead of many, and fewer calls
+for conversations' grpc.aio server, which takes in calls one at a time. A request alone, or
+a large one, goes as a plain SendNow; so does every request when conversations does not
+know the batch call (an older one, during an upgrade).
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import grpc
+from pigeon.conversations.v1 import conversations_pb2 as pb
+from pigeon.conversations.v1 import conversations_pb2_grpc
+
+from services.gateway.errors import from_grpc, from_item_status, from_status
+from services.gateway.outbound import MAX_BATCH, MAX_BATCHED_REQUEST_BYTES
+from services.shared.turn_batching import BatchCallUnknown, TurnBatcher
+
+
+@dataclass(frozen=True)
+class _Send:
+    request: pb.SendNowRequest
+    request_id: str
+
+
+class SyncSendClient:
+    def __init__(self, stub: conversations_pb2_grpc.ConversationsStub, timeout_seconds: float) -> None:
+        self.stub = stub
+        self.timeout_seconds = timeout_seconds
+        self._calls = TurnBatcher(
+            "sync_sends",
+            self._send_one,
+            self._send_many,
+            max_batch=MAX_BATCH,
+            alone=lambda send: send.request.ByteSize() > MAX_BATCHED_REQUEST_BYTES,
+            unanswered=lambda: from_status(grpc.StatusCode.INTERNAL, "no result", "conversations"),
+        )
+
+    async def send(self, request: pb.SendNowRequest, request_id: str) -> pb.SendNowResponse:
+        """The send's result; raises ApiError with the status its own call would have had."""
+        return await self._calls.submit(_Send(request, request_id))
+
+    async def _send_one(self, send: _Send) -> pb.SendNowResponse:
+        try:
+            return await self.stub.SendNow(
+                send.request, timeout=self.timeout_seconds, metadata=(("x-request-id", send.request_id),)
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise from_grpc(exc, "conversations") from None
+
+    async def _send_many(
+        self, sends: Sequence[_Send]
+    ) -> AsyncIterator[tuple[int, pb.SendNowResponse | Exception]]:
+        call = self.stub.BatchSendNow(
+            pb.BatchSendNowRequest(
+                requests=[send.request for send in sends], request_ids=[send.request_id for send in sends]
+            ),
+            timeout=self.timeout_seconds,
+        )
+        answered = False
+        try:
+            async for result in call:
+                answered = True
+                if result.HasField("response"):
+                    yield result.index, result.response
+                else:
+                    yield result.index, from_item_status(result.error, "conversations")
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
+                raise BatchCallUnknown from None
+            raise from_grpc(exc, "conversations") from None
+
+    async def close(self) -> None:
+        await self._calls.close()
