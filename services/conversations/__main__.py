@@ -78,6 +78,8 @@ async def serve(settings: ConversationsSettings) -> None:
             await dispatcher.stop(settings.grace_seconds)
         await webhooks.stop()
         await listener.stop()
+        # Sync sends already handed to WhatsApp record their outcomes before the sender goes.
+        await direct.drain(settings.outbox.send_timeout_seconds + 1)
         await sender.close()
         await sender_channel.close()
         await store.close()

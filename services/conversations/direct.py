@@ -5,8 +5,12 @@ the message row, holds the WhatsApp call in between (as the outbox does for queu
 """
 
 import asyncio
+import functools
+import logging
 import time
 from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
 import grpc
 from pigeon.messages.v1 import content_pb2
@@ -15,6 +19,8 @@ from pigeon.sender.v1 import sender_pb2
 from services.conversations.domain import Content, Message, MessageStatus
 from services.conversations.inbox import Inbox
 from services.conversations.sender_client import SenderCallError, SenderClient
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ class DirectSender:
     def __init__(self, inbox: Inbox, sender: SenderClient) -> None:
         self.inbox = inbox
         self.sender = sender
-        self._deliveries: set[asyncio.Future[tuple[Message, sender_pb2.Failure | None, float, float]]] = set()
+        self._deliveries: set[asyncio.Future[Any]] = set()
 
     async def send(
         self,
@@ -91,9 +97,24 @@ class DirectSender:
         # `sending` would be sent again by the outbox once its lease ran out.
         delivery = asyncio.ensure_future(self._deliver(account_id, message, request, request_id))
         self._deliveries.add(delivery)
-        delivery.add_done_callback(self._deliveries.discard)
+        delivery.add_done_callback(functools.partial(self._delivered, message.id))
         recorded, failure, whatsapp_ms, record_ms = await asyncio.shield(delivery)
         return DirectSendResult(recorded, False, failure, store_ms, whatsapp_ms, record_ms)
+
+    def _delivered(self, message_id: UUID, delivery: asyncio.Future[Any]) -> None:
+        self._deliveries.discard(delivery)
+        if not delivery.cancelled() and delivery.exception() is not None:
+            # Its caller may be gone: this is the only trace (the outbox takes the row over).
+            log.error(
+                "recording a sync send's outcome failed",
+                extra={"message_id": str(message_id), "error": repr(delivery.exception())},
+            )
+
+    async def drain(self, timeout_seconds: float) -> None:
+        """Waits (at most `timeout_seconds`) for the deliveries in flight to record their
+        outcomes: at shutdown, before the sender and the database go away."""
+        if self._deliveries:
+            await asyncio.wait(list(self._deliveries), timeout=timeout_seconds)
 
     async def _deliver(
         self, account_id: str, message: Message, request: sender_pb2.SendMessageRequest, request_id: str

@@ -40,7 +40,7 @@ from services.shared.turn_batching import as_they_complete
 
 log = logging.getLogger(__name__)
 
-# The most requests one BatchCreateOutboundMessages call may carry.
+# The most requests one BatchCreateOutboundMessages or BatchSendNow call may carry.
 MAX_BATCH_REQUESTS = 256
 
 _STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {

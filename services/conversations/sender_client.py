@@ -8,6 +8,7 @@ back each as soon as WhatsApp answers it (`services/shared/turn_batching.py`). A
 or a large one, goes as a plain `SendMessage`.
 """
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ import grpc
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
 from services.shared.turn_batching import BatchCallUnknown, TurnBatcher
+
+log = logging.getLogger(__name__)
 
 # Below the sender's limit of 256 per call; more go in further calls of the same turn.
 MAX_MESSAGES_PER_CALL = 64
@@ -48,7 +51,7 @@ class SenderClient:
             self._send_many,
             max_batch=MAX_MESSAGES_PER_CALL,
             alone=lambda send: send.request.ByteSize() > MAX_SHARED_REQUEST_BYTES,
-            unanswered=lambda: SenderCallError(grpc.StatusCode.INTERNAL, "the sender gave no result"),
+            call_failed=_call_failed,
         )
 
     async def send(
@@ -82,6 +85,7 @@ class SenderClient:
                 yield result.index, _outcome(result)
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
+                log.warning("the sender does not know SendMessages: one call per send from now on")
                 raise BatchCallUnknown from None
             raise SenderCallError(exc.code(), exc.details() or "") from None
 
@@ -97,3 +101,12 @@ def _outcome(result: sender_pb2.SendMessagesResult) -> sender_pb2.SendMessageRes
     if kind == "invalid_argument":
         return SenderCallError(grpc.StatusCode.INVALID_ARGUMENT, result.invalid_argument)
     return SenderCallError(grpc.StatusCode.UNKNOWN, result.internal_error or "no result")
+
+
+def _call_failed(error: Exception | None) -> Exception:
+    if isinstance(error, SenderCallError):
+        return error
+    if error is None:
+        return SenderCallError(grpc.StatusCode.INTERNAL, "the sender gave no result for the message")
+    log.error("a call to the sender failed", extra={"error": repr(error)})
+    return SenderCallError(grpc.StatusCode.UNKNOWN, "the call to the sender failed")

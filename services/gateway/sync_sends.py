@@ -9,6 +9,7 @@ a large one, goes as a plain SendNow; so does every request when conversations d
 know the batch call (an older one, during an upgrade).
 """
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -16,9 +17,11 @@ import grpc
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc
 
-from services.gateway.errors import from_grpc, from_item_status, from_status
+from services.gateway.errors import ApiError, from_grpc, from_item_status, from_status
 from services.gateway.outbound import MAX_BATCH, MAX_BATCHED_REQUEST_BYTES
 from services.shared.turn_batching import BatchCallUnknown, TurnBatcher
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class SyncSendClient:
             self._send_many,
             max_batch=MAX_BATCH,
             alone=lambda send: send.request.ByteSize() > MAX_BATCHED_REQUEST_BYTES,
-            unanswered=lambda: from_status(grpc.StatusCode.INTERNAL, "no result", "conversations"),
+            call_failed=_call_failed,
         )
 
     async def send(self, request: pb.SendNowRequest, request_id: str) -> pb.SendNowResponse:
@@ -71,8 +74,18 @@ class SyncSendClient:
                     yield result.index, from_item_status(result.error, "conversations")
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
+                log.warning("conversations does not know BatchSendNow: one call per send from now on")
                 raise BatchCallUnknown from None
             raise from_grpc(exc, "conversations") from None
 
     async def close(self) -> None:
         await self._calls.close()
+
+
+def _call_failed(error: Exception | None) -> Exception:
+    """A failed call as each of its requests' HTTP error (never a bare 500)."""
+    if isinstance(error, ApiError):
+        return error
+    if error is not None:
+        log.error("a call to conversations failed", extra={"error": repr(error)})
+    return from_status(grpc.StatusCode.INTERNAL, "no result", "conversations")

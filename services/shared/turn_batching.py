@@ -33,27 +33,32 @@ class TurnBatcher(Generic[Item, Result]):
         *,
         max_batch: int,
         alone: Callable[[Item], bool],
-        unanswered: Callable[[], Exception],
+        call_failed: Callable[[Exception | None], Exception],
     ) -> None:
         # `run_many` yields (index, result or exception) for each item, as each is ready.
         # An exception it raises is the answer of every item it had not answered yet, but
         # for BatchCallUnknown, raised before any answer: then each item goes by itself,
         # and so do all later ones.
-        # An item for which `alone` holds (a large one, say) always goes by itself. An item
-        # that `run_many` ends without answering gets `unanswered()` (a callee's bug).
+        # An item for which `alone` holds (a large one, say) always goes by itself.
+        # `call_failed` turns what a call raised into the caller's error (passing the
+        # client's own errors through), and None into the error of an item the callee
+        # never answered (its bug).
         self.run_one = run_one
         self.run_many = run_many
         self.max_batch = max_batch
         self.alone = alone
-        self.unanswered = unanswered
+        self.call_failed = call_failed
         self.batch_calls = True  # False once the callee did not know the batch call
         self._sizes = BATCH_SIZE.labels(name)  # the metric, under this batcher's name
         self._turn: list[tuple[Item, asyncio.Future[Result]]] = []
         self._calls: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def submit(self, item: Item) -> Result:
         """The item's result. Cancelling the caller abandons the item: once every item of
         a call is abandoned, the call is cancelled (as a plain call would be)."""
+        if self._closed:
+            raise self.call_failed(RuntimeError("the client is closed"))
         if self.alone(item):
             return await self.run_one(item)
         loop = asyncio.get_running_loop()
@@ -96,7 +101,7 @@ class TurnBatcher(Generic[Item, Result]):
                 future.cancel()
             raise
         except Exception as exc:
-            _fail(futures, exc)
+            _fail(futures, self.call_failed(exc))
 
     async def _answer_all(
         self,
@@ -106,10 +111,14 @@ class TurnBatcher(Generic[Item, Result]):
         async for index, outcome in outcomes:
             if 0 <= index < len(futures):  # else not one of ours: a confused callee
                 _answer(futures[index], outcome)
-        _fail(futures, self.unanswered())
+        _fail(futures, self.call_failed(None))
 
     async def close(self) -> None:
-        """Cancels the calls in flight (what they wait for is going away)."""
+        """Cancels the calls in flight and those not started yet (what they wait for is
+        going away); later submits fail."""
+        self._closed = True
+        for _, future in self._turn:
+            future.cancel()
         for call in self._calls:
             call.cancel()
         await asyncio.gather(*self._calls, return_exceptions=True)
@@ -166,3 +175,5 @@ async def as_they_complete(runs: Sequence[Awaitable[Result]]) -> AsyncIterator[R
     finally:
         for task in tasks:
             task.cancel()
+            if task.done() and not task.cancelled():
+                task.exception()  # read, so that an unawaited failure is not reported as lost

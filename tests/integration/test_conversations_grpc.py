@@ -16,12 +16,14 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from pigeon.messages.v1 import content_pb2
+from pigeon.sender.v1 import sender_pb2
 from pigeon.sender.v1.sender_pb2_grpc import SenderStub
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.conversations.__main__ import SERVICE_NAME
 from services.conversations.direct import DirectSender
+from services.conversations.domain import Content
 from services.conversations.events import EventHub
 from services.conversations.grpc_api import MAX_BATCH_REQUESTS, ConversationsServicer
 from services.conversations.inbox import CACHE_CHANNEL, Inbox
@@ -699,3 +701,45 @@ async def test_a_batch_send_now_over_its_limit_is_refused_whole(
         [result async for result in service.stub.BatchSendNow(request)]
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert counter.statements == []
+
+
+class HeldSender:
+    """A sender whose answer (accepted) waits until released."""
+
+    def __init__(self) -> None:
+        self.called = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send(self, request: Any, request_id: str = "") -> sender_pb2.SendMessageResponse:
+        self.called.set()
+        await self.release.wait()
+        return sender_pb2.SendMessageResponse(accepted=sender_pb2.Accepted(wa_message_id="wamid.HELD"))
+
+
+async def test_a_sync_send_whose_caller_left_still_records_its_outcome(
+    service: Service, account: SeededAccount, engine: AsyncEngine
+) -> None:
+    sender = HeldSender()
+    direct = DirectSender(service.inbox, sender)  # type: ignore[arg-type]
+    caller = asyncio.ensure_future(
+        direct.send(
+            account.account_id,
+            account.conversation_ids[2],
+            "",
+            Content("text", b'{"body": "held", "preview_url": false}', ""),
+            "",
+            b"",
+        )
+    )
+    await asyncio.wait_for(sender.called.wait(), 5)
+    caller.cancel()  # e.g. the gateway's call was cancelled: WhatsApp may have the message
+    sender.release.set()
+    await direct.drain(5)
+
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT status, wa_message_id FROM messages WHERE body->>'body' = 'held'")
+            )
+        ).one()
+    assert (row.status, row.wa_message_id) == ("sent", "wamid.HELD")
