@@ -16,7 +16,7 @@ OUTBOX_OUTCOMES = Counter("pigeon_outbox_outcomes_total", "Final outcomes of del
 OUTBOX_TAKEN_OVER = Counter("pigeon_outbox_taken_over_total", "Expired claims put back in the queue")
 OUTBOX_LATE_FOR_SLOT = Counter(
     "pigeon_outbox_late_for_slot_total",
-    "Deliveries put back in the queue because they woke too late for their slot",
+    "Deliveries put back in the queue, too late for their slot (on waking, or at the sender)",
 )
 OUTBOX_IN_FLIGHT = Gauge("pigeon_outbox_in_flight", "Deliveries in flight in this replica")
 OUTBOX_DEPTH = Gauge("pigeon_outbox_queued", "Messages queued (all replicas)")

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -203,6 +204,9 @@ class Dispatcher:
             await self.store.release([message])
             return
         account = await self.inbox.account(message.account_id)
+        # The sender checks the slot again just before the WhatsApp call: a call held up on
+        # its way (a busy sender) must not go out later than the margin allows either.
+        send_by = slot + self.settings.pacing_margin_seconds * 3 / 4
         request = sender_pb2.SendMessageRequest(
             phone_number_id=account.phone_number_id,
             access_token=account.access_token,
@@ -213,6 +217,7 @@ class Dispatcher:
                 reply_to_wa_message_id=message.content.reply_to_wa_message_id,
             ),
             biz_opaque_callback_data=str(message.id),
+            not_after_unix_seconds=time.time() + (send_by - loop.time()),
         )
         try:
             response = await self.sender.send(request)
@@ -234,7 +239,11 @@ class Dispatcher:
             OUTBOX_OUTCOMES.labels("sent", "").inc()
             return
         failure = response.failure
-        if failure.failure_class == sender_pb2.FAILURE_CLASS_RETRYABLE:
+        if failure.kind == sender_pb2.FAILURE_KIND_LATE:
+            # Not sent: back to the queue for a new slot, as when this process woke late.
+            OUTBOX_LATE_FOR_SLOT.inc()
+            await self.store.release([message])
+        elif failure.failure_class == sender_pb2.FAILURE_CLASS_RETRYABLE:
             retry_after = failure.retry_after_seconds
             if failure.code == PAIR_RATE_LIMIT_CODE:
                 retry_after = max(retry_after, PAIR_RATE_LIMIT_PAUSE_SECONDS)

@@ -11,6 +11,7 @@ bug, surfacing as UNKNOWN.
 
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import NoReturn
 
@@ -55,8 +56,11 @@ _FAILURE_KINDS = {
     FailureKind.TIMEOUT: sender_pb2.FAILURE_KIND_TIMEOUT,
     FailureKind.CONNECTION: sender_pb2.FAILURE_KIND_CONNECTION,
     FailureKind.BAD_RESPONSE: sender_pb2.FAILURE_KIND_BAD_RESPONSE,
+    FailureKind.LATE: sender_pb2.FAILURE_KIND_LATE,
 }
 _INT32_MAX = 2**31 - 1
+# The code of a request that arrived past its not_after time (not sent).
+LATE_FOR_SLOT = "late_for_slot"
 # Messages in one SendMessages call (the contract says so).
 MAX_MESSAGES_PER_CALL = 256
 
@@ -108,6 +112,16 @@ class SenderServicer(sender_pb2_grpc.SenderServicer):
             yield result
 
     async def _send(self, request: sender_pb2.SendMessageRequest, to: str) -> SendResult:
+        not_after = request.not_after_unix_seconds
+        if not_after and time.time() > not_after:
+            # The last moment the caller could check: what held the call up on its way here
+            # (a busy sender, say) must not make it go out later than allowed.
+            return Failure(
+                FailureClass.RETRYABLE,
+                FailureKind.LATE,
+                LATE_FOR_SLOT,
+                f"not sent: {time.time() - not_after:.3f} s past the request's not_after time",
+            )
         content = request.content
         return await self._client.send(
             phone_number_id=request.phone_number_id,

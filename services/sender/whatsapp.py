@@ -52,6 +52,7 @@ class FailureKind(enum.Enum):
     TIMEOUT = "timeout"
     CONNECTION = "connection"
     BAD_RESPONSE = "bad_response"
+    LATE = "late"  # not sent: too late for the caller's time limit
 
 
 @dataclass(frozen=True, slots=True)

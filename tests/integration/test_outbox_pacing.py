@@ -4,6 +4,7 @@ next slots and exceed the account's messages-per-second. On time, it is sent. A 
 never undoes a claim that another replica has taken over since."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from uuid import UUID
 
@@ -34,15 +35,24 @@ SETTINGS = OutboxSettings(
 
 
 class RecordingSender:
-    """Stands in for the sender service's stub: records calls, WhatsApp accepts each."""
+    """Stands in for the sender service's client: records calls, WhatsApp accepts each, unless
+    `late` (then the sender's answer to a call past its not_after time)."""
 
     def __init__(self) -> None:
         self.calls: list[sender_pb2.SendMessageRequest] = []
+        self.late = False
 
     async def send(
         self, request: sender_pb2.SendMessageRequest, request_id: str = ""
     ) -> sender_pb2.SendMessageResponse:
         self.calls.append(request)
+        if self.late:
+            failure = sender_pb2.Failure(
+                failure_class=sender_pb2.FAILURE_CLASS_RETRYABLE,
+                kind=sender_pb2.FAILURE_KIND_LATE,
+                code="late_for_slot",
+            )
+            return sender_pb2.SendMessageResponse(failure=failure)
         return sender_pb2.SendMessageResponse(
             accepted=sender_pb2.Accepted(wa_message_id=f"wamid.{len(self.calls)}")
         )
@@ -123,6 +133,25 @@ async def test_a_delivery_on_time_waits_for_its_slot_and_is_sent(
     assert loop.time() >= answered + 0.2
     assert [call.biz_opaque_callback_data for call in sender.calls] == [str(on_time.id)]
     assert await state(engine, on_time.id) == (MessageStatus.SENT.value, 1)
+    # The sender may start the WhatsApp call until three quarters of the margin after the slot.
+    slot_wall_time = time.time() - (loop.time() - (answered + 0.2))
+    assert sender.calls[0].not_after_unix_seconds == pytest.approx(
+        slot_wall_time + SETTINGS.pacing_margin_seconds * 3 / 4, abs=0.05
+    )
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_delivery_the_sender_found_too_late_goes_back_to_the_queue(
+    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+) -> None:
+    _, inbox, dispatcher, sender = pacing
+    sender.late = True
+    held_up = await claimed(engine, inbox, account, send_delay_seconds=0.0)
+    await dispatcher._attempt(held_up, asyncio.get_running_loop().time())
+    sender.late = False
+    assert [call.biz_opaque_callback_data for call in sender.calls][-1:] == [str(held_up.id)]
+    # Not sent, and not an attempt: the next claim gives it a new slot.
+    assert await state(engine, held_up.id) == (MessageStatus.QUEUED.value, 0)
 
 
 @pytest.mark.asyncio(loop_scope="session")

@@ -3,6 +3,7 @@ the WhatsApp simulator, called over a real gRPC channel."""
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -179,6 +180,20 @@ async def test_graph_errors_are_classified_results(
     assert failure.message
     assert failure.details
     assert failure.fbtrace_id
+
+
+async def test_a_request_past_its_not_after_time_is_not_sent(
+    sender: sender_pb2_grpc.SenderStub, simulator: Simulator, phone_number_id: str
+) -> None:
+    late = await sender.SendMessage(send_request(phone_number_id, not_after_unix_seconds=time.time() - 0.01))
+    in_time = await sender.SendMessage(send_request(phone_number_id, not_after_unix_seconds=time.time() + 5))
+
+    assert late.failure.kind == sender_pb2.FAILURE_KIND_LATE
+    assert late.failure.code == "late_for_slot"
+    assert late.failure.failure_class == sender_pb2.FAILURE_CLASS_RETRYABLE
+    assert in_time.HasField("accepted")
+    [record] = await simulator.requests(phone_number_id=phone_number_id)
+    assert record["wa_message_id"] == in_time.accepted.wa_message_id
 
 
 async def test_no_answer_within_the_timeout(simulator: Simulator, phone_number_id: str) -> None:
