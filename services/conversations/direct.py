@@ -8,9 +8,9 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
-from uuid import UUID
+from typing import Any, Concatenate, ParamSpec
 
 import grpc
 from pigeon.messages.v1 import content_pb2
@@ -51,12 +51,45 @@ def sender_call_failure(error: SenderCallError) -> sender_pb2.Failure:
     )
 
 
+P = ParamSpec("P")
+
+
+def _runs_to_the_end(
+    method: Callable[Concatenate["DirectSender", P], Coroutine[Any, Any, DirectSendResult]],
+) -> Callable[Concatenate["DirectSender", P], Coroutine[Any, Any, DirectSendResult]]:
+    """Runs the send in a task of its own, which a caller that goes away (its deadline, a
+    gateway's batch call cancelled) does not stop halfway: a row stored as `sending` is sent
+    now and its outcome recorded. Stopped, it would be left for the outbox to send once its
+    lease ran out, maybe a second time if WhatsApp already had it."""
+
+    @functools.wraps(method)
+    async def to_the_end(self: "DirectSender", *args: P.args, **kwargs: P.kwargs) -> DirectSendResult:
+        send = asyncio.ensure_future(method(self, *args, **kwargs))
+        self._sends.add(send)
+        send.add_done_callback(self._finished)
+        return await asyncio.shield(send)
+
+    return to_the_end
+
+
 class DirectSender:
     def __init__(self, inbox: Inbox, sender: SenderClient) -> None:
         self.inbox = inbox
         self.sender = sender
-        self._deliveries: set[asyncio.Future[Any]] = set()
+        self._sends: set[asyncio.Future[DirectSendResult]] = set()
 
+    def _finished(self, send: asyncio.Future[DirectSendResult]) -> None:
+        self._sends.discard(send)
+        if not send.cancelled():
+            send.exception()  # read: its caller may be gone, and `_send` logged what matters
+
+    async def drain(self, timeout_seconds: float) -> None:
+        """Waits (at most `timeout_seconds`) for the sends in flight to record their outcomes:
+        at shutdown, before the sender and the database go away."""
+        if self._sends:
+            await asyncio.wait(list(self._sends), timeout=timeout_seconds)
+
+    @_runs_to_the_end
     async def send(
         self,
         account_id: str,
@@ -92,29 +125,18 @@ class DirectSender:
             ),
             biz_opaque_callback_data=str(message.id),
         )
-        # From here on the outcome is recorded even if the caller goes away (its deadline, a
-        # gateway's batch call cancelled): WhatsApp may have the message, and a row left in
-        # `sending` would be sent again by the outbox once its lease ran out.
-        delivery = asyncio.ensure_future(self._deliver(account_id, message, request, request_id))
-        self._deliveries.add(delivery)
-        delivery.add_done_callback(functools.partial(self._delivered, message.id))
-        recorded, failure, whatsapp_ms, record_ms = await asyncio.shield(delivery)
-        return DirectSendResult(recorded, False, failure, store_ms, whatsapp_ms, record_ms)
-
-    def _delivered(self, message_id: UUID, delivery: asyncio.Future[Any]) -> None:
-        self._deliveries.discard(delivery)
-        if not delivery.cancelled() and delivery.exception() is not None:
+        try:
+            recorded, failure, whatsapp_ms, record_ms = await self._deliver(
+                account_id, message, request, request_id
+            )
+        except Exception as exc:
             # Its caller may be gone: this is the only trace (the outbox takes the row over).
             log.error(
-                "recording a sync send's outcome failed",
-                extra={"message_id": str(message_id), "error": repr(delivery.exception())},
+                "a sync send's outcome could not be recorded",
+                extra={"message_id": str(message.id), "error": repr(exc)},
             )
-
-    async def drain(self, timeout_seconds: float) -> None:
-        """Waits (at most `timeout_seconds`) for the deliveries in flight to record their
-        outcomes: at shutdown, before the sender and the database go away."""
-        if self._deliveries:
-            await asyncio.wait(list(self._deliveries), timeout=timeout_seconds)
+            raise
+        return DirectSendResult(recorded, False, failure, store_ms, whatsapp_ms, record_ms)
 
     async def _deliver(
         self, account_id: str, message: Message, request: sender_pb2.SendMessageRequest, request_id: str

@@ -85,7 +85,7 @@ class SenderClient:
                 yield result.index, _outcome(result)
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
-                log.warning("the sender does not know SendMessages: one call per send from now on")
+                log.warning("the sender does not know SendMessages: one call per send for a minute")
                 raise BatchCallUnknown from None
             raise SenderCallError(exc.code(), exc.details() or "") from None
 

@@ -74,7 +74,7 @@ class SyncSendClient:
                     yield result.index, from_item_status(result.error, "conversations")
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
-                log.warning("conversations does not know BatchSendNow: one call per send from now on")
+                log.warning("conversations does not know BatchSendNow: one call per send for a minute")
                 raise BatchCallUnknown from None
             raise from_grpc(exc, "conversations") from None
 

@@ -20,6 +20,10 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
+# How long items go one by one after a callee did not know the batch call.
+UNKNOWN_BATCH_CALL_PAUSE_SECONDS = 60.0
+
+
 class BatchCallUnknown(Exception):
     """The callee does not know the batch call (gRPC's UNIMPLEMENTED: an older version)."""
 
@@ -38,7 +42,7 @@ class TurnBatcher(Generic[Item, Result]):
         # `run_many` yields (index, result or exception) for each item, as each is ready.
         # An exception it raises is the answer of every item it had not answered yet, but
         # for BatchCallUnknown, raised before any answer: then each item goes by itself,
-        # and so do all later ones.
+        # and so do all others for a while (`UNKNOWN_BATCH_CALL_PAUSE_SECONDS`).
         # An item for which `alone` holds (a large one, say) always goes by itself.
         # `call_failed` turns what a call raised into the caller's error (passing the
         # client's own errors through), and None into the error of an item the callee
@@ -48,7 +52,8 @@ class TurnBatcher(Generic[Item, Result]):
         self.max_batch = max_batch
         self.alone = alone
         self.call_failed = call_failed
-        self.batch_calls = True  # False once the callee did not know the batch call
+        # Loop time until which items go one by one: a callee did not know the batch call.
+        self._one_by_one_until = float("-inf")
         self._sizes = BATCH_SIZE.labels(name)  # the metric, under this batcher's name
         self._turn: list[tuple[Item, asyncio.Future[Result]]] = []
         self._calls: set[asyncio.Task[None]] = set()
@@ -86,13 +91,15 @@ class TurnBatcher(Generic[Item, Result]):
             if len(batch) == 1:
                 _answer(futures[0], await self.run_one(batch[0][0]))
                 return
-            if self.batch_calls:
+            loop = asyncio.get_running_loop()
+            if loop.time() >= self._one_by_one_until:
                 try:
                     await self._answer_all(futures, self.run_many([item for item, _ in batch]))
                     return
                 except BatchCallUnknown:
-                    # An older callee, mid-upgrade: one plain call per item from now on.
-                    self.batch_calls = False
+                    # An older callee, mid-upgrade: one plain call per item for a while, then
+                    # the batch call again (the callee, or the replica asked, may be newer).
+                    self._one_by_one_until = loop.time() + UNKNOWN_BATCH_CALL_PAUSE_SECONDS
             waiting = [(index, item) for index, (item, future) in enumerate(batch) if not future.done()]
             outcomes = one_by_one(self.run_one, [item for _, item in waiting])
             await self._answer_all([futures[index] for index, _ in waiting], outcomes)

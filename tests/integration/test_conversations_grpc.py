@@ -716,30 +716,29 @@ class HeldSender:
         return sender_pb2.SendMessageResponse(accepted=sender_pb2.Accepted(wa_message_id="wamid.HELD"))
 
 
-async def test_a_sync_send_whose_caller_left_still_records_its_outcome(
-    service: Service, account: SeededAccount, engine: AsyncEngine
+@pytest.mark.parametrize("leaves", ["while_storing", "while_sending"])
+async def test_a_sync_send_whose_caller_left_is_sent_and_recorded(
+    service: Service, account: SeededAccount, engine: AsyncEngine, leaves: str
 ) -> None:
     sender = HeldSender()
     direct = DirectSender(service.inbox, sender)  # type: ignore[arg-type]
+    body = f'{{"body": "left {leaves}", "preview_url": false}}'.encode()
     caller = asyncio.ensure_future(
-        direct.send(
-            account.account_id,
-            account.conversation_ids[2],
-            "",
-            Content("text", b'{"body": "held", "preview_url": false}', ""),
-            "",
-            b"",
-        )
+        direct.send(account.account_id, account.conversation_ids[2], "", Content("text", body, ""), "", b"")
     )
-    await asyncio.wait_for(sender.called.wait(), 5)
-    caller.cancel()  # e.g. the gateway's call was cancelled: WhatsApp may have the message
+    if leaves == "while_storing":
+        await asyncio.sleep(0)  # the insert has started
+    else:
+        await asyncio.wait_for(sender.called.wait(), 5)  # WhatsApp may have the message
+    caller.cancel()  # e.g. the gateway's call was cancelled
     sender.release.set()
     await direct.drain(5)
 
     async with engine.connect() as connection:
         row = (
             await connection.execute(
-                text("SELECT status, wa_message_id FROM messages WHERE body->>'body' = 'held'")
+                text("SELECT status, wa_message_id FROM messages WHERE body->>'body' = :b"),
+                {"b": f"left {leaves}"},
             )
         ).one()
     assert (row.status, row.wa_message_id) == ("sent", "wamid.HELD")

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
+from services.shared import turn_batching
 from services.shared.turn_batching import BatchCallUnknown, TurnBatcher, as_they_complete
 
 
@@ -126,16 +127,21 @@ async def test_failures_are_each_items_own_and_in_the_clients_terms() -> None:
     assert all(isinstance(r, CallError) and "the call broke" in str(r) for r in results[1:])
 
 
-async def test_an_older_callee_gets_one_call_per_item_from_then_on() -> None:
+async def test_an_older_callee_gets_one_call_per_item_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(turn_batching, "UNKNOWN_BATCH_CALL_PAUSE_SECONDS", 0.2)
     callee = Callee()
     callee.knows_batches = False
     calls = batcher(callee)
 
     assert await asyncio.gather(*(calls.submit(item) for item in (1, 2))) == [10, 20]
     assert await asyncio.gather(*(calls.submit(item) for item in (3, 4))) == [30, 40]
-
     assert callee.single == [1, 2, 3, 4]
     assert len(callee.seen_context) - len(callee.single) == 1  # the batch call was tried once
+
+    callee.knows_batches = True  # upgraded meanwhile
+    await asyncio.sleep(0.25)
+    assert await asyncio.gather(*(calls.submit(item) for item in (5, 6))) == [50, 60]
+    assert callee.batches == [[5, 6]]
 
 
 async def test_a_call_goes_on_while_anyone_waits_and_is_cancelled_once_all_gave_up() -> None:
