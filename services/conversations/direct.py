@@ -81,7 +81,7 @@ class DirectSender:
     def _finished(self, send: asyncio.Future[DirectSendResult]) -> None:
         self._sends.discard(send)
         if not send.cancelled():
-            send.exception()  # read: its caller may be gone, and `_send` logged what matters
+            send.exception()  # read: its caller may be gone, and `send` logged what matters
 
     async def drain(self, timeout_seconds: float) -> None:
         """Waits (at most `timeout_seconds`) for the sends in flight to record their outcomes:

@@ -240,9 +240,11 @@ class Dispatcher:
             return
         failure = response.failure
         if failure.kind == sender_pb2.FAILURE_KIND_LATE:
-            # Not sent: back to the queue for a new slot, as when this process woke late.
+            # Not sent: a retry, with a new slot. Unlike waking late, this counts as an attempt
+            # and is recorded: if it kept happening (the sender's clock ahead of this host's),
+            # the message would end failed with this code, not cycle silently until it expired.
             OUTBOX_LATE_FOR_SLOT.inc()
-            await self.store.release([message])
+            await self._retry_or_fail(message, claimed_at, failure.code, failure.message)
         elif failure.failure_class == sender_pb2.FAILURE_CLASS_RETRYABLE:
             retry_after = failure.retry_after_seconds
             if failure.code == PAIR_RATE_LIMIT_CODE:

@@ -116,6 +116,7 @@ class SenderServicer(sender_pb2_grpc.SenderServicer):
         if not_after and time.time() > not_after:
             # The last moment the caller could check: what held the call up on its way here
             # (a busy sender, say) must not make it go out later than allowed.
+            _warn_late(time.time() - not_after)
             return Failure(
                 FailureClass.RETRYABLE,
                 FailureKind.LATE,
@@ -132,6 +133,19 @@ class SenderServicer(sender_pb2_grpc.SenderServicer):
             reply_to=content.reply_to_wa_message_id,
             biz_opaque_callback_data=request.biz_opaque_callback_data,
         )
+
+
+_last_late_warning = float("-inf")
+
+
+def _warn_late(late_seconds: float) -> None:
+    """At most one warning in 10 s: many late requests at once mean an overloaded sender, or
+    its clock ahead of the caller's (the check compares wall clocks across hosts)."""
+    global _last_late_warning
+    now = time.monotonic()
+    if now - _last_late_warning >= 10:
+        _last_late_warning = now
+        log.warning("a request came past its not_after time: not sent", extra={"late_seconds": late_seconds})
 
 
 def validate(request: sender_pb2.SendMessageRequest) -> str:

@@ -727,7 +727,7 @@ async def test_a_sync_send_whose_caller_left_is_sent_and_recorded(
         direct.send(account.account_id, account.conversation_ids[2], "", Content("text", body, ""), "", b"")
     )
     if leaves == "while_storing":
-        await asyncio.sleep(0)  # the insert has started
+        await asyncio.sleep(0)  # cancelled before the insert has answered
     else:
         await asyncio.wait_for(sender.called.wait(), 5)  # WhatsApp may have the message
     caller.cancel()  # e.g. the gateway's call was cancelled

@@ -150,8 +150,13 @@ async def test_a_delivery_the_sender_found_too_late_goes_back_to_the_queue(
     await dispatcher._attempt(held_up, asyncio.get_running_loop().time())
     sender.late = False
     assert [call.biz_opaque_callback_data for call in sender.calls][-1:] == [str(held_up.id)]
-    # Not sent, and not an attempt: the next claim gives it a new slot.
-    assert await state(engine, held_up.id) == (MessageStatus.QUEUED.value, 0)
+    # Not sent: queued again for a later slot, the attempt counted and its cause recorded.
+    assert await state(engine, held_up.id) == (MessageStatus.QUEUED.value, 1)
+    async with engine.connect() as connection:
+        code = await connection.scalar(
+            text("SELECT error_code FROM messages WHERE id = :id"), {"id": held_up.id}
+        )
+    assert code == "late_for_slot"
 
 
 @pytest.mark.asyncio(loop_scope="session")
