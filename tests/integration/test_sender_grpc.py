@@ -188,6 +188,16 @@ async def test_a_request_past_its_not_after_time_is_not_sent(
     late = await sender.SendMessage(send_request(phone_number_id, not_after_unix_seconds=time.time() - 0.01))
     in_time = await sender.SendMessage(send_request(phone_number_id, not_after_unix_seconds=time.time() + 5))
 
+    [late_in_a_call] = [
+        result
+        async for result in sender.SendMessages(
+            sender_pb2.SendMessagesRequest(
+                messages=[send_request(phone_number_id, not_after_unix_seconds=time.time() - 0.01)]
+            )
+        )
+    ]
+
+    assert late_in_a_call.response.failure.kind == sender_pb2.FAILURE_KIND_LATE
     assert late.failure.kind == sender_pb2.FAILURE_KIND_LATE
     assert late.failure.code == "late_for_slot"
     assert late.failure.failure_class == sender_pb2.FAILURE_CLASS_RETRYABLE
