@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import grpc
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
-from services.shared.turn_batching import BatchCallUnknown, TurnBatcher
+from services.shared.turn_batching import TurnBatcher, streamed_results
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,9 @@ class SenderClient:
         try:
             return await self.stub.SendMessage(send.request, timeout=self.timeout_seconds, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
-            raise SenderCallError(exc.code(), exc.details() or "") from None
+            raise _call_error(exc) from None
 
-    async def _send_many(
+    def _send_many(
         self, sends: Sequence[_Send]
     ) -> AsyncIterator[tuple[int, sender_pb2.SendMessageResponse | Exception]]:
         call = self.stub.SendMessages(
@@ -78,16 +78,7 @@ class SenderClient:
             ),
             timeout=self.timeout_seconds,
         )
-        answered = False
-        try:
-            async for result in call:
-                answered = True
-                yield result.index, _outcome(result)
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
-                log.warning("the sender does not know SendMessages: one call per send for a minute")
-                raise BatchCallUnknown from None
-            raise SenderCallError(exc.code(), exc.details() or "") from None
+        return streamed_results(call, _outcome, _call_error)
 
     async def close(self) -> None:
         await self._calls.close()
@@ -101,6 +92,10 @@ def _outcome(result: sender_pb2.SendMessagesResult) -> sender_pb2.SendMessageRes
     if kind == "invalid_argument":
         return SenderCallError(grpc.StatusCode.INVALID_ARGUMENT, result.invalid_argument)
     return SenderCallError(grpc.StatusCode.UNKNOWN, result.internal_error or "no result")
+
+
+def _call_error(error: grpc.aio.AioRpcError) -> SenderCallError:
+    return SenderCallError(error.code(), error.details() or "")
 
 
 def _call_failed(error: Exception | None) -> Exception:

@@ -19,7 +19,7 @@ from pigeon.conversations.v1 import conversations_pb2_grpc
 
 from services.gateway.errors import ApiError, from_grpc, from_item_status, from_status
 from services.gateway.outbound import MAX_BATCH, MAX_BATCHED_REQUEST_BYTES
-from services.shared.turn_batching import BatchCallUnknown, TurnBatcher
+from services.shared.turn_batching import TurnBatcher, streamed_results
 
 log = logging.getLogger(__name__)
 
@@ -53,33 +53,29 @@ class SyncSendClient:
                 send.request, timeout=self.timeout_seconds, metadata=(("x-request-id", send.request_id),)
             )
         except grpc.aio.AioRpcError as exc:
-            raise from_grpc(exc, "conversations") from None
+            raise _call_error(exc) from None
 
-    async def _send_many(
-        self, sends: Sequence[_Send]
-    ) -> AsyncIterator[tuple[int, pb.SendNowResponse | Exception]]:
+    def _send_many(self, sends: Sequence[_Send]) -> AsyncIterator[tuple[int, pb.SendNowResponse | Exception]]:
         call = self.stub.BatchSendNow(
             pb.BatchSendNowRequest(
                 requests=[send.request for send in sends], request_ids=[send.request_id for send in sends]
             ),
             timeout=self.timeout_seconds,
         )
-        answered = False
-        try:
-            async for result in call:
-                answered = True
-                if result.HasField("response"):
-                    yield result.index, result.response
-                else:
-                    yield result.index, from_item_status(result.error, "conversations")
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
-                log.warning("conversations does not know BatchSendNow: one call per send for a minute")
-                raise BatchCallUnknown from None
-            raise from_grpc(exc, "conversations") from None
+        return streamed_results(call, _outcome, _call_error)
 
     async def close(self) -> None:
         await self._calls.close()
+
+
+def _outcome(result: pb.BatchSendNowResult) -> pb.SendNowResponse | ApiError:
+    if result.HasField("response"):
+        return result.response
+    return from_item_status(result.error, "conversations")
+
+
+def _call_error(error: grpc.aio.AioRpcError) -> ApiError:
+    return from_grpc(error, "conversations")
 
 
 def _call_failed(error: Exception | None) -> Exception:

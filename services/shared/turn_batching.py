@@ -11,14 +11,20 @@ as soon as it is ready. An item alone goes by itself (`run_one`), as a plain cal
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from typing import Generic, Protocol, TypeVar
+
+import grpc
 
 from services.shared.metrics import BATCH_SIZE
 
 Item = TypeVar("Item")
+Streamed = TypeVar("Streamed", bound="_Indexed")
 Result = TypeVar("Result")
 
+
+log = logging.getLogger(__name__)
 
 # How long items go one by one after a callee did not know the batch call.
 UNKNOWN_BATCH_CALL_PAUSE_SECONDS = 60.0
@@ -169,6 +175,30 @@ async def one_by_one(
 
     async for outcome in as_they_complete([indexed(index) for index in range(len(items))]):
         yield outcome
+
+
+class _Indexed(Protocol):
+    index: int
+
+
+async def streamed_results(
+    call: AsyncIterable[Streamed],
+    outcome: Callable[[Streamed], Result | Exception],
+    call_error: Callable[[grpc.aio.AioRpcError], Exception],
+) -> AsyncIterator[tuple[int, Result | Exception]]:
+    """What a `run_many` yields from a batch call whose results stream back, each tagged with
+    its request's index: `outcome` maps one, `call_error` a failed call. UNIMPLEMENTED before
+    any result means the callee does not know the call (BatchCallUnknown)."""
+    answered = False
+    try:
+        async for result in call:
+            answered = True
+            yield result.index, outcome(result)
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
+            log.warning("a callee does not know a batch call: one call per request for a minute")
+            raise BatchCallUnknown from None
+        raise call_error(exc) from None
 
 
 async def as_they_complete(runs: Sequence[Awaitable[Result]]) -> AsyncIterator[Result]:
