@@ -47,6 +47,20 @@ _FINISH_NOTIFICATION = text(
     """
 )
 
+# One more failed try at applying; at the last one the notification is given up.
+_COUNT_FAILED_APPLY = text(
+    """
+    UPDATE webhook_notifications n
+    SET outcome = jsonb_build_object('apply_failures', f.failures, 'last_error', CAST(:error AS text)),
+        state = CASE WHEN f.failures >= CAST(:max_attempts AS int) THEN 'failed' ELSE n.state END,
+        applied_at = CASE WHEN f.failures >= CAST(:max_attempts AS int) THEN now() END
+    FROM (SELECT id, coalesce((outcome->>'apply_failures')::int, 0) + 1 AS failures
+          FROM webhook_notifications WHERE id = :id) AS f
+    WHERE n.id = f.id AND n.state = 'received'
+    RETURNING n.state
+    """
+)
+
 # Contact (profile name refreshed when given) and its conversation, opened if new.
 _OPEN_CONVERSATION = text(
     """
@@ -295,7 +309,8 @@ class Applying:
         return str(row.resource)
 
     async def append_events(self) -> None:
-        for account_id, events in self.events.items():
+        # Counters locked in account order, as every other writer of events does.
+        for account_id, events in sorted(self.events.items()):
             if not events:
                 continue
             await self.connection.execute(
@@ -359,6 +374,16 @@ class WebhookStore:
             _FINISH_NOTIFICATION,
             {"id": notification_id, "state": state, "outcome": orjson.dumps(outcome).decode()},
         )
+
+    async def count_failed_apply(self, notification_id: int, max_attempts: int, error: str) -> bool:
+        """Counts a failed try; True when it was the last one and the notification ended "failed"."""
+        async with self.engine.begin() as connection:
+            state = (
+                await connection.execute(
+                    _COUNT_FAILED_APPLY, {"id": notification_id, "max_attempts": max_attempts, "error": error}
+                )
+            ).scalar()
+        return state == "failed"
 
     async def match_pending(self, applying: Applying, limit: int = 500) -> int:
         rows = (await applying.connection.execute(_MATCHABLE_PENDING, {"limit": limit})).all()

@@ -12,33 +12,74 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import re
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
+from sqlalchemy.exc import DBAPIError
 
 from services.conversations.domain import NotFound, Unauthenticated
 from services.conversations.inbox import Inbox, parse_id
 from services.conversations.metrics import WEBHOOKS
 from services.conversations.webhook_store import Applying, AppSecret, Inbound, StatusUpdate, WebhookStore
-from services.shared.cache import TtlCache
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_PREFIX = "sha256="
+# Anything else is refused before a single HMAC is computed.
+SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 STATUSES = ("sent", "delivered", "read", "failed")
-# App secrets are reloaded after this long, and at once when a signature or a phone
-# number matches none of them (a new account).
+# App secrets are reloaded after this long, and sooner when a signature or a phone
+# number matches none of them (a new account), but never twice within the pause:
+# unsigned requests cannot turn into a query each.
 SECRETS_TTL_SECONDS = 60.0
+SECRETS_RELOAD_PAUSE_SECONDS = 1.0
 SWEEP_EVERY_SECONDS = 2.0
 # A notification still unapplied after this long was left by a crash.
 UNAPPLIED_AFTER_SECONDS = 5.0
+# Applying a notification that keeps failing for a reason of its own (not a lost
+# database) is given up after this many tries: it ends "failed", its bytes kept.
+MAX_APPLY_ATTEMPTS = 5
+# Two notifications that touch the same rows can deadlock; the loser is applied again.
+DEADLOCK_RETRIES = 3
+DEADLOCK_DETECTED = "40P01"
+
+
+# What parsing a message or status of an unexpected shape raises.
+PAYLOAD_ERRORS = (LookupError, TypeError, ValueError, AttributeError)
 
 
 def _time(raw: Any) -> datetime:
-    return datetime.fromtimestamp(int(raw), UTC)
+    try:
+        return datetime.fromtimestamp(int(raw), UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError(f"timestamp out of range: {raw!r}") from exc
+
+
+def _items(raw: Any) -> list[Any]:
+    """A list in a payload; anything else counts as an empty one."""
+    return raw if isinstance(raw, list) else []
+
+
+def _objects(raw: Any) -> list[dict[str, Any]]:
+    return [item for item in _items(raw) if isinstance(item, dict)]
+
+
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL's text and jsonb refuse U+0000, which JSON allows: dropped from every string."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
+
+
+def _is_deadlock(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == DEADLOCK_DETECTED
 
 
 def _callback_id(raw: Any) -> UUID | None:
@@ -91,14 +132,31 @@ class Webhooks:
     def __init__(self, store: WebhookStore, inbox: Inbox) -> None:
         self.store = store
         self.inbox = inbox
-        self._secrets: TtlCache[str, list[AppSecret]] = TtlCache(SECRETS_TTL_SECONDS)
+        self._secrets: list[AppSecret] = []
+        self._secrets_loaded_at = -SECRETS_TTL_SECONDS  # loop time the last load started
+        self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
-    async def _app_secrets(self, reload: bool = False) -> list[AppSecret]:
-        if reload:
-            self._secrets.invalidate("all")
-        return await self._secrets.get("all", self.store.app_secrets)
+    async def _app_secrets(self) -> list[AppSecret]:
+        now = asyncio.get_running_loop().time()
+        if now - self._secrets_loaded_at < SECRETS_TTL_SECONDS:
+            return self._secrets
+        return await self._secrets_loaded_since(now)
+
+    async def _secrets_loaded_since(self, moment: float) -> list[AppSecret]:
+        """App secrets read by a load that started at `moment` or later. Callers that
+        queue up behind one load share it; loads are at least the pause apart."""
+        loop = asyncio.get_running_loop()
+        async with self._reload_lock:
+            if self._secrets_loaded_at < moment:
+                pause = self._secrets_loaded_at + SECRETS_RELOAD_PAUSE_SECONDS - loop.time()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                started = loop.time()
+                self._secrets = await self.store.app_secrets()
+                self._secrets_loaded_at = started
+            return self._secrets
 
     @staticmethod
     def _signed_for(secrets: list[AppSecret], body: bytes, given: str) -> list[UUID]:
@@ -116,13 +174,16 @@ class Webhooks:
         return matched
 
     async def receive(self, body: bytes, signature: str) -> int:
-        if not signature.startswith(SIGNATURE_PREFIX):
+        arrived = asyncio.get_running_loop().time()
+        well_formed = SIGNATURE.fullmatch(signature)
+        if well_formed is None:
             WEBHOOKS.labels("bad_signature").inc()
-            raise Unauthenticated("X-Hub-Signature-256 is missing or not sha256=<hex>")
-        given = signature[len(SIGNATURE_PREFIX) :].lower()
+            raise Unauthenticated("X-Hub-Signature-256 is missing or not sha256=<64 hex digits>")
+        given = well_formed.group(1).lower()
         signed_for = self._signed_for(await self._app_secrets(), body, given)
         if not signed_for:
-            signed_for = self._signed_for(await self._app_secrets(reload=True), body, given)
+            # Perhaps an account created since the secrets were read.
+            signed_for = self._signed_for(await self._secrets_loaded_since(arrived), body, given)
         if not signed_for:
             WEBHOOKS.labels("bad_signature").inc()
             raise Unauthenticated("X-Hub-Signature-256 does not match the body")
@@ -134,13 +195,34 @@ class Webhooks:
         return notification_id
 
     async def apply(self, notification_id: int) -> None:
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            try:
+                await self._apply(notification_id)
+                return
+            except Exception as exc:
+                if _is_deadlock(exc) and attempt < DEADLOCK_RETRIES:
+                    continue
+                await self._apply_failed(notification_id, exc)
+                return
+
+    async def _apply_failed(self, notification_id: int, exc: Exception) -> None:
+        log.error(
+            "applying a webhook notification failed",
+            exc_info=exc,
+            extra={"notification_id": notification_id},
+        )
+        if isinstance(exc, (OSError, TimeoutError)) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        ):
+            return  # the database, not the notification: the sweep applies it again later
         try:
-            await self._apply(notification_id)
+            # Stays "received" for the sweep, until it has failed too often to be worth it.
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc
+            error = f"{type(cause).__name__}: {cause}"[:500]
+            if await self.store.count_failed_apply(notification_id, MAX_APPLY_ATTEMPTS, error):
+                WEBHOOKS.labels("failed").inc()
         except Exception:
-            # Stays "received": the sweep applies it again later.
-            log.exception(
-                "applying a webhook notification failed", extra={"notification_id": notification_id}
-            )
+            log.exception("recording a failed webhook notification failed")
 
     async def _apply(self, notification_id: int) -> None:
         touched: set[tuple[UUID, UUID, str]] = set()
@@ -157,6 +239,8 @@ class Webhooks:
                     applying, notification_id, "malformed", {"error": str(exc)}
                 )
                 return
+            if b"\\u0000" in body:
+                payload = _without_nul(payload)
             outcome = await self._apply_payload(applying, payload, set(signed_for), touched)
             await self.store.finish_notification(applying, notification_id, "applied", outcome)
         WEBHOOKS.labels("applied").inc()
@@ -169,16 +253,22 @@ class Webhooks:
     ) -> dict[str, Any]:
         counts: Counter[str] = Counter()
         unknown_numbers: list[str] = []
+        started = asyncio.get_running_loop().time()
         if not isinstance(payload, dict):
             return {"invalid": "not a JSON object"}
-        for entry in payload.get("entry") or []:
-            for change in (entry or {}).get("changes") or []:
-                value = (change or {}).get("value") or {}
+        inbound: list[Inbound] = []
+        statuses: list[StatusUpdate] = []
+        for entry in _objects(payload.get("entry")):
+            for change in _objects(entry.get("changes")):
+                value = change.get("value")
                 if change.get("field") != "messages" or not isinstance(value, dict):
                     counts["other_fields"] += 1
                     continue
-                phone_number_id = str((value.get("metadata") or {}).get("phone_number_id", ""))
-                account_id = await self._account_for(phone_number_id)
+                metadata = value.get("metadata")
+                phone_number_id = str(
+                    metadata.get("phone_number_id", "") if isinstance(metadata, dict) else ""
+                )
+                account_id = await self._account_for(phone_number_id, started)
                 if account_id is None or account_id not in signed_for:
                     # Kept (the raw notification stays stored) and logged, not an error.
                     unknown_numbers.append(phone_number_id)
@@ -187,44 +277,51 @@ class Webhooks:
                     )
                     continue
                 names = {
-                    str(c.get("wa_id")): str((c.get("profile") or {}).get("name", ""))
-                    for c in value.get("contacts") or []
-                    if isinstance(c, dict)
+                    str(c.get("wa_id")): str(c["profile"].get("name", ""))
+                    for c in _objects(value.get("contacts"))
+                    if isinstance(c.get("profile"), dict)
                 }
-                for message in value.get("messages") or []:
+                for message in _items(value.get("messages")):
                     try:
-                        inbound = parse_inbound(account_id, names, message)
-                    except (KeyError, TypeError, ValueError):
+                        inbound.append(parse_inbound(account_id, names, message))
+                    except PAYLOAD_ERRORS:
                         counts["invalid_messages"] += 1
-                        continue
-                    if await applying.inbound(inbound):
-                        counts["messages_stored"] += 1
-                        conversation_id = applying.events[account_id][-1].conversation_id
-                        touched.add((account_id, conversation_id, inbound.wa_id))
-                    else:
-                        counts["messages_duplicate"] += 1
-                for status in value.get("statuses") or []:
+                for status in _items(value.get("statuses")):
                     try:
                         update = parse_status(account_id, status)
-                    except (KeyError, TypeError, ValueError):
+                    except PAYLOAD_ERRORS:
                         update = None
                     if update is None:
                         counts["invalid_statuses"] += 1
-                        continue
-                    counts[f"statuses_{await applying.status(update)}"] += 1
+                    else:
+                        statuses.append(update)
                 if value.get("errors"):
-                    counts["errors"] += len(value["errors"])
+                    counts["errors"] += len(value["errors"]) if isinstance(value["errors"], list) else 1
                     log.warning("webhook reports errors", extra={"errors": value["errors"]})
+        # Rows are locked in one order (stable: a contact's messages keep theirs), so two
+        # notifications touching the same rows do not deadlock each other.
+        for message in sorted(inbound, key=lambda m: (m.account_id, m.wa_id)):
+            if await applying.inbound(message):
+                counts["messages_stored"] += 1
+                conversation_id = applying.events[message.account_id][-1].conversation_id
+                touched.add((message.account_id, conversation_id, message.wa_id))
+            else:
+                counts["messages_duplicate"] += 1
+        for update in sorted(statuses, key=lambda u: (u.account_id, u.wa_message_id)):
+            counts[f"statuses_{await applying.status(update)}"] += 1
         outcome: dict[str, Any] = dict(counts)
         if unknown_numbers:
             outcome["unknown_phone_numbers"] = unknown_numbers
         return outcome
 
-    async def _account_for(self, phone_number_id: str) -> UUID | None:
-        for reload in (False, True):
-            for secret in await self._app_secrets(reload):
-                if secret.phone_number_id == phone_number_id:
-                    return secret.account_id
+    async def _account_for(self, phone_number_id: str, applying_since: float) -> UUID | None:
+        for secret in await self._app_secrets():
+            if secret.phone_number_id == phone_number_id:
+                return secret.account_id
+        # Perhaps an account created since the secrets were read.
+        for secret in await self._secrets_loaded_since(applying_since):
+            if secret.phone_number_id == phone_number_id:
+                return secret.account_id
         return None
 
     async def mark_read(self, account_id_text: str, conversation_id_text: str) -> None:

@@ -169,3 +169,13 @@ def test_dockerfile_generates_the_grpc_code_in_the_image() -> None:
     assert "PYTHONPATH=/app/gen:/app" in DOCKERFILE
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
     assert users and users[-1] not in {"root", "0"}, "the processes must not run as root"
+
+
+def test_the_proxy_logs_no_query_string() -> None:
+    # A browser's WebSocket carries its API key in /ws?token=...
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    formats = dict(re.findall(r"log_format\s+(\w+)\s+((?:'[^']*'\s*)+);", nginx))
+    logs = re.findall(r"access_log\s+\S+\s+(\w+)\s*;", nginx)
+    assert logs and all(name in formats for name in logs)
+    for name in logs:
+        assert not re.search(r"\$(request|request_uri|args|query_string|arg_\w+)\b", formats[name])
