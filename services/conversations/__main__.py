@@ -85,7 +85,13 @@ async def serve(settings: ConversationsSettings) -> None:
         await store.close()
         await engine.dispose()
 
-    await serve_until_signalled(server, health, settings.grace_seconds, on_stop=stop, on_signal=events.close)
+    def stop_starting_work() -> None:
+        events.close()  # endless streams would hold the grace period
+        dispatcher.stop_claiming()  # deliveries in flight finish during it
+
+    await serve_until_signalled(
+        server, health, settings.grace_seconds, on_stop=stop, on_signal=stop_starting_work
+    )
 
 
 def main() -> int:

@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from uuid import UUID
 
 from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2
@@ -87,6 +88,9 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._in_flight: dict[asyncio.Task[None], ClaimedMessage] = {}
+        # Deliveries whose request went to the sender: WhatsApp may have it, so they run
+        # to their outcome even on shutdown (released, they would be sent again).
+        self._handed_over: set[UUID] = set()
         self._task: asyncio.Task[None] | None = None
         listener.subscribe(OUTBOX_CHANNEL, lambda _: self._wake.set())
         listener.on_reconnect(self._wake.set)
@@ -98,21 +102,28 @@ class Dispatcher:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
-    async def stop(self, grace_seconds: float) -> None:
-        """Stops claiming, lets deliveries in flight finish, releases the rest."""
+    def stop_claiming(self) -> None:
         self._stopping = True
         self._wake.set()
+
+    async def stop(self, grace_seconds: float) -> None:
+        """Stops claiming and lets deliveries in flight finish. After the grace period,
+        those still waiting for their pacing slot are released; those already handed to
+        the sender are awaited to their outcome."""
+        self.stop_claiming()
         if self._task is not None:
             await self._task
         if self._in_flight:
             await asyncio.wait(list(self._in_flight), timeout=grace_seconds)
-        unfinished = dict(self._in_flight)
-        for task in unfinished:
+        waiting = {task: m for task, m in self._in_flight.items() if m.id not in self._handed_over}
+        for task in waiting:
             task.cancel()
-        if unfinished:
-            await asyncio.wait(list(unfinished))
-            await self.store.release(list(unfinished.values()))
-            log.info("released unfinished claims", extra={"count": len(unfinished)})
+        if waiting:
+            await asyncio.wait(list(waiting))
+            await self.store.release(list(waiting.values()))
+            log.info("released unfinished claims", extra={"count": len(waiting)})
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight))
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -166,7 +177,9 @@ class Dispatcher:
         return claimed
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(task, None)
+        message = self._in_flight.pop(task, None)
+        if message is not None:
+            self._handed_over.discard(message.id)
         OUTBOX_IN_FLIGHT.set(len(self._in_flight))
         self._wake.set()
 
@@ -219,6 +232,7 @@ class Dispatcher:
             biz_opaque_callback_data=str(message.id),
             not_after_unix_seconds=time.time() + (send_by - loop.time()),
         )
+        self._handed_over.add(message.id)
         try:
             response = await self.sender.send(request)
         except SenderCallError as exc:

@@ -1,9 +1,11 @@
 """SIGTERM on the conversations service while its dispatcher delivers: it stops claiming,
-lets deliveries in flight finish (or puts them back), and leaves nothing `sending`."""
+lets deliveries in flight finish (or puts back those not yet handed to the sender), leaves
+nothing `sending`, and sends nothing twice."""
 
 import asyncio
 import signal
 import time
+from collections import Counter
 
 import orjson
 from sqlalchemy import text
@@ -67,3 +69,13 @@ async def test_sigterm_leaves_nothing_sending_and_loses_nothing(postgres_server:
                 break
             await asyncio.sleep(0.2)
         assert sent == len(accepted)
+
+        # Each exactly once: a delivery cut off by the end of the grace period after its
+        # request had gone to WhatsApp would have been put back and sent again.
+        received = Counter(
+            request["body"]["biz_opaque_callback_data"]  # type: ignore[index]
+            for request in await running.simulator_requests(phone_number_id=acme.phone_number_id)
+            if request["status"] == 200
+        )
+        assert {m: n for m, n in received.items() if n > 1} == {}
+        assert set(received) == set(accepted)
