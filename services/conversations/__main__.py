@@ -101,6 +101,8 @@ def main() -> int:
         print(f"conversations: {exc}", file=sys.stderr)
         return 2
     logs.configure("conversations", settings.log_level)
+    for warning in settings.lease_warnings():
+        log.warning(warning)
     runtime.run(serve(settings))
     return 0
 

@@ -17,8 +17,8 @@ from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2
 
 from services.conversations.domain import Content, Message, MessageStatus
-from services.conversations.inbox import Inbox
-from services.conversations.sender_client import SenderCallError, SenderClient
+from services.conversations.inbox import ADVANCED, Inbox
+from services.conversations.sender_client import SENDER_REFUSED_CODE, SenderCallError, SenderClient
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,12 @@ class DirectSendResult:
 
 def sender_call_failure(error: SenderCallError) -> sender_pb2.Failure:
     """The sender itself failed: after a deadline WhatsApp may have the message anyway."""
+    if error.code == grpc.StatusCode.INVALID_ARGUMENT:
+        return sender_pb2.Failure(
+            failure_class=sender_pb2.FAILURE_CLASS_PERMANENT,
+            code=SENDER_REFUSED_CODE,
+            message=f"the sender refused the request: {error.details}",
+        )
     if error.code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return sender_pb2.Failure(
             failure_class=sender_pb2.FAILURE_CLASS_RETRYABLE,
@@ -160,4 +166,6 @@ class DirectSender:
             recorded = await self.inbox.record_failed(
                 account_id, str(message.id), failure.code, failure.message
             )
+            if recorded.status in ADVANCED:
+                failure = None  # WhatsApp's own status came first: it has the message after all
         return recorded, failure, (called - started) * 1000, (time.perf_counter() - called) * 1000

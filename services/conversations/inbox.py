@@ -229,7 +229,14 @@ class Inbox:
         account_id = parse_id(account_id_text, "account")
         message_id = parse_id(message_id_text, "message")
         message = await self.store.record_failed(account_id, message_id, error_code, error_message)
-        return message or await self._explain_not_sending(account_id, message_id)
+        if message is not None:
+            return message
+        current = await self.store.get_message(account_id, message_id)
+        if current is not None and current.status in ADVANCED:
+            # A status webhook got here first (say, after the sender's deadline): WhatsApp
+            # has the message, whatever this failure says.
+            return current
+        return await self._explain_not_sending(account_id, message_id)
 
     async def _explain_not_sending(self, account_id: UUID, message_id: UUID) -> Message:
         current = await self.store.get_message(account_id, message_id)

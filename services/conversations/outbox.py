@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+import grpc
 from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2
 
@@ -32,7 +33,7 @@ from services.conversations.metrics import (
     OUTBOX_TAKEN_OVER,
 )
 from services.conversations.notifications import Listener
-from services.conversations.sender_client import SenderCallError, SenderClient
+from services.conversations.sender_client import SENDER_REFUSED_CODE, SenderCallError, SenderClient
 from services.conversations.store import Store
 
 log = logging.getLogger(__name__)
@@ -236,9 +237,15 @@ class Dispatcher:
         try:
             response = await self.sender.send(request)
         except SenderCallError as exc:
-            await self._retry_or_fail(
-                message, claimed_at, f"sender_{exc.code.name.lower()}", "sender call failed"
-            )
+            if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
+                # Refused by the sender itself: trying again would change nothing.
+                await self._fail(
+                    message, SENDER_REFUSED_CODE, f"the sender refused the request: {exc.details}"
+                )
+            else:
+                await self._retry_or_fail(
+                    message, claimed_at, f"sender_{exc.code.name.lower()}", "sender call failed"
+                )
             return
         if response.HasField("accepted"):
             wa_message_id = response.accepted.wa_message_id

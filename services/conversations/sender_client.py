@@ -25,6 +25,10 @@ MAX_MESSAGES_PER_CALL = 64
 MAX_SHARED_REQUEST_BYTES = 16 * 1024
 
 
+# The failure code of a message the sender refused (INVALID_ARGUMENT): a permanent failure.
+SENDER_REFUSED_CODE = "sender_refused"
+
+
 class SenderCallError(Exception):
     """The sender gave no result for a message (the call failed, or the message was
     invalid): not a WhatsApp failure, which is a result."""

@@ -82,3 +82,18 @@ class ConversationsSettings:
                 message_ttl_seconds=env("MESSAGE_TTL_SECONDS", 3600.0, positive(float)),
             ),
         )
+
+    def lease_warnings(self) -> list[str]:
+        """Leases too short for a send to finish: another replica (or this one) would take
+        over a send still in flight and send it again. Tests shorten leases on purpose."""
+        outbox = self.outbox
+        needed = outbox.send_timeout_seconds + outbox.pacing_horizon_seconds + outbox.pacing_margin_seconds
+        return [
+            f"{name}={lease:g} is not above SEND_TIMEOUT_SECONDS + PACING_HORIZON_SECONDS + "
+            f"PACING_MARGIN_SECONDS ({needed:g}): a slow send may be taken over and sent twice"
+            for name, lease in (
+                ("LEASE_SECONDS", outbox.lease_seconds),
+                ("SYNC_LEASE_SECONDS", self.send_policy.sync_lease_seconds),
+            )
+            if lease <= needed
+        ]

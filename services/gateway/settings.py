@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from services.shared.settings import env, positive
+from services.shared.settings import at_most, env, positive
 
 
 def non_negative_float(raw: str) -> float:
@@ -17,6 +17,11 @@ def non_negative_int(raw: str) -> int:
     if value < 0:
         raise ValueError("must be 0 or more")
     return value
+
+
+# A webhook's body goes to conversations in one gRPC message (at most 4 MiB); Meta's are
+# at most 3 MB.
+MAX_BODY_BYTES_LIMIT = 3 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ class GatewaySettings:
             port=env("GATEWAY_PORT", 8080, int),
             conversations_target=env("CONVERSATIONS_TARGET", "127.0.0.1:50051"),
             sender_target=env("SENDER_TARGET", "127.0.0.1:50052"),
-            max_body_bytes=env("MAX_BODY_BYTES", 1024 * 1024, positive(int)),
+            max_body_bytes=env("MAX_BODY_BYTES", 1024 * 1024, at_most(MAX_BODY_BYTES_LIMIT, positive(int))),
             rpc_timeout_seconds=env("RPC_TIMEOUT_SECONDS", 5.0, positive(float)),
             # Above the sender's own WhatsApp timeout, so that its answer (a timeout
             # result) normally arrives before this deadline cuts the call.

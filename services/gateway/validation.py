@@ -21,6 +21,9 @@ MAX_TEMPLATE_PARAMETERS = 100
 MAX_ID_LENGTH = 256
 # Deep enough for any WhatsApp message (templates nest about 6), far below parser limits.
 MAX_JSON_DEPTH = 32
+# A message's content as stored and sent (a text of 4096 four-byte characters is 16 KiB):
+# pages of 100 messages and event backlogs stay well inside gRPC's 4 MiB messages.
+MAX_CONTENT_BYTES = 32 * 1024
 # E.164: at most 15 digits. The sender refuses longer numbers (WhatsApp would too), so
 # accepting them here stored a message that could only fail.
 WA_ID = re.compile(r"^\+?[0-9]{5,15}$")
@@ -275,6 +278,13 @@ def parse_send(raw: bytes) -> SendCommand:
         if "\x00" in reply_to:
             raise invalid(NUL_MESSAGE.format(field="context.message_id"), "context.message_id")
     body_json = orjson.dumps(content)
+    if len(body_json) > MAX_CONTENT_BYTES:
+        raise ApiError(
+            422,
+            "content_too_large",
+            f"the {message_type} content is {len(body_json)} bytes as JSON; at most {MAX_CONTENT_BYTES}",
+            {"field": message_type, "max_bytes": MAX_CONTENT_BYTES},
+        )
     # PostgreSQL stores no U+0000 in text or jsonb: refused here, naming the field, rather
     # than failing in the database. Only what is stored is checked (unknown fields are
     # ignored, NUL or not), and the walk runs only when orjson wrote a \u0000 escape.

@@ -1,5 +1,6 @@
 """Reading typed settings from the environment, with a clear message for a bad value."""
 
+import math
 import os
 from collections.abc import Callable
 from typing import TypeVar
@@ -38,8 +39,20 @@ def unix_socket_path(raw: str) -> str:
 def positive(parse: Callable[[str], T]) -> Callable[[str], T]:
     def parse_positive(raw: str) -> T:
         value = parse(raw)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number")
         if value <= 0:  # type: ignore[operator]
             raise ValueError("must be greater than 0")
         return value
 
     return parse_positive
+
+
+def at_most(maximum: int, parse: Callable[[str], int]) -> Callable[[str], int]:
+    def parse_at_most(raw: str) -> int:
+        value = parse(raw)
+        if value > maximum:
+            raise ValueError(f"must be at most {maximum}")
+        return value
+
+    return parse_at_most

@@ -377,6 +377,10 @@ async def test_out_of_order_statuses_only_move_forward(hooked: Running) -> None:
     assert row.read_at is not None
 
 
+async def _status(running: Running, message_id: str) -> str:
+    return str((await message_row(running, message_id)).status)
+
+
 async def test_status_before_the_send_outcome(hooked: Running) -> None:
     account = await new_account(hooked, "Early")
     recipient = account.contact_wa_ids[0]
@@ -401,6 +405,23 @@ async def test_status_before_the_send_outcome(hooked: Running) -> None:
             )
         )
         assert recorded.status == pb.MESSAGE_STATUS_DELIVERED
+
+        # A failure of pigeon's own (the sender's deadline) after WhatsApp's status: the
+        # message stays delivered, and the caller learns it was sent.
+        cut_off = await sending_message(stub, account)
+        payload = envelope(
+            account, status_value(wamid(), "sent", recipient, biz_opaque_callback_data=cut_off.id)
+        )
+        assert await post_signed(hooked, account, payload) == 200
+        await eventually(lambda: _equals(lambda: _status(hooked, cut_off.id), "sent"))
+        recorded = await stub.RecordSendOutcome(
+            pb.RecordSendOutcomeRequest(
+                account_id=account.account_id,
+                message_id=cut_off.id,
+                failure=pb.SendOutcomeFailure(code="timeout", message="no answer before the deadline"),
+            )
+        )
+        assert recorded.status == pb.MESSAGE_STATUS_SENT
 
         # No callback data and an unknown id: kept, and applied once the id is known.
         later = await sending_message(stub, account)
@@ -604,3 +625,40 @@ async def test_inbound_from_the_simulator_reaches_the_websocket(hooked: Running)
     assert frames[0]["data"]["wa_message_id"] == answer["wa_message_id"]
     assert frames[1]["data"]["contact"] == {"wa_id": "15550008000", "name": "Zoe"}
     assert frames[1]["data"]["unread_count"] == 1
+
+
+async def test_a_contact_the_sender_refuses_fails_for_good_not_retried(hooked: Running) -> None:
+    # Meta's wa_ids are digits, but a webhook may name one longer than the sender sends to.
+    account = await new_account(hooked, "Refused")
+    sender = "1" * 20
+    payload = envelope(account, inbound_value(sender, "Long", {"type": "text", "text": {"body": "hi"}}))
+    assert await post_signed(hooked, account, payload) == 200
+    conversation_id = await eventually(
+        lambda: scalar(
+            hooked,
+            "SELECT c.id::text FROM conversations c JOIN contacts k ON k.id = c.contact_id "
+            "WHERE c.account_id = :a AND k.wa_id = :w",
+            a=account.account_id,
+            w=sender,
+        )
+    )
+    headers = {"Authorization": f"Bearer {account.api_key}"}
+    body = {"conversation_id": conversation_id, "type": "text", "text": {"body": "hello"}}
+    async with hooked.http.post(f"{hooked.gateway}/messages/send", json=body, headers=headers) as response:
+        answer = await response.json()
+        assert response.status == 422, answer
+    assert answer["error"]["details"]["whatsapp_code"] == "sender_refused"
+    async with hooked.http.post(
+        f"{hooked.gateway}/messages/send-async", json=body, headers=headers
+    ) as response:
+        assert response.status == 202
+        queued = (await response.json())["id"]
+
+    async def failed() -> Any:
+        return await scalar(
+            hooked,
+            "SELECT error_code || '/' || attempts FROM messages WHERE id = :id AND status = 'failed'",
+            id=queued,
+        )
+
+    assert await eventually(failed) == "sender_refused/1"  # once, not retried

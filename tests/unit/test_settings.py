@@ -3,6 +3,7 @@
 import pytest
 
 from services.conversations.settings import ConversationsSettings
+from services.gateway.settings import GatewaySettings
 from services.sender.settings import SenderSettings
 from services.shared.settings import SettingsError
 
@@ -37,3 +38,28 @@ def test_a_relative_or_too_long_unix_socket_path_is_refused(
     monkeypatch.setenv("SENDER_UNIX_SOCKET", path)
     with pytest.raises(SettingsError, match="SENDER_UNIX_SOCKET"):
         SenderSettings.from_env()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1"])
+def test_a_duration_must_be_a_finite_positive_number(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("RPC_TIMEOUT_SECONDS", value)
+    with pytest.raises(SettingsError, match="RPC_TIMEOUT_SECONDS"):
+        GatewaySettings.from_env()
+
+
+def test_the_body_limit_stays_inside_a_grpc_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_BODY_BYTES", str(3 * 1024 * 1024))
+    assert GatewaySettings.from_env().max_body_bytes == 3 * 1024 * 1024
+    monkeypatch.setenv("MAX_BODY_BYTES", str(4 * 1024 * 1024))
+    with pytest.raises(SettingsError, match="MAX_BODY_BYTES"):
+        GatewaySettings.from_env()
+
+
+def test_a_lease_shorter_than_a_send_is_warned_about(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/pigeon")
+    assert ConversationsSettings.from_env().lease_warnings() == []
+    monkeypatch.setenv("LEASE_SECONDS", "3")
+    (warning,) = ConversationsSettings.from_env().lease_warnings()
+    assert warning.startswith("LEASE_SECONDS=3 ")
+    monkeypatch.setenv("SEND_TIMEOUT_SECONDS", "2")
+    assert ConversationsSettings.from_env().lease_warnings() == []

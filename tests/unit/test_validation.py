@@ -158,6 +158,25 @@ def test_template_with_exactly_100_parameters_and_10_components_is_accepted() ->
     assert content(command)["components"] == components
 
 
+def test_content_over_32_kib_is_refused_and_the_longest_text_fits() -> None:
+    parameters = [{"type": "text", "text": "x" * 400} for _ in range(100)]  # 40 KB of parameters
+    error = rejected(
+        {
+            "to": TO,
+            "type": "template",
+            "template": {
+                "name": "t",
+                "language": {"code": "en"},
+                "components": [{"type": "body", "parameters": parameters}],
+            },
+        }
+    )
+    assert (error.status, error.code) == (422, "content_too_large")
+    assert error.details == {"field": "template", "max_bytes": 32 * 1024}
+    # 4096 characters of four UTF-8 bytes each: the largest text there is.
+    assert len(send(text_to("\U0001f600" * 4096)).body_json) > 16 * 1024
+
+
 def test_image_by_link() -> None:
     command = send({"to": TO, "type": "image", "image": {"link": "https://cdn.example.com/cat.jpg"}})
 
