@@ -116,6 +116,8 @@ _MARK_READ = text(
 
 # A status moves the message forward only (see pigeon_status_rank), matched by WhatsApp
 # id or, before pigeon stored that id, by pigeon's own id echoed in biz_opaque_callback_data.
+# One exception: a failure pigeon concluded itself (a word, like "timeout", where WhatsApp's
+# codes are numbers) gives way to WhatsApp's word that it has the message.
 _APPLY_STATUS = text(
     """
     UPDATE messages
@@ -126,15 +128,19 @@ _APPLY_STATUS = text(
         delivered_at = coalesce(delivered_at,
                                 CASE WHEN :status IN ('delivered', 'read') THEN CAST(:at AS timestamptz) END),
         read_at = coalesce(read_at, CASE WHEN :status = 'read' THEN CAST(:at AS timestamptz) END),
-        failed_at = CASE WHEN :status = 'failed' THEN CAST(:at AS timestamptz) ELSE failed_at END,
-        error_code = CASE WHEN :status = 'failed' THEN CAST(:error_code AS text) ELSE error_code END,
-        error_message = CASE WHEN :status = 'failed' THEN CAST(:error_message AS text) ELSE error_message END,
+        failed_at = CASE WHEN :status = 'failed' THEN CAST(:at AS timestamptz)
+                         WHEN status = 'failed' THEN NULL ELSE failed_at END,
+        error_code = CASE WHEN :status = 'failed' THEN CAST(:error_code AS text)
+                          WHEN status = 'failed' THEN NULL ELSE error_code END,
+        error_message = CASE WHEN :status = 'failed' THEN CAST(:error_message AS text)
+                             WHEN status = 'failed' THEN NULL ELSE error_message END,
         lease_expires_at = NULL,
         updated_at = now()
     WHERE account_id = :account_id AND direction = 'outbound'
       AND (wa_message_id = :wa_message_id
            OR (id = CAST(:callback_id AS uuid) AND (wa_message_id IS NULL OR wa_message_id = :wa_message_id)))
-      AND pigeon_status_rank(status) < pigeon_status_rank(:status)
+      AND (pigeon_status_rank(status) < pigeon_status_rank(:status)
+           OR (status = 'failed' AND error_code !~ '^[0-9]+$' AND :status <> 'failed'))
       AND NOT (:status = 'failed' AND status = 'read')
     RETURNING id, conversation_id, pigeon_message_json(messages)::text AS resource
     """

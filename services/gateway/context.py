@@ -12,6 +12,8 @@ OPENAPI = web.AppKey("openapi", bytes)
 
 # Request keys, set by the middlewares.
 ACCOUNT_ID = "pigeon.account_id"
+# The API key and its hash, for a WebSocket that checks its key again while open.
+API_KEY = "pigeon.api_key"
 REQUEST_ID = "pigeon.request_id"
 
 

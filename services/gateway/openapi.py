@@ -447,7 +447,8 @@ def _paths() -> dict[str, Any]:
                 "description": (
                     "Frames are JSON `Event`s. Without `since` the stream starts from now; with it, "
                     "after that event id, losing nothing. The server pings every 20 s; a client too "
-                    "slow to read is closed with code 4008 and resumes with `since`."
+                    "slow to read is closed with code 4008 and resumes with `since`; one whose API key is "
+                    "revoked, with code 4401."
                 ),
                 "security": [{"apiKey": []}, {"token": []}],
                 "parameters": [

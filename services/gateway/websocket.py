@@ -4,7 +4,8 @@ Each client gets its own WatchEvents stream from conversations (backlog after
 `since`, then live). Frames wait in a bounded queue between the stream and the
 socket: a client that stops reading fills it, and once it has stayed full (or a
 send has not gone out) for WS_SEND_TIMEOUT_SECONDS the client is closed with 4008.
-A slow client costs only its own queue and stream, never the others' latency.
+A slow client costs only its own queue and stream, never the others' latency. The API
+key is checked again every AUTH_CACHE_TTL_SECONDS: a revoked key is closed with 4401.
 """
 
 import asyncio
@@ -17,7 +18,8 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from prometheus_client import Gauge
 
-from services.gateway.context import ACCOUNT_ID, BACKENDS, SETTINGS, grpc_metadata
+from services.gateway.context import ACCOUNT_ID, API_KEY, BACKENDS, SETTINGS, grpc_metadata
+from services.gateway.errors import ApiError
 from services.gateway.validation import parse_event_id
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ CONNECTIONS = Gauge("pigeon_websocket_connections", "Open WebSocket connections"
 
 # Application close codes (4000-4999).
 CLOSE_SLOW_CONSUMER = 4008
+CLOSE_UNAUTHENTICATED = 4401
 CLOSE_UPSTREAM_UNAVAILABLE = 4503
 
 
@@ -85,6 +88,19 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
                 close_with(CLOSE_SLOW_CONSUMER, "client too slow: send timed out")
                 return
 
+    async def recheck_key() -> None:
+        api_key, key_hash = request[API_KEY]
+        while True:
+            # The gateway's cache keeps a check this long: the next one asks conversations.
+            await asyncio.sleep(settings.auth_cache_ttl_seconds)
+            try:
+                await request.app[BACKENDS].authenticate(api_key, key_hash, grpc_metadata(request))
+            except ApiError as exc:
+                if exc.status == 401:
+                    close_with(CLOSE_UNAUTHENTICATED, "the API key is no longer valid")
+                    return
+                # Conversations unreachable: the event stream says so if it matters.
+
     async def read() -> None:
         # Clients only listen; reading keeps control frames (ping, close) flowing.
         async for message in socket:
@@ -92,7 +108,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
                 break
         close_with(WSCloseCode.OK, "")
 
-    tasks = [asyncio.create_task(pump()), asyncio.create_task(write()), asyncio.create_task(read())]
+    tasks = [asyncio.create_task(job()) for job in (pump, write, read, recheck_key)]
     try:
         code, reason = await close
     finally:

@@ -1,4 +1,5 @@
-"""A WebSocket client that stops reading is closed (4008) without slowing the others."""
+"""WebSocket clients the gateway lets go: one that stops reading is closed (4008) without
+slowing the others; one whose API key is revoked is closed (4401)."""
 
 import asyncio
 import socket
@@ -8,9 +9,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 import orjson
 import pytest_asyncio
+from sqlalchemy import text
 
 from tests.e2e.test_webhooks import envelope, inbound_value, sign
 from tests.fixtures.stack import Running, start_running
+from tools.seed import create_account
 
 EVENTS_PER_BATCH = 200  # 100 inbound messages: message.received + conversation.updated each
 
@@ -19,7 +22,13 @@ EVENTS_PER_BATCH = 200  # 100 inbound messages: message.received + conversation.
 async def small_queues(postgres_server: str) -> AsyncIterator[Running]:
     # A small per-client queue and send timeout, so that a stalled client is found quickly.
     # Heartbeats far apart: only the slow-consumer rule may close the stalled client here.
-    env = {"WS_QUEUE_FRAMES": "20", "WS_SEND_TIMEOUT_SECONDS": "1", "WS_HEARTBEAT_SECONDS": "300"}
+    # API key checks kept 1 s, so that a revoked key is found quickly.
+    env = {
+        "WS_QUEUE_FRAMES": "20",
+        "WS_SEND_TIMEOUT_SECONDS": "1",
+        "WS_HEARTBEAT_SECONDS": "300",
+        "AUTH_CACHE_TTL_SECONDS": "1",
+    }
     async with start_running(postgres_server, "slow-client", env, webhooks=True) as running:
         yield running
 
@@ -94,3 +103,20 @@ async def test_a_client_that_stops_reading_is_closed_and_the_others_keep_up(smal
         await stalled_session.close()
     print(f"slow client: healthy client got {received} events in {elapsed:.1f} s; the stalled one was let go")
     assert elapsed < 30
+
+
+async def test_a_socket_whose_key_is_revoked_is_closed(small_queues: Running) -> None:
+    account = await create_account(small_queues.engine, "Revoked", conversations=1)
+    headers = {"Authorization": f"Bearer {account.api_key}"}
+    async with small_queues.http.ws_connect(f"{small_queues.gateway}/ws", headers=headers) as client:
+        await asyncio.sleep(1.5)  # checked again at least once: still valid, still open
+        assert not client.closed
+        async with small_queues.engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE api_keys SET revoked_at = now() WHERE account_id = :a"),
+                {"a": account.account_id},
+            )
+        async with asyncio.timeout(10):
+            message = await client.receive()
+        assert message.type == aiohttp.WSMsgType.CLOSE
+        assert client.close_code == 4401

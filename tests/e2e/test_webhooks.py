@@ -454,6 +454,48 @@ async def test_status_before_the_send_outcome(hooked: Running) -> None:
         )
 
 
+async def test_whatsapps_status_overrides_a_failure_pigeon_concluded_itself(hooked: Running) -> None:
+    account = await new_account(hooked, "Concluded")
+    recipient = account.contact_wa_ids[0]
+    channel, stub = await conversations_stub(hooked)
+    async with channel:
+        messages = {code: await sending_message(stub, account) for code in ("timeout", "131026")}
+        payloads = {}
+        for code, message in messages.items():
+            await stub.RecordSendOutcome(
+                pb.RecordSendOutcomeRequest(
+                    account_id=account.account_id,
+                    message_id=message.id,
+                    failure=pb.SendOutcomeFailure(code=code, message="failed"),
+                )
+            )
+            status = status_value(wamid(), "delivered", recipient, biz_opaque_callback_data=message.id)
+            payloads[code] = envelope(account, status)
+            assert await post_signed(hooked, account, payloads[code]) == 200
+    # pigeon's own conclusion (the sender's deadline) gives way; WhatsApp's own failure does not.
+    timed_out, refused = messages["timeout"].id, messages["131026"].id
+    await eventually(lambda: _equals(lambda: _status(hooked, timed_out), "delivered"))
+    row = await scalar(
+        hooked,
+        "SELECT concat_ws('/', status, error_code, failed_at, delivered_at IS NOT NULL) FROM messages "
+        "WHERE id = :id",
+        id=timed_out,
+    )
+    assert row == "delivered/t"  # no error, no failed_at
+    types = await scalar(
+        hooked, "SELECT array_agg(type ORDER BY id) FROM events WHERE message_id = :m", m=timed_out
+    )
+    assert types[-1] == "message.delivered"
+    ignored = await eventually(
+        lambda: scalar(
+            hooked,
+            "SELECT outcome->>'statuses_ignored' FROM webhook_notifications WHERE body = :b AND state = 'applied'",
+            b=orjson.dumps(payloads["131026"]),
+        )
+    )
+    assert (ignored, await _status(hooked, refused)) == ("1", "failed")
+
+
 async def test_failed_status_records_the_error(hooked: Running) -> None:
     account = await new_account(hooked, "Failing")
     channel, stub = await conversations_stub(hooked)
