@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 import asyncpg
 import grpc
-import sqlalchemy.exc
 from google.protobuf.timestamp_pb2 import Timestamp
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from pigeon.messages.v1 import content_pb2
 
+from services.conversations.database_errors import database_unavailable
 from services.conversations.direct import DirectSender
 from services.conversations.domain import (
     Conflict,
@@ -52,45 +52,6 @@ _STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
 }
 
 # Failures to reach PostgreSQL: the caller may retry once the database is back.
-_DATABASE_UNAVAILABLE = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    # A connection left mid-protocol by a server that went away.
-    asyncpg.exceptions.InternalClientError,
-    OSError,
-    asyncio.TimeoutError,
-)
-# What a server shutting down, restarting or out of connections raises (SQLSTATE classes 08
-# and 57, and 53300): "terminating connection due to administrator command", "the database
-# system is shutting down / starting up". SQLAlchemy wraps them as a plain DBAPIError.
-_POSTGRES_UNAVAILABLE = (
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError,
-)
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """True for a failure to reach PostgreSQL, which the caller may retry later."""
-    if isinstance(exc, _DATABASE_UNAVAILABLE):
-        return True
-    if isinstance(exc, sqlalchemy.exc.DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        cause: BaseException | None = exc.orig
-        while cause is not None:
-            if isinstance(cause, _POSTGRES_UNAVAILABLE):
-                return True
-            cause = cause.__cause__
-    return False
-
-
 _DIRECTION = {Direction.OUTBOUND: pb.DIRECTION_OUTBOUND, Direction.INBOUND: pb.DIRECTION_INBOUND}
 _STATUS = {
     MessageStatus.QUEUED: pb.MESSAGE_STATUS_QUEUED,

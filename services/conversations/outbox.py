@@ -14,7 +14,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from uuid import UUID
 
 import grpc
 from pigeon.messages.v1 import content_pb2
@@ -46,6 +45,8 @@ MAINTENANCE_EVERY_SECONDS = 1.0
 IDEMPOTENCY_SWEEP_EVERY_SECONDS = 3600.0
 # An outcome write is retried until this long before the claim's lease ends.
 OUTCOME_WRITE_MARGIN_SECONDS = 1.0
+# On shutdown, how long a delivery handed to the sender gets beyond the send's deadline.
+OUTCOME_WAIT_SECONDS = 5.0
 # After a wake-up while deliveries are in flight, wait this long so that one claim serves
 # a burst of notifications.
 CLAIM_COALESCE_SECONDS = 0.003
@@ -91,7 +92,7 @@ class Dispatcher:
         self._in_flight: dict[asyncio.Task[None], ClaimedMessage] = {}
         # Deliveries whose request went to the sender: WhatsApp may have it, so they run
         # to their outcome even on shutdown (released, they would be sent again).
-        self._handed_over: set[UUID] = set()
+        self._handed_over: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         listener.subscribe(OUTBOX_CHANNEL, lambda _: self._wake.set())
         listener.on_reconnect(self._wake.set)
@@ -116,7 +117,7 @@ class Dispatcher:
             await self._task
         if self._in_flight:
             await asyncio.wait(list(self._in_flight), timeout=grace_seconds)
-        waiting = {task: m for task, m in self._in_flight.items() if m.id not in self._handed_over}
+        waiting = {task: m for task, m in self._in_flight.items() if task not in self._handed_over}
         for task in waiting:
             task.cancel()
         if waiting:
@@ -124,7 +125,13 @@ class Dispatcher:
             await self.store.release(list(waiting.values()))
             log.info("released unfinished claims", extra={"count": len(waiting)})
         if self._in_flight:
-            await asyncio.wait(list(self._in_flight))
+            # Bounded by the send's deadline and the outcome write; a database that stays
+            # away longer leaves them to the lease (and to the duplicate window).
+            await asyncio.wait(
+                list(self._in_flight), timeout=self.settings.send_timeout_seconds + OUTCOME_WAIT_SECONDS
+            )
+            if self._in_flight:
+                log.warning("deliveries left to their lease", extra={"count": len(self._in_flight)})
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -178,9 +185,8 @@ class Dispatcher:
         return claimed
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        message = self._in_flight.pop(task, None)
-        if message is not None:
-            self._handed_over.discard(message.id)
+        self._in_flight.pop(task, None)
+        self._handed_over.discard(task)
         OUTBOX_IN_FLIGHT.set(len(self._in_flight))
         self._wake.set()
 
@@ -233,7 +239,7 @@ class Dispatcher:
             biz_opaque_callback_data=str(message.id),
             not_after_unix_seconds=time.time() + (send_by - loop.time()),
         )
-        self._handed_over.add(message.id)
+        self._handed_over.add(asyncio.current_task())  # type: ignore[arg-type]  # a delivery's own task
         try:
             response = await self.sender.send(request)
         except SenderCallError as exc:

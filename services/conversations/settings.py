@@ -1,5 +1,6 @@
 """Settings of the conversations service, from the environment."""
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,8 +28,8 @@ def parse_bool(raw: str) -> bool:
 def at_least(minimum: float) -> Callable[[str], float]:
     def parse(raw: str) -> float:
         value = float(raw)
-        if value < minimum:
-            raise ValueError(f"must be at least {minimum}")
+        if not minimum <= value < math.inf:  # also refuses nan
+            raise ValueError(f"must be a number, at least {minimum}")
         return value
 
     return parse

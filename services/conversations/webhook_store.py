@@ -116,8 +116,9 @@ _MARK_READ = text(
 
 # A status moves the message forward only (see pigeon_status_rank), matched by WhatsApp
 # id or, before pigeon stored that id, by pigeon's own id echoed in biz_opaque_callback_data.
-# One exception: a failure pigeon concluded itself (a word, like "timeout", where WhatsApp's
-# codes are numbers) gives way to WhatsApp's word that it has the message.
+# One exception: a failure pigeon concluded itself gives way to WhatsApp's word that it has
+# the message. Its codes: the sender's own (timeout, connection_error, bad_response), the
+# sender call's (sender_*), the outbox's (expired, late_for_slot) and the 24 h window's.
 _APPLY_STATUS = text(
     """
     UPDATE messages
@@ -140,7 +141,10 @@ _APPLY_STATUS = text(
       AND (wa_message_id = :wa_message_id
            OR (id = CAST(:callback_id AS uuid) AND (wa_message_id IS NULL OR wa_message_id = :wa_message_id)))
       AND (pigeon_status_rank(status) < pigeon_status_rank(:status)
-           OR (status = 'failed' AND error_code !~ '^[0-9]+$' AND :status <> 'failed'))
+           OR (status = 'failed' AND :status <> 'failed'
+               AND (error_code IN ('timeout', 'connection_error', 'bad_response', 'expired', 'late_for_slot',
+                                   'reengagement_required')
+                    OR starts_with(error_code, 'sender_'))))
       AND NOT (:status = 'failed' AND status = 'read')
     RETURNING id, conversation_id, pigeon_message_json(messages)::text AS resource
     """

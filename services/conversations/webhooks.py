@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import math
 import re
 from collections import Counter
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from uuid import UUID
 import orjson
 from sqlalchemy.exc import DBAPIError
 
+from services.conversations.database_errors import database_unavailable
 from services.conversations.domain import NotFound, Unauthenticated
 from services.conversations.inbox import Inbox, parse_id
 from services.conversations.metrics import WEBHOOKS
@@ -133,21 +135,21 @@ class Webhooks:
         self.store = store
         self.inbox = inbox
         self._secrets: list[AppSecret] = []
-        self._secrets_loaded_at = -SECRETS_TTL_SECONDS  # loop time the last load started
+        self._secrets_loaded_at = -math.inf  # loop time the last load started
         self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
     async def _app_secrets(self) -> list[AppSecret]:
-        now = asyncio.get_running_loop().time()
-        if now - self._secrets_loaded_at < SECRETS_TTL_SECONDS:
-            return self._secrets
-        return await self._secrets_loaded_since(now)
+        """The secrets as last read, read again once older than the TTL."""
+        return await self._secrets_loaded_since(asyncio.get_running_loop().time() - SECRETS_TTL_SECONDS)
 
     async def _secrets_loaded_since(self, moment: float) -> list[AppSecret]:
         """App secrets read by a load that started at `moment` or later. Callers that
         queue up behind one load share it; loads are at least the pause apart."""
         loop = asyncio.get_running_loop()
+        if self._secrets_loaded_at >= moment:
+            return self._secrets  # the common case: no lock to take
         async with self._reload_lock:
             if self._secrets_loaded_at < moment:
                 pause = self._secrets_loaded_at + SECRETS_RELOAD_PAUSE_SECONDS - loop.time()
@@ -211,9 +213,7 @@ class Webhooks:
             exc_info=exc,
             extra={"notification_id": notification_id},
         )
-        if isinstance(exc, (OSError, TimeoutError)) or (
-            isinstance(exc, DBAPIError) and exc.connection_invalidated
-        ):
+        if database_unavailable(exc):
             return  # the database, not the notification: the sweep applies it again later
         try:
             # Stays "received" for the sweep, until it has failed too often to be worth it.
@@ -226,6 +226,9 @@ class Webhooks:
 
     async def _apply(self, notification_id: int) -> None:
         touched: set[tuple[UUID, UUID, str]] = set()
+        # Read before the transaction: a reload must not wait while it holds a connection.
+        # The same secrets decided who signed it (a reload at receive if none matched).
+        accounts = {secret.phone_number_id: secret.account_id for secret in await self._app_secrets()}
         async with self.store.transaction() as applying:
             locked = await self.store.lock_notification(applying, notification_id)
             if locked is None:
@@ -241,7 +244,7 @@ class Webhooks:
                 return
             if b"\\u0000" in body:
                 payload = _without_nul(payload)
-            outcome = await self._apply_payload(applying, payload, set(signed_for), touched)
+            outcome = await self._apply_payload(applying, payload, accounts, set(signed_for), touched)
             await self.store.finish_notification(applying, notification_id, "applied", outcome)
         WEBHOOKS.labels("applied").inc()
         for account_id, conversation_id, wa_id in touched:
@@ -249,11 +252,15 @@ class Webhooks:
             self.inbox.forget_conversation_with(account_id, conversation_id, wa_id)
 
     async def _apply_payload(
-        self, applying: Applying, payload: Any, signed_for: set[UUID], touched: set[tuple[UUID, UUID, str]]
+        self,
+        applying: Applying,
+        payload: Any,
+        accounts: dict[str, UUID],
+        signed_for: set[UUID],
+        touched: set[tuple[UUID, UUID, str]],
     ) -> dict[str, Any]:
         counts: Counter[str] = Counter()
         unknown_numbers: list[str] = []
-        started = asyncio.get_running_loop().time()
         if not isinstance(payload, dict):
             return {"invalid": "not a JSON object"}
         inbound: list[Inbound] = []
@@ -268,7 +275,7 @@ class Webhooks:
                 phone_number_id = str(
                     metadata.get("phone_number_id", "") if isinstance(metadata, dict) else ""
                 )
-                account_id = await self._account_for(phone_number_id, started)
+                account_id = accounts.get(phone_number_id)
                 if account_id is None or account_id not in signed_for:
                     # Kept (the raw notification stays stored) and logged, not an error.
                     unknown_numbers.append(phone_number_id)
@@ -313,16 +320,6 @@ class Webhooks:
         if unknown_numbers:
             outcome["unknown_phone_numbers"] = unknown_numbers
         return outcome
-
-    async def _account_for(self, phone_number_id: str, applying_since: float) -> UUID | None:
-        for secret in await self._app_secrets():
-            if secret.phone_number_id == phone_number_id:
-                return secret.account_id
-        # Perhaps an account created since the secrets were read.
-        for secret in await self._secrets_loaded_since(applying_since):
-            if secret.phone_number_id == phone_number_id:
-                return secret.account_id
-        return None
 
     async def mark_read(self, account_id_text: str, conversation_id_text: str) -> None:
         account_id = parse_id(account_id_text, "account")

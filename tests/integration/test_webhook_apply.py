@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 import pytest_asyncio
+import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -218,3 +219,24 @@ async def test_a_notification_that_keeps_failing_ends_failed_and_a_lost_deadlock
             await connection.execute(text("DROP TRIGGER test_refuse_some_inbound ON messages"))
             await connection.execute(text("DROP FUNCTION test_refuse_some_inbound()"))
             await connection.execute(text("DROP SEQUENCE test_flaky_inserts"))
+
+
+async def test_a_database_out_of_connections_is_not_the_notifications_fault(
+    receiver: Receiver, engine: AsyncEngine, account: SeededAccount
+) -> None:
+    notification_id = await receiver.store.store(
+        payload(account, {"messages": [text_message("15550005555", "later")]}),
+        [uuid.UUID(account.account_id)],
+    )
+
+    def pool_exhausted() -> Any:
+        raise sqlalchemy.exc.TimeoutError("QueuePool limit reached")
+
+    receiver.store.transaction = pool_exhausted  # type: ignore[method-assign]
+    for _ in range(MAX_APPLY_ATTEMPTS + 1):
+        await receiver.webhooks.apply(notification_id)
+    assert tuple(await notification(engine, notification_id)) == ("received", None)  # not counted
+
+    del receiver.store.transaction
+    await receiver.webhooks.apply(notification_id)
+    assert (await notification(engine, notification_id)).state == "applied"

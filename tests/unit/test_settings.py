@@ -47,6 +47,14 @@ def test_a_duration_must_be_a_finite_positive_number(monkeypatch: pytest.MonkeyP
         GatewaySettings.from_env()
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "3600"])
+def test_idempotency_keys_are_kept_a_finite_day_or_more(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/pigeon")
+    monkeypatch.setenv("IDEMPOTENCY_KEEP_SECONDS", value)
+    with pytest.raises(SettingsError, match="IDEMPOTENCY_KEEP_SECONDS"):
+        ConversationsSettings.from_env()
+
+
 def test_the_body_limit_stays_inside_a_grpc_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAX_BODY_BYTES", str(3 * 1024 * 1024))
     assert GatewaySettings.from_env().max_body_bytes == 3 * 1024 * 1024
