@@ -46,6 +46,8 @@ async def serve(settings: ConversationsSettings) -> None:
     sender = SenderClient(sender_pb2_grpc.SenderStub(sender_channel), settings.outbox.send_timeout_seconds)
     dispatcher = Dispatcher(store, inbox, sender, listener, settings.outbox)
     webhooks = Webhooks(WebhookStore(engine), inbox)
+    listener.subscribe(CACHE_CHANNEL, webhooks.forget_secrets)
+    listener.on_reconnect(webhooks.forget_secrets)
     direct = DirectSender(inbox, sender)
     servicer = ConversationsServicer(inbox, events, webhooks, direct)
     server, health, port = await build_server(

@@ -160,6 +160,12 @@ class Webhooks:
                 self._secrets_loaded_at = started
             return self._secrets
 
+    def forget_secrets(self, notification: str = "account:") -> None:
+        """An account was added or changed (a `pigeon_cache` notification), or notifications
+        may have been missed: the next webhook reads the secrets again."""
+        if notification.startswith("account:"):
+            self._secrets_loaded_at = -math.inf
+
     @staticmethod
     def _signed_for(secrets: list[AppSecret], body: bytes, given: str) -> list[UUID]:
         """Accounts whose app secret produced this signature. Every secret is checked,

@@ -704,3 +704,26 @@ async def test_a_contact_the_sender_refuses_fails_for_good_not_retried(hooked: R
         )
 
     assert await eventually(failed) == "sender_refused/1"  # once, not retried
+
+
+async def test_a_new_number_of_a_known_app_is_applied_at_once(hooked: Running) -> None:
+    # One Meta app, two phone numbers: the second account's notifications carry a signature
+    # the secrets read before it existed already match.
+    first = await new_account(hooked, "App one")
+    text_message = {"type": "text", "text": {"body": "hi"}}
+    assert (
+        await post_signed(hooked, first, envelope(first, inbound_value("15550007000", "A", text_message)))
+        == 200
+    )
+    stored = "SELECT count(*) FROM messages WHERE account_id = :a AND contact_wa_id = :w"
+    assert await eventually(
+        lambda: _equals(lambda: scalar(hooked, stored, a=first.account_id, w="15550007000"), 1)
+    )
+
+    second = await create_account(hooked.engine, "App two", conversations=0, app_secret=first.app_secret)
+    await asyncio.sleep(0.2)  # its NOTIFY reaches conversations within milliseconds
+    payload = envelope(second, inbound_value("15550007001", "B", text_message))
+    assert await post_signed(hooked, second, payload) == 200
+    assert await eventually(
+        lambda: _equals(lambda: scalar(hooked, stored, a=second.account_id, w="15550007001"), 1)
+    )
