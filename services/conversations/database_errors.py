@@ -42,3 +42,18 @@ def database_unavailable(exc: BaseException) -> bool:
                 return True
             cause = cause.__cause__
     return False
+
+
+# Failures of one statement, not of the database: the same statement fails again.
+_STATEMENT_FAILED = (asyncpg.exceptions.QueryCanceledError, asyncpg.exceptions.DataError)
+
+
+def statement_failed(exc: BaseException) -> bool:
+    """True for a statement cancelled (statement_timeout) or refused for its arguments, which
+    database_unavailable counts among its classes."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _STATEMENT_FAILED):
+            return True
+        cause = cause.orig if isinstance(cause, sqlalchemy.exc.DBAPIError) else cause.__cause__
+    return False

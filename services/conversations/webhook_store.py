@@ -17,6 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 _APP_SECRETS = text("SELECT id, phone_number_id, app_secret FROM accounts")
 
+_ACCOUNTS_BY_PHONE_NUMBER = text(
+    "SELECT phone_number_id, id FROM accounts WHERE phone_number_id = ANY(CAST(:numbers AS text[]))"
+)
+
 _STORE_NOTIFICATION = text(
     """
     INSERT INTO webhook_notifications (body, signed_for) VALUES (:body, CAST(:signed_for AS uuid[]))
@@ -118,7 +122,8 @@ _MARK_READ = text(
 # id or, before pigeon stored that id, by pigeon's own id echoed in biz_opaque_callback_data.
 # One exception: a failure pigeon concluded itself gives way to WhatsApp's word that it has
 # the message. Its codes: the sender's own (timeout, connection_error, bad_response), the
-# sender call's (sender_*), the outbox's (expired, late_for_slot) and the 24 h window's.
+# sender call's (sender_*), the outbox's (expired, late_for_slot) and reengagement_required
+# (131047 in a word). Such a status can only come from an earlier attempt that went out.
 _APPLY_STATUS = text(
     """
     UPDATE messages
@@ -250,6 +255,12 @@ class Applying:
 
     async def _one(self, statement: Any, **params: Any) -> Any:
         return (await self.connection.execute(statement, params)).first()
+
+    async def accounts_by_phone_number(self, numbers: set[str]) -> dict[str, UUID]:
+        if not numbers:
+            return {}
+        rows = await self.connection.execute(_ACCOUNTS_BY_PHONE_NUMBER, {"numbers": sorted(numbers)})
+        return {row.phone_number_id: row.id for row in rows}
 
     async def inbound(self, message: Inbound) -> bool:
         """Stores an inbound message; False when it was stored before (a duplicate)."""

@@ -22,7 +22,7 @@ from uuid import UUID
 import orjson
 from sqlalchemy.exc import DBAPIError
 
-from services.conversations.database_errors import database_unavailable
+from services.conversations.database_errors import database_unavailable, statement_failed
 from services.conversations.domain import NotFound, Unauthenticated
 from services.conversations.inbox import Inbox, parse_id
 from services.conversations.metrics import WEBHOOKS
@@ -136,6 +136,9 @@ class Webhooks:
         self.inbox = inbox
         self._secrets: list[AppSecret] = []
         self._secrets_loaded_at = -math.inf  # loop time the last load started
+        # Bumped when an account is added or changed: a load already under way may have
+        # read the table before that and must not count as fresh.
+        self._secrets_generation = 0
         self._reload_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -155,15 +158,17 @@ class Webhooks:
                 pause = self._secrets_loaded_at + SECRETS_RELOAD_PAUSE_SECONDS - loop.time()
                 if pause > 0:
                     await asyncio.sleep(pause)
-                started = loop.time()
+                started, generation = loop.time(), self._secrets_generation
                 self._secrets = await self.store.app_secrets()
-                self._secrets_loaded_at = started
+                if generation == self._secrets_generation:
+                    self._secrets_loaded_at = started
             return self._secrets
 
     def forget_secrets(self, notification: str = "account:") -> None:
         """An account was added or changed (a `pigeon_cache` notification), or notifications
         may have been missed: the next webhook reads the secrets again."""
         if notification.startswith("account:"):
+            self._secrets_generation += 1
             self._secrets_loaded_at = -math.inf
 
     @staticmethod
@@ -219,7 +224,7 @@ class Webhooks:
             exc_info=exc,
             extra={"notification_id": notification_id},
         )
-        if database_unavailable(exc):
+        if database_unavailable(exc) and not statement_failed(exc):
             return  # the database, not the notification: the sweep applies it again later
         try:
             # Stays "received" for the sweep, until it has failed too often to be worth it.
@@ -232,9 +237,6 @@ class Webhooks:
 
     async def _apply(self, notification_id: int) -> None:
         touched: set[tuple[UUID, UUID, str]] = set()
-        # Read before the transaction: a reload must not wait while it holds a connection.
-        # The same secrets decided who signed it (a reload at receive if none matched).
-        accounts = {secret.phone_number_id: secret.account_id for secret in await self._app_secrets()}
         async with self.store.transaction() as applying:
             locked = await self.store.lock_notification(applying, notification_id)
             if locked is None:
@@ -250,7 +252,7 @@ class Webhooks:
                 return
             if b"\\u0000" in body:
                 payload = _without_nul(payload)
-            outcome = await self._apply_payload(applying, payload, accounts, set(signed_for), touched)
+            outcome = await self._apply_payload(applying, payload, set(signed_for), touched)
             await self.store.finish_notification(applying, notification_id, "applied", outcome)
         WEBHOOKS.labels("applied").inc()
         for account_id, conversation_id, wa_id in touched:
@@ -261,7 +263,6 @@ class Webhooks:
         self,
         applying: Applying,
         payload: Any,
-        accounts: dict[str, UUID],
         signed_for: set[UUID],
         touched: set[tuple[UUID, UUID, str]],
     ) -> dict[str, Any]:
@@ -269,8 +270,7 @@ class Webhooks:
         unknown_numbers: list[str] = []
         if not isinstance(payload, dict):
             return {"invalid": "not a JSON object"}
-        inbound: list[Inbound] = []
-        statuses: list[StatusUpdate] = []
+        values: list[tuple[str, dict[str, Any]]] = []  # each change's phone number and value
         for entry in _objects(payload.get("entry")):
             for change in _objects(entry.get("changes")):
                 value = change.get("value")
@@ -278,39 +278,42 @@ class Webhooks:
                     counts["other_fields"] += 1
                     continue
                 metadata = value.get("metadata")
-                phone_number_id = str(
-                    metadata.get("phone_number_id", "") if isinstance(metadata, dict) else ""
+                values.append(
+                    (str(metadata.get("phone_number_id", "") if isinstance(metadata, dict) else ""), value)
                 )
-                account_id = accounts.get(phone_number_id)
-                if account_id is None or account_id not in signed_for:
-                    # Kept (the raw notification stays stored) and logged, not an error.
-                    unknown_numbers.append(phone_number_id)
-                    log.warning(
-                        "webhook for an unknown phone number", extra={"phone_number_id": phone_number_id}
-                    )
-                    continue
-                names = {
-                    str(c.get("wa_id")): str(c["profile"].get("name", ""))
-                    for c in _objects(value.get("contacts"))
-                    if isinstance(c.get("profile"), dict)
-                }
-                for message in _items(value.get("messages")):
-                    try:
-                        inbound.append(parse_inbound(account_id, names, message))
-                    except PAYLOAD_ERRORS:
-                        counts["invalid_messages"] += 1
-                for status in _items(value.get("statuses")):
-                    try:
-                        update = parse_status(account_id, status)
-                    except PAYLOAD_ERRORS:
-                        update = None
-                    if update is None:
-                        counts["invalid_statuses"] += 1
-                    else:
-                        statuses.append(update)
-                if value.get("errors"):
-                    counts["errors"] += len(value["errors"]) if isinstance(value["errors"], list) else 1
-                    log.warning("webhook reports errors", extra={"errors": value["errors"]})
+        # From the table, not the secrets in memory: current even for an account just added.
+        accounts = await applying.accounts_by_phone_number({number for number, _ in values})
+        inbound: list[Inbound] = []
+        statuses: list[StatusUpdate] = []
+        for phone_number_id, value in values:
+            account_id = accounts.get(phone_number_id)
+            if account_id is None or account_id not in signed_for:
+                # Kept (the raw notification stays stored) and logged, not an error.
+                unknown_numbers.append(phone_number_id)
+                log.warning("webhook for an unknown phone number", extra={"phone_number_id": phone_number_id})
+                continue
+            names = {
+                str(c.get("wa_id")): str(c["profile"].get("name", ""))
+                for c in _objects(value.get("contacts"))
+                if isinstance(c.get("profile"), dict)
+            }
+            for message in _items(value.get("messages")):
+                try:
+                    inbound.append(parse_inbound(account_id, names, message))
+                except PAYLOAD_ERRORS:
+                    counts["invalid_messages"] += 1
+            for status in _items(value.get("statuses")):
+                try:
+                    update = parse_status(account_id, status)
+                except PAYLOAD_ERRORS:
+                    update = None
+                if update is None:
+                    counts["invalid_statuses"] += 1
+                else:
+                    statuses.append(update)
+            if value.get("errors"):
+                counts["errors"] += len(value["errors"]) if isinstance(value["errors"], list) else 1
+                log.warning("webhook reports errors", extra={"errors": value["errors"]})
         # Rows are locked in one order (stable: a contact's messages keep theirs), so two
         # notifications touching the same rows do not deadlock each other.
         for message in sorted(inbound, key=lambda m: (m.account_id, m.wa_id)):

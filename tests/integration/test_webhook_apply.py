@@ -240,3 +240,29 @@ async def test_a_database_out_of_connections_is_not_the_notifications_fault(
     del receiver.store.transaction
     await receiver.webhooks.apply(notification_id)
     assert (await notification(engine, notification_id)).state == "applied"
+
+
+async def test_an_account_change_during_a_load_makes_the_next_webhook_read_again(
+    receiver: Receiver, account: SeededAccount
+) -> None:
+    body = payload(account, {})
+    counted = receiver.store.app_secrets
+    table_read = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def held_up() -> list[AppSecret]:
+        secrets = await counted()
+        table_read.set()  # read before the change below: stale
+        await go_on.wait()
+        return secrets
+
+    receiver.store.app_secrets = held_up  # type: ignore[method-assign]
+    first = asyncio.create_task(receiver.webhooks.receive(body, sign(body, account.app_secret)))
+    await table_read.wait()
+    receiver.webhooks.forget_secrets(f"account:{uuid.uuid4()}")  # the NOTIFY of an account added
+    go_on.set()
+    await first
+    receiver.store.app_secrets = counted  # type: ignore[method-assign]
+
+    await receiver.webhooks.receive(body, sign(body, account.app_secret))
+    assert len(receiver.secret_loads) == 2  # read again, not served the stale read
