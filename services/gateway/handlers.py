@@ -230,8 +230,9 @@ def webhook_signature(request: web.Request) -> str:
 @routes.post("/webhooks/whatsapp")
 async def receive_webhook(request: web.Request) -> web.Response:
     """Hands the raw body and its signature to conversations, which verifies and stores
-    them before this answers 200; applying happens after, so Meta gets its answer fast."""
-    body = await request.read()
+    them before this answers 200; applying happens after, so Meta gets its answer fast.
+    Meta batches up to 1000 changes in one notification: its body limit is its own."""
+    body = await request.clone(client_max_size=request.app[SETTINGS].webhook_max_body_bytes).read()
     await ask_conversations(
         request,
         request.app[BACKENDS].conversations.ReceiveWebhook,

@@ -19,8 +19,7 @@ def non_negative_int(raw: str) -> int:
     return value
 
 
-# A webhook's body goes to conversations in one gRPC message (at most 4 MiB); Meta's are
-# at most 3 MB.
+# A body (a webhook's too) goes to conversations in one gRPC message, at most 4 MiB.
 MAX_BODY_BYTES_LIMIT = 3 * 1024 * 1024
 
 
@@ -31,6 +30,7 @@ class GatewaySettings:
     conversations_target: str
     sender_target: str
     max_body_bytes: int
+    webhook_max_body_bytes: int
     rpc_timeout_seconds: float
     send_timeout_seconds: float
     auth_cache_ttl_seconds: float
@@ -51,6 +51,9 @@ class GatewaySettings:
             conversations_target=env("CONVERSATIONS_TARGET", "127.0.0.1:50051"),
             sender_target=env("SENDER_TARGET", "127.0.0.1:50052"),
             max_body_bytes=env("MAX_BODY_BYTES", 1024 * 1024, at_most(MAX_BODY_BYTES_LIMIT, positive(int))),
+            webhook_max_body_bytes=env(
+                "WEBHOOK_MAX_BODY_BYTES", MAX_BODY_BYTES_LIMIT, at_most(MAX_BODY_BYTES_LIMIT, positive(int))
+            ),
             rpc_timeout_seconds=env("RPC_TIMEOUT_SECONDS", 5.0, positive(float)),
             # Above the sender's own WhatsApp timeout, so that its answer (a timeout
             # result) normally arrives before this deadline cuts the call.

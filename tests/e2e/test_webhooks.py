@@ -727,3 +727,24 @@ async def test_a_new_number_of_a_known_app_is_applied_at_once(hooked: Running) -
     assert await eventually(
         lambda: _equals(lambda: scalar(hooked, stored, a=second.account_id, w="15550007001"), 1)
     )
+
+
+async def test_a_webhook_has_a_body_limit_of_its_own(hooked: Running) -> None:
+    # Meta batches up to 1000 changes: more than the API's 1 MiB, within the webhook's 3 MiB.
+    account = await new_account(hooked, "Big batch")
+    padded = {
+        **envelope(account, inbound_value("15550008000", "Big", {"type": "text", "text": {"body": "b"}}))
+    }
+    padded["padding"] = "x" * (1536 * 1024)
+    body = orjson.dumps(padded)
+    assert await deliver(hooked, body, sign(body, account.app_secret)) == 200
+    stored = "SELECT count(*) FROM messages WHERE account_id = :a AND contact_wa_id = '15550008000'"
+    assert await eventually(lambda: _equals(lambda: scalar(hooked, stored, a=account.account_id), 1)) is True
+
+    padded["padding"] = "x" * (3 * 1024 * 1024)
+    body = orjson.dumps(padded)
+    async with hooked.http.post(
+        f"{hooked.gateway}/webhooks/whatsapp", data=body, headers={"X-Hub-Signature-256": sign(body, "s")}
+    ) as response:
+        assert response.status == 413
+        assert (await response.json())["error"]["code"] == "body_too_large"
