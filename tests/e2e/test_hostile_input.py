@@ -143,9 +143,13 @@ def text_body(account: SeededAccount, body: str = "hi", **extra: Any) -> dict[st
 # --- sizes -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("route", [*SEND_ROUTES, "/webhooks/whatsapp"])
-async def test_body_over_the_limit_is_413(running: Running, victim: SeededAccount, route: str) -> None:
-    body = orjson.dumps(text_body(victim, pad="y" * MAX_BODY_BYTES))
+@pytest.mark.parametrize(
+    ("route", "limit"), [*((route, MAX_BODY_BYTES) for route in SEND_ROUTES), ("/webhooks/whatsapp", 3 << 20)]
+)
+async def test_body_over_the_limit_is_413(
+    running: Running, victim: SeededAccount, route: str, limit: int
+) -> None:
+    body = orjson.dumps(text_body(victim, pad="y" * limit))
     async with stores_nothing(running, victim):
         assert_error(await send(running, victim, body, route), 413, "body_too_large")
 
