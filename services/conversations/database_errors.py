@@ -49,8 +49,9 @@ _STATEMENT_FAILED = (asyncpg.exceptions.QueryCanceledError, asyncpg.exceptions.D
 
 
 def statement_failed(exc: BaseException) -> bool:
-    """True for a statement cancelled (statement_timeout) or refused for its arguments, which
-    database_unavailable counts among its classes."""
+    """True for a statement the server cancelled (statement_timeout, which the engine and the
+    statement pools set under their client-side timeout) or refused for its arguments: the
+    statement's failure, though database_unavailable counts a cancellation among its classes."""
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, _STATEMENT_FAILED):

@@ -49,7 +49,12 @@ class StatementPool:
         self.connect_timeout_seconds = connect_timeout_seconds
         self.command_timeout_seconds = command_timeout_seconds
         self.application_name = application_name
-        self.server_settings = {"application_name": application_name, **(server_settings or {})}
+        self.server_settings = {
+            "application_name": application_name,
+            # Under command_timeout: the server cancels first, and says so.
+            "statement_timeout": f"{int(command_timeout_seconds * 900)}ms",
+            **(server_settings or {}),
+        }
         self._idle: list[asyncpg.Connection] = []
         self._waiters: deque[asyncio.Future[Handover]] = deque()
         # Slots taken: connections open, being opened, or settling after a cancel. At most `size`.

@@ -52,7 +52,12 @@ def create_engine(database_url: str, pool_size: int) -> AsyncEngine:
         connect_args={
             "timeout": 5,
             "command_timeout": 10,
-            "server_settings": {"application_name": "pigeon-conversations"},
+            "server_settings": {
+                "application_name": "pigeon-conversations",
+                # Under command_timeout: the server cancels a statement first, and says so
+                # (QueryCanceledError), where the client's timeout would look like an outage.
+                "statement_timeout": "9s",
+            },
         },
     )
 

@@ -588,7 +588,8 @@ def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
             "description": (
                 "WhatsApp Business messaging. Authenticate with `Authorization: Bearer <api key>`. "
                 'Every error is `{"error": {"code", "message", "details"}}`. '
-                f"Bodies are limited to {settings.max_body_bytes} bytes, text to {MAX_TEXT_LENGTH} "
+                f"Bodies are limited to {settings.max_body_bytes} bytes (webhooks: "
+                f"{settings.webhook_max_body_bytes}), text to {MAX_TEXT_LENGTH} "
                 f"characters; {limit}. Bodies are read as JSON whatever their Content-Type."
             ),
         },

@@ -168,7 +168,7 @@ async def test_parts_of_an_unexpected_shape_are_counted_and_the_rest_applied(
 async def test_a_notification_that_keeps_failing_ends_failed_and_a_lost_deadlock_is_retried(
     receiver: Receiver, engine: AsyncEngine, account: SeededAccount
 ) -> None:
-    poison, flaky = wamid(), wamid()
+    poison, flaky, slow = wamid(), wamid(), wamid()
     async with engine.begin() as connection:
         await connection.execute(text("CREATE SEQUENCE IF NOT EXISTS test_flaky_inserts"))
         await connection.execute(
@@ -178,6 +178,9 @@ async def test_a_notification_that_keeps_failing_ends_failed_and_a_lost_deadlock
                 BEGIN
                     IF NEW.wa_message_id = '{poison}' THEN
                         RAISE EXCEPTION 'refused by the test';
+                    END IF;
+                    IF NEW.wa_message_id = '{slow}' THEN
+                        RAISE EXCEPTION 'as statement_timeout does' USING ERRCODE = 'query_canceled';
                     END IF;
                     IF NEW.wa_message_id = '{flaky}' AND nextval('test_flaky_inserts') = 1 THEN
                         RAISE EXCEPTION 'a deadlock, as the test says' USING ERRCODE = 'deadlock_detected';
@@ -206,6 +209,16 @@ async def test_a_notification_that_keeps_failing_ends_failed_and_a_lost_deadlock
             assert state == ("failed" if attempt == MAX_APPLY_ATTEMPTS else "received")
         await receiver.webhooks.apply(poisoned)  # given up: no longer tried
         assert (await notification(engine, poisoned)).outcome["apply_failures"] == MAX_APPLY_ATTEMPTS
+
+        # Cancelled by the server (statement_timeout): the statement's failure, counted too.
+        cancelled = await receiver.store.store(
+            payload(account, {"messages": [text_message("15550004444", "s", slow)]}),
+            [uuid.UUID(account.account_id)],
+        )
+        await receiver.webhooks.apply(cancelled)
+        assert (await notification(engine, cancelled)).outcome["apply_failures"] == 1
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SHOW statement_timeout"))).scalar() == "9s"
 
         retried = await receiver.store.store(
             payload(account, {"messages": [text_message("15550004444", "f", flaky)]}),
