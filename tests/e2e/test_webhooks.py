@@ -332,6 +332,20 @@ async def sending_message(stub: pb_grpc.ConversationsStub, account: SeededAccoun
     return created.message
 
 
+async def sent_message(running: Running, account: SeededAccount) -> tuple[pb.Message, str]:
+    """A message pigeon sent, as WhatsApp answered it: the message and its WhatsApp id."""
+    channel, stub = await conversations_stub(running)
+    async with channel:
+        message = await sending_message(stub, account)
+        wa_id = wamid()
+        await stub.RecordSendOutcome(
+            pb.RecordSendOutcomeRequest(
+                account_id=account.account_id, message_id=message.id, wa_message_id=wa_id
+            )
+        )
+    return message, wa_id
+
+
 async def message_row(running: Running, message_id: str) -> Any:
     async with running.engine.connect() as connection:
         return (
@@ -344,15 +358,7 @@ async def message_row(running: Running, message_id: str) -> Any:
 
 async def test_out_of_order_statuses_only_move_forward(hooked: Running) -> None:
     account = await new_account(hooked, "Order")
-    channel, stub = await conversations_stub(hooked)
-    async with channel:
-        message = await sending_message(stub, account)
-        wa_id = wamid()
-        await stub.RecordSendOutcome(
-            pb.RecordSendOutcomeRequest(
-                account_id=account.account_id, message_id=message.id, wa_message_id=wa_id
-            )
-        )
+    message, wa_id = await sent_message(hooked, account)
     recipient = account.contact_wa_ids[0]
 
     async def settled() -> bool:
@@ -498,15 +504,7 @@ async def test_whatsapps_status_overrides_a_failure_pigeon_concluded_itself(hook
 
 async def test_failed_status_records_the_error(hooked: Running) -> None:
     account = await new_account(hooked, "Failing")
-    channel, stub = await conversations_stub(hooked)
-    async with channel:
-        message = await sending_message(stub, account)
-        wa_id = wamid()
-        await stub.RecordSendOutcome(
-            pb.RecordSendOutcomeRequest(
-                account_id=account.account_id, message_id=message.id, wa_message_id=wa_id
-            )
-        )
+    message, wa_id = await sent_message(hooked, account)
     errors = [
         {"code": 131026, "title": "Message undeliverable", "error_data": {"details": "not on WhatsApp"}}
     ]
