@@ -80,12 +80,18 @@ class Failure:
 
 SendResult = Accepted | Failure
 
+# Cloud API answers are a few hundred bytes.
+MAX_ANSWER_BYTES = 64 * 1024
+CONNECT_TIMEOUT_SECONDS = 3.0
+
 
 # Graph API error codes by what the caller should do, from the shared Cloud API digest
 # (/work/shared/whatsapp-cloud-api.md). Codes not listed fall back on the HTTP status.
-_RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056})
+# Beyond the digest, from Meta's error-code list: 131057 (account in maintenance, e.g. a
+# throughput upgrade) passes; 133010 (phone number not registered) needs an operator.
+_RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057})
 _REENGAGEMENT_CODES = frozenset({131047})
-_NEEDS_OPERATOR_CODES = frozenset({190, 131053, 131048, 131049})
+_NEEDS_OPERATOR_CODES = frozenset({190, 131053, 131048, 131049, 133010})
 _PERMANENT_CODES = frozenset(
     {100, 131008, 131009, 131026, 131051, 131031, 368, 131042, 10}
     | set(range(132000, 132017))  # template problems
@@ -161,15 +167,15 @@ def parse_response(http_status: int, body: bytes, retry_after: str | None = None
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return _bad_response(http_status, body, "answer is not JSON")
+        return _bad_response(http_status, body, "answer is not JSON", retry_after)
     if not isinstance(data, dict):
-        return _bad_response(http_status, body, "answer is not a JSON object")
+        return _bad_response(http_status, body, "answer is not a JSON object", retry_after)
     if 200 <= http_status < 300:
         return _accepted(data) or _bad_response(http_status, body, "success without messages[0].id")
     error = data.get("error")
     code = _as_int(error.get("code")) if isinstance(error, dict) else None
     if not isinstance(error, dict) or code is None:
-        return _bad_response(http_status, body, "error answer without error.code")
+        return _bad_response(http_status, body, "error answer without error.code", retry_after)
     error_data = error.get("error_data")
     return Failure(
         failure_class=classify(code, http_status),
@@ -198,16 +204,18 @@ def _accepted(data: dict[str, Any]) -> Accepted | None:
     )
 
 
-def _bad_response(http_status: int, body: bytes, reason: str) -> Failure:
-    # A proxy's HTML 502 is worth retrying; a garbled 2xx may mean the message went out,
-    # and a 4xx will not get better, so neither is retried.
+def _bad_response(http_status: int, body: bytes, reason: str, retry_after: str | None = None) -> Failure:
+    # A proxy's HTML 502 or 429 is worth retrying (when its Retry-After says); a garbled
+    # 2xx may mean the message went out, and another 4xx will not get better.
     snippet = body[:200].decode("utf-8", errors="replace")
+    retryable = http_status >= 500 or http_status == 429
     return Failure(
-        failure_class=FailureClass.RETRYABLE if http_status >= 500 else FailureClass.PERMANENT,
+        failure_class=FailureClass.RETRYABLE if retryable else FailureClass.PERMANENT,
         kind=FailureKind.BAD_RESPONSE,
         code="bad_response",
         message=f"{reason} (HTTP {http_status}): {snippet!r}",
         http_status=http_status,
+        retry_after_seconds=parse_retry_after(retry_after) if retryable else 0.0,
     )
 
 
@@ -237,9 +245,11 @@ class CloudApiClient:
         api_version: str = "v21.0",
         timeout_seconds: float = 10.0,
         max_connections: int = 1024,
+        connect_timeout_seconds: float = CONNECT_TIMEOUT_SECONDS,
     ) -> None:
         self._api_root = f"{base_url.rstrip('/')}/{api_version}"
         self._timeout_seconds = timeout_seconds
+        self._connect_timeout_seconds = min(connect_timeout_seconds, timeout_seconds)
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
 
@@ -254,7 +264,9 @@ class CloudApiClient:
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self._timeout_seconds),
+            # A connection not made (pool slot, DNS, TCP, TLS) within the connect timeout is
+            # a connection error: nothing was sent, unlike a timeout waiting for the answer.
+            timeout=aiohttp.ClientTimeout(total=self._timeout_seconds, connect=self._connect_timeout_seconds),
             headers={"Content-Type": "application/json"},
             # Responses are a few hundred bytes; skip cookie bookkeeping, Graph sets none we need.
             cookie_jar=aiohttp.DummyCookieJar(),
@@ -299,10 +311,14 @@ class CloudApiClient:
         data = build_request_body(to, message_type, body, reply_to, biz_opaque_callback_data)
         headers = {"Authorization": f"Bearer {access_token}"}
         started = time.perf_counter()
+        result: SendResult
         try:
             async with self._session.post(url, data=data, headers=headers) as response:
-                answer = await response.read()
-                result = parse_response(response.status, answer, response.headers.get("Retry-After"))
+                answer = await _read_at_most(response, MAX_ANSWER_BYTES)
+                if answer is None:
+                    result = _bad_response(response.status, b"", f"answer over {MAX_ANSWER_BYTES} bytes")
+                else:
+                    result = parse_response(response.status, answer, response.headers.get("Retry-After"))
         except aiohttp.ConnectionTimeoutError as exc:
             # Checked before TimeoutError (its base): no connection, so nothing was sent.
             result = _connection_failure(exc)
@@ -329,6 +345,20 @@ class CloudApiClient:
                 extra={"phone_number_id": phone_number_id, "wa_message_id": result.wa_message_id},
             )
         return result
+
+
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The body, or None when it is longer than `limit` (a misdirected URL, a proxy's page)."""
+    if response.content_length is not None and response.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _connection_failure(exc: BaseException) -> Failure:

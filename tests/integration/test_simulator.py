@@ -181,6 +181,41 @@ async def test_health(simulator: Simulator) -> None:
             131008,
             "'link' or an 'id'",
         ),
+        ({"messaging_product": "whatsapp", "to": "15551234567", "type": ["text"]}, 100, "type"),
+        (
+            {
+                "messaging_product": "whatsapp",
+                "to": "15551234567",
+                "type": "template",
+                "template": {"name": "x", "language": {"code": "en"}, "components": [1]},
+            },
+            100,
+            "components'][0]",
+        ),
+        (
+            {
+                "messaging_product": "whatsapp",
+                "to": "15551234567",
+                "type": "template",
+                "template": {
+                    "name": "x",
+                    "language": {"code": "en"},
+                    "components": [{"type": "body", "parameters": [{"text": "no type"}]}],
+                },
+            },
+            131008,
+            "parameters'][0]['type']",
+        ),
+        (
+            {
+                "messaging_product": "whatsapp",
+                "to": "15551234567",
+                "type": "image",
+                "image": {"link": "not a url"},
+            },
+            131009,
+            "http(s) URL",
+        ),
         (
             {
                 "messaging_product": "whatsapp",

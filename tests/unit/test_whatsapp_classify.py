@@ -21,9 +21,9 @@ from services.sender.whatsapp import (
 @pytest.mark.parametrize(
     ("codes", "expected"),
     [
-        ([1, 2, 4, 80007, 130429, 131000, 131016, 131056], FailureClass.RETRYABLE),
+        ([1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057], FailureClass.RETRYABLE),
         ([131047], FailureClass.REENGAGEMENT_REQUIRED),
-        ([190, 131053, 131048, 131049], FailureClass.NEEDS_OPERATOR),
+        ([190, 131053, 131048, 131049, 133010], FailureClass.NEEDS_OPERATOR),
         (
             [
                 100,
@@ -152,6 +152,9 @@ def test_graph_error_code_as_a_digit_string_is_still_the_code() -> None:
         (200, b'{"messages": []}', FailureClass.PERMANENT),
         (200, b'{"messages": [{"id": ""}]}', FailureClass.PERMANENT),
         (200, b"OK", FailureClass.PERMANENT),
+        # A proxy's "too many requests": it passes, unlike another 4xx.
+        (429, b"<html>Too Many Requests</html>", FailureClass.RETRYABLE),
+        (429, b'{"message": "Too Many Requests"}', FailureClass.RETRYABLE),
     ],
 )
 def test_answers_not_in_the_cloud_api_shape_are_bad_responses(
@@ -234,3 +237,12 @@ def test_bytes_and_mapping_bodies_mean_the_same_request() -> None:
     from_bytes = build_request_body("1", "template", orjson.dumps(content), "wamid.A", "cb")
     from_mapping = build_request_body("1", "template", content, "wamid.A", "cb")
     assert from_bytes == from_mapping
+
+
+def test_a_bad_response_keeps_its_retry_hint_when_it_may_be_retried() -> None:
+    throttled = parse_response(429, b"Too Many Requests", "30")
+    assert isinstance(throttled, Failure)
+    assert (throttled.failure_class, throttled.retry_after_seconds) == (FailureClass.RETRYABLE, 30.0)
+    refused = parse_response(400, b"Bad Request", "30")
+    assert isinstance(refused, Failure)
+    assert refused.retry_after_seconds == 0.0

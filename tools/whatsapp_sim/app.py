@@ -344,7 +344,7 @@ def validate_send(body: Any) -> str:
         raise Invalid(100, "Param recipient_type must be 'individual'.")
     # Meta defaults a missing type to text.
     kind = body.get("type", "text")
-    if kind not in MESSAGE_TYPES:
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         raise Invalid(100, f"Param type must be one of {{{_TYPE_LIST}}}.")
     content = _required(body, kind, kind)
     _VALIDATORS[kind](content, kind)
@@ -378,8 +378,22 @@ def _template(content: Any, kind: str) -> None:
     language = _object(_required(template, "language", "template['language']"), "template['language']")
     _string(language, "code", "template['language']['code']")
     components = template.get("components")
-    if components is not None and not isinstance(components, list):
+    if components is None:
+        return
+    if not isinstance(components, list):
         raise Invalid(100, "Param template['components'] must be an array.")
+    for index, component in enumerate(components):
+        field = f"template['components'][{index}]"
+        _string(_object(component, field), "type", f"{field}['type']")
+        parameters = component.get("parameters", [])
+        if not isinstance(parameters, list):
+            raise Invalid(100, f"Param {field}['parameters'] must be an array.")
+        for number, parameter in enumerate(parameters):
+            _string(
+                _object(parameter, f"{field}['parameters'][{number}]"),
+                "type",
+                f"{field}['parameters'][{number}]['type']",
+            )
 
 
 def _media(content: Any, kind: str) -> None:
@@ -389,7 +403,9 @@ def _media(content: Any, kind: str) -> None:
         raise Invalid(131008, f"Param {kind} must have a 'link' or an 'id'.")
     if has_link and has_id:
         raise Invalid(131009, f"Param {kind} must have only one of 'link' or 'id'.")
-    _string(media, "link" if has_link else "id", f"{kind}['{'link' if has_link else 'id'}']")
+    reference = _string(media, "link" if has_link else "id", f"{kind}['{'link' if has_link else 'id'}']")
+    if has_link and not reference.startswith(("https://", "http://")):
+        raise Invalid(131009, f"Param {kind}['link'] must be an http(s) URL.")
     if "caption" in media:
         if kind not in _CAPTION_TYPES:
             raise Invalid(100, f"Param {kind}['caption'] is not supported for {kind} messages.")
