@@ -349,9 +349,9 @@ class CloudApiClient:
 
 async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
     """The body, or None when it is longer than `limit` (a misdirected URL, a proxy's page)."""
-    if response.content_length is not None and response.content_length > limit:
-        return None
-    chunks: list[bytes] = []
+    if response.content_length is not None:
+        return await response.read() if response.content_length <= limit else None
+    chunks: list[bytes] = []  # chunked: counted as it comes
     size = 0
     async for chunk in response.content.iter_any():
         size += len(chunk)
