@@ -335,7 +335,7 @@ class CloudApiClient:
 
         elapsed = time.perf_counter() - started
         if isinstance(result, Failure):
-            WHATSAPP_LATENCY.labels("failure", result.code).observe(elapsed)
+            WHATSAPP_LATENCY.labels("failure", _code_label(result.code)).observe(elapsed)
             _log_failure(phone_number_id, result)
         else:
             WHATSAPP_LATENCY.labels("accepted", "").observe(elapsed)
@@ -359,6 +359,17 @@ async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes |
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+# Codes pigeon knows, as metric labels; any other code an upstream invents is "other", so
+# that it cannot grow the metric without bound.
+_KNOWN_CODE_LABELS = frozenset(
+    str(code) for code in _RETRYABLE_CODES | _REENGAGEMENT_CODES | _NEEDS_OPERATOR_CODES | _PERMANENT_CODES
+) | {"timeout", "connection_error", "bad_response"}
+
+
+def _code_label(code: str) -> str:
+    return code if code in _KNOWN_CODE_LABELS else "other"
 
 
 def _connection_failure(exc: BaseException) -> Failure:

@@ -5,13 +5,31 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp import web
+from aiohttp.typedefs import Handler
+from prometheus_client import REGISTRY
 
 from services.sender.whatsapp import MAX_ANSWER_BYTES, CloudApiClient, Failure, FailureClass, FailureKind
 
 TOKEN = "EAAG" + "t" * 40
+
+
+@asynccontextmanager
+async def serving(handler: Handler, path_part: str) -> AsyncIterator[str]:
+    """A stand-in for the Cloud API on a free port: `handler` answers POST /v21.0/{path_part}/messages."""
+    app = web.Application()
+    app.router.add_post(f"/v21.0/{{{path_part}}}/messages", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture
@@ -61,15 +79,8 @@ async def huge_answers() -> AsyncIterator[str]:
             await response.write(b"x" * 8192)
         return response
 
-    app = web.Application()
-    app.router.add_post("/v21.0/{how}/messages", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(answer, "how") as base_url:
+        yield base_url
 
 
 @pytest.mark.parametrize("how", ["sized", "chunked"])
@@ -79,3 +90,21 @@ async def test_an_answer_too_large_is_a_bad_response(huge_answers: str, how: str
     assert isinstance(result, Failure)
     assert (result.kind, result.code) == (FailureKind.BAD_RESPONSE, "bad_response")
     assert f"over {MAX_ANSWER_BYTES} bytes" in result.message
+
+
+async def test_an_unknown_error_code_is_one_metric_label() -> None:
+    async def invented(request: web.Request) -> web.Response:
+        code = request.match_info["code"]
+        return web.json_response({"error": {"code": int(code), "message": "invented"}}, status=400)
+
+    def count(code: str) -> float:
+        labels = {"outcome": "failure", "code": code}
+        return REGISTRY.get_sample_value("pigeon_whatsapp_call_seconds_count", labels) or 0.0
+
+    before = count("other")
+    async with serving(invented, "code") as base_url, CloudApiClient(base_url=base_url) as client:
+        for code in ("987654", "987655", "131026"):
+            result = await client.send(code, TOKEN, "15551234567", "text", b'{"body": "hi"}')
+            assert isinstance(result, Failure) and result.code == code  # the result keeps it
+    assert count("other") == before + 2
+    assert count("987654") == 0 and count("131026") >= 1
