@@ -113,11 +113,14 @@ async def kill_and_restart(running: Running, kill: asyncio.Event, crash: Crash) 
     await kill.wait()
     # Kill while WhatsApp is answering some of our sends (requests it holds for 20-80 ms):
     # the duplicate window, and claims the restarted dispatcher must take over.
+    # Both sides must show it: a request the sender gave up on stays unanswered in the
+    # simulator's records, so those alone could count sends no longer in flight.
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        recent = await running.simulator_requests(since=str(time.time() - 1))
+        recent = await running.simulator_requests(since=str(time.time() - 0.25))  # answers take 20-80 ms
         crash.at_whatsapp_at_kill = sum(r["status"] is None for r in recent)
-        if crash.at_whatsapp_at_kill >= IN_FLIGHT_AT_KILL:
+        sending = await scalar(running, "SELECT count(*) FROM messages WHERE status = 'sending'")
+        if crash.at_whatsapp_at_kill >= IN_FLIGHT_AT_KILL and sending >= IN_FLIGHT_AT_KILL:
             break
         await asyncio.sleep(0.005)
     services = [running.stack.service("conversations"), running.stack.service("sender")]
