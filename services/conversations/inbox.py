@@ -33,6 +33,8 @@ CACHE_CHANNEL = "pigeon_cache"
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
+# A message's content as stored: 100 of them (a page) stay well inside a 4 MiB gRPC message.
+MAX_CONTENT_BYTES = 32 * 1024
 ADVANCED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
 WA_ID = re.compile(r"^[0-9]{5,20}$")
 # A \u0000 escape in JSON text (not an escaped backslash followed by "u0000"): PostgreSQL's
@@ -147,6 +149,8 @@ class Inbox:
         was used before, and the message is then the original."""
         if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
             raise InvalidArgument(f"idempotency_key must be at most {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
+        if len(content.body_json) > MAX_CONTENT_BYTES:
+            raise InvalidArgument(f"content.body_json must be at most {MAX_CONTENT_BYTES} bytes")
         if b"\\u0000" in content.body_json and NUL_ESCAPE.search(content.body_json):
             raise InvalidArgument("content must not contain the character U+0000")
         account_id = parse_id(account_id_text, "account")

@@ -245,6 +245,29 @@ async def held_batch(
     return results, [len(params["message_ids"]) for params in counter.params if "message_ids" in params]
 
 
+async def test_content_over_32_kib_is_refused_before_it_is_stored(
+    service: Service, account: SeededAccount, engine: AsyncEngine
+) -> None:
+    # Internal callers reach this without the gateway's validation.
+    big = orjson.dumps({"body": "x" * (32 * 1024)})
+    error = await expect_status(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        create(
+            service,
+            account,
+            conversation_id=account.conversation_ids[0],
+            content=content_pb2.Content(type="text", body_json=big),
+        ),
+    )
+    assert "32768 bytes" in (error.details() or "")
+    async with engine.connect() as connection:
+        stored = await connection.scalar(
+            text("SELECT count(*) FROM messages WHERE account_id = :a AND length(body::text) > 32768"),
+            {"a": account.account_id},
+        )
+    assert stored == 0
+
+
 async def test_each_row_of_a_batch_gets_its_own_answer(
     service: Service, account: SeededAccount, other_account: SeededAccount, engine: AsyncEngine, database: str
 ) -> None:
