@@ -16,6 +16,7 @@ from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from pigeon.messages.v1 import content_pb2
 
 from services.gateway.outbound import MAX_BATCHED_REQUEST_BYTES, OutboundClient
+from tests.fixtures.conversations_standin import serving
 
 
 @dataclass
@@ -76,15 +77,9 @@ class Setup:
 @pytest_asyncio.fixture
 async def setup() -> AsyncIterator[Setup]:
     conversations = Conversations()
-    server = grpc.aio.server()
-    pb_grpc.add_ConversationsServicer_to_server(conversations, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    yield Setup(conversations, pb_grpc.ConversationsStub(channel))
-    conversations.gate.set()
-    await channel.close()
-    await server.stop(None)
+    async with serving(conversations) as stub:
+        yield Setup(conversations, stub)
+        conversations.gate.set()
 
 
 def request(to: str, body: str = "hi") -> pb.CreateOutboundMessageRequest:

@@ -16,6 +16,7 @@ from pigeon.messages.v1 import content_pb2
 from services.gateway.errors import ApiError
 from services.gateway.outbound import MAX_BATCHED_REQUEST_BYTES
 from services.gateway.sync_sends import SyncSendClient
+from tests.fixtures.conversations_standin import serving
 
 
 @dataclass
@@ -78,16 +79,10 @@ class Setup:
 @pytest_asyncio.fixture
 async def setup() -> AsyncIterator[Setup]:
     conversations = Conversations()
-    server = grpc.aio.server()
-    pb_grpc.add_ConversationsServicer_to_server(conversations, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    client = SyncSendClient(pb_grpc.ConversationsStub(channel), timeout_seconds=5)
-    yield Setup(conversations, client)
-    await client.close()
-    await channel.close()
-    await server.stop(None)
+    async with serving(conversations) as stub:
+        client = SyncSendClient(stub, timeout_seconds=5)
+        yield Setup(conversations, client)
+        await client.close()
 
 
 def send_now(to: str, body: str = "hi") -> pb.SendNowRequest:
