@@ -36,11 +36,9 @@ class DirectSendResult:
 
 def sender_call_failure(error: SenderCallError) -> sender_pb2.Failure:
     """The sender itself failed: after a deadline WhatsApp may have the message anyway."""
-    if error.code == grpc.StatusCode.INVALID_ARGUMENT:
+    if error.refusal is not None:
         return sender_pb2.Failure(
-            failure_class=sender_pb2.FAILURE_CLASS_PERMANENT,
-            code=SENDER_REFUSED_CODE,
-            message=f"the sender refused the request: {error.details}",
+            failure_class=sender_pb2.FAILURE_CLASS_PERMANENT, code=SENDER_REFUSED_CODE, message=error.refusal
         )
     if error.code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return sender_pb2.Failure(

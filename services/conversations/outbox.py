@@ -15,7 +15,6 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import grpc
 from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2
 
@@ -243,11 +242,8 @@ class Dispatcher:
         try:
             response = await self.sender.send(request)
         except SenderCallError as exc:
-            if exc.code == grpc.StatusCode.INVALID_ARGUMENT:
-                # Refused by the sender itself: trying again would change nothing.
-                await self._fail(
-                    message, SENDER_REFUSED_CODE, f"the sender refused the request: {exc.details}"
-                )
+            if exc.refusal is not None:
+                await self._fail(message, SENDER_REFUSED_CODE, exc.refusal)
             else:
                 await self._retry_or_fail(
                     message, claimed_at, f"sender_{exc.code.name.lower()}", "sender call failed"

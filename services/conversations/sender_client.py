@@ -38,6 +38,14 @@ class SenderCallError(Exception):
         self.code = code
         self.details = details
 
+    @property
+    def refusal(self) -> str | None:
+        """Why the sender refused the request itself (INVALID_ARGUMENT): a permanent failure,
+        trying again would change nothing. None for any other failure of the call."""
+        if self.code != grpc.StatusCode.INVALID_ARGUMENT:
+            return None
+        return f"the sender refused the request: {self.details}"
+
 
 @dataclass(frozen=True)
 class _Send:
