@@ -25,7 +25,7 @@ from services.conversations.domain import (
     SendTarget,
     Unauthenticated,
 )
-from services.conversations.store import Store
+from services.conversations.store import SYNC_SEND_ATTEMPT, Store
 from services.shared.api_keys import hash_api_key
 from services.shared.cache import TtlCache
 
@@ -216,7 +216,7 @@ class Inbox:
             raise InvalidArgument("wa_message_id is required")
         account_id = parse_id(account_id_text, "account")
         message_id = parse_id(message_id_text, "message")
-        message = await self.store.record_sent(account_id, message_id, wa_message_id)
+        message = await self.store.record_sent(account_id, message_id, wa_message_id, SYNC_SEND_ATTEMPT)
         if message is not None:
             return message
         current = await self.store.get_message(account_id, message_id)
@@ -232,7 +232,9 @@ class Inbox:
             raise InvalidArgument("failure.code is required")
         account_id = parse_id(account_id_text, "account")
         message_id = parse_id(message_id_text, "message")
-        message = await self.store.record_failed(account_id, message_id, error_code, error_message)
+        message = await self.store.record_failed(
+            account_id, message_id, error_code, error_message, SYNC_SEND_ATTEMPT
+        )
         if message is not None:
             return message
         current = await self.store.get_message(account_id, message_id)
@@ -246,6 +248,11 @@ class Inbox:
         current = await self.store.get_message(account_id, message_id)
         if current is None:
             raise NotFound(f"message {message_id} not found")
+        if current.status == MessageStatus.SENDING:
+            raise FailedPrecondition(
+                f"message {message_id} was taken over by the outbox after its lease ran out;"
+                " its outcome is the outbox's"
+            )
         raise FailedPrecondition(f"message {message_id} is {current.status.value}, not sending")
 
     async def get_message(self, account_id_text: str, message_id_text: str) -> Message:

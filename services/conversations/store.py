@@ -131,6 +131,10 @@ _OPEN_CONVERSATION = text(
     """
 )
 
+# A message stored as `sending` (a sync send) is its first attempt. The outbox takes a stalled one
+# over as attempt 2 and up, so the late sync outcome, written under attempt 1, cannot overwrite it.
+SYNC_SEND_ATTEMPT = 1
+
 # Stores messages (a batch: one row per array element) and moves their conversations'
 # activity in one statement. Nothing is written for a row whose conversation is not the
 # account's, or whose idempotency key was used before (the caller then reads the
@@ -182,7 +186,7 @@ _INSERT_OUTBOUND = text(
                CASE WHEN t.window_closed THEN 'reengagement_required' END,
                CASE WHEN t.window_closed THEN :reengagement_message END,
                CASE WHEN t.window_closed THEN now() END,
-               CASE WHEN t.status = 'sending' THEN 1 ELSE 0 END,
+               CASE WHEN t.status = 'sending' THEN {SYNC_SEND_ATTEMPT} ELSE 0 END,
                CASE WHEN t.status = 'queued' THEN now() END,
                CASE WHEN t.status = 'sending' THEN now() + make_interval(secs => t.lease_seconds) END,
                now() + make_interval(secs => t.max_age_seconds)

@@ -515,6 +515,35 @@ async def test_record_send_outcome(service: Service, account: SeededAccount) -> 
     assert message.wa_message_id == "wamid.A1"
 
 
+async def test_a_late_sync_outcome_leaves_a_send_the_outbox_took_over(
+    service: Service, account: SeededAccount, engine: AsyncEngine
+) -> None:
+    stalled = (await create(service, account, conversation_id=account.conversation_ids[0])).message
+    async with engine.begin() as connection:
+        # What a takeover after the sync send's lease ran out leaves: the outbox's own claim.
+        await connection.execute(
+            text("UPDATE messages SET attempts = 2 WHERE id = :id AND status = 'sending'"), {"id": stalled.id}
+        )
+    for outcome in (
+        pb.RecordSendOutcomeRequest(
+            account_id=account.account_id, message_id=stalled.id, wa_message_id="wamid.LATE"
+        ),
+        pb.RecordSendOutcomeRequest(
+            account_id=account.account_id,
+            message_id=stalled.id,
+            failure=pb.SendOutcomeFailure(code="timeout", message="late"),
+        ),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await service.stub.RecordSendOutcome(outcome)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "taken over" in (refused.value.details() or "")
+    message = await service.stub.GetMessage(
+        pb.GetMessageRequest(account_id=account.account_id, message_id=stalled.id)
+    )
+    assert (message.status, message.wa_message_id, message.error_code) == (pb.MESSAGE_STATUS_SENDING, "", "")
+
+
 async def test_outcomes_sharing_a_statement_each_get_their_own_answer(
     service: Service, account: SeededAccount, other_account: SeededAccount, database: str
 ) -> None:
