@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 
 from pigeon.conversations.v1 import conversations_pb2, conversations_pb2_grpc
 from pigeon.sender.v1 import sender_pb2_grpc
@@ -74,18 +75,27 @@ async def serve(settings: ConversationsSettings) -> None:
     log.info("conversations serving", extra={"bind": settings.bind, "port": port})
 
     async def stop() -> None:
-        # The gRPC server has stopped taking calls; now the background work.
+        # The gRPC server has stopped taking calls; now the background work, in this order.
+        # Each step runs even if one before it failed: a step skipped could cut sends in flight.
         health_task.cancel()
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if settings.dispatcher_enabled:
-            await dispatcher.stop(settings.grace_seconds)
-        await webhooks.stop()
-        await listener.stop()
-        # Sync sends already handed to WhatsApp record their outcomes before the sender goes.
-        await direct.drain(settings.outbox.send_timeout_seconds + 1)
-        await sender.close()
-        await sender_channel.close()
-        await store.close()
-        await engine.dispose()
+            steps.append(("outbox", lambda: dispatcher.stop(settings.grace_seconds)))
+        steps += [
+            ("webhooks", webhooks.stop),
+            ("listener", listener.stop),
+            # Sync sends already handed to WhatsApp record their outcomes before the sender goes.
+            ("sync sends", lambda: direct.drain(settings.outbox.send_timeout_seconds + 1)),
+            ("sender client", sender.close),
+            ("sender channel", sender_channel.close),
+            ("statements", store.close),
+            ("engine", engine.dispose),
+        ]
+        for name, step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("shutdown step failed", extra={"step": name})
 
     def stop_starting_work() -> None:
         events.close()  # endless streams would hold the grace period

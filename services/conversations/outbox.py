@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2
@@ -35,6 +36,8 @@ from services.conversations.sender_client import SENDER_REFUSED_CODE, SenderCall
 from services.conversations.store import Store
 
 log = logging.getLogger(__name__)
+
+Written = TypeVar("Written")
 
 OUTBOX_CHANNEL = "pigeon_outbox"
 PAIR_RATE_LIMIT_CODE = "131056"
@@ -121,8 +124,12 @@ class Dispatcher:
             task.cancel()
         if waiting:
             await asyncio.wait(list(waiting))
-            await self.store.release(list(waiting.values()))
-            log.info("released unfinished claims", extra={"count": len(waiting)})
+            try:
+                await self.store.release(list(waiting.values()))
+                log.info("released unfinished claims", extra={"count": len(waiting)})
+            except Exception:
+                # Their leases put them back; the deliveries handed over must still be awaited.
+                log.exception("unfinished claims not released", extra={"count": len(waiting)})
         if self._in_flight:
             # Bounded by the send's deadline and the outcome write; a database that stays
             # away longer leaves them to the lease (and to the duplicate window).
@@ -150,6 +157,8 @@ class Dispatcher:
                 if loop.time() >= next_sweep:
                     next_sweep = loop.time() + IDEMPOTENCY_SWEEP_EVERY_SECONDS
                     await self.store.forget_idempotency_keys(self.settings.idempotency_keep_seconds)
+                if self._stopping:
+                    break  # the signal came during the maintenance above
                 self._wake.clear()
                 free = self.settings.concurrency - len(self._in_flight)
                 claimed = await self._claim(free) if free > 0 else []
@@ -253,13 +262,13 @@ class Dispatcher:
             wa_message_id = response.accepted.wa_message_id
             # WhatsApp has it now: losing this write would send it again, so keep trying
             # while the claim lasts (a database restart, say).
-            await self._while_claimed(
+            recorded = await self._while_claimed(
                 claimed_at,
                 lambda: self.store.record_sent(
                     message.account_id, message.id, wa_message_id, attempt=message.attempts
                 ),
             )
-            OUTBOX_OUTCOMES.labels("sent", "").inc()
+            self._count_outcome(message, "sent", "", recorded is not None)
             return
         failure = response.failure
         if failure.kind == sender_pb2.FAILURE_KIND_LATE:
@@ -295,15 +304,31 @@ class Dispatcher:
             await self._fail(
                 message, "expired", f"not sent within its validity period; last error {code}: {text}"
             )
-        else:
+        elif await self.store.requeue(message, delay, code, text):
             OUTBOX_RETRIES.labels(code).inc()
-            await self.store.requeue(message, delay, code, text)
+        else:
+            self._count_outcome(message, "requeued", code, recorded=False)
 
     async def _fail(self, message: ClaimedMessage, code: str, text: str) -> None:
-        OUTBOX_OUTCOMES.labels("failed", code).inc()
-        await self.store.record_failed(message.account_id, message.id, code, text, attempt=message.attempts)
+        recorded = await self.store.record_failed(
+            message.account_id, message.id, code, text, attempt=message.attempts
+        )
+        self._count_outcome(message, "failed", code, recorded is not None)
 
-    async def _while_claimed(self, claimed_at: float, write: Callable[[], Awaitable[object]]) -> None:
+    @staticmethod
+    def _count_outcome(message: ClaimedMessage, outcome: str, code: str, recorded: bool) -> None:
+        if recorded:
+            OUTBOX_OUTCOMES.labels(outcome, code).inc()
+            return
+        # The claim was lost (its lease ran out and another replica took the message over):
+        # the new owner's outcome stands. After a `sent`, WhatsApp may get the message twice.
+        OUTBOX_OUTCOMES.labels("superseded", "").inc()
+        log.warning(
+            "outcome not recorded: the claim was taken over",
+            extra={"message_id": str(message.id), "outcome": outcome, "code": code},
+        )
+
+    async def _while_claimed(self, claimed_at: float, write: Callable[[], Awaitable[Written]]) -> Written:
         """Retries a write that fails (the database is away) until shortly before the
         claim's lease ends; after that another replica may own the message."""
         loop = asyncio.get_running_loop()
@@ -311,8 +336,7 @@ class Dispatcher:
         delay = 0.1
         while True:
             try:
-                await write()
-                return
+                return await write()
             except Exception:
                 if loop.time() + delay >= give_up_at:
                     raise

@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 import pytest_asyncio
 from pigeon.sender.v1 import sender_pb2
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -169,3 +170,19 @@ async def test_a_release_leaves_a_claim_taken_over_since(
         await connection.execute(text("UPDATE messages SET attempts = 2 WHERE id = :id"), {"id": mine.id})
     await store.release([mine])
     assert await state(engine, mine.id) == (MessageStatus.SENDING.value, 2)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_an_outcome_for_a_claim_taken_over_is_counted_and_leaves_the_new_claim(
+    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+) -> None:
+    _, inbox, dispatcher, sender = pacing
+    superseded = {"outcome": "superseded", "code": ""}
+    before = REGISTRY.get_sample_value("pigeon_outbox_outcomes_total", superseded) or 0.0
+    mine = await claimed(engine, inbox, account, send_delay_seconds=0.0)
+    async with engine.begin() as connection:  # its lease ran out and another replica took it over
+        await connection.execute(text("UPDATE messages SET attempts = 2 WHERE id = :id"), {"id": mine.id})
+    await dispatcher._attempt(mine, asyncio.get_running_loop().time())
+    assert [call.biz_opaque_callback_data for call in sender.calls][-1:] == [str(mine.id)]
+    assert await state(engine, mine.id) == (MessageStatus.SENDING.value, 2)
+    assert REGISTRY.get_sample_value("pigeon_outbox_outcomes_total", superseded) == before + 1
