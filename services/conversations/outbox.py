@@ -33,7 +33,7 @@ from services.conversations.metrics import (
 )
 from services.conversations.notifications import Listener
 from services.conversations.sender_client import SENDER_REFUSED_CODE, SenderCallError, SenderClient
-from services.conversations.store import Store
+from services.conversations.store import NO_ACCOUNT, Store
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class Dispatcher:
         # to their outcome even on shutdown (released, they would be sent again).
         self._handed_over: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._claim_cursor = NO_ACCOUNT
         listener.subscribe(OUTBOX_CHANNEL, lambda _: self._wake.set())
         listener.on_reconnect(self._wake.set)
 
@@ -182,7 +183,14 @@ class Dispatcher:
             self.settings.lease_seconds,
             self.settings.pacing_margin_seconds,
             self.settings.pacing_horizon_seconds,
+            after_account=self._claim_cursor,
         )
+        if claimed:
+            # The next claim starts after the last account this one served (in the
+            # wrapped-around order it took them), so each account gets its turn.
+            served = {message.account_id for message in claimed}
+            later = [account for account in served if account > self._claim_cursor]
+            self._claim_cursor = max(later) if later else max(served)
         answered_at = asyncio.get_running_loop().time()
         for message in claimed:
             task = asyncio.create_task(self._deliver(message, answered_at))

@@ -131,6 +131,9 @@ _OPEN_CONVERSATION = text(
     """
 )
 
+# Before every account id: a claim that starts from the beginning.
+NO_ACCOUNT = UUID(int=0)
+
 # A message stored as `sending` (a sync send) is its first attempt. The outbox takes a stalled one
 # over as attempt 2 and up, so the late sync outcome, written under attempt 1, cannot overwrite it.
 SYNC_SEND_ATTEMPT = 1
@@ -270,20 +273,39 @@ _REQUEUE_EXPIRED_LEASES = text(
     """
 )
 
-# The accounts with due messages: a loose index scan, one probe per account, so that
-# an account with a huge backlog does not hide the others.
+# The accounts with due messages and a free pacing slot within the horizon: a loose index
+# scan, one probe per account, so that an account with a huge backlog does not hide the
+# others. It starts after the account where the replica's previous claim ended and wraps
+# around, so that when few workers are free every account gets its turn, not only the
+# lowest ids; accounts whose slots are all handed out leave room for the next ones.
 _DUE_ACCOUNTS = text(
     """
     WITH RECURSIVE due(account_id) AS (
         (SELECT account_id FROM messages
-         WHERE status = 'queued' AND next_attempt_at <= now() ORDER BY account_id LIMIT 1)
+         WHERE status = 'queued' AND next_attempt_at <= now() AND account_id > :after_account
+         ORDER BY account_id LIMIT 1)
         UNION ALL
         SELECT (SELECT m.account_id FROM messages m
                 WHERE m.status = 'queued' AND m.next_attempt_at <= now() AND m.account_id > due.account_id
                 ORDER BY m.account_id LIMIT 1)
         FROM due WHERE due.account_id IS NOT NULL
+    ), wrapped(account_id) AS (
+        (SELECT account_id FROM messages
+         WHERE status = 'queued' AND next_attempt_at <= now() AND account_id <= :after_account
+         ORDER BY account_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT m.account_id FROM messages m
+                WHERE m.status = 'queued' AND m.next_attempt_at <= now()
+                  AND m.account_id > wrapped.account_id AND m.account_id <= :after_account
+                ORDER BY m.account_id LIMIT 1)
+        FROM wrapped WHERE wrapped.account_id IS NOT NULL
     )
-    SELECT account_id FROM due WHERE account_id IS NOT NULL LIMIT :max_accounts
+    SELECT d.account_id
+    FROM (SELECT account_id FROM due UNION ALL SELECT account_id FROM wrapped) AS d
+    LEFT JOIN send_pacing p ON p.account_id = d.account_id
+    WHERE d.account_id IS NOT NULL
+      AND (p.next_slot_at IS NULL OR p.next_slot_at <= now() + make_interval(secs => :horizon_seconds))
+    LIMIT :max_accounts
     """
 )
 
@@ -742,16 +764,33 @@ class Store:
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def claim(
-        self, capacity: int, lease_seconds: float, pacing_margin_seconds: float, horizon_seconds: float
+        self,
+        capacity: int,
+        lease_seconds: float,
+        pacing_margin_seconds: float,
+        horizon_seconds: float,
+        after_account: UUID = NO_ACCOUNT,
     ) -> list[ClaimedMessage]:
-        """Claims up to `capacity` due messages, shared fairly between accounts, each with
-        a send slot that keeps its account under its messages-per-second limit across
-        every replica (the slots live in send_pacing, locked for the claim)."""
+        """Claims up to `capacity` due messages, shared fairly between accounts (taken in id
+        order from after `after_account`, wrapping around), each with a send slot that keeps
+        its account under its messages-per-second limit across every replica (the slots
+        live in send_pacing, locked for the claim)."""
         async with self.engine.connect() as connection:
             connection = await connection.execution_options(isolation_level="READ COMMITTED")
             async with connection.begin():
                 accounts = (
-                    (await connection.execute(_DUE_ACCOUNTS, {"max_accounts": capacity})).scalars().all()
+                    (
+                        await connection.execute(
+                            _DUE_ACCOUNTS,
+                            {
+                                "max_accounts": capacity,
+                                "after_account": after_account,
+                                "horizon_seconds": horizon_seconds,
+                            },
+                        )
+                    )
+                    .scalars()
+                    .all()
                 )
                 if not accounts:
                     return []

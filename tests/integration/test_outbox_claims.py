@@ -1,0 +1,89 @@
+"""Which accounts a claim serves when only a few workers are free: every account with due
+messages gets its turn (the claim starts after the account where the last one ended and
+wraps around), and an account whose pacing slots are all handed out does not take the
+place of one that could send now. In a database of their own: any queued message left by
+another test would be claimable too."""
+
+import os
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.conversations.domain import Content
+from services.conversations.inbox import Inbox
+from services.conversations.settings import async_database_url
+from services.conversations.store import NO_ACCOUNT, Store, create_engine
+from tools.seed import create_account
+from tools.stack import drop_database, ensure_database, migrate
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+TEMPLATE = Content("template", b'{"name": "hello_world", "language": {"code": "en_US"}}', "")
+LEASE_SECONDS = 60.0
+MARGIN_SECONDS = 0.3
+HORIZON_SECONDS = 0.25
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def claims_engine(postgres_server: str) -> AsyncIterator[AsyncEngine]:
+    url = await ensure_database(postgres_server, f"pigeon_test_claims_{os.getpid()}", fresh=True)
+    await migrate(url)
+    engine = create_engine(async_database_url(url), pool_size=4)
+    yield engine
+    await engine.dispose()
+    await drop_database(postgres_server, url)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def store(claims_engine: AsyncEngine) -> AsyncIterator[Store]:
+    store = Store(claims_engine, 2)
+    yield store
+    async with claims_engine.begin() as connection:  # each test starts with an empty queue
+        await connection.execute(text("UPDATE messages SET status = 'failed' WHERE status <> 'failed'"))
+        await connection.execute(text("DELETE FROM send_pacing"))
+    await store.close()
+
+
+async def two_accounts_with_queued_messages(store: Store, engine: AsyncEngine) -> tuple[UUID, UUID]:
+    """Two accounts, lower id first, with three queued messages each."""
+    inbox = Inbox(store, 60.0)
+    accounts = [await create_account(engine, f"Claims {i}") for i in range(2)]
+    for account in accounts:
+        for _ in range(3):
+            await inbox.create_outbound(
+                account.account_id, account.conversation_ids[0], "", TEMPLATE, queue=True
+            )
+    low, high = sorted(UUID(account.account_id) for account in accounts)
+    return low, high
+
+
+async def claim_one(store: Store, after_account: UUID) -> UUID:
+    claimed = await store.claim(1, LEASE_SECONDS, MARGIN_SECONDS, HORIZON_SECONDS, after_account)
+    assert len(claimed) == 1
+    return claimed[0].account_id
+
+
+async def test_claims_take_turns_between_accounts(store: Store, claims_engine: AsyncEngine) -> None:
+    low, high = await two_accounts_with_queued_messages(store, claims_engine)
+    assert await claim_one(store, NO_ACCOUNT) == low
+    assert await claim_one(store, low) == high
+    assert await claim_one(store, high) == low  # wrapped around
+
+
+async def test_an_account_without_free_slots_leaves_its_turn_to_the_next(
+    store: Store, claims_engine: AsyncEngine
+) -> None:
+    low, high = await two_accounts_with_queued_messages(store, claims_engine)
+    async with claims_engine.begin() as connection:
+        # Its slots are handed out for the next 10 s (a busy account at its rate).
+        await connection.execute(
+            text(
+                "INSERT INTO send_pacing (account_id, next_slot_at) VALUES (:account, now() + interval '10 s')"
+            ),
+            {"account": low},
+        )
+    assert await claim_one(store, NO_ACCOUNT) == high
