@@ -131,7 +131,7 @@ class DirectSender:
         )
         try:
             recorded, failure, whatsapp_ms, record_ms = await self._deliver(
-                account_id, message, request, request_id
+                account_id, message, request, request_id, target.send_delay_seconds
             )
         except Exception as exc:
             # Its caller may be gone: this is the only trace (the outbox takes the row over).
@@ -143,11 +143,19 @@ class DirectSender:
         return DirectSendResult(recorded, False, failure, store_ms, whatsapp_ms, record_ms)
 
     async def _deliver(
-        self, account_id: str, message: Message, request: sender_pb2.SendMessageRequest, request_id: str
+        self,
+        account_id: str,
+        message: Message,
+        request: sender_pb2.SendMessageRequest,
+        request_id: str,
+        send_delay_seconds: float,
     ) -> tuple[Message, sender_pb2.Failure | None, float, float]:
-        """Calls WhatsApp and records the outcome: the message as recorded, the failure, and
-        the milliseconds of each step."""
+        """Waits for the message's pacing slot, calls WhatsApp and records the outcome: the
+        message as recorded, the failure, and the milliseconds of each step."""
         started = time.perf_counter()
+        if send_delay_seconds > 0:
+            # The account's pacing slot: with the outbox's sends, it stays under its rate.
+            await asyncio.sleep(send_delay_seconds)
         failure: sender_pb2.Failure | None
         try:
             response = await self.sender.send(request, request_id)

@@ -91,6 +91,8 @@ class SendTarget:
     phone_number_id: str
     access_token: str
     to: str
+    # How long to wait for the account's pacing slot before sending.
+    send_delay_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,10 @@ class SendPolicy:
     sync_lease_seconds: float = 60.0
     # Validity period: a message not sent within it fails as "expired".
     message_ttl_seconds: float = 3600.0
+    # Sync sends take pacing slots as the outbox does (the same margin: see OutboxSettings),
+    # and are refused (`rate_limited`) when their account's next free slot is further away.
+    pacing_margin_seconds: float = 0.3
+    max_pacing_wait_seconds: float = 1.0
 
 
 class Inbox:
@@ -161,8 +165,7 @@ class Inbox:
             conversation = await self.conversation_with(account_id, to.removeprefix("+"))
         else:
             raise InvalidArgument("either conversation_id or to is required")
-        target = SendTarget(account.phone_number_id, account.access_token, conversation.contact_wa_id)
-        message = await self.store.insert_outbound(
+        stored = await self.store.insert_outbound(
             conversation,
             content,
             MessageStatus.QUEUED if queue else MessageStatus.SENDING,
@@ -170,9 +173,17 @@ class Inbox:
             request_hash=request_hash,
             lease_seconds=self.policy.sync_lease_seconds,
             max_age_seconds=self.policy.message_ttl_seconds,
+            slot_seconds=(1 + self.policy.pacing_margin_seconds) / account.messages_per_second,
+            max_pacing_wait_seconds=self.policy.max_pacing_wait_seconds,
         )
-        if message is not None:
-            return message, target, False
+        target = SendTarget(
+            account.phone_number_id,
+            account.access_token,
+            conversation.contact_wa_id,
+            stored.send_delay_seconds if stored is not None else 0.0,
+        )
+        if stored is not None:
+            return stored.message, target, False
         if idempotency_key:
             original = await self.store.idempotent_original(account_id, idempotency_key)
             if original is not None:

@@ -56,6 +56,8 @@ class ConversationsSettings:
         database_url = env("DATABASE_URL", "")
         if not database_url:
             raise SettingsError("DATABASE_URL is required (make run sets it to the embedded PostgreSQL)")
+        # The outbox's claims and sync sends take slots from the same pacing.
+        pacing_margin_seconds = env("PACING_MARGIN_SECONDS", 0.3, positive(float))
         return cls(
             database_url=async_database_url(database_url),
             bind=env("CONVERSATIONS_BIND", "127.0.0.1:50051"),
@@ -74,27 +76,40 @@ class ConversationsSettings:
                 retry_max_seconds=env("RETRY_MAX_SECONDS", 60.0, positive(float)),
                 lease_seconds=env("LEASE_SECONDS", 60.0, positive(float)),
                 send_timeout_seconds=env("SEND_TIMEOUT_SECONDS", 15.0, positive(float)),
-                pacing_margin_seconds=env("PACING_MARGIN_SECONDS", 0.3, positive(float)),
+                pacing_margin_seconds=pacing_margin_seconds,
                 pacing_horizon_seconds=env("PACING_HORIZON_SECONDS", 0.25, positive(float)),
                 idempotency_keep_seconds=env("IDEMPOTENCY_KEEP_SECONDS", 86400.0, at_least(86400.0)),
             ),
             send_policy=SendPolicy(
                 sync_lease_seconds=env("SYNC_LEASE_SECONDS", 60.0, positive(float)),
                 message_ttl_seconds=env("MESSAGE_TTL_SECONDS", 3600.0, positive(float)),
+                pacing_margin_seconds=pacing_margin_seconds,
+                max_pacing_wait_seconds=env("SYNC_MAX_PACING_WAIT_SECONDS", 1.0, positive(float)),
             ),
         )
 
     def lease_warnings(self) -> list[str]:
         """Leases too short for a send to finish: another replica (or this one) would take
         over a send still in flight and send it again. Tests shorten leases on purpose."""
-        outbox = self.outbox
-        needed = outbox.send_timeout_seconds + outbox.pacing_horizon_seconds + outbox.pacing_margin_seconds
+        outbox, policy = self.outbox, self.send_policy
         return [
-            f"{name}={lease:g} is not above SEND_TIMEOUT_SECONDS + PACING_HORIZON_SECONDS + "
-            f"PACING_MARGIN_SECONDS ({needed:g}): a slow send may be taken over and sent twice"
-            for name, lease in (
-                ("LEASE_SECONDS", outbox.lease_seconds),
-                ("SYNC_LEASE_SECONDS", self.send_policy.sync_lease_seconds),
+            f"{name}={lease:g} is not above SEND_TIMEOUT_SECONDS + {wait_names} ({needed:g}):"
+            " a slow send may be taken over and sent twice"
+            for name, lease, wait_names, needed in (
+                (
+                    "LEASE_SECONDS",
+                    outbox.lease_seconds,
+                    "PACING_HORIZON_SECONDS + PACING_MARGIN_SECONDS",
+                    outbox.send_timeout_seconds
+                    + outbox.pacing_horizon_seconds
+                    + outbox.pacing_margin_seconds,
+                ),
+                (
+                    "SYNC_LEASE_SECONDS",
+                    policy.sync_lease_seconds,
+                    "SYNC_MAX_PACING_WAIT_SECONDS",
+                    outbox.send_timeout_seconds + policy.max_pacing_wait_seconds,
+                ),
             )
             if lease <= needed
         ]

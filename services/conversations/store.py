@@ -31,7 +31,7 @@ from services.conversations.domain import (
     StoredEvent,
 )
 from services.conversations.statements import StatementPool
-from services.shared.batching import Batcher, Item
+from services.shared.batching import Batcher, Item, Result
 
 # Batched writes (`batching.py`): connections for them, which is also how many batches of
 # one kind may run at once, and the most rows in one batch.
@@ -74,6 +74,10 @@ _CONVERSATION_COLUMNS = """
 """
 
 REENGAGEMENT_MESSAGE = "More than 24 hours since the customer's last message: only a template can be sent"
+RATE_LIMITED_MESSAGE = (
+    "The account's messages-per-second limit is reached (its next free send slot is too far away):"
+    " retry later"
+)
 
 # Appends one event per changed row of {source} (a CTE that returns messages.* and
 # `resource`), taking the account's next event ids under its counter row's lock.
@@ -142,10 +146,15 @@ SYNC_SEND_ATTEMPT = 1
 # activity in one statement. Nothing is written for a row whose conversation is not the
 # account's, or whose idempotency key was used before (the caller then reads the
 # original). A free-form message outside the 24 h window is stored failed at once.
-# Queued and failed messages get their event. Locks are taken in one order by every
-# batch, so concurrent batches wait for each other instead of deadlocking: the
-# idempotency keys (sorted; `(SELECT count(*) FROM key)` finishes them first), then
-# the conversations (sorted by id), then the event counters (sorted by account).
+# A sync send (`sending`) takes its account's next pacing slot, as the outbox's claims do,
+# so that both together keep the account under its messages per second; when the next
+# free slot is further away than the row's `max_pacing_wait_seconds`, it is stored failed
+# at once (`rate_limited`) and takes no slot. Each row's `send_delay_seconds` says how long
+# to wait for its slot. Queued and failed messages get their event. Locks are taken in one
+# order by every batch, so concurrent batches wait for each other instead of deadlocking:
+# the pacing rows (sorted by account), the idempotency keys (sorted; `(SELECT count(*)
+# FROM ...)` finishes each step before the next), the conversations (sorted by id), then
+# the event counters (sorted by account). The outbox's claim locks only pacing rows.
 _INSERT_OUTBOUND = text(
     f"""
     WITH input AS (
@@ -154,13 +163,24 @@ _INSERT_OUTBOUND = text(
             CAST(:contact_wa_ids AS text[]), CAST(:types AS text[]), CAST(:bodies AS text[]),
             CAST(:reply_tos AS text[]),
             CAST(:statuses AS text[]), CAST(:idempotency_keys AS text[]), CAST(:request_hashes AS bytea[]),
-            CAST(:lease_seconds AS float8[]), CAST(:max_age_seconds AS float8[])
+            CAST(:lease_seconds AS float8[]), CAST(:max_age_seconds AS float8[]),
+            CAST(:slot_seconds AS float8[]), CAST(:max_pacing_wait_seconds AS float8[])
         ) AS i(message_id, account_id, conversation_id, contact_wa_id, type, body, reply_to, status,
-               idempotency_key, request_hash, lease_seconds, max_age_seconds)
+               idempotency_key, request_hash, lease_seconds, max_age_seconds, slot_seconds,
+               max_pacing_wait_seconds)
+    ), pacing AS (
+        SELECT p.account_id, greatest(p.next_slot_at, now()) AS start, s.slot_seconds,
+               greatest(p.next_slot_at, now()) <= now() + make_interval(secs => s.max_wait_seconds) AS open
+        FROM send_pacing p
+        JOIN (SELECT account_id, max(slot_seconds) AS slot_seconds,
+                     max(max_pacing_wait_seconds) AS max_wait_seconds
+              FROM input WHERE status = 'sending' GROUP BY account_id) AS s ON s.account_id = p.account_id
+        ORDER BY p.account_id
+        FOR UPDATE OF p
     ), key AS (
         INSERT INTO idempotency_keys (account_id, key, request_hash, message_id)
         SELECT i.account_id, i.idempotency_key, i.request_hash, i.message_id FROM input i
-        WHERE i.idempotency_key IS NOT NULL
+        WHERE i.idempotency_key IS NOT NULL AND (SELECT count(*) FROM pacing) >= 0
           AND EXISTS (SELECT 1 FROM conversations WHERE id = i.conversation_id AND account_id = i.account_id)
         ORDER BY i.account_id, i.idempotency_key
         ON CONFLICT DO NOTHING
@@ -171,11 +191,26 @@ _INSERT_OUTBOUND = text(
         ORDER BY id
         FOR UPDATE
     ), target AS (
-        SELECT i.*, i.type <> 'template'
-                AND (c.last_inbound_at IS NULL OR c.last_inbound_at < now() - interval '24 hours')
-                AS window_closed
+        SELECT i.*, CASE
+                WHEN i.type <> 'template'
+                     AND (c.last_inbound_at IS NULL OR c.last_inbound_at < now() - interval '24 hours')
+                    THEN 'reengagement_required'
+                WHEN i.status = 'sending' AND NOT pacing.open THEN 'rate_limited'
+            END AS refusal
         FROM input i JOIN c ON c.id = i.conversation_id AND c.account_id = i.account_id
+        LEFT JOIN pacing ON pacing.account_id = i.account_id
         WHERE i.idempotency_key IS NULL OR i.message_id IN (SELECT message_id FROM key)
+    ), slots AS (
+        SELECT t.message_id, t.account_id, pacing.slot_seconds,
+               pacing.start + make_interval(secs => pacing.slot_seconds
+                   * (row_number() OVER (PARTITION BY t.account_id ORDER BY t.message_id) - 1)) AS slot_at
+        FROM target t JOIN pacing ON pacing.account_id = t.account_id
+        WHERE t.status = 'sending' AND t.refusal IS NULL
+    ), paced AS (
+        UPDATE send_pacing p SET next_slot_at = taken.next_slot_at
+        FROM (SELECT account_id, max(slot_at) + make_interval(secs => max(slot_seconds)) AS next_slot_at
+              FROM slots GROUP BY account_id) AS taken
+        WHERE p.account_id = taken.account_id
     ), touched AS (
         UPDATE conversations SET last_message_at = now(), last_activity_at = now()
         WHERE id IN (SELECT conversation_id FROM target)
@@ -185,20 +220,24 @@ _INSERT_OUTBOUND = text(
                               attempts, next_attempt_at, lease_expires_at, expires_at)
         SELECT t.message_id, t.account_id, t.conversation_id, 'outbound', t.contact_wa_id, t.type,
                CAST(t.body AS jsonb), t.reply_to,
-               CASE WHEN t.window_closed THEN 'failed' ELSE t.status END,
-               CASE WHEN t.window_closed THEN 'reengagement_required' END,
-               CASE WHEN t.window_closed THEN :reengagement_message END,
-               CASE WHEN t.window_closed THEN now() END,
-               CASE WHEN t.status = 'sending' THEN {SYNC_SEND_ATTEMPT} ELSE 0 END,
+               CASE WHEN t.refusal IS NULL THEN t.status ELSE 'failed' END,
+               t.refusal,
+               CASE t.refusal WHEN 'reengagement_required' THEN :reengagement_message
+                              WHEN 'rate_limited' THEN :rate_limited_message END,
+               CASE WHEN t.refusal IS NOT NULL THEN now() END,
+               CASE WHEN t.status = 'sending' AND t.refusal IS NULL THEN {SYNC_SEND_ATTEMPT} ELSE 0 END,
                CASE WHEN t.status = 'queued' THEN now() END,
-               CASE WHEN t.status = 'sending' THEN now() + make_interval(secs => t.lease_seconds) END,
+               CASE WHEN t.status = 'sending' AND t.refusal IS NULL
+                    THEN now() + make_interval(secs => t.lease_seconds) END,
                now() + make_interval(secs => t.max_age_seconds)
         FROM target t
         RETURNING messages.*,
             -- Only what gets an event needs its JSON (a sync send's first event is its outcome).
             CASE WHEN messages.status <> 'sending' THEN pigeon_message_json(messages) END AS resource
     ), {_EVENT_CTES.format(source="m", condition="m.status <> 'sending'")}
-    SELECT {_MESSAGE_COLUMNS} FROM m
+    SELECT {_MESSAGE_COLUMNS},
+           coalesce(extract(epoch FROM slots.slot_at - clock_timestamp()), 0)::float8 AS send_delay_seconds
+    FROM m LEFT JOIN slots ON slots.message_id = m.id
     """
 )
 
@@ -302,17 +341,9 @@ _DUE_ACCOUNTS = text(
     )
     SELECT d.account_id
     FROM (SELECT account_id FROM due UNION ALL SELECT account_id FROM wrapped) AS d
-    LEFT JOIN send_pacing p ON p.account_id = d.account_id
-    WHERE d.account_id IS NOT NULL
-      AND (p.next_slot_at IS NULL OR p.next_slot_at <= now() + make_interval(secs => :horizon_seconds))
+    JOIN send_pacing p ON p.account_id = d.account_id
+    WHERE p.next_slot_at <= now() + make_interval(secs => :horizon_seconds)
     LIMIT :max_accounts
-    """
-)
-
-_ENSURE_PACING = text(
-    """
-    INSERT INTO send_pacing (account_id) SELECT unnest(CAST(:account_ids AS uuid[]))
-    ON CONFLICT (account_id) DO NOTHING
     """
 )
 
@@ -505,11 +536,18 @@ class _OutboundRow:
     request_hash: bytes
     lease_seconds: float
     max_age_seconds: float
+    slot_seconds: float
+    max_pacing_wait_seconds: float
 
 
-def _batcher(
-    name: str, run: Callable[[Sequence[Item]], Awaitable[list[Message | None]]]
-) -> Batcher[Item, Message | None]:
+@dataclass(frozen=True, slots=True)
+class StoredOutbound:
+    message: Message
+    # How long until the message's pacing slot (sync sends; 0 for the others).
+    send_delay_seconds: float
+
+
+def _batcher(name: str, run: Callable[[Sequence[Item]], Awaitable[list[Result]]]) -> Batcher[Item, Result]:
     return Batcher(
         name, run, max_in_flight=BATCH_CONNECTIONS, max_batch=MAX_BATCH, one_row_may_fail=_one_row_may_fail
     )
@@ -626,9 +664,13 @@ class Store:
         request_hash: bytes,
         lease_seconds: float,
         max_age_seconds: float,
-    ) -> Message | None:
+        slot_seconds: float = 0.0,
+        max_pacing_wait_seconds: float = 0.0,
+    ) -> StoredOutbound | None:
         """None when nothing was written: unknown conversation, or a used idempotency key.
-        Concurrent calls share one statement (`_INSERT_OUTBOUND`)."""
+        A sync send (SENDING) takes its account's next pacing slot, `slot_seconds` after the
+        one before it, or is stored failed (`rate_limited`) if that slot is more than
+        `max_pacing_wait_seconds` away. Concurrent calls share one statement (`_INSERT_OUTBOUND`)."""
         return await self.outbound_inserts.submit(
             _OutboundRow(
                 uuid.uuid4(),
@@ -639,10 +681,12 @@ class Store:
                 request_hash,
                 lease_seconds,
                 max_age_seconds,
+                slot_seconds,
+                max_pacing_wait_seconds,
             )
         )
 
-    async def _insert_outbound_batch(self, rows: Sequence[_OutboundRow]) -> list[Message | None]:
+    async def _insert_outbound_batch(self, rows: Sequence[_OutboundRow]) -> list[StoredOutbound | None]:
         records = await self._fetch(
             _INSERT_OUTBOUND,
             {
@@ -658,11 +702,17 @@ class Store:
                 "request_hashes": [row.request_hash for row in rows],
                 "lease_seconds": [row.lease_seconds for row in rows],
                 "max_age_seconds": [row.max_age_seconds for row in rows],
+                "slot_seconds": [row.slot_seconds for row in rows],
+                "max_pacing_wait_seconds": [row.max_pacing_wait_seconds for row in rows],
                 "reengagement_message": REENGAGEMENT_MESSAGE,
+                "rate_limited_message": RATE_LIMITED_MESSAGE,
             },
             self.batch_statements,
         )
-        by_id = {record["id"]: _message(_Record(record)) for record in records}  # type: ignore[arg-type]
+        by_id = {
+            record["id"]: StoredOutbound(_message(_Record(record)), record["send_delay_seconds"])  # type: ignore[arg-type]
+            for record in records
+        }
         return [by_id.get(row.message_id) for row in rows]
 
     async def idempotent_original(
@@ -794,7 +844,6 @@ class Store:
                 )
                 if not accounts:
                     return []
-                await connection.execute(_ENSURE_PACING, {"account_ids": list(accounts)})
                 pacing = (await connection.execute(_LOCK_PACING, {"account_ids": list(accounts)})).all()
                 share = max(1, capacity // len(pacing))
                 grants: dict[UUID, tuple[datetime, timedelta]] = {}

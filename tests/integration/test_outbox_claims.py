@@ -44,7 +44,7 @@ async def store(claims_engine: AsyncEngine) -> AsyncIterator[Store]:
     yield store
     async with claims_engine.begin() as connection:  # each test starts with an empty queue
         await connection.execute(text("UPDATE messages SET status = 'failed' WHERE status <> 'failed'"))
-        await connection.execute(text("DELETE FROM send_pacing"))
+        await connection.execute(text("UPDATE send_pacing SET next_slot_at = now()"))
     await store.close()
 
 
@@ -81,9 +81,7 @@ async def test_an_account_without_free_slots_leaves_its_turn_to_the_next(
     async with claims_engine.begin() as connection:
         # Its slots are handed out for the next 10 s (a busy account at its rate).
         await connection.execute(
-            text(
-                "INSERT INTO send_pacing (account_id, next_slot_at) VALUES (:account, now() + interval '10 s')"
-            ),
+            text("UPDATE send_pacing SET next_slot_at = now() + interval '10 s' WHERE account_id = :account"),
             {"account": low},
         )
     assert await claim_one(store, NO_ACCOUNT) == high
