@@ -3,9 +3,10 @@
 Each client gets its own WatchEvents stream from conversations (backlog after
 `since`, then live). Frames wait in a bounded queue between the stream and the
 socket: a client that stops reading fills it, and once it has stayed full (or a
-send has not gone out) for WS_SEND_TIMEOUT_SECONDS the client is closed with 4008.
-A slow client costs only its own queue and stream, never the others' latency. The API
-key is checked again every AUTH_CACHE_TTL_SECONDS: a revoked key is closed with 4401.
+send has not gone out) for WS_SEND_TIMEOUT_SECONDS the client is closed with 4008, or
+its connection dropped when not even the close frame goes out within as long. A slow
+client costs only its own queue and stream, never the others' latency. The API key is
+checked again every AUTH_CACHE_TTL_SECONDS: a revoked key is closed with 4401.
 """
 
 import asyncio
@@ -119,6 +120,31 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         CONNECTIONS.dec()
-    if not socket.closed:
-        await socket.close(code=code, message=reason.encode())
+    # Frames the client will never get: not held while the close waits.
+    while not queue.empty():
+        queue.get_nowait()
+    await close_or_drop(request, socket, code, reason, settings.ws_send_timeout_seconds)
     return socket
+
+
+async def close_or_drop(
+    request: web.Request, socket: web.WebSocketResponse, code: int, reason: str, timeout_seconds: float
+) -> None:
+    """Closes with `code`, or drops the connection when the close frame cannot go out in time
+    (a client that reads nothing): it holds no handler, connection or buffer after that."""
+    try:
+        if not socket.closed:
+            async with asyncio.timeout(timeout_seconds):
+                await socket.close(code=code, message=reason.encode())
+    except (TimeoutError, asyncio.CancelledError):
+        # A send cut short (a slow client) leaves aiohttp's drain waiter cancelled: a close that
+        # must wait for the client then raises CancelledError at once. Only our own goes on.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+    finally:
+        transport = request.transport
+        if transport is not None and transport.get_write_buffer_size():
+            # Bytes unsent, the close frame among them: transport.close(), where aiohttp
+            # leaves it, would wait for them.
+            transport.abort()
