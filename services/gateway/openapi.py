@@ -33,7 +33,10 @@ _REASONS = {
     401: "Missing, malformed or unknown API key",
     403: "Webhook verification refused",
     404: "No such resource for this account (another account's ids are not found either)",
-    409: "The Idempotency-Key was used with another request",
+    409: (
+        "The Idempotency-Key was used with another request (`idempotency_key_reused`), or the sync "
+        "send it names is still at WhatsApp (`send_in_progress`: retry later with the same key)"
+    ),
     413: "Body larger than the limit",
     422: "Text too long, the 24 h window is closed, or WhatsApp refused the message (stored as failed)",
     429: "Too many requests for this API key; retry after `Retry-After` seconds",
@@ -91,9 +94,11 @@ IDEMPOTENCY_KEY_PARAMETER = {
     "name": "Idempotency-Key",
     "in": "header",
     "description": (
-        "A retry with the same key and body answers the original message (header "
-        "`Idempotent-Replayed: true`) and never calls WhatsApp again; the same key with another "
-        "body or route answers 409. Kept at least 24 hours."
+        "A retry with the same key and body answers what the original answered, from its message "
+        "as it is now (header `Idempotent-Replayed: true`), and never calls WhatsApp again: on "
+        "send-async 202 with the message; on send 200 once sent, the first answer's error if it "
+        "failed, 409 `send_in_progress` while it is still at WhatsApp. The same key with another "
+        "body or route answers 409 `idempotency_key_reused`. Kept at least 24 hours."
     ),
     "schema": {
         "type": "string",

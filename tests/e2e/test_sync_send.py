@@ -191,15 +191,19 @@ async def test_another_accounts_ids_answer_404(running: Running) -> None:
     assert not set(acme.conversation_ids) & {c["id"] for c in page["conversations"]}
 
 
+# The simulator's recipients that fail, and the answer of a sync send to each.
+WHATSAPP_FAILURES = [
+    ("1999131026", 422, "whatsapp_rejected", "131026"),
+    ("1999131047", 422, "reengagement_required", "131047"),
+    ("1999131000", 502, "whatsapp_failed", "131000"),
+    ("1999130429", 502, "whatsapp_failed", "130429"),
+    ("19983000", 504, "whatsapp_timeout", "timeout"),
+]
+
+
 @pytest.mark.parametrize(
     ("to", "status", "code", "whatsapp_code"),
-    [
-        ("1999131026", 422, "whatsapp_rejected", "131026"),
-        ("1999131047", 422, "reengagement_required", "131047"),
-        ("1999131000", 502, "whatsapp_failed", "131000"),
-        ("1999130429", 502, "whatsapp_failed", "130429"),
-        ("19983000", 504, "whatsapp_timeout", "timeout"),
-    ],
+    WHATSAPP_FAILURES,
 )
 async def test_whatsapp_failures_answer_their_status_and_store_the_message_failed(
     running: Running, to: str, status: int, code: str, whatsapp_code: str
@@ -217,6 +221,56 @@ async def test_whatsapp_failures_answer_their_status_and_store_the_message_faile
     _, message = await get(running, acme, f"/messages/{details['message_id']}")
     assert message["status"] == "failed"
     assert message["error"]["code"] == whatsapp_code
+
+
+async def sent_for(running: Running, message_id: str) -> list[dict[str, Any]]:
+    """The simulator's record of every request that carried this pigeon message."""
+    return [
+        r
+        for r in await running.simulator_requests()
+        if isinstance(r["body"], dict) and r["body"].get("biz_opaque_callback_data") == message_id
+    ]
+
+
+@pytest.mark.parametrize(("to", "status", "code", "whatsapp_code"), WHATSAPP_FAILURES)
+async def test_a_replay_of_a_failed_send_answers_the_same_error(
+    running: Running, to: str, status: int, code: str, whatsapp_code: str
+) -> None:
+    template = {"name": "order_update", "language": {"code": "en"}}
+    body = {"to": to, "type": "template", "template": template}
+    key = {"Idempotency-Key": f"replay-failed-{to}"}
+    first_status, first = await post(running, running.acme, body, headers=key)
+    assert (first_status, first["error"]["code"]) == (status, code)
+
+    async with running.http.post(
+        f"{running.gateway}/messages/send", data=orjson.dumps(body), headers={**auth(running.acme), **key}
+    ) as response:
+        again = await response.json()
+        assert response.headers["Idempotent-Replayed"] == "true"
+    assert (response.status, again["error"]["code"]) == (status, code)
+    details = again["error"]["details"]
+    assert (details["message_id"], details["whatsapp_code"]) == (
+        first["error"]["details"]["message_id"],
+        whatsapp_code,
+    )
+    assert details["retryable"] == first["error"]["details"]["retryable"]
+    assert len(await sent_for(running, details["message_id"])) == 1  # WhatsApp was not called again
+
+
+async def test_a_replay_while_the_original_is_at_whatsapp_is_409_then_200(running: Running) -> None:
+    template = {"name": "order_update", "language": {"code": "en"}}
+    body = {"to": "19981000", "type": "template", "template": template}  # WhatsApp answers in 1 s
+    key = {"Idempotency-Key": "replay-in-flight"}
+    original = asyncio.create_task(post(running, running.acme, body, headers=key))
+    await asyncio.sleep(0.4)
+
+    status, in_flight = await post(running, running.acme, body, headers=key)
+    assert (status, in_flight["error"]["code"]) == (409, "send_in_progress")
+    status, sent = await original
+    assert (status, sent["status"]) == (200, "sent")
+    assert in_flight["error"]["details"]["message_id"] == sent["id"]
+    status, again = await post(running, running.acme, body, headers=key)
+    assert (status, again["id"], again["status"]) == (200, sent["id"], "sent")
 
 
 async def test_authentication_errors(running: Running) -> None:
