@@ -79,6 +79,17 @@ def from_status(code: grpc.StatusCode, details: str, service: str) -> ApiError:
     return ApiError(status, error_code, details or error_code)
 
 
+def send_outcome_unknown() -> ApiError:
+    """The gateway's own deadline for a sync send passed. Conversations goes on with it, so
+    the message may well be sent: a retry without the same key could send it twice."""
+    return ApiError(
+        504,
+        "outcome_unknown",
+        "no answer in time; the send may still complete: retry with the same Idempotency-Key, "
+        "or read the message with GET /messages/{id}",
+    )
+
+
 def from_whatsapp_failure(
     failure: sender_pb2.Failure, message_id: str, headers: dict[str, str] | None = None
 ) -> ApiError:
@@ -101,6 +112,15 @@ def from_whatsapp_failure(
     elif failure.failure_class == sender_pb2.FAILURE_CLASS_PERMANENT:
         error = ApiError(
             422, "whatsapp_rejected", f"WhatsApp refused the message: {failure.message}", details
+        )
+    elif failure.failure_class == sender_pb2.FAILURE_CLASS_NEEDS_OPERATOR:
+        # Not the message's fault, and no retry helps until someone fixes the account.
+        error = ApiError(
+            502,
+            "whatsapp_account_problem",
+            "WhatsApp failed for a reason an operator must fix on the business account (e.g. an "
+            f"expired access token): {failure.message or failure.code}",
+            details,
         )
     elif failure.kind == sender_pb2.FAILURE_KIND_TIMEOUT:
         error = ApiError(504, "whatsapp_timeout", "WhatsApp did not answer in time", details)

@@ -29,23 +29,35 @@ MESSAGE = {"$ref": "#/components/schemas/Message"}
 CONVERSATION = {"$ref": "#/components/schemas/Conversation"}
 
 _REASONS = {
-    400: "Malformed JSON or an invalid field (`details.field` names it)",
+    400: (
+        "Malformed JSON, an invalid field (`details.field` names it), or a body whose "
+        "Content-Encoding does not decode"
+    ),
     401: "Missing, malformed or unknown API key",
     403: "Webhook verification refused",
     404: "No such resource for this account (another account's ids are not found either)",
     409: (
-        "The Idempotency-Key was used with another request (`idempotency_key_reused`), or the sync "
-        "send it names is still at WhatsApp (`send_in_progress`: retry later with the same key)"
+        "The Idempotency-Key was used with another request (`idempotency_key_reused`), the sync "
+        "send it names is still at WhatsApp (`send_in_progress`: retry later with the same key), or "
+        "the message's state does not allow the change (`conflict`)"
     ),
     413: "Body larger than the limit",
     422: "Text too long, the 24 h window is closed, or WhatsApp refused the message (stored as failed)",
     429: "Too many requests for this API key; retry after `Retry-After` seconds",
-    502: "WhatsApp failed in a retryable way (the message is stored as failed)",
+    502: (
+        "WhatsApp failed in a retryable way (`whatsapp_failed`) or for a reason an operator must fix "
+        "(`whatsapp_account_problem`: do not retry), the message stored as failed; or a pigeon "
+        "service answered an unexpected error (`upstream_error`)"
+    ),
     503: "A pigeon service or PostgreSQL is unavailable",
-    504: "WhatsApp did not answer in time (the message is stored as failed)",
+    504: (
+        "WhatsApp did not answer in time (`whatsapp_timeout`, the message stored as failed), or the "
+        "gateway's own deadline passed (`outcome_unknown`: the send may still complete; retry with "
+        "the same Idempotency-Key or read GET /messages/{id})"
+    ),
 }
-# Answered by any route that takes an API key.
-_AUTHENTICATED = (401, 429, 503)
+# Answered by any route that takes an API key (checking it is a call to conversations).
+_AUTHENTICATED = (401, 429, 502, 503)
 
 
 def _error_responses(*statuses: int) -> dict[str, Any]:
@@ -510,7 +522,7 @@ def _paths() -> dict[str, Any]:
                             }
                         ),
                     },
-                    **_error_responses(401, 413, 503),
+                    **_error_responses(400, 401, 413, 502, 503),
                 },
             },
         },

@@ -197,6 +197,7 @@ WHATSAPP_FAILURES = [
     ("1999131047", 422, "reengagement_required", "131047"),
     ("1999131000", 502, "whatsapp_failed", "131000"),
     ("1999130429", 502, "whatsapp_failed", "130429"),
+    ("1999190", 502, "whatsapp_account_problem", "190"),  # expired access token: an operator must act
     ("19983000", 504, "whatsapp_timeout", "timeout"),
 ]
 
