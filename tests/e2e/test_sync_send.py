@@ -2,6 +2,8 @@
 the services, PostgreSQL, and real HTTP out to the WhatsApp simulator."""
 
 import asyncio
+import secrets
+import time
 from typing import Any
 
 import orjson
@@ -9,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.shared.api_keys import hash_api_key
 from tests.fixtures.stack import Running
 from tools.seed import SeededAccount, create_account
 
@@ -282,6 +285,41 @@ async def test_authentication_errors(running: Running) -> None:
     assert (status, error["error"]["code"]) == (401, "unauthenticated")
     status, error = await post(running, None, body, headers={"Authorization": running.acme.api_key})
     assert status == 401
+
+
+async def key_checks(running: Running) -> float:
+    """AuthenticateApiKey calls conversations has served, from its metrics."""
+    url = f"http://127.0.0.1:{running.stack.conversations_metrics_port}/metrics"
+    async with running.http.get(url) as response:
+        lines = (await response.text()).splitlines()
+    return sum(
+        float(line.split()[-1])
+        for line in lines
+        if line.startswith("pigeon_grpc_requests_total{") and 'method="AuthenticateApiKey"' in line
+    )
+
+
+async def test_an_unknown_key_is_refused_from_memory_for_a_few_seconds(running: Running) -> None:
+    body = {"conversation_id": running.acme.conversation_ids[0], "type": "text", "text": {"body": "x"}}
+    api_key = f"pgn_{secrets.token_urlsafe(24)}"
+    headers = {"Authorization": f"Bearer {api_key}"}
+    checks_before = await key_checks(running)
+
+    statuses = {(await post(running, None, body, headers=headers))[0] for _ in range(20)}
+
+    assert statuses == {401}
+    assert await key_checks(running) - checks_before == 1  # not one PostgreSQL query per request
+    # The key created after its refusal works once the refusal is forgotten (5 s).
+    async with running.engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO api_keys (account_id, key_hash, key_prefix) VALUES (:a, :h, 'pgn_')"),
+            {"a": running.acme.account_id, "h": hash_api_key(api_key)},
+        )
+    created_at = time.monotonic()
+    assert (await post(running, None, body, headers=headers))[0] == 401
+    while (await post(running, None, body, headers=headers))[0] != 200:
+        assert time.monotonic() - created_at < 10, "the new key is still refused"
+        await asyncio.sleep(0.2)
 
 
 @pytest.mark.parametrize(
