@@ -26,6 +26,8 @@ from services.gateway.validation import parse_event_id
 log = logging.getLogger(__name__)
 
 CONNECTIONS = Gauge("pigeon_websocket_connections", "Open WebSocket connections")
+# The open sockets, so that shutdown can close them as going away (1001).
+OPEN_SOCKETS = web.AppKey("open_sockets", set[web.WebSocketResponse])
 
 # Application close codes (4000-4999).
 CLOSE_SLOW_CONSUMER = 4008
@@ -54,6 +56,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     )
     await socket.prepare(request)
     CONNECTIONS.inc()
+    request.app[OPEN_SOCKETS].add(socket)
     stream = request.app[BACKENDS].conversations.WatchEvents(
         conversations_pb.WatchEventsRequest(account_id=request[ACCOUNT_ID], after_id=since),
         metadata=grpc_metadata(request),
@@ -120,6 +123,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         CONNECTIONS.dec()
+        request.app[OPEN_SOCKETS].discard(socket)
     # Frames the client will never get: not held while the close waits.
     while not queue.empty():
         queue.get_nowait()
@@ -148,3 +152,17 @@ async def close_or_drop(
             # Bytes unsent, the close frame among them: transport.close(), where aiohttp
             # leaves it, would wait for them.
             transport.abort()
+
+
+async def close_open_sockets(app: web.Application) -> None:
+    """On shutdown: close every socket as going away (1001), so that clients reconnect (with
+    `since`) at once instead of seeing 1006, and shutdown does not wait for them. A client that
+    does not read gets as long as a slow one."""
+
+    async def going_away(socket: web.WebSocketResponse) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(app[SETTINGS].ws_send_timeout_seconds):
+                await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+    open_sockets = app[OPEN_SOCKETS]
+    await asyncio.gather(*(going_away(socket) for socket in list(open_sockets)))
