@@ -229,7 +229,8 @@ SCHEMAS: dict[str, Any] = {
         "description": (
             "A message in the WhatsApp Cloud API's shape: `type` and the object of that name. Give "
             "exactly one of conversation_id, or to (with an optional account_id, which must be the "
-            "API key's) to open a conversation with a new contact. Unknown fields are ignored; "
+            "API key's) to open a conversation with a new contact. Unknown fields are ignored (but "
+            "`template.components` is stored and sent to WhatsApp as given); "
             f"JSON nested deeper than {MAX_JSON_DEPTH} levels and strings holding U+0000 are refused."
         ),
         "required": ["type"],
@@ -358,7 +359,7 @@ def _send_operation(summary: str, success: dict[str, Any], *errors: int) -> dict
     }
 
 
-def _paths() -> dict[str, Any]:
+def _paths(heartbeat: float) -> dict[str, Any]:
     public: list[dict[str, Any]] = []  # `security: []`: no API key
     return {
         "/messages/send": {
@@ -463,9 +464,11 @@ def _paths() -> dict[str, Any]:
                 "summary": "The account's events, live, over a WebSocket",
                 "description": (
                     "Frames are JSON `Event`s. Without `since` the stream starts from now; with it, "
-                    "after that event id, losing nothing. The server pings every 20 s; a client too "
-                    "slow to read is closed with code 4008 and resumes with `since`; one whose API key is "
-                    "revoked, with code 4401."
+                    f"after that event id, losing nothing. The server pings every {heartbeat:g} s. Close "
+                    "codes: 4008, a client too slow to read (or its connection dropped if not even the "
+                    "close frame goes out); 4503, conversations' event stream ended (say, it restarted); "
+                    "1001, the gateway is shutting down: each resumes with `since`. 4401: the API key "
+                    "was revoked (up to about twice the API key cache's lifetime after it)."
                 ),
                 "security": [{"apiKey": []}, {"token": []}],
                 "parameters": [
@@ -619,5 +622,5 @@ def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
             },
         },
         "security": [{"apiKey": []}],
-        "paths": _paths(),
+        "paths": _paths(settings.ws_heartbeat_seconds),
     }
