@@ -12,7 +12,7 @@ from services.gateway.middlewares import authenticate, json_errors, request_id
 from services.gateway.openapi import openapi_document
 from services.gateway.ratelimit import RATE_LIMITER, rate_limiter
 from services.gateway.settings import GatewaySettings
-from services.gateway.websocket import events_socket
+from services.gateway.websocket import OPEN_SOCKETS, close_open_sockets, events_socket
 
 
 async def backends_context(app: web.Application) -> AsyncIterator[None]:
@@ -33,5 +33,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         app[RATE_LIMITER] = limiter
     app.cleanup_ctx.append(backends_context)
     app.add_routes(routes)
+    app[OPEN_SOCKETS] = set()
+    app.on_shutdown.append(close_open_sockets)
     app.router.add_get("/ws", events_socket)
     return app

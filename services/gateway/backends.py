@@ -8,12 +8,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.conversations.v1 import conversations_pb2_grpc
 
-from services.gateway.errors import from_grpc
+from services.gateway.errors import ApiError, from_grpc
 from services.gateway.outbound import OutboundClient
 from services.gateway.settings import GatewaySettings
 from services.gateway.sync_sends import SyncSendClient
 from services.shared.cache import TtlCache
 from services.shared.grpc_client import open_channel
+
+# How long an unknown key's refusal is reused (at most AUTH_CACHE_TTL_SECONDS), and how many
+# are kept: a few hundred bytes each, so random keys cannot grow memory past a few MB.
+REFUSED_KEY_TTL_SECONDS = 5.0
+REFUSED_KEYS_MAX = 10_000
 
 
 @dataclass
@@ -24,6 +29,9 @@ class Backends:
     rpc_timeout: float
     # API key hash -> account id. A revoked key keeps working at most this TTL.
     accounts_by_key: TtlCache[bytes, str]
+    # API key hash -> why conversations refused it, for a few seconds: bad keys cost it one
+    # call per key and interval, not one per request. A key created meanwhile waits as long.
+    refused_keys: TtlCache[bytes, str]
     # Queued sends, concurrent ones in one call.
     outbound: OutboundClient
     # Synchronous sends, those that start together in one call.
@@ -41,7 +49,15 @@ class Backends:
                 raise from_grpc(exc, "conversations") from None
             return str(response.account_id)
 
-        return await self.accounts_by_key.get(key_hash, load)
+        refusal = self.refused_keys.peek(key_hash)
+        if refusal is not None:
+            raise ApiError(401, "unauthenticated", refusal)
+        try:
+            return await self.accounts_by_key.get(key_hash, load)
+        except ApiError as exc:
+            if exc.status == 401:
+                self.refused_keys.put(key_hash, exc.message)
+            raise
 
     async def ready(self) -> dict[str, bool]:
         async def serving(stub: health_pb2_grpc.HealthStub) -> bool:
@@ -72,6 +88,9 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
             sender_health=health_pb2_grpc.HealthStub(sender_channel),
             rpc_timeout=settings.rpc_timeout_seconds,
             accounts_by_key=TtlCache(settings.auth_cache_ttl_seconds),
+            refused_keys=TtlCache(
+                min(REFUSED_KEY_TTL_SECONDS, settings.auth_cache_ttl_seconds), REFUSED_KEYS_MAX
+            ),
             outbound=outbound,
             sync_sends=sync_sends,
         )

@@ -13,6 +13,8 @@ from aiohttp import web
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.sender.v1 import sender_pb2
 
+from services.shared.whatsapp_errors import FailureClass, classify
+
 
 class ApiError(Exception):
     def __init__(
@@ -77,6 +79,17 @@ def from_status(code: grpc.StatusCode, details: str, service: str) -> ApiError:
     return ApiError(status, error_code, details or error_code)
 
 
+def send_outcome_unknown() -> ApiError:
+    """The gateway's own deadline for a sync send passed. Conversations goes on with it, so
+    the message may well be sent: a retry without the same key could send it twice."""
+    return ApiError(
+        504,
+        "outcome_unknown",
+        "no answer in time; the send may still complete: retry with the same Idempotency-Key, "
+        "or read the message with GET /messages/{id}",
+    )
+
+
 def from_whatsapp_failure(
     failure: sender_pb2.Failure, message_id: str, headers: dict[str, str] | None = None
 ) -> ApiError:
@@ -100,6 +113,15 @@ def from_whatsapp_failure(
         error = ApiError(
             422, "whatsapp_rejected", f"WhatsApp refused the message: {failure.message}", details
         )
+    elif failure.failure_class == sender_pb2.FAILURE_CLASS_NEEDS_OPERATOR:
+        # Not the message's fault, and no retry helps until someone fixes the account.
+        error = ApiError(
+            502,
+            "whatsapp_account_problem",
+            "WhatsApp failed for a reason an operator must fix on the business account (e.g. an "
+            f"expired access token): {failure.message or failure.code}",
+            details,
+        )
     elif failure.kind == sender_pb2.FAILURE_KIND_TIMEOUT:
         error = ApiError(504, "whatsapp_timeout", "WhatsApp did not answer in time", details)
     else:
@@ -108,3 +130,41 @@ def from_whatsapp_failure(
         )
     error.headers = headers
     return error
+
+
+# pigeon's own codes for failures on the way to WhatsApp (the sender's, and conversations'
+# call to it), with the class and kind their first answer had.
+_PIGEON_FAILURES = {
+    "timeout": (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_TIMEOUT),
+    "connection_error": (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_CONNECTION),
+    "bad_response": (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_BAD_RESPONSE),
+    "sender_unavailable": (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_CONNECTION),
+    "sender_refused": (sender_pb2.FAILURE_CLASS_PERMANENT, sender_pb2.FAILURE_KIND_UNSPECIFIED),
+}
+_FAILURE_CLASSES = {
+    FailureClass.RETRYABLE: sender_pb2.FAILURE_CLASS_RETRYABLE,
+    FailureClass.PERMANENT: sender_pb2.FAILURE_CLASS_PERMANENT,
+    FailureClass.REENGAGEMENT_REQUIRED: sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED,
+    FailureClass.NEEDS_OPERATOR: sender_pb2.FAILURE_CLASS_NEEDS_OPERATOR,
+}
+
+
+def from_stored_failure(message: conversations_pb.Message) -> ApiError:
+    """A failed send's error from the code stored with its message: a send refused before any
+    WhatsApp call, or an idempotent replay of one that failed (the first answer's error again).
+    WhatsApp's HTTP status, details and fbtrace_id are not stored: a numbered code the table
+    does not know counts as permanent, and those details come back empty."""
+    code = message.error_code
+    if code == "reengagement_required":
+        # Refused by conversations before any WhatsApp call: the 24 h window is closed.
+        return ApiError(422, "reengagement_required", message.error_message, {"message_id": message.id})
+    if code in _PIGEON_FAILURES:
+        failure_class, kind = _PIGEON_FAILURES[code]
+    elif code.isascii() and code.isdigit():
+        failure_class, kind = _FAILURE_CLASSES[classify(int(code))], sender_pb2.FAILURE_KIND_WHATSAPP_ERROR
+    else:
+        failure_class, kind = sender_pb2.FAILURE_CLASS_UNSPECIFIED, sender_pb2.FAILURE_KIND_UNSPECIFIED
+    failure = sender_pb2.Failure(
+        failure_class=failure_class, kind=kind, code=code, message=message.error_message
+    )
+    return from_whatsapp_failure(failure, message.id)

@@ -12,7 +12,13 @@ from pigeon.messages.v1 import content_pb2
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, REQUEST_ID, SETTINGS, grpc_metadata
-from services.gateway.errors import ApiError, from_grpc, from_item_status, from_whatsapp_failure
+from services.gateway.errors import (
+    ApiError,
+    from_grpc,
+    from_item_status,
+    from_stored_failure,
+    from_whatsapp_failure,
+)
 from services.gateway.resources import conversation_json, message_json
 from services.gateway.validation import parse_idempotency_key, parse_page_size, parse_send
 
@@ -95,13 +101,28 @@ def server_timing(result: conversations_pb.SendNowResponse) -> dict[str, str]:
     }
 
 
-def refused_before_sending(message: conversations_pb.Message) -> ApiError | None:
-    if (
-        message.status == conversations_pb.MESSAGE_STATUS_FAILED
-        and message.error_code == "reengagement_required"
-    ):
-        return ApiError(422, "reengagement_required", message.error_message, {"message_id": message.id})
-    return None
+# A send whose outcome is not known yet (another request with its key is still at it).
+IN_PROGRESS = (conversations_pb.MESSAGE_STATUS_QUEUED, conversations_pb.MESSAGE_STATUS_SENDING)
+
+
+def replayed_send(message: conversations_pb.Message) -> web.Response:
+    """What the original request answered, from its message as it is now; WhatsApp is not
+    called again: the same error for a failure, 200 once sent, 409 while still in flight."""
+    headers = {"Idempotent-Replayed": "true"}
+    if message.status == conversations_pb.MESSAGE_STATUS_FAILED:
+        error = from_stored_failure(message)
+        error.headers = headers
+        raise error
+    if message.status in IN_PROGRESS:
+        raise ApiError(
+            409,
+            "send_in_progress",
+            "the original request with this Idempotency-Key is still being sent: retry later with "
+            "the same key, or read GET /messages/{id}",
+            {"message_id": message.id},
+            headers,
+        )
+    return json_response(message_json(message), headers=headers)
 
 
 @routes.post("/messages/send")
@@ -114,13 +135,12 @@ async def send_message(request: web.Request) -> web.Response:
     )
     message = result.message
     if result.replayed:
-        # The original request's message as it is now; WhatsApp is not called again.
-        return json_response(message_json(message), headers={"Idempotent-Replayed": "true"})
-    refusal = refused_before_sending(message)
-    if refusal is not None:
-        raise refusal
+        return replayed_send(message)
     if result.HasField("failure"):
         raise from_whatsapp_failure(result.failure, message.id, server_timing(result))
+    if message.status == conversations_pb.MESSAGE_STATUS_FAILED:
+        # Refused before any WhatsApp call (the 24 h window): the stored code says why.
+        raise from_stored_failure(message)
     return json_response(message_json(message), headers=server_timing(result))
 
 

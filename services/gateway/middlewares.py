@@ -21,6 +21,7 @@ log = logging.getLogger("services.gateway")
 
 # Meta authenticates webhooks by signature (checked by conversations), not by API key.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics", "/webhooks/whatsapp"})
+CLIENT_CLOSED_REQUEST = 499
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Keys are visible ASCII; anything else cannot be one (and would not encode for gRPC).
 API_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,256}")
@@ -82,6 +83,11 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return json_error(
             400, "malformed_json", "request body could not be read (Content-Encoding or framing)"
         )
+    except ConnectionError:
+        # The client went away mid-request (say, mid-upload): nobody reads this answer, and it is
+        # no fault of ours. 499 is nginx's "client closed request", so metrics show what happened.
+        log.debug("client disconnected", extra={"request_id": request[REQUEST_ID], "path": request.path})
+        return json_error(CLIENT_CLOSED_REQUEST, "client_closed_request", "the client closed the connection")
     except Exception:
         log.exception("unexpected error", extra={"request_id": request[REQUEST_ID], "path": request.path})
         return json_error(500, "internal", "internal error; the request id identifies it in the logs")

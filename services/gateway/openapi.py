@@ -29,20 +29,35 @@ MESSAGE = {"$ref": "#/components/schemas/Message"}
 CONVERSATION = {"$ref": "#/components/schemas/Conversation"}
 
 _REASONS = {
-    400: "Malformed JSON or an invalid field (`details.field` names it)",
+    400: (
+        "Malformed JSON, an invalid field (`details.field` names it), or a body whose "
+        "Content-Encoding does not decode"
+    ),
     401: "Missing, malformed or unknown API key",
     403: "Webhook verification refused",
     404: "No such resource for this account (another account's ids are not found either)",
-    409: "The Idempotency-Key was used with another request",
+    409: (
+        "The Idempotency-Key was used with another request (`idempotency_key_reused`), the sync "
+        "send it names is still at WhatsApp (`send_in_progress`: retry later with the same key), or "
+        "the message's state does not allow the change (`conflict`)"
+    ),
     413: "Body larger than the limit",
     422: "Text too long, the 24 h window is closed, or WhatsApp refused the message (stored as failed)",
     429: "Too many requests for this API key; retry after `Retry-After` seconds",
-    502: "WhatsApp failed in a retryable way (the message is stored as failed)",
+    502: (
+        "WhatsApp failed in a retryable way (`whatsapp_failed`) or for a reason an operator must fix "
+        "(`whatsapp_account_problem`: do not retry), the message stored as failed; or a pigeon "
+        "service answered an unexpected error (`upstream_error`)"
+    ),
     503: "A pigeon service or PostgreSQL is unavailable",
-    504: "WhatsApp did not answer in time (the message is stored as failed)",
+    504: (
+        "WhatsApp did not answer in time (`whatsapp_timeout`, the message stored as failed), or the "
+        "gateway's own deadline passed (`outcome_unknown`: the send may still complete; retry with "
+        "the same Idempotency-Key or read GET /messages/{id})"
+    ),
 }
-# Answered by any route that takes an API key.
-_AUTHENTICATED = (401, 429, 503)
+# Answered by any route that takes an API key (checking it is a call to conversations).
+_AUTHENTICATED = (401, 429, 502, 503)
 
 
 def _error_responses(*statuses: int) -> dict[str, Any]:
@@ -91,9 +106,11 @@ IDEMPOTENCY_KEY_PARAMETER = {
     "name": "Idempotency-Key",
     "in": "header",
     "description": (
-        "A retry with the same key and body answers the original message (header "
-        "`Idempotent-Replayed: true`) and never calls WhatsApp again; the same key with another "
-        "body or route answers 409. Kept at least 24 hours."
+        "A retry with the same key and body answers what the original answered, from its message "
+        "as it is now (header `Idempotent-Replayed: true`), and never calls WhatsApp again: on "
+        "send-async 202 with the message; on send 200 once sent, the first answer's error if it "
+        "failed, 409 `send_in_progress` while it is still at WhatsApp. The same key with another "
+        "body or route answers 409 `idempotency_key_reused`. Kept at least 24 hours."
     ),
     "schema": {
         "type": "string",
@@ -212,7 +229,8 @@ SCHEMAS: dict[str, Any] = {
         "description": (
             "A message in the WhatsApp Cloud API's shape: `type` and the object of that name. Give "
             "exactly one of conversation_id, or to (with an optional account_id, which must be the "
-            "API key's) to open a conversation with a new contact. Unknown fields are ignored; "
+            "API key's) to open a conversation with a new contact. Unknown fields are ignored (but "
+            "`template.components` is stored and sent to WhatsApp as given); "
             f"JSON nested deeper than {MAX_JSON_DEPTH} levels and strings holding U+0000 are refused."
         ),
         "required": ["type"],
@@ -341,7 +359,7 @@ def _send_operation(summary: str, success: dict[str, Any], *errors: int) -> dict
     }
 
 
-def _paths() -> dict[str, Any]:
+def _paths(heartbeat: float) -> dict[str, Any]:
     public: list[dict[str, Any]] = []  # `security: []`: no API key
     return {
         "/messages/send": {
@@ -446,9 +464,11 @@ def _paths() -> dict[str, Any]:
                 "summary": "The account's events, live, over a WebSocket",
                 "description": (
                     "Frames are JSON `Event`s. Without `since` the stream starts from now; with it, "
-                    "after that event id, losing nothing. The server pings every 20 s; a client too "
-                    "slow to read is closed with code 4008 and resumes with `since`; one whose API key is "
-                    "revoked, with code 4401."
+                    f"after that event id, losing nothing. The server pings every {heartbeat:g} s. Close "
+                    "codes: 4008, a client too slow to read (or its connection dropped if not even the "
+                    "close frame goes out); 4503, conversations' event stream ended (say, it restarted); "
+                    "1001, the gateway is shutting down: each resumes with `since`. 4401: the API key "
+                    "was revoked (up to about twice the API key cache's lifetime after it)."
                 ),
                 "security": [{"apiKey": []}, {"token": []}],
                 "parameters": [
@@ -505,7 +525,7 @@ def _paths() -> dict[str, Any]:
                             }
                         ),
                     },
-                    **_error_responses(401, 413, 503),
+                    **_error_responses(400, 401, 413, 502, 503),
                 },
             },
         },
@@ -602,5 +622,5 @@ def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
             },
         },
         "security": [{"apiKey": []}],
-        "paths": _paths(),
+        "paths": _paths(settings.ws_heartbeat_seconds),
     }

@@ -17,7 +17,7 @@ import grpc
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc
 
-from services.gateway.errors import ApiError, from_grpc, from_item_status, from_status
+from services.gateway.errors import ApiError, from_grpc, from_item_status, from_status, send_outcome_unknown
 from services.gateway.outbound import MAX_BATCH, MAX_BATCHED_REQUEST_BYTES
 from services.shared.turn_batching import TurnBatcher, streamed_results
 
@@ -75,6 +75,8 @@ def _outcome(result: pb.BatchSendNowResult) -> pb.SendNowResponse | ApiError:
 
 
 def _call_error(error: grpc.aio.AioRpcError) -> ApiError:
+    if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return send_outcome_unknown()
     return from_grpc(error, "conversations")
 
 

@@ -3,9 +3,10 @@
 Each client gets its own WatchEvents stream from conversations (backlog after
 `since`, then live). Frames wait in a bounded queue between the stream and the
 socket: a client that stops reading fills it, and once it has stayed full (or a
-send has not gone out) for WS_SEND_TIMEOUT_SECONDS the client is closed with 4008.
-A slow client costs only its own queue and stream, never the others' latency. The API
-key is checked again every AUTH_CACHE_TTL_SECONDS: a revoked key is closed with 4401.
+send has not gone out) for WS_SEND_TIMEOUT_SECONDS the client is closed with 4008, or
+its connection dropped when not even the close frame goes out within as long. A slow
+client costs only its own queue and stream, never the others' latency. The API key is
+checked again every AUTH_CACHE_TTL_SECONDS: a revoked key is closed with 4401.
 """
 
 import asyncio
@@ -25,6 +26,8 @@ from services.gateway.validation import parse_event_id
 log = logging.getLogger(__name__)
 
 CONNECTIONS = Gauge("pigeon_websocket_connections", "Open WebSocket connections")
+# The open sockets, so that shutdown can close them as going away (1001).
+OPEN_SOCKETS = web.AppKey("open_sockets", set[web.WebSocketResponse])
 
 # Application close codes (4000-4999).
 CLOSE_SLOW_CONSUMER = 4008
@@ -53,6 +56,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     )
     await socket.prepare(request)
     CONNECTIONS.inc()
+    request.app[OPEN_SOCKETS].add(socket)
     stream = request.app[BACKENDS].conversations.WatchEvents(
         conversations_pb.WatchEventsRequest(account_id=request[ACCOUNT_ID], after_id=since),
         metadata=grpc_metadata(request),
@@ -119,6 +123,46 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         CONNECTIONS.dec()
-    if not socket.closed:
-        await socket.close(code=code, message=reason.encode())
+        request.app[OPEN_SOCKETS].discard(socket)
+    # Frames the client will never get: not held while the close waits.
+    while not queue.empty():
+        queue.get_nowait()
+    await close_or_drop(request, socket, code, reason, settings.ws_send_timeout_seconds)
     return socket
+
+
+async def close_or_drop(
+    request: web.Request, socket: web.WebSocketResponse, code: int, reason: str, timeout_seconds: float
+) -> None:
+    """Closes with `code`, or drops the connection when the close frame cannot go out in time
+    (a client that reads nothing): it holds no handler, connection or buffer after that."""
+    try:
+        if not socket.closed:
+            async with asyncio.timeout(timeout_seconds):
+                await socket.close(code=code, message=reason.encode())
+    except (TimeoutError, asyncio.CancelledError):
+        # A send cut short (a slow client) leaves aiohttp's drain waiter cancelled: a close that
+        # must wait for the client then raises CancelledError at once. Only our own goes on.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+    finally:
+        transport = request.transport
+        if transport is not None and transport.get_write_buffer_size():
+            # Bytes unsent, the close frame among them: transport.close(), where aiohttp
+            # leaves it, would wait for them.
+            transport.abort()
+
+
+async def close_open_sockets(app: web.Application) -> None:
+    """On shutdown: close every socket as going away (1001), so that clients reconnect (with
+    `since`) at once instead of seeing 1006, and shutdown does not wait for them. A client that
+    does not read gets as long as a slow one."""
+
+    async def going_away(socket: web.WebSocketResponse) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(app[SETTINGS].ws_send_timeout_seconds):
+                await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+    open_sockets = app[OPEN_SOCKETS]
+    await asyncio.gather(*(going_away(socket) for socket in list(open_sockets)))

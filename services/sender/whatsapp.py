@@ -1,5 +1,5 @@
-"""The WhatsApp Cloud API client: one pooled HTTP session per process, and the one
-table that says what each Graph API error means for the caller.
+"""The WhatsApp Cloud API client: one pooled HTTP session per process; what each Graph
+API error means for the caller is services/shared/whatsapp_errors.py.
 
 No gRPC here: `send` returns domain results (`Accepted` or `Failure`) and never raises
 for anything WhatsApp or the network does. Access tokens go into the Authorization
@@ -21,6 +21,7 @@ import orjson
 from prometheus_client import Histogram
 
 from services.shared.metrics import LATENCY_BUCKETS
+from services.shared.whatsapp_errors import KNOWN_CODES, FailureClass, classify
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +35,6 @@ WHATSAPP_LATENCY = Histogram(
 
 # The `type` values the Cloud API accepts for the messages pigeon sends.
 MESSAGE_TYPES = frozenset({"text", "template", "image", "document", "audio", "video", "sticker", "reaction"})
-
-
-class FailureClass(enum.Enum):
-    """What the caller should do about a failure."""
-
-    RETRYABLE = "retryable"
-    PERMANENT = "permanent"
-    REENGAGEMENT_REQUIRED = "reengagement_required"
-    NEEDS_OPERATOR = "needs_operator"
 
 
 class FailureKind(enum.Enum):
@@ -83,40 +75,6 @@ SendResult = Accepted | Failure
 # Cloud API answers are a few hundred bytes.
 MAX_ANSWER_BYTES = 64 * 1024
 CONNECT_TIMEOUT_SECONDS = 3.0
-
-
-# Graph API error codes by what the caller should do, from the shared Cloud API digest
-# (/work/shared/whatsapp-cloud-api.md). Codes not listed fall back on the HTTP status.
-# Beyond the digest, from Meta's error-code list: 131057 (account in maintenance, e.g. a
-# throughput upgrade) passes; 133010 (phone number not registered) needs an operator.
-_RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057})
-_REENGAGEMENT_CODES = frozenset({131047})
-_NEEDS_OPERATOR_CODES = frozenset({190, 131053, 131048, 131049, 133010})
-_PERMANENT_CODES = frozenset(
-    {100, 131008, 131009, 131026, 131051, 131031, 368, 131042, 10}
-    | set(range(132000, 132017))  # template problems
-    | set(range(200, 300))  # permissions
-)
-
-
-def classify(code: int, http_status: int = 0) -> FailureClass:
-    """The one classification table: a Graph API error code to what the caller should do.
-
-    Known codes decide on their own (the digest says to treat the code as the truth).
-    For an unknown code, a 5xx or 429 answer means trouble on Meta's side or too many
-    calls, which may pass; anything else is assumed to be wrong with the request.
-    """
-    if code in _RETRYABLE_CODES:
-        return FailureClass.RETRYABLE
-    if code in _REENGAGEMENT_CODES:
-        return FailureClass.REENGAGEMENT_REQUIRED
-    if code in _NEEDS_OPERATOR_CODES:
-        return FailureClass.NEEDS_OPERATOR
-    if code in _PERMANENT_CODES:
-        return FailureClass.PERMANENT
-    if http_status >= 500 or http_status == 429:
-        return FailureClass.RETRYABLE
-    return FailureClass.PERMANENT
 
 
 def build_request_body(
@@ -363,9 +321,11 @@ async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes |
 
 # Codes pigeon knows, as metric labels; any other code an upstream invents is "other", so
 # that it cannot grow the metric without bound.
-_KNOWN_CODE_LABELS = frozenset(
-    str(code) for code in _RETRYABLE_CODES | _REENGAGEMENT_CODES | _NEEDS_OPERATOR_CODES | _PERMANENT_CODES
-) | {"timeout", "connection_error", "bad_response"}
+_KNOWN_CODE_LABELS = frozenset(str(code) for code in KNOWN_CODES) | {
+    "timeout",
+    "connection_error",
+    "bad_response",
+}
 
 
 def _code_label(code: str) -> str:

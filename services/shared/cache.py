@@ -75,6 +75,16 @@ class TtlCache(Generic[K, V]):
         if len(self._entries) >= self.max_entries:
             del self._entries[next(iter(self._entries))]
 
+    def peek(self, key: K) -> V | None:
+        """The cached value, or None when absent or expired; never loads."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > time.monotonic():
+            return entry[1]
+        return None
+
+    def put(self, key: K, value: V) -> None:
+        self._store(key, value)
+
     def invalidate(self, key: K) -> None:
         self._entries.pop(key, None)
         task = self._loading.pop(key, None)

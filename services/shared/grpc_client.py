@@ -9,6 +9,10 @@ servers age their connections out (grpc_server.py), so new replicas are picked u
 import grpc
 import orjson
 
+# Callers ping an idle connection this often, with or without calls in flight, so that a
+# dead peer (or a NAT that forgot it) is found; grpc_server.py accepts pings this frequent.
+KEEPALIVE_TIME_MS = 20_000
+
 _SERVICE_CONFIG = orjson.dumps(
     {
         "loadBalancingConfig": [{"round_robin": {}}],
@@ -17,16 +21,19 @@ _SERVICE_CONFIG = orjson.dumps(
 
 
 def open_channel(target: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(
-        target,
-        options=[
-            ("grpc.service_config", _SERVICE_CONFIG),
-            ("grpc.keepalive_time_ms", 20_000),
-            ("grpc.keepalive_timeout_ms", 5_000),
-            ("grpc.keepalive_permit_without_calls", 1),
-            ("grpc.max_receive_message_length", 4 * 1024 * 1024),
-            # Fail fast while a peer is down instead of queueing calls up to their deadline.
-            ("grpc.initial_reconnect_backoff_ms", 200),
-            ("grpc.max_reconnect_backoff_ms", 2_000),
-        ],
-    )
+    return grpc.aio.insecure_channel(target, options=channel_options())
+
+
+def channel_options() -> list[tuple[str, str | int]]:
+    return [
+        ("grpc.service_config", _SERVICE_CONFIG),
+        ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", 5_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        # Keep pinging a connection that carries no data (an idle WatchEvents stream).
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+        # Fail fast while a peer is down instead of queueing calls up to their deadline.
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", 2_000),
+    ]

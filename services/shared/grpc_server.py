@@ -13,6 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
+from services.shared.grpc_client import KEEPALIVE_TIME_MS
 from services.shared.metrics import ServerInterceptor
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,11 @@ def server_options(max_message_bytes: int = 4 * 1024 * 1024) -> list[tuple[str, 
         # added since are picked up. Calls in flight, streams included, may go on (a day).
         ("grpc.max_connection_age_ms", 60_000),
         ("grpc.max_connection_age_grace_ms", 86_400_000),
+        # Accept the callers' keepalive pings (grpc_client.py), calls or not; by default a
+        # server allows one per 5 minutes without data and answers more with a too_many_pings
+        # GOAWAY. Half the callers' interval leaves room for timer jitter.
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", KEEPALIVE_TIME_MS // 2),
     ]
 
 

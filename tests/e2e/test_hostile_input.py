@@ -136,6 +136,40 @@ async def raw_request(running: Running, request: bytes) -> tuple[int, bytes]:
     return int(status_line.split()[1]), answer
 
 
+async def http_requests_counted(running: Running, route: str, status: int) -> float:
+    """pigeon_http_requests_total of a route and status, from the gateway's metrics."""
+    answer = await call(running, "GET", "/metrics")
+    labels = f'{{method="POST",route="{route}",status="{status}"}}'
+    lines = answer.body.decode().splitlines()
+    return sum(
+        float(line.split()[-1]) for line in lines if line.startswith(f"pigeon_http_requests_total{labels}")
+    )
+
+
+async def test_a_client_gone_mid_upload_is_no_server_error(running: Running, victim: SeededAccount) -> None:
+    route = "/messages/send"
+    errors_before = await http_requests_counted(running, route, 500)
+    gone_before = await http_requests_counted(running, route, 499)
+    host, port = running.gateway.removeprefix("http://").split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        f"POST {route} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {victim.api_key}\r\n"
+        "Content-Length: 100000\r\n\r\n".encode()
+        + b'{"type": "text", "text": {"body": "'
+    )
+    await writer.drain()
+    await asyncio.sleep(0.3)  # the gateway is reading the body
+    writer.close()
+
+    deadline = time.monotonic() + 10
+    while (counted := await http_requests_counted(running, route, 499) - gone_before) == 0:
+        assert await http_requests_counted(running, route, 500) == errors_before, "counted as a 500"
+        assert time.monotonic() < deadline, "the gateway did not count the request"
+        await asyncio.sleep(0.1)
+    assert counted == 1  # 499: the client closed the request
+    await assert_healthy(running)
+
+
 def text_body(account: SeededAccount, body: str = "hi", **extra: Any) -> dict[str, Any]:
     return {"conversation_id": account.conversation_ids[0], "type": "text", "text": {"body": body}, **extra}
 

@@ -2,6 +2,8 @@
 the services, PostgreSQL, and real HTTP out to the WhatsApp simulator."""
 
 import asyncio
+import secrets
+import time
 from typing import Any
 
 import orjson
@@ -9,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.shared.api_keys import hash_api_key
 from tests.fixtures.stack import Running
 from tools.seed import SeededAccount, create_account
 
@@ -191,15 +194,20 @@ async def test_another_accounts_ids_answer_404(running: Running) -> None:
     assert not set(acme.conversation_ids) & {c["id"] for c in page["conversations"]}
 
 
+# The simulator's recipients that fail, and the answer of a sync send to each.
+WHATSAPP_FAILURES = [
+    ("1999131026", 422, "whatsapp_rejected", "131026"),
+    ("1999131047", 422, "reengagement_required", "131047"),
+    ("1999131000", 502, "whatsapp_failed", "131000"),
+    ("1999130429", 502, "whatsapp_failed", "130429"),
+    ("1999190", 502, "whatsapp_account_problem", "190"),  # expired access token: an operator must act
+    ("19983000", 504, "whatsapp_timeout", "timeout"),
+]
+
+
 @pytest.mark.parametrize(
     ("to", "status", "code", "whatsapp_code"),
-    [
-        ("1999131026", 422, "whatsapp_rejected", "131026"),
-        ("1999131047", 422, "reengagement_required", "131047"),
-        ("1999131000", 502, "whatsapp_failed", "131000"),
-        ("1999130429", 502, "whatsapp_failed", "130429"),
-        ("19983000", 504, "whatsapp_timeout", "timeout"),
-    ],
+    WHATSAPP_FAILURES,
 )
 async def test_whatsapp_failures_answer_their_status_and_store_the_message_failed(
     running: Running, to: str, status: int, code: str, whatsapp_code: str
@@ -219,6 +227,56 @@ async def test_whatsapp_failures_answer_their_status_and_store_the_message_faile
     assert message["error"]["code"] == whatsapp_code
 
 
+async def sent_for(running: Running, message_id: str) -> list[dict[str, Any]]:
+    """The simulator's record of every request that carried this pigeon message."""
+    return [
+        r
+        for r in await running.simulator_requests()
+        if isinstance(r["body"], dict) and r["body"].get("biz_opaque_callback_data") == message_id
+    ]
+
+
+@pytest.mark.parametrize(("to", "status", "code", "whatsapp_code"), WHATSAPP_FAILURES)
+async def test_a_replay_of_a_failed_send_answers_the_same_error(
+    running: Running, to: str, status: int, code: str, whatsapp_code: str
+) -> None:
+    template = {"name": "order_update", "language": {"code": "en"}}
+    body = {"to": to, "type": "template", "template": template}
+    key = {"Idempotency-Key": f"replay-failed-{to}"}
+    first_status, first = await post(running, running.acme, body, headers=key)
+    assert (first_status, first["error"]["code"]) == (status, code)
+
+    async with running.http.post(
+        f"{running.gateway}/messages/send", data=orjson.dumps(body), headers={**auth(running.acme), **key}
+    ) as response:
+        again = await response.json()
+        assert response.headers["Idempotent-Replayed"] == "true"
+    assert (response.status, again["error"]["code"]) == (status, code)
+    details = again["error"]["details"]
+    assert (details["message_id"], details["whatsapp_code"]) == (
+        first["error"]["details"]["message_id"],
+        whatsapp_code,
+    )
+    assert details["retryable"] == first["error"]["details"]["retryable"]
+    assert len(await sent_for(running, details["message_id"])) == 1  # WhatsApp was not called again
+
+
+async def test_a_replay_while_the_original_is_at_whatsapp_is_409_then_200(running: Running) -> None:
+    template = {"name": "order_update", "language": {"code": "en"}}
+    body = {"to": "19981000", "type": "template", "template": template}  # WhatsApp answers in 1 s
+    key = {"Idempotency-Key": "replay-in-flight"}
+    original = asyncio.create_task(post(running, running.acme, body, headers=key))
+    await asyncio.sleep(0.4)
+
+    status, in_flight = await post(running, running.acme, body, headers=key)
+    assert (status, in_flight["error"]["code"]) == (409, "send_in_progress")
+    status, sent = await original
+    assert (status, sent["status"]) == (200, "sent")
+    assert in_flight["error"]["details"]["message_id"] == sent["id"]
+    status, again = await post(running, running.acme, body, headers=key)
+    assert (status, again["id"], again["status"]) == (200, sent["id"], "sent")
+
+
 async def test_authentication_errors(running: Running) -> None:
     body = {"conversation_id": running.acme.conversation_ids[0], "type": "text", "text": {"body": "x"}}
     status, error = await post(running, None, body)
@@ -227,6 +285,41 @@ async def test_authentication_errors(running: Running) -> None:
     assert (status, error["error"]["code"]) == (401, "unauthenticated")
     status, error = await post(running, None, body, headers={"Authorization": running.acme.api_key})
     assert status == 401
+
+
+async def key_checks(running: Running) -> float:
+    """AuthenticateApiKey calls conversations has served, from its metrics."""
+    url = f"http://127.0.0.1:{running.stack.conversations_metrics_port}/metrics"
+    async with running.http.get(url) as response:
+        lines = (await response.text()).splitlines()
+    return sum(
+        float(line.split()[-1])
+        for line in lines
+        if line.startswith("pigeon_grpc_requests_total{") and 'method="AuthenticateApiKey"' in line
+    )
+
+
+async def test_an_unknown_key_is_refused_from_memory_for_a_few_seconds(running: Running) -> None:
+    body = {"conversation_id": running.acme.conversation_ids[0], "type": "text", "text": {"body": "x"}}
+    api_key = f"pgn_{secrets.token_urlsafe(24)}"
+    headers = {"Authorization": f"Bearer {api_key}"}
+    checks_before = await key_checks(running)
+
+    statuses = {(await post(running, None, body, headers=headers))[0] for _ in range(20)}
+
+    assert statuses == {401}
+    assert await key_checks(running) - checks_before == 1  # not one PostgreSQL query per request
+    # The key created after its refusal works once the refusal is forgotten (5 s).
+    async with running.engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO api_keys (account_id, key_hash, key_prefix) VALUES (:a, :h, 'pgn_')"),
+            {"a": running.acme.account_id, "h": hash_api_key(api_key)},
+        )
+    created_at = time.monotonic()
+    assert (await post(running, None, body, headers=headers))[0] == 401
+    while (await post(running, None, body, headers=headers))[0] != 200:
+        assert time.monotonic() - created_at < 10, "the new key is still refused"
+        await asyncio.sleep(0.2)
 
 
 @pytest.mark.parametrize(

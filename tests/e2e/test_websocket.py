@@ -1,14 +1,17 @@
-"""GET /ws: events in order, resume with `since` losing nothing, isolation between accounts."""
+"""GET /ws: events in order, resume with `since` losing nothing, isolation between accounts,
+and a close as going away (1001) when the gateway shuts down."""
 
 import asyncio
 import re
+import signal
+import time
 from typing import Any
 
 import aiohttp
 import orjson
 from sqlalchemy import text
 
-from tests.fixtures.stack import Running
+from tests.fixtures.stack import Running, start_running
 from tools.seed import SeededAccount, create_account
 
 
@@ -139,3 +142,18 @@ async def test_token_query_parameter_and_bad_keys(running: Running) -> None:
         headers={"Authorization": f"Bearer {account.api_key}"},
     ) as response:
         assert response.status == 400
+
+
+async def test_a_gateway_shutdown_closes_sockets_as_going_away(postgres_server: str) -> None:
+    async with start_running(postgres_server, "ws-shutdown") as running:
+        gateway = running.stack.service("gateway")
+        async with connect(running, running.acme) as socket:
+            gateway.signal(signal.SIGTERM)
+            started = time.monotonic()
+            async with asyncio.timeout(5):  # well within the 10 s shutdown timeout
+                message = await socket.receive()
+            assert message.type == aiohttp.WSMsgType.CLOSE, message
+            assert socket.close_code == aiohttp.WSCloseCode.GOING_AWAY
+        assert gateway.process is not None
+        assert await asyncio.to_thread(gateway.process.wait, 5) == 0
+        print(f"gateway shutdown: the socket closed with 1001 in {time.monotonic() - started:.2f} s")

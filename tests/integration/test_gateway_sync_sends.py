@@ -160,3 +160,22 @@ async def test_an_older_conversations_gets_one_call_per_send(setup: Setup) -> No
     assert setup.conversations.batch_attempts == 1  # asked once, not again within the minute
     assert isinstance(missing, ApiError) and missing.status == 404
     assert isinstance(x, pb.SendNowResponse) and x.message.id == "x"
+
+
+async def test_the_gateways_own_deadline_is_an_unknown_outcome_not_a_retry_later(setup: Setup) -> None:
+    # Conversations goes on with a send after the gateway stops waiting: it may be sent.
+    client = SyncSendClient(setup.client.stub, timeout_seconds=0.2)
+    try:
+        batched = await asyncio.gather(
+            *(client.send(send_now(f"slow100{n}"), "r") for n in range(3)), return_exceptions=True
+        )
+        alone = await asyncio.gather(client.send(send_now("slow1003"), "r"), return_exceptions=True)
+    finally:
+        await client.close()
+
+    assert setup.conversations.batch_calls == [["slow1000", "slow1001", "slow1002"]]
+    assert setup.conversations.single_calls == ["slow1003"]
+    for error in batched + alone:
+        assert isinstance(error, ApiError), error
+        assert (error.status, error.code) == (504, "outcome_unknown")
+        assert "same Idempotency-Key" in error.message

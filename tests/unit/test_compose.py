@@ -179,3 +179,11 @@ def test_the_proxy_logs_no_query_string() -> None:
     assert logs and all(name in formats for name in logs)
     for name in logs:
         assert not re.search(r"\$(request|request_uri|args|query_string|arg_\w+)\b", formats[name])
+
+
+def test_the_proxy_error_log_leaves_out_request_lines_and_metrics_stay_internal() -> None:
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    # Levels error and below print the request line, query string (?token=) included.
+    assert re.findall(r"^error_log\s+\S+\s+(\w+)\s*;", nginx, re.MULTILINE) == ["crit"]
+    # /metrics takes no API key: never served through the proxy.
+    assert re.search(r"location\s*=\s*/metrics\s*\{\s*return\s+404\s*;\s*\}", nginx)

@@ -175,7 +175,7 @@ def test_whatsapp_failed_without_a_message_names_the_code() -> None:
     assert error.details["retryable"] is True
 
 
-def test_needs_operator_is_whatsapp_failed_and_not_retryable() -> None:
+def test_needs_operator_is_an_account_problem_and_not_retryable() -> None:
     error = from_whatsapp_failure(
         failure(
             sender_pb2.FAILURE_CLASS_NEEDS_OPERATOR,
@@ -188,8 +188,8 @@ def test_needs_operator_is_whatsapp_failed_and_not_retryable() -> None:
         MESSAGE_ID,
     )
 
-    assert (error.status, error.code) == (502, "whatsapp_failed")
-    assert error.message == "WhatsApp failed: Error validating access token"
+    assert (error.status, error.code) == (502, "whatsapp_account_problem")
+    assert error.message.endswith(": Error validating access token")
     assert error.details == expected_details("190", "Error validating access token", "", "AbCdEf123", False)
 
 
@@ -213,7 +213,12 @@ def test_unspecified_class_is_whatsapp_failed_and_not_retryable() -> None:
         ),
         (sender_pb2.FAILURE_CLASS_PERMANENT, sender_pb2.FAILURE_KIND_TIMEOUT, 422, "whatsapp_rejected"),
         (sender_pb2.FAILURE_CLASS_PERMANENT, sender_pb2.FAILURE_KIND_CONNECTION, 422, "whatsapp_rejected"),
-        (sender_pb2.FAILURE_CLASS_NEEDS_OPERATOR, sender_pb2.FAILURE_KIND_TIMEOUT, 504, "whatsapp_timeout"),
+        (
+            sender_pb2.FAILURE_CLASS_NEEDS_OPERATOR,
+            sender_pb2.FAILURE_KIND_TIMEOUT,
+            502,
+            "whatsapp_account_problem",
+        ),
         (sender_pb2.FAILURE_CLASS_UNSPECIFIED, sender_pb2.FAILURE_KIND_TIMEOUT, 504, "whatsapp_timeout"),
         (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_UNSPECIFIED, 502, "whatsapp_failed"),
         (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_BAD_RESPONSE, 502, "whatsapp_failed"),
