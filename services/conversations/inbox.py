@@ -82,7 +82,7 @@ class SendPolicy:
     # Validity period: a message not sent within it fails as "expired".
     message_ttl_seconds: float = 3600.0
     # Sync sends take pacing slots as the outbox does (the same margin: see OutboxSettings),
-    # and are refused (`rate_limited`) when their account's next free slot is further away.
+    # and are refused (`account_rate_limited`) when their account's next free slot is further away.
     pacing_margin_seconds: float = 0.3
     max_pacing_wait_seconds: float = 1.0
 

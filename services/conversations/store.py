@@ -149,12 +149,14 @@ SYNC_SEND_ATTEMPT = 1
 # A sync send (`sending`) takes its account's next pacing slot, as the outbox's claims do,
 # so that both together keep the account under its messages per second; when the next
 # free slot is further away than the row's `max_pacing_wait_seconds`, it is stored failed
-# at once (`rate_limited`) and takes no slot. Each row's `send_delay_seconds` says how long
-# to wait for its slot. Queued and failed messages get their event. Locks are taken in one
-# order by every batch, so concurrent batches wait for each other instead of deadlocking:
-# the pacing rows (sorted by account), the idempotency keys (sorted; `(SELECT count(*)
-# FROM ...)` finishes each step before the next), the conversations (sorted by id), then
-# the event counters (sorted by account). The outbox's claim locks only pacing rows.
+# at once (`account_rate_limited`), takes no slot and leaves its idempotency key unused
+# (unless the key was used before: then the caller reads the original). Each row's
+# `send_delay_seconds` says how long to wait for its slot. Queued and failed messages get
+# their event. Locks are taken in one order by every batch, so concurrent batches wait
+# for each other instead of deadlocking: the pacing rows (sorted by account), the
+# idempotency keys (sorted; `(SELECT count(*) FROM ...)` finishes each step before the
+# next), the conversations (sorted by id), then the event counters (sorted by account).
+# The outbox's claim locks only pacing rows.
 _INSERT_OUTBOUND = text(
     f"""
     WITH input AS (
@@ -182,6 +184,9 @@ _INSERT_OUTBOUND = text(
         SELECT i.account_id, i.idempotency_key, i.request_hash, i.message_id FROM input i
         WHERE i.idempotency_key IS NOT NULL AND (SELECT count(*) FROM pacing) >= 0
           AND EXISTS (SELECT 1 FROM conversations WHERE id = i.conversation_id AND account_id = i.account_id)
+          -- A send refused by its account's pacing does not use up its key: a retry may send.
+          AND NOT EXISTS (SELECT 1 FROM pacing
+                          WHERE pacing.account_id = i.account_id AND NOT pacing.open AND i.status = 'sending')
         ORDER BY i.account_id, i.idempotency_key
         ON CONFLICT DO NOTHING
         RETURNING message_id
@@ -195,11 +200,14 @@ _INSERT_OUTBOUND = text(
                 WHEN i.type <> 'template'
                      AND (c.last_inbound_at IS NULL OR c.last_inbound_at < now() - interval '24 hours')
                     THEN 'reengagement_required'
-                WHEN i.status = 'sending' AND NOT pacing.open THEN 'rate_limited'
+                WHEN i.status = 'sending' AND NOT pacing.open THEN 'account_rate_limited'
             END AS refusal
         FROM input i JOIN c ON c.id = i.conversation_id AND c.account_id = i.account_id
         LEFT JOIN pacing ON pacing.account_id = i.account_id
         WHERE i.idempotency_key IS NULL OR i.message_id IN (SELECT message_id FROM key)
+           OR (i.status = 'sending' AND NOT pacing.open
+               AND NOT EXISTS (SELECT 1 FROM idempotency_keys k
+                               WHERE k.account_id = i.account_id AND k.key = i.idempotency_key))
     ), slots AS (
         SELECT t.message_id, t.account_id, pacing.slot_seconds,
                pacing.start + make_interval(secs => pacing.slot_seconds
@@ -223,7 +231,7 @@ _INSERT_OUTBOUND = text(
                CASE WHEN t.refusal IS NULL THEN t.status ELSE 'failed' END,
                t.refusal,
                CASE t.refusal WHEN 'reengagement_required' THEN :reengagement_message
-                              WHEN 'rate_limited' THEN :rate_limited_message END,
+                              WHEN 'account_rate_limited' THEN :rate_limited_message END,
                CASE WHEN t.refusal IS NOT NULL THEN now() END,
                CASE WHEN t.status = 'sending' AND t.refusal IS NULL THEN {SYNC_SEND_ATTEMPT} ELSE 0 END,
                CASE WHEN t.status = 'queued' THEN now() END,
@@ -669,7 +677,7 @@ class Store:
     ) -> StoredOutbound | None:
         """None when nothing was written: unknown conversation, or a used idempotency key.
         A sync send (SENDING) takes its account's next pacing slot, `slot_seconds` after the
-        one before it, or is stored failed (`rate_limited`) if that slot is more than
+        one before it, or is stored failed (`account_rate_limited`) if that slot is more than
         `max_pacing_wait_seconds` away. Concurrent calls share one statement (`_INSERT_OUTBOUND`)."""
         return await self.outbound_inserts.submit(
             _OutboundRow(

@@ -59,6 +59,9 @@ _GRPC_TO_HTTP: dict[grpc.StatusCode, tuple[int, str]] = {
 
 _STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
+# The code conversations stores for a sync send refused by its account's pacing.
+ACCOUNT_RATE_LIMITED = "account_rate_limited"
+
 
 def from_grpc(error: grpc.aio.AioRpcError, service: str) -> ApiError:
     return from_status(error.code(), error.details() or "", service)
@@ -158,6 +161,16 @@ def from_stored_failure(message: conversations_pb.Message) -> ApiError:
     if code == "reengagement_required":
         # Refused by conversations before any WhatsApp call: the 24 h window is closed.
         return ApiError(422, "reengagement_required", message.error_message, {"message_id": message.id})
+    if code == ACCOUNT_RATE_LIMITED:
+        # Refused by conversations before any WhatsApp call: the account's next free send slot
+        # (its messages per second, shared with the outbox) was too far away.
+        return ApiError(
+            429,
+            ACCOUNT_RATE_LIMITED,
+            message.error_message,
+            {"message_id": message.id},
+            {"Retry-After": "1"},
+        )
     if code in _PIGEON_FAILURES:
         failure_class, kind = _PIGEON_FAILURES[code]
     elif code.isascii() and code.isdigit():

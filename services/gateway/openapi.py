@@ -43,7 +43,11 @@ _REASONS = {
     ),
     413: "Body larger than the limit",
     422: "Text too long, the 24 h window is closed, or WhatsApp refused the message (stored as failed)",
-    429: "Too many requests for this API key; retry after `Retry-After` seconds",
+    429: (
+        "Too many requests for this API key (`rate_limited`), or, on POST /messages/send, the "
+        "account's next free WhatsApp send slot is too far away (`account_rate_limited`: nothing "
+        "sent, the Idempotency-Key stays unused); retry after `Retry-After` seconds"
+    ),
     502: (
         "WhatsApp failed in a retryable way (`whatsapp_failed`) or for a reason an operator must fix "
         "(`whatsapp_account_problem`: do not retry), the message stored as failed; or a pigeon "

@@ -325,6 +325,44 @@ async def test_sync_and_async_sends_together_keep_the_rate(running: Running) -> 
     assert most_within_one_second([float(r["received_at"]) for r in requests]) <= 5
 
 
+async def test_a_sync_send_whose_slot_is_too_far_away_is_refused_with_429(running: Running) -> None:
+    busy = await create_account(running.engine, "Busy", conversations=0, messages_per_second=5)
+    await running.register(busy, mps=5)
+    async with running.engine.begin() as connection:
+        # Its slots are handed out for the next 30 s (a backlog at its rate).
+        await connection.execute(
+            text("UPDATE send_pacing SET next_slot_at = now() + interval '30 s' WHERE account_id = :a"),
+            {"a": busy.account_id},
+        )
+    wanted = {"to": "15553000001", **TEMPLATE}
+    status, body, headers = await send(running, busy, wanted, route="send", **{"Idempotency-Key": "busy-1"})
+    assert status == 429, body
+    assert body["error"]["code"] == "account_rate_limited"
+    assert int(headers["Retry-After"]) >= 1
+    message_id = body["error"]["details"]["message_id"]
+    refused = await message(running, busy, message_id)
+    assert (refused["status"], refused["error"]["code"]) == ("failed", "account_rate_limited")
+    assert await running.simulator_requests(phone_number_id=busy.phone_number_id) == []
+    async with running.engine.connect() as connection:
+        next_slot_in = await connection.scalar(
+            text("SELECT extract(epoch FROM next_slot_at - now()) FROM send_pacing WHERE account_id = :a"),
+            {"a": busy.account_id},
+        )
+    assert 25 < next_slot_in <= 30  # a refused send takes no slot
+    # Nor its idempotency key: once the account has slots again, the retry sends it.
+    async with running.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE send_pacing SET next_slot_at = now() WHERE account_id = :a"), {"a": busy.account_id}
+        )
+    status, body, _ = await send(running, busy, wanted, route="send", **{"Idempotency-Key": "busy-1"})
+    assert (status, body["status"]) == (200, "sent")
+    assert body["id"] != message_id
+    status, replayed, headers = await send(
+        running, busy, wanted, route="send", **{"Idempotency-Key": "busy-1"}
+    )
+    assert (status, replayed["id"], headers["Idempotent-Replayed"]) == (200, body["id"], "true")
+
+
 async def test_expired_message_fails_with_expired(postgres_server: str) -> None:
     from tests.fixtures.stack import start_running
 

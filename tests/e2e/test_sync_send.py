@@ -300,7 +300,10 @@ async def key_checks(running: Running) -> float:
 
 
 async def test_an_unknown_key_is_refused_from_memory_for_a_few_seconds(running: Running) -> None:
-    body = {"conversation_id": running.acme.conversation_ids[0], "type": "text", "text": {"body": "x"}}
+    # An account of its own: the key added below must not give acme a second key.
+    account = await create_account(running.engine, "Late key")
+    await running.register(account)
+    body = {"conversation_id": account.conversation_ids[0], "type": "text", "text": {"body": "x"}}
     api_key = f"pgn_{secrets.token_urlsafe(24)}"
     headers = {"Authorization": f"Bearer {api_key}"}
     checks_before = await key_checks(running)
@@ -313,7 +316,7 @@ async def test_an_unknown_key_is_refused_from_memory_for_a_few_seconds(running: 
     async with running.engine.begin() as connection:
         await connection.execute(
             text("INSERT INTO api_keys (account_id, key_hash, key_prefix) VALUES (:a, :h, 'pgn_')"),
-            {"a": running.acme.account_id, "h": hash_api_key(api_key)},
+            {"a": account.account_id, "h": hash_api_key(api_key)},
         )
     created_at = time.monotonic()
     assert (await post(running, None, body, headers=headers))[0] == 401
