@@ -81,10 +81,12 @@ class SendPolicy:
     sync_lease_seconds: float = 60.0
     # Validity period: a message not sent within it fails as "expired".
     message_ttl_seconds: float = 3600.0
-    # Sync sends take pacing slots as the outbox does (the same margin: see OutboxSettings),
-    # and are refused (`account_rate_limited`) when their account's next free slot is further away.
+    # Sync sends take pacing slots as the outbox does (the same margin and horizon: see
+    # OutboxSettings), and are refused (`account_rate_limited`) when their slot would be further
+    # away than the horizon: waiting no longer than a claimed message, they cannot keep an
+    # account's slots out of the outbox's reach.
     pacing_margin_seconds: float = 0.3
-    max_pacing_wait_seconds: float = 1.0
+    max_pacing_wait_seconds: float = 0.25
 
 
 class Inbox:

@@ -15,12 +15,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from uuid import UUID
 
 from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2
 
 from services.conversations.domain import ClaimedMessage
-from services.conversations.inbox import Inbox
+from services.conversations.inbox import ADVANCED, Inbox
 from services.conversations.metrics import (
     OUTBOX_CLAIMED,
     OUTBOX_DEPTH,
@@ -74,6 +75,14 @@ def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float = 
     """Exponential backoff with full jitter, never sooner than WhatsApp asked."""
     ceiling = min(cap, base * 2 ** (attempt - 1))
     return max(retry_after, random.uniform(ceiling / 2, ceiling))
+
+
+def next_claim_cursor(cursor: UUID, served: set[UUID]) -> UUID:
+    """Where the next claim starts: after the last account this one served, in the order it
+    took them (the ids after `cursor`, then wrapping around to those up to it), so that each
+    account gets its turn."""
+    wrapped = [account for account in served if account <= cursor]
+    return max(wrapped) if wrapped else max(served)
 
 
 class Dispatcher:
@@ -186,11 +195,7 @@ class Dispatcher:
             after_account=self._claim_cursor,
         )
         if claimed:
-            # The next claim starts after the last account this one served (in the
-            # wrapped-around order it took them), so each account gets its turn.
-            served = {message.account_id for message in claimed}
-            later = [account for account in served if account > self._claim_cursor]
-            self._claim_cursor = max(later) if later else max(served)
+            self._claim_cursor = next_claim_cursor(self._claim_cursor, {m.account_id for m in claimed})
         answered_at = asyncio.get_running_loop().time()
         for message in claimed:
             task = asyncio.create_task(self._deliver(message, answered_at))
@@ -276,6 +281,15 @@ class Dispatcher:
                     message.account_id, message.id, wa_message_id, attempt=message.attempts
                 ),
             )
+            if recorded is None:
+                # A status webhook may have got here first, with this very wamid: not a takeover.
+                current = await self.store.get_message(message.account_id, message.id)
+                if (
+                    current is not None
+                    and current.status in ADVANCED
+                    and current.wa_message_id == wa_message_id
+                ):
+                    recorded = current
             self._count_outcome(message, "sent", "", recorded is not None)
             return
         failure = response.failure

@@ -56,8 +56,9 @@ class ConversationsSettings:
         database_url = env("DATABASE_URL", "")
         if not database_url:
             raise SettingsError("DATABASE_URL is required (make run sets it to the embedded PostgreSQL)")
-        # The outbox's claims and sync sends take slots from the same pacing.
+        # The outbox's claims and sync sends take slots from the same pacing, as far ahead.
         pacing_margin_seconds = env("PACING_MARGIN_SECONDS", 0.3, positive(float))
+        pacing_horizon_seconds = env("PACING_HORIZON_SECONDS", 0.25, positive(float))
         return cls(
             database_url=async_database_url(database_url),
             bind=env("CONVERSATIONS_BIND", "127.0.0.1:50051"),
@@ -77,14 +78,14 @@ class ConversationsSettings:
                 lease_seconds=env("LEASE_SECONDS", 60.0, positive(float)),
                 send_timeout_seconds=env("SEND_TIMEOUT_SECONDS", 15.0, positive(float)),
                 pacing_margin_seconds=pacing_margin_seconds,
-                pacing_horizon_seconds=env("PACING_HORIZON_SECONDS", 0.25, positive(float)),
+                pacing_horizon_seconds=pacing_horizon_seconds,
                 idempotency_keep_seconds=env("IDEMPOTENCY_KEEP_SECONDS", 86400.0, at_least(86400.0)),
             ),
             send_policy=SendPolicy(
                 sync_lease_seconds=env("SYNC_LEASE_SECONDS", 60.0, positive(float)),
                 message_ttl_seconds=env("MESSAGE_TTL_SECONDS", 3600.0, positive(float)),
                 pacing_margin_seconds=pacing_margin_seconds,
-                max_pacing_wait_seconds=env("SYNC_MAX_PACING_WAIT_SECONDS", 1.0, positive(float)),
+                max_pacing_wait_seconds=pacing_horizon_seconds,
             ),
         )
 
@@ -107,7 +108,7 @@ class ConversationsSettings:
                 (
                     "SYNC_LEASE_SECONDS",
                     policy.sync_lease_seconds,
-                    "SYNC_MAX_PACING_WAIT_SECONDS",
+                    "PACING_HORIZON_SECONDS",
                     outbox.send_timeout_seconds + policy.max_pacing_wait_seconds,
                 ),
             )

@@ -57,6 +57,9 @@ def create_engine(database_url: str, pool_size: int) -> AsyncEngine:
                 # Under command_timeout: the server cancels a statement first, and says so
                 # (QueryCanceledError), where the client's timeout would look like an outage.
                 "statement_timeout": "9s",
+                # A transaction left open by a replica that froze mid-claim would hold its
+                # accounts' pacing rows, and every sync send of those accounts would wait.
+                "idle_in_transaction_session_timeout": "10s",
             },
         },
     )
@@ -171,22 +174,30 @@ _INSERT_OUTBOUND = text(
                idempotency_key, request_hash, lease_seconds, max_age_seconds, slot_seconds,
                max_pacing_wait_seconds)
     ), pacing AS (
-        SELECT p.account_id, greatest(p.next_slot_at, now()) AS start, s.slot_seconds,
-               greatest(p.next_slot_at, now()) <= now() + make_interval(secs => s.max_wait_seconds) AS open
+        -- clock_timestamp(): after any wait for the lock, not when the statement started.
+        SELECT p.account_id, greatest(p.next_slot_at, clock_timestamp()) AS start
         FROM send_pacing p
-        JOIN (SELECT account_id, max(slot_seconds) AS slot_seconds,
-                     max(max_pacing_wait_seconds) AS max_wait_seconds
-              FROM input WHERE status = 'sending' GROUP BY account_id) AS s ON s.account_id = p.account_id
+        WHERE p.account_id IN (SELECT account_id FROM input WHERE status = 'sending')
         ORDER BY p.account_id
         FOR UPDATE OF p
+    ), sync_rows AS (
+        SELECT i.message_id, i.account_id, i.slot_seconds, i.max_pacing_wait_seconds, pacing.start,
+               row_number() OVER (PARTITION BY i.account_id ORDER BY i.message_id) - 1 AS position
+        FROM input i JOIN pacing ON pacing.account_id = i.account_id
+        WHERE i.status = 'sending'
+    ), slots AS MATERIALIZED (
+        -- Each sync send's slot; one further away than its wait allows is refused (and so
+        -- are the account's later ones in the batch: their slots are further still).
+        SELECT message_id, account_id, slot_seconds, slot_at,
+               slot_at > clock_timestamp() + make_interval(secs => max_pacing_wait_seconds) AS refused
+        FROM (SELECT *, start + make_interval(secs => slot_seconds * position) AS slot_at FROM sync_rows) AS r
     ), key AS (
         INSERT INTO idempotency_keys (account_id, key, request_hash, message_id)
         SELECT i.account_id, i.idempotency_key, i.request_hash, i.message_id FROM input i
         WHERE i.idempotency_key IS NOT NULL AND (SELECT count(*) FROM pacing) >= 0
           AND EXISTS (SELECT 1 FROM conversations WHERE id = i.conversation_id AND account_id = i.account_id)
           -- A send refused by its account's pacing does not use up its key: a retry may send.
-          AND NOT EXISTS (SELECT 1 FROM pacing
-                          WHERE pacing.account_id = i.account_id AND NOT pacing.open AND i.status = 'sending')
+          AND i.message_id NOT IN (SELECT message_id FROM slots WHERE refused)
         ORDER BY i.account_id, i.idempotency_key
         ON CONFLICT DO NOTHING
         RETURNING message_id
@@ -200,24 +211,19 @@ _INSERT_OUTBOUND = text(
                 WHEN i.type <> 'template'
                      AND (c.last_inbound_at IS NULL OR c.last_inbound_at < now() - interval '24 hours')
                     THEN 'reengagement_required'
-                WHEN i.status = 'sending' AND NOT pacing.open THEN 'account_rate_limited'
+                WHEN slots.refused THEN 'account_rate_limited'
             END AS refusal
         FROM input i JOIN c ON c.id = i.conversation_id AND c.account_id = i.account_id
-        LEFT JOIN pacing ON pacing.account_id = i.account_id
+        LEFT JOIN slots ON slots.message_id = i.message_id
         WHERE i.idempotency_key IS NULL OR i.message_id IN (SELECT message_id FROM key)
-           OR (i.status = 'sending' AND NOT pacing.open
+           OR (slots.refused
                AND NOT EXISTS (SELECT 1 FROM idempotency_keys k
                                WHERE k.account_id = i.account_id AND k.key = i.idempotency_key))
-    ), slots AS (
-        SELECT t.message_id, t.account_id, pacing.slot_seconds,
-               pacing.start + make_interval(secs => pacing.slot_seconds
-                   * (row_number() OVER (PARTITION BY t.account_id ORDER BY t.message_id) - 1)) AS slot_at
-        FROM target t JOIN pacing ON pacing.account_id = t.account_id
-        WHERE t.status = 'sending' AND t.refusal IS NULL
     ), paced AS (
         UPDATE send_pacing p SET next_slot_at = taken.next_slot_at
-        FROM (SELECT account_id, max(slot_at) + make_interval(secs => max(slot_seconds)) AS next_slot_at
-              FROM slots GROUP BY account_id) AS taken
+        FROM (SELECT s.account_id, max(s.slot_at) + make_interval(secs => max(s.slot_seconds)) AS next_slot_at
+              FROM target t JOIN slots s ON s.message_id = t.message_id
+              WHERE t.refusal IS NULL GROUP BY s.account_id) AS taken
         WHERE p.account_id = taken.account_id
     ), touched AS (
         UPDATE conversations SET last_message_at = now(), last_activity_at = now()
@@ -348,9 +354,10 @@ _DUE_ACCOUNTS = text(
         FROM wrapped WHERE wrapped.account_id IS NOT NULL
     )
     SELECT d.account_id
-    FROM (SELECT account_id FROM due UNION ALL SELECT account_id FROM wrapped) AS d
+    FROM (SELECT 1 AS part, account_id FROM due UNION ALL SELECT 2, account_id FROM wrapped) AS d
     JOIN send_pacing p ON p.account_id = d.account_id
     WHERE p.next_slot_at <= now() + make_interval(secs => :horizon_seconds)
+    ORDER BY d.part, d.account_id
     LIMIT :max_accounts
     """
 )

@@ -186,3 +186,21 @@ async def test_an_outcome_for_a_claim_taken_over_is_counted_and_leaves_the_new_c
     assert [call.biz_opaque_callback_data for call in sender.calls][-1:] == [str(mine.id)]
     assert await state(engine, mine.id) == (MessageStatus.SENDING.value, 2)
     assert REGISTRY.get_sample_value("pigeon_outbox_outcomes_total", superseded) == before + 1
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_an_outcome_a_status_webhook_already_recorded_is_not_a_takeover(
+    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+) -> None:
+    _, inbox, dispatcher, sender = pacing
+    superseded = {"outcome": "superseded", "code": ""}
+    before = REGISTRY.get_sample_value("pigeon_outbox_outcomes_total", superseded) or 0.0
+    mine = await claimed(engine, inbox, account, send_delay_seconds=0.0)
+    async with engine.begin() as connection:  # WhatsApp's `delivered` came before the outcome write
+        await connection.execute(
+            text("UPDATE messages SET status = 'delivered', wa_message_id = :wamid WHERE id = :id"),
+            {"id": mine.id, "wamid": f"wamid.{len(sender.calls) + 1}"},
+        )
+    await dispatcher._attempt(mine, asyncio.get_running_loop().time())
+    assert await state(engine, mine.id) == (MessageStatus.DELIVERED.value, 1)
+    assert (REGISTRY.get_sample_value("pigeon_outbox_outcomes_total", superseded) or 0.0) == before

@@ -18,7 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("INSERT INTO send_pacing (account_id) SELECT id FROM accounts ON CONFLICT DO NOTHING")
+    # The trigger first: an account added while this runs gets its row one way or the other.
     op.execute(
         """
         CREATE FUNCTION pigeon_add_send_pacing() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -34,6 +34,7 @@ def upgrade() -> None:
             FOR EACH ROW EXECUTE FUNCTION pigeon_add_send_pacing()
         """
     )
+    op.execute("INSERT INTO send_pacing (account_id) SELECT id FROM accounts ON CONFLICT DO NOTHING")
 
 
 def downgrade() -> None:
