@@ -86,7 +86,7 @@ class SendPolicy:
     # away than the horizon: waiting no longer than a claimed message, they cannot keep an
     # account's slots out of the outbox's reach.
     pacing_margin_seconds: float = 0.3
-    max_pacing_wait_seconds: float = 0.25
+    max_pacing_wait_seconds: float = 1.0
 
 
 class Inbox:

@@ -58,7 +58,7 @@ class ConversationsSettings:
             raise SettingsError("DATABASE_URL is required (make run sets it to the embedded PostgreSQL)")
         # The outbox's claims and sync sends take slots from the same pacing, as far ahead.
         pacing_margin_seconds = env("PACING_MARGIN_SECONDS", 0.3, positive(float))
-        pacing_horizon_seconds = env("PACING_HORIZON_SECONDS", 0.25, positive(float))
+        pacing_horizon_seconds = env("PACING_HORIZON_SECONDS", 1.0, positive(float))
         return cls(
             database_url=async_database_url(database_url),
             bind=env("CONVERSATIONS_BIND", "127.0.0.1:50051"),
