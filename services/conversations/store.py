@@ -58,8 +58,9 @@ def create_engine(database_url: str, pool_size: int) -> AsyncEngine:
                 # (QueryCanceledError), where the client's timeout would look like an outage.
                 "statement_timeout": "9s",
                 # A transaction left open by a replica that froze mid-claim would hold its
-                # accounts' pacing rows, and every sync send of those accounts would wait.
-                "idle_in_transaction_session_timeout": "10s",
+                # accounts' pacing rows, and every sync send of those accounts would wait:
+                # ended before the statements waiting for it reach their own timeout.
+                "idle_in_transaction_session_timeout": "5s",
             },
         },
     )
@@ -174,14 +175,16 @@ _INSERT_OUTBOUND = text(
                idempotency_key, request_hash, lease_seconds, max_age_seconds, slot_seconds,
                max_pacing_wait_seconds)
     ), pacing AS (
-        -- clock_timestamp(): after any wait for the lock, not when the statement started.
-        SELECT p.account_id, greatest(p.next_slot_at, clock_timestamp()) AS start
+        SELECT p.account_id, p.next_slot_at
         FROM send_pacing p
         WHERE p.account_id IN (SELECT account_id FROM input WHERE status = 'sending')
         ORDER BY p.account_id
         FOR UPDATE OF p
     ), sync_rows AS (
-        SELECT i.message_id, i.account_id, i.slot_seconds, i.max_pacing_wait_seconds, pacing.start,
+        -- clock_timestamp() here, once every pacing row is locked: after any wait for a lock
+        -- (in `pacing` it would be read before the wait).
+        SELECT i.message_id, i.account_id, i.slot_seconds, i.max_pacing_wait_seconds,
+               greatest(pacing.next_slot_at, clock_timestamp()) AS start,
                row_number() OVER (PARTITION BY i.account_id ORDER BY i.message_id) - 1 AS position
         FROM input i JOIN pacing ON pacing.account_id = i.account_id
         WHERE i.status = 'sending'
@@ -353,11 +356,13 @@ _DUE_ACCOUNTS = text(
                 ORDER BY m.account_id LIMIT 1)
         FROM wrapped WHERE wrapped.account_id IS NOT NULL
     )
+    -- The pacing check is a subquery per account, not a join: it keeps the scans' order, and
+    -- LIMIT stops them as soon as enough accounts are found.
     SELECT d.account_id
-    FROM (SELECT 1 AS part, account_id FROM due UNION ALL SELECT 2, account_id FROM wrapped) AS d
-    JOIN send_pacing p ON p.account_id = d.account_id
-    WHERE p.next_slot_at <= now() + make_interval(secs => :horizon_seconds)
-    ORDER BY d.part, d.account_id
+    FROM (SELECT account_id FROM due UNION ALL SELECT account_id FROM wrapped) AS d
+    WHERE d.account_id IS NOT NULL
+      AND (SELECT p.next_slot_at FROM send_pacing p WHERE p.account_id = d.account_id)
+          <= now() + make_interval(secs => :horizon_seconds)
     LIMIT :max_accounts
     """
 )
