@@ -311,12 +311,20 @@ _REQUEUE = text(
     """
 )
 
-# 131056 (pair rate limit): every queued message to that recipient waits too.
+# 131056 (pair rate limit): every queued message to that recipient waits too, each one
+# pause after the one before it (oldest first; the message that met the limit, already
+# queued again one pause away, is usually the oldest). Paused all alike, they would fall
+# due together, meet the limit again together, and a burst to one customer would use up
+# its attempts.
 _PAUSE_RECIPIENT = text(
     """
-    UPDATE messages
-    SET next_attempt_at = greatest(next_attempt_at, now() + make_interval(secs => :delay_seconds))
-    WHERE account_id = :account_id AND contact_wa_id = :contact_wa_id AND status = 'queued'
+    UPDATE messages m
+    SET next_attempt_at = greatest(m.next_attempt_at, now() + make_interval(secs => :delay_seconds * q.turn))
+    FROM (
+        SELECT id, row_number() OVER (ORDER BY created_at, id) AS turn FROM messages
+        WHERE account_id = :account_id AND contact_wa_id = :contact_wa_id AND status = 'queued'
+    ) AS q
+    WHERE m.id = q.id AND m.status = 'queued'
     """
 )
 

@@ -204,3 +204,36 @@ async def test_an_outcome_a_status_webhook_already_recorded_is_not_a_takeover(
     await dispatcher._attempt(mine, asyncio.get_running_loop().time())
     assert await state(engine, mine.id) == (MessageStatus.DELIVERED.value, 1)
     assert (REGISTRY.get_sample_value("pigeon_outbox_outcomes_total", superseded) or 0.0) == before
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_after_a_pair_rate_limit_the_recipients_messages_take_turns(
+    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+) -> None:
+    store, inbox, _, _ = pacing
+    body = b'{"name": "hello_world", "language": {"code": "en_US"}}'
+    queued = [
+        (
+            await inbox.create_outbound(
+                account.account_id, account.conversation_ids[1], "", Content("template", body, ""), queue=True
+            )
+        )[0]
+        for _ in range(3)
+    ]
+    await store.pause_recipient(UUID(account.account_id), queued[0].contact_wa_id, 6.0)
+    async with engine.connect() as connection:
+        waits = (
+            (
+                await connection.execute(
+                    text(
+                        "SELECT extract(epoch FROM next_attempt_at - now()) FROM messages"
+                        " WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY created_at, id"
+                    ),
+                    {"ids": [m.id for m in queued]},
+                )
+            )
+            .scalars()
+            .all()
+        )
+    # One pause apart, oldest first: not all due again at the same moment.
+    assert [round(float(wait)) for wait in waits] == [6, 12, 18]
