@@ -235,11 +235,18 @@ class Inbox:
         message = await self.store.record_sent(account_id, message_id, wa_message_id, SYNC_SEND_ATTEMPT)
         if message is not None:
             return message
-        current = await self.store.get_message(account_id, message_id)
-        if current is not None and current.wa_message_id == wa_message_id and current.status in ADVANCED:
-            # A status webhook got here before the outcome: it already holds this id.
+        current = await self.already_sent(account_id, message_id, wa_message_id)
+        if current is not None:
             return current
         return await self._explain_not_sending(account_id, message_id)
+
+    async def already_sent(self, account_id: UUID, message_id: UUID, wa_message_id: str) -> Message | None:
+        """The message, when a `sent` outcome found it no longer sending because a status
+        webhook got there first with this very wamid (not a takeover: the outcome is known)."""
+        current = await self.store.get_message(account_id, message_id)
+        if current is not None and current.wa_message_id == wa_message_id and current.status in ADVANCED:
+            return current
+        return None
 
     async def record_failed(
         self, account_id_text: str, message_id_text: str, error_code: str, error_message: str

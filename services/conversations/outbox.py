@@ -21,7 +21,7 @@ from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2
 
 from services.conversations.domain import ClaimedMessage
-from services.conversations.inbox import ADVANCED, Inbox
+from services.conversations.inbox import Inbox
 from services.conversations.metrics import (
     OUTBOX_CLAIMED,
     OUTBOX_DEPTH,
@@ -282,14 +282,7 @@ class Dispatcher:
                 ),
             )
             if recorded is None:
-                # A status webhook may have got here first, with this very wamid: not a takeover.
-                current = await self.store.get_message(message.account_id, message.id)
-                if (
-                    current is not None
-                    and current.status in ADVANCED
-                    and current.wa_message_id == wa_message_id
-                ):
-                    recorded = current
+                recorded = await self.inbox.already_sent(message.account_id, message.id, wa_message_id)
             self._count_outcome(message, "sent", "", recorded is not None)
             return
         failure = response.failure

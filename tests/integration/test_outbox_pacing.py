@@ -22,6 +22,8 @@ from services.conversations.outbox import Dispatcher, OutboxSettings
 from services.conversations.store import Store
 from tools.seed import SeededAccount
 
+TEMPLATE = Content("template", b'{"name": "hello_world", "language": {"code": "en_US"}}', "")
+
 SETTINGS = OutboxSettings(
     concurrency=4,
     max_attempts=3,
@@ -75,9 +77,8 @@ async def claimed(
     engine: AsyncEngine, inbox: Inbox, account: SeededAccount, send_delay_seconds: float
 ) -> ClaimedMessage:
     """A queued message, claimed as a dispatcher's claim would (sending, attempt 1)."""
-    body = b'{"name": "hello_world", "language": {"code": "en_US"}}'
     message, _, _ = await inbox.create_outbound(
-        account.account_id, account.conversation_ids[0], "", Content("template", body, ""), queue=True
+        account.account_id, account.conversation_ids[0], "", TEMPLATE, queue=True
     )
     async with engine.begin() as connection:
         await connection.execute(
@@ -95,6 +96,19 @@ async def claimed(
         attempts=1,
         send_delay_seconds=send_delay_seconds,
         expires_in_seconds=3600.0,
+    )
+
+
+async def take_over(engine: AsyncEngine, message_id: UUID) -> None:
+    """What another replica's takeover of a claim leaves: the message sending as attempt 2."""
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE messages SET attempts = 2 WHERE id = :id"), {"id": message_id})
+
+
+def superseded_outcomes() -> float:
+    return (
+        REGISTRY.get_sample_value("pigeon_outbox_outcomes_total", {"outcome": "superseded", "code": ""})
+        or 0.0
     )
 
 
@@ -166,8 +180,7 @@ async def test_a_release_leaves_a_claim_taken_over_since(
 ) -> None:
     store, inbox, _, _ = pacing
     mine = await claimed(engine, inbox, account, send_delay_seconds=0.0)
-    async with engine.begin() as connection:  # another replica took it over: attempt 2
-        await connection.execute(text("UPDATE messages SET attempts = 2 WHERE id = :id"), {"id": mine.id})
+    await take_over(engine, mine.id)
     await store.release([mine])
     assert await state(engine, mine.id) == (MessageStatus.SENDING.value, 2)
 
@@ -177,15 +190,13 @@ async def test_an_outcome_for_a_claim_taken_over_is_counted_and_leaves_the_new_c
     engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
 ) -> None:
     _, inbox, dispatcher, sender = pacing
-    superseded = {"outcome": "superseded", "code": ""}
-    before = REGISTRY.get_sample_value("pigeon_outbox_outcomes_total", superseded) or 0.0
+    before = superseded_outcomes()
     mine = await claimed(engine, inbox, account, send_delay_seconds=0.0)
-    async with engine.begin() as connection:  # its lease ran out and another replica took it over
-        await connection.execute(text("UPDATE messages SET attempts = 2 WHERE id = :id"), {"id": mine.id})
+    await take_over(engine, mine.id)
     await dispatcher._attempt(mine, asyncio.get_running_loop().time())
     assert [call.biz_opaque_callback_data for call in sender.calls][-1:] == [str(mine.id)]
     assert await state(engine, mine.id) == (MessageStatus.SENDING.value, 2)
-    assert REGISTRY.get_sample_value("pigeon_outbox_outcomes_total", superseded) == before + 1
+    assert superseded_outcomes() == before + 1
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -193,8 +204,7 @@ async def test_an_outcome_a_status_webhook_already_recorded_is_not_a_takeover(
     engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
 ) -> None:
     _, inbox, dispatcher, sender = pacing
-    superseded = {"outcome": "superseded", "code": ""}
-    before = REGISTRY.get_sample_value("pigeon_outbox_outcomes_total", superseded) or 0.0
+    before = superseded_outcomes()
     mine = await claimed(engine, inbox, account, send_delay_seconds=0.0)
     async with engine.begin() as connection:  # WhatsApp's `delivered` came before the outcome write
         await connection.execute(
@@ -203,7 +213,7 @@ async def test_an_outcome_a_status_webhook_already_recorded_is_not_a_takeover(
         )
     await dispatcher._attempt(mine, asyncio.get_running_loop().time())
     assert await state(engine, mine.id) == (MessageStatus.DELIVERED.value, 1)
-    assert (REGISTRY.get_sample_value("pigeon_outbox_outcomes_total", superseded) or 0.0) == before
+    assert superseded_outcomes() == before
 
 
 @pytest.mark.asyncio(loop_scope="session")
@@ -211,11 +221,10 @@ async def test_after_a_pair_rate_limit_the_recipients_messages_take_turns(
     engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
 ) -> None:
     store, inbox, _, _ = pacing
-    body = b'{"name": "hello_world", "language": {"code": "en_US"}}'
     queued = [
         (
             await inbox.create_outbound(
-                account.account_id, account.conversation_ids[1], "", Content("template", body, ""), queue=True
+                account.account_id, account.conversation_ids[1], "", TEMPLATE, queue=True
             )
         )[0]
         for _ in range(3)
