@@ -10,6 +10,7 @@ nothing to share.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
@@ -31,6 +32,8 @@ class Batcher(Generic[Item, Result]):
         max_in_flight: int,
         max_batch: int,
         one_row_may_fail: Callable[[Exception], bool],
+        linger_seconds: float = 0.0,
+        linger_until: int = 0,
     ) -> None:
         # `run` answers one result per item, in order. When a batch fails with an error
         # that one row may have caused (`one_row_may_fail`), each item runs again alone;
@@ -40,7 +43,14 @@ class Batcher(Generic[Item, Result]):
         self.one_row_may_fail = one_row_may_fail
         self.max_in_flight = max_in_flight
         self.max_batch = max_batch
-        self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
+        # A batch waits until its oldest item has waited this long, or `linger_until` items
+        # (by default a full batch) are there: company for work whose latency matters less
+        # than its cost. 0: a batch goes as soon as the one before it is done.
+        self.linger_seconds = linger_seconds
+        self.linger_until = linger_until or max_batch
+        self._enough = asyncio.Event()  # set when linger_until items wait
+        # Each waiting item, its future, and the loop time it arrived.
+        self._waiting: list[tuple[Item, asyncio.Future[Result], float]] = []
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -48,8 +58,11 @@ class Batcher(Generic[Item, Result]):
         """The item's result. A caller cancelled once its batch has started does not stop
         the batch: its row may be written all the same (as with a statement whose answer
         was lost), which idempotency keys make safe to retry."""
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Result] = loop.create_future()
+        self._waiting.append((item, future, loop.time()))
+        if len(self._waiting) >= self.linger_until:
+            self._enough.set()
         # Group commit: the next batch waits for the one in flight (and grows meanwhile),
         # unless a full batch is already waiting.
         if self._in_flight == 0 or (
@@ -68,8 +81,13 @@ class Batcher(Generic[Item, Result]):
     async def _drain(self) -> None:
         try:
             while self._waiting:
+                if self.linger_seconds and len(self._waiting) < self.linger_until:
+                    self._enough.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout_at(self._waiting[0][2] + self.linger_seconds):
+                            await self._enough.wait()
                 taken, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
-                batch = [(item, future) for item, future in taken if not future.done()]
+                batch = [(item, future) for item, future, _ in taken if not future.done()]
                 if batch:
                     self._sizes.observe(len(batch))
                     await self._run_batch(batch)

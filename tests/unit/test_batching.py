@@ -132,3 +132,24 @@ async def test_an_error_no_row_caused_is_every_items_answer() -> None:
         with pytest.raises(ConnectionError):
             await call
     assert statement.batches == [[1], [2, 0, 4]]  # not run again one by one
+
+
+async def test_lingering_items_wait_for_company_up_to_the_oldest_ones_linger() -> None:
+    statement = Statement()
+    batcher = Batcher(
+        "test", statement.run, max_in_flight=2, max_batch=8, one_row_may_fail=row_error, linger_seconds=0.05
+    )
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    first = asyncio.create_task(batcher.submit(1))
+    await asyncio.sleep(0.02)
+    second = asyncio.create_task(batcher.submit(2))
+    assert await first == 10 and await second == 20
+    assert statement.batches == [[1, 2]]
+    # The batch went when the oldest item had waited its linger, not later.
+    assert 0.045 <= loop.time() - began < 0.2
+    # Eight waiting (a full batch) go at once.
+    began = loop.time()
+    assert await asyncio.gather(*(batcher.submit(n) for n in range(3, 11))) == [n * 10 for n in range(3, 11)]
+    assert loop.time() - began < 0.04
+    await batcher.close()
