@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pigeon.conversations.v1 import conversations_pb2, conversations_pb2_grpc
 from pigeon.sender.v1 import sender_pb2_grpc
 
+from services.conversations.database import webhook_store
 from services.conversations.direct import DirectSender
 from services.conversations.events import EventHub
 from services.conversations.grpc_api import ConversationsServicer
@@ -18,7 +19,6 @@ from services.conversations.outbox import Dispatcher
 from services.conversations.sender_client import SenderClient
 from services.conversations.settings import ConversationsSettings
 from services.conversations.store import Store, create_engine
-from services.conversations.webhook_store import WebhookStore
 from services.conversations.webhooks import Webhooks
 from services.shared import logs, runtime
 from services.shared.grpc_client import open_channel
@@ -46,7 +46,9 @@ async def serve(settings: ConversationsSettings) -> None:
     # One client for both kinds of send: sync sends and the outbox's share its calls.
     sender = SenderClient(sender_pb2_grpc.SenderStub(sender_channel), settings.outbox.send_timeout_seconds)
     dispatcher = Dispatcher(store, inbox, sender, listener, settings.outbox)
-    webhooks = Webhooks(WebhookStore(engine), inbox)
+    webhook_statements = webhook_store.webhook_pool(settings.database_url)
+    webhook_rows = webhook_store.WebhookStore(webhook_statements)
+    webhooks = Webhooks(webhook_rows, inbox)
     listener.subscribe(CACHE_CHANNEL, webhooks.forget_secrets)
     listener.on_reconnect(webhooks.forget_secrets)
     direct = DirectSender(inbox, sender)
@@ -89,6 +91,7 @@ async def serve(settings: ConversationsSettings) -> None:
             ("sender client", sender.close),
             ("sender channel", sender_channel.close),
             ("statements", store.close),
+            ("webhook statements", webhook_statements.close),
             ("engine", engine.dispose),
         ]
         for name, step in steps:

@@ -6,7 +6,7 @@ Domain errors become gRPC status codes here, in `_STATUS_BY_ERROR`, and nowhere 
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -108,6 +108,34 @@ def item_status_for(exc: Exception) -> pb.ItemStatus:
         log.exception("a batch item failed")
         code, text = grpc.StatusCode.INTERNAL, "internal error"
     return pb.ItemStatus(code=code.value[0], message=text)
+
+
+Request = TypeVar("Request")
+Answer = TypeVar("Answer")
+Result = TypeVar("Result")
+
+
+async def each_concurrently(
+    requests: Sequence[Request],
+    handle: Callable[[Request], Awaitable[Answer]],
+    answered: Callable[[Answer], Result],
+    failed: Callable[[pb.ItemStatus], Result],
+    request_ids: Sequence[str] = (),
+) -> list[Result]:
+    """A batch call's requests, handled concurrently (their statements then share one batch),
+    each with its own result, or the status its own call would have ended with."""
+    if len(requests) > MAX_BATCH_REQUESTS:
+        raise InvalidArgument(f"at most {MAX_BATCH_REQUESTS} requests in one batch")
+
+    async def one(index: int, request: Request) -> Result:
+        if index < len(request_ids):
+            REQUEST_ID.set(request_ids[index])  # this item's task only
+        try:
+            return answered(await handle(request))
+        except Exception as exc:
+            return failed(item_status_for(exc))
+
+    return list(await asyncio.gather(*(one(index, request) for index, request in enumerate(requests))))
 
 
 def _timestamp(value: datetime | None) -> Timestamp | None:
@@ -213,20 +241,13 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
     async def BatchCreateOutboundMessages(
         self, request: pb.BatchCreateOutboundMessagesRequest, context: grpc.aio.ServicerContext
     ) -> pb.BatchCreateOutboundMessagesResponse:
-        if len(request.requests) > MAX_BATCH_REQUESTS:
-            raise InvalidArgument(f"at most {MAX_BATCH_REQUESTS} requests in one batch")
-        request_ids = list(request.request_ids)
-
-        async def create(index: int, item: pb.CreateOutboundMessageRequest) -> pb.CreateOutboundMessageResult:
-            if index < len(request_ids):
-                REQUEST_ID.set(request_ids[index])  # this item's task only
-            try:
-                return pb.CreateOutboundMessageResult(created=await self._create_outbound(item))
-            except Exception as exc:
-                return pb.CreateOutboundMessageResult(error=item_status_for(exc))
-
-        # Concurrently: the inserts then go to PostgreSQL together, as one batch.
-        results = await asyncio.gather(*(create(i, item) for i, item in enumerate(request.requests)))
+        results = await each_concurrently(
+            request.requests,
+            self._create_outbound,
+            lambda created: pb.CreateOutboundMessageResult(created=created),
+            lambda error: pb.CreateOutboundMessageResult(error=error),
+            request.request_ids,
+        )
         return pb.BatchCreateOutboundMessagesResponse(results=results)
 
     async def _create_outbound(
@@ -326,14 +347,31 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
     async def ReceiveWebhook(
         self, request: pb.ReceiveWebhookRequest, context: grpc.aio.ServicerContext
     ) -> pb.ReceiveWebhookResponse:
-        notification_id = await self.webhooks.receive(request.body, request.signature)
-        return pb.ReceiveWebhookResponse(notification_id=notification_id)
+        return await self._receive_webhook(request)
+
+    @maps_errors
+    async def ReceiveWebhooks(
+        self, request: pb.ReceiveWebhooksRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReceiveWebhooksResponse:
+        results = await each_concurrently(
+            request.requests,
+            self._receive_webhook,
+            lambda received: pb.ReceiveWebhookResult(received=received),
+            lambda error: pb.ReceiveWebhookResult(error=error),
+        )
+        return pb.ReceiveWebhooksResponse(results=results)
+
+    async def _receive_webhook(self, request: pb.ReceiveWebhookRequest) -> pb.ReceiveWebhookResponse:
+        received = await self.webhooks.receive(request.body, request.signature)
+        return pb.ReceiveWebhookResponse(notification_id=received.notification_id, ignored=received.ignored)
 
     @maps_errors
     async def MarkConversationRead(
         self, request: pb.MarkConversationReadRequest, context: grpc.aio.ServicerContext
     ) -> pb.Conversation:
-        await self.webhooks.mark_read(request.account_id, request.conversation_id)
+        await self.webhooks.applier.mark_read(
+            parse_id(request.account_id, "account"), parse_id(request.conversation_id, "conversation")
+        )
         return conversation_to_proto(
             await self.inbox.get_conversation(request.account_id, request.conversation_id)
         )

@@ -18,6 +18,7 @@ import asyncpg
 from sqlalchemy import Row, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from services.conversations.database.pool import StatementPool
 from services.conversations.domain import (
     Account,
     ClaimedMessage,
@@ -30,7 +31,6 @@ from services.conversations.domain import (
     Page,
     StoredEvent,
 )
-from services.conversations.statements import StatementPool
 from services.shared.batching import Batcher, Item, Result
 
 # Batched writes (`batching.py`): connections for them, which is also how many batches of

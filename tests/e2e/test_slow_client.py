@@ -16,7 +16,8 @@ from tests.e2e.test_webhooks import envelope, inbound_value, sign
 from tests.fixtures.stack import Running, start_running
 from tools.seed import create_account
 
-EVENTS_PER_BATCH = 200  # 100 inbound messages: message.received + conversation.updated each
+# 100 inbound messages from one contact: a message.received each, then one conversation.updated.
+EVENTS_PER_BATCH = 101
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -522,13 +522,33 @@ async def test_failed_status_records_the_error(hooked: Running) -> None:
     assert resource["error"] == {"code": "131026", "message": "Message undeliverable not on WhatsApp"}
 
 
-async def test_unknown_number_and_other_accounts_secret_are_kept_not_applied(hooked: Running) -> None:
+async def test_a_number_of_no_account_is_acknowledged_and_neither_stored_nor_applied(hooked: Running) -> None:
     account = await new_account(hooked, "Known")
     stranger = await create_account(hooked.engine, "Stranger", conversations=0)
     stranger.phone_number_id = "999000111"
     payload = envelope(stranger, inbound_value("15550005000", "U", {"type": "text", "text": {"body": "?"}}))
     body = orjson.dumps(payload)
-    # Signed with a real app secret, but for a number that is not this account's.
+    # Signed with a real app secret, but for a number of no account: nothing to verify it
+    # with, nothing it could change. Acknowledged, so that Meta does not retry it for days.
+    async with hooked.http.post(
+        f"{hooked.gateway}/webhooks/whatsapp",
+        data=body,
+        headers={"X-Hub-Signature-256": sign(body, account.app_secret), "Content-Type": "application/json"},
+    ) as response:
+        assert response.status == 200
+        assert (await response.json())["status"] == "ignored"
+    assert await scalar(hooked, "SELECT count(*) FROM webhook_notifications WHERE body = :b", b=body) == 0
+    assert await scalar(hooked, "SELECT count(*) FROM messages WHERE contact_wa_id = '15550005000'") == 0
+
+
+async def test_another_accounts_change_in_a_notification_is_kept_not_applied(hooked: Running) -> None:
+    account = await new_account(hooked, "Signer")
+    other = await new_account(hooked, "Other app")
+    payload = envelope(account, inbound_value("15550005001", "Mine", {"type": "text", "text": {"body": "a"}}))
+    theirs = envelope(other, inbound_value("15550005002", "Theirs", {"type": "text", "text": {"body": "b"}}))
+    payload["entry"].append(theirs["entry"][0])
+    body = orjson.dumps(payload)
+    # Signed with the first number's app secret: the other number's account has another.
     assert await deliver(hooked, body, sign(body, account.app_secret)) == 200
 
     async def outcome() -> Any:
@@ -537,18 +557,23 @@ async def test_unknown_number_and_other_accounts_secret_are_kept_not_applied(hoo
         )
 
     result = await eventually(outcome)
-    assert result["unknown_phone_numbers"] == ["999000111"]
-    assert await scalar(hooked, "SELECT count(*) FROM messages WHERE contact_wa_id = '15550005000'") == 0
+    assert result["unknown_phone_numbers"] == [other.phone_number_id]
+    assert result["messages_stored"] == 1
+    assert await scalar(hooked, "SELECT count(*) FROM messages WHERE contact_wa_id = '15550005002'") == 0
+    # Signed with the other number's secret, the same body is refused: the first number decides.
+    assert await deliver(hooked, body, sign(body, other.app_secret)) == 401
 
 
-async def test_malformed_json_with_a_valid_signature_is_stored_as_malformed(hooked: Running) -> None:
+async def test_a_body_that_is_not_json_is_refused_and_not_stored(hooked: Running) -> None:
     body = b'{"object": "whatsapp_business_account", "entry": [tru'
-    assert await deliver(hooked, body, sign(body, hooked.acme.app_secret)) == 200
-
-    async def state() -> Any:
-        return await scalar(hooked, "SELECT state FROM webhook_notifications WHERE body = :b", b=body)
-
-    assert await eventually(lambda: _equals(state, "malformed")) is True
+    async with hooked.http.post(
+        f"{hooked.gateway}/webhooks/whatsapp",
+        data=body,
+        headers={"X-Hub-Signature-256": sign(body, hooked.acme.app_secret)},
+    ) as response:
+        assert response.status == 400
+        assert (await response.json())["error"]["code"] == "invalid_request"
+    assert await scalar(hooked, "SELECT count(*) FROM webhook_notifications WHERE body = :b", b=body) == 0
 
 
 async def test_mark_conversation_read(hooked: Running) -> None:

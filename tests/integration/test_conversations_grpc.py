@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.conversations.__main__ import SERVICE_NAME
+from services.conversations.database.webhook_store import WebhookStore, webhook_pool
 from services.conversations.direct import DirectSender
 from services.conversations.domain import Content
 from services.conversations.events import EventHub
@@ -30,7 +31,6 @@ from services.conversations.inbox import CACHE_CHANNEL, Inbox
 from services.conversations.notifications import Listener, asyncpg_dsn
 from services.conversations.sender_client import SenderClient
 from services.conversations.store import Store
-from services.conversations.webhook_store import WebhookStore
 from services.conversations.webhooks import Webhooks
 from services.shared.grpc_server import build_server
 from tools.seed import SeededAccount, create_account
@@ -54,7 +54,12 @@ async def service(engine: AsyncEngine, database: str) -> AsyncIterator[Service]:
     # No sender here: SendNow is tested end to end (tests/e2e/test_sync_send.py).
     unreachable = grpc.aio.insecure_channel("127.0.0.1:9")
     direct = DirectSender(inbox, SenderClient(SenderStub(unreachable), timeout_seconds=1))
-    servicer = ConversationsServicer(inbox, events, Webhooks(WebhookStore(engine), inbox), direct)
+    servicer = ConversationsServicer(
+        inbox,
+        events,
+        Webhooks(WebhookStore(webhook_pool(engine.url.render_as_string(hide_password=False))), inbox),
+        direct,
+    )
     server, _, port = await build_server(
         [lambda s: pb_grpc.add_ConversationsServicer_to_server(servicer, s)], [SERVICE_NAME], "127.0.0.1:0"
     )

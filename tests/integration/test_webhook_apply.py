@@ -1,6 +1,7 @@
 """Receiving and applying webhook notifications, in process against real PostgreSQL:
 forged signatures, payloads of unexpected shapes, notifications that keep failing,
-and a lost deadlock. The HTTP path is tested end to end in tests/e2e/test_webhooks.py."""
+and a lost deadlock. The HTTP path is tested end to end in tests/e2e/test_webhooks.py,
+batches in tests/integration/test_webhook_batches.py."""
 
 import asyncio
 import hashlib
@@ -14,15 +15,20 @@ from typing import Any
 import orjson
 import pytest
 import pytest_asyncio
-import sqlalchemy.exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.conversations.database.webhook_store import AppSecret, WebhookStore, webhook_pool
 from services.conversations.domain import Unauthenticated
 from services.conversations.inbox import Inbox
 from services.conversations.store import Store
-from services.conversations.webhook_store import AppSecret, WebhookStore
-from services.conversations.webhooks import MAX_APPLY_ATTEMPTS, Webhooks
+from services.conversations.webhook_apply import MAX_APPLY_ATTEMPTS, Notification
+from services.conversations.webhooks import (
+    IGNORED_NO_ACCOUNT,
+    SECRETS_RELOAD_PAUSE_SECONDS,
+    Webhooks,
+    parse_body,
+)
 from tools.seed import SeededAccount, create_account
 
 
@@ -32,10 +38,25 @@ class Receiver:
     store: WebhookStore
     secret_loads: list[float]
 
+    async def store_and_apply(self, body: bytes, account: SeededAccount) -> int:
+        """Stores and applies a body as `receive` does once it is verified for `account`."""
+        signed_for = frozenset([uuid.UUID(account.account_id)])
+        [notification_id] = await self.webhooks.applier.store_and_apply(
+            [Notification(0, body, parse_body(body), signed_for)]
+        )
+        return notification_id
+
+    async def apply(self, notification_id: int, body: bytes, account: SeededAccount) -> None:
+        """Applies a stored notification, as the sweep does."""
+        signed_for = frozenset([uuid.UUID(account.account_id)])
+        notification = Notification(notification_id, body, parse_body(body), signed_for)
+        await self.webhooks.applier.apply_stored([notification])
+
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def receiver(engine: AsyncEngine) -> AsyncIterator[Receiver]:
-    store = WebhookStore(engine)
+    pool = webhook_pool(engine.url.render_as_string(hide_password=False))
+    store = WebhookStore(pool)
     loads: list[float] = []
     load = store.app_secrets
 
@@ -45,8 +66,11 @@ async def receiver(engine: AsyncEngine) -> AsyncIterator[Receiver]:
 
     store.app_secrets = counted  # type: ignore[method-assign]
     inbox_store = Store(engine)
-    yield Receiver(Webhooks(store, Inbox(inbox_store, cache_ttl_seconds=60)), store, loads)
+    webhooks = Webhooks(store, Inbox(inbox_store, cache_ttl_seconds=60))
+    yield Receiver(webhooks, store, loads)
+    await webhooks.stop()
     await inbox_store.close()
+    await pool.close()
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -95,7 +119,7 @@ async def test_a_malformed_signature_is_refused_before_any_hashing_or_query(
     assert receiver.secret_loads == []
 
 
-async def test_forged_signatures_share_one_reload_a_second(
+async def test_a_forged_signature_costs_one_hmac_and_no_reload(
     receiver: Receiver, account: SeededAccount
 ) -> None:
     body = payload(account, {"messages": [text_message("15550001111", "hi")]})
@@ -104,9 +128,27 @@ async def test_forged_signatures_share_one_reload_a_second(
         *(receiver.webhooks.receive(body, forged) for _ in range(50)), return_exceptions=True
     )
     assert all(isinstance(result, Unauthenticated) for result in results)
-    # The first read, then one reload for all fifty (they arrived before it started).
+    # The number is known: its secret decides, and nothing is read again.
+    assert len(receiver.secret_loads) == 1
+    count = await notifications_named(receiver, account)
+    assert count == 0
+
+
+async def test_unknown_numbers_share_one_reload_within_the_pause(
+    receiver: Receiver, account: SeededAccount
+) -> None:
+    await receiver.webhooks.receive(payload(account, {}), sign(payload(account, {}), account.app_secret))
+    await asyncio.sleep(SECRETS_RELOAD_PAUSE_SECONDS)
+    stranger = SeededAccount("", "Stranger", "", "999000222", "", "", "secret", 80)
+    body = payload(stranger, {"messages": [text_message("15550001111", "hi")]})
+    results = await asyncio.gather(
+        *(receiver.webhooks.receive(body, sign(body, "secret")) for _ in range(50))
+    )
+    assert {(r.notification_id, r.ignored) for r in results} == {(0, IGNORED_NO_ACCOUNT)}
+    # The first read, then one read again for all fifty; none more within the pause.
     assert len(receiver.secret_loads) == 2
-    assert receiver.secret_loads[1] - receiver.secret_loads[0] >= 0.9
+    await receiver.webhooks.receive(body, sign(body, "secret"))
+    assert len(receiver.secret_loads) == 2
 
 
 async def test_an_account_created_after_the_secrets_were_read_is_found(
@@ -117,8 +159,23 @@ async def test_an_account_created_after_the_secrets_were_read_is_found(
     )  # secrets read now
     newcomer = await create_account(engine, "Newcomer", conversations=0)
     body = payload(newcomer, {"messages": [text_message("15550002222", "first")]})
-    assert await receiver.webhooks.receive(body, sign(body, newcomer.app_secret)) > 0
+    # Its NOTIFY (as the listener passes it on) makes the next webhook read the secrets again.
+    receiver.webhooks.forget_secrets(f"account:{newcomer.account_id}")
+    assert (await receiver.webhooks.receive(body, sign(body, newcomer.app_secret))).notification_id > 0
     assert len(receiver.secret_loads) == 2
+    # Without a NOTIFY: found by the read again that an unknown number makes, once the pause is over.
+    later = await create_account(engine, "Later", conversations=0)
+    body = payload(later, {"messages": [text_message("15550002223", "first")]})
+    await asyncio.sleep(SECRETS_RELOAD_PAUSE_SECONDS)
+    assert (await receiver.webhooks.receive(body, sign(body, later.app_secret))).notification_id > 0
+    assert len(receiver.secret_loads) == 3
+
+
+async def notifications_named(receiver: Receiver, account: SeededAccount) -> int:
+    rows = await receiver.store.pool.fetch(
+        "SELECT count(*) FROM webhook_notifications WHERE $1::uuid = ANY(signed_for)", [account.account_id]
+    )
+    return int(rows[0][0])
 
 
 async def test_parts_of_an_unexpected_shape_are_counted_and_the_rest_applied(
@@ -144,8 +201,7 @@ async def test_parts_of_an_unexpected_shape_are_counted_and_the_rest_applied(
         },
     }
     body = orjson.dumps({"entry": ["x", {"changes": "y"}, {"changes": [None, {"field": "other"}, change]}]})
-    notification_id = await receiver.store.store(body, [uuid.UUID(account.account_id)])
-    await receiver.webhooks.apply(notification_id)
+    notification_id = await receiver.store_and_apply(body, account)
 
     state, outcome = await notification(engine, notification_id)
     assert state == "applied"
@@ -197,34 +253,30 @@ async def test_a_notification_that_keeps_failing_ends_failed_and_a_lost_deadlock
             )
         )
     try:
-        poisoned = await receiver.store.store(
-            payload(account, {"messages": [text_message("15550004444", "p", poison)]}),
-            [uuid.UUID(account.account_id)],
-        )
+        poison_body = payload(account, {"messages": [text_message("15550004444", "p", poison)]})
+        # Stored though it cannot be applied, the first failure counted; then the sweep's tries.
+        poisoned = await receiver.store_and_apply(poison_body, account)
         for attempt in range(1, MAX_APPLY_ATTEMPTS + 1):
-            await receiver.webhooks.apply(poisoned)
+            if attempt > 1:
+                await receiver.apply(poisoned, poison_body, account)
             state, outcome = await notification(engine, poisoned)
             assert outcome["apply_failures"] == attempt
             assert "refused by the test" in outcome["last_error"]
             assert state == ("failed" if attempt == MAX_APPLY_ATTEMPTS else "received")
-        await receiver.webhooks.apply(poisoned)  # given up: no longer tried
+        await receiver.apply(poisoned, poison_body, account)  # given up: no longer tried
         assert (await notification(engine, poisoned)).outcome["apply_failures"] == MAX_APPLY_ATTEMPTS
 
         # Cancelled by the server (statement_timeout): the statement's failure, counted too.
-        cancelled = await receiver.store.store(
-            payload(account, {"messages": [text_message("15550004444", "s", slow)]}),
-            [uuid.UUID(account.account_id)],
+        cancelled = await receiver.store_and_apply(
+            payload(account, {"messages": [text_message("15550004444", "s", slow)]}), account
         )
-        await receiver.webhooks.apply(cancelled)
         assert (await notification(engine, cancelled)).outcome["apply_failures"] == 1
-        async with engine.connect() as connection:
-            assert (await connection.execute(text("SHOW statement_timeout"))).scalar() == "9s"
+        rows = await receiver.store.pool.fetch("SHOW statement_timeout", [])
+        assert rows[0][0] == "9s"
 
-        retried = await receiver.store.store(
-            payload(account, {"messages": [text_message("15550004444", "f", flaky)]}),
-            [uuid.UUID(account.account_id)],
+        retried = await receiver.store_and_apply(
+            payload(account, {"messages": [text_message("15550004444", "f", flaky)]}), account
         )
-        await receiver.webhooks.apply(retried)
         state, outcome = await notification(engine, retried)
         assert (state, outcome) == ("applied", {"messages_stored": 1})
     finally:
@@ -237,22 +289,29 @@ async def test_a_notification_that_keeps_failing_ends_failed_and_a_lost_deadlock
 async def test_a_database_out_of_connections_is_not_the_notifications_fault(
     receiver: Receiver, engine: AsyncEngine, account: SeededAccount
 ) -> None:
-    notification_id = await receiver.store.store(
-        payload(account, {"messages": [text_message("15550005555", "later")]}),
-        [uuid.UUID(account.account_id)],
-    )
+    body = payload(account, {"messages": [text_message("15550005555", "later")]})
+    signed = sign(body, account.app_secret)
 
     def pool_exhausted() -> Any:
-        raise sqlalchemy.exc.TimeoutError("QueuePool limit reached")
+        raise TimeoutError("no free connection in time")  # what the pool raises
 
-    receiver.store.transaction = pool_exhausted  # type: ignore[method-assign]
+    receiver.store.applying = pool_exhausted  # type: ignore[method-assign]
+    # A new notification: refused (the caller answers 503, Meta retries), nothing stored.
+    with pytest.raises(TimeoutError):
+        await receiver.webhooks.receive(body, signed)
+    assert await notifications_named(receiver, account) == 0
+    # A stored one: left for the sweep, the failure not counted against it.
+    stored = await receiver.store.store_unapplied(body, [uuid.UUID(account.account_id)], "earlier")
     for _ in range(MAX_APPLY_ATTEMPTS + 1):
-        await receiver.webhooks.apply(notification_id)
-    assert tuple(await notification(engine, notification_id)) == ("received", None)  # not counted
+        await receiver.apply(stored, body, account)
+    assert tuple(await notification(engine, stored)) == (
+        "received",
+        {"apply_failures": 1, "last_error": "earlier"},
+    )
 
-    del receiver.store.transaction
-    await receiver.webhooks.apply(notification_id)
-    assert (await notification(engine, notification_id)).state == "applied"
+    del receiver.store.applying
+    await receiver.apply(stored, body, account)
+    assert (await notification(engine, stored)).state == "applied"
 
 
 async def test_an_account_change_during_a_load_makes_the_next_webhook_read_again(

@@ -1,18 +1,21 @@
-"""Connections for single statements, on asyncpg itself.
+"""Connections to PostgreSQL, on asyncpg itself.
 
 Every hot statement runs alone in autocommit, so a connection needs no transaction,
 reset or ping around it. Checking one out of SQLAlchemy's pool cost about 170 us of
 CPU per statement here (greenlets, reset on return) and asyncpg's own pool about 75 us
 (timeouts, reset queries); this pool hands an idle connection over without awaiting.
+The few transactions (`transaction()`) take a connection for their whole length.
 """
 
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 import asyncpg
 
+from services.conversations.database.queries import Query
 from services.conversations.notifications import asyncpg_dsn
 
 # The connection itself is gone (or going): dropped rather than handed out again.
@@ -77,16 +80,35 @@ class StatementPool:
             raise
         except asyncpg.PostgresError as exc:
             # The statement failed; the connection is fine unless the server is going away.
-            if isinstance(exc, CONNECTION_LOST):
-                self._discard(connection)
-            else:
-                self._release(connection)
+            self._release_unless_lost(connection, exc)
             raise
         except BaseException:
             self._discard(connection)
             raise
         self._release(connection)
         return records
+
+    async def run(self, query: Query, **params: Any) -> list[asyncpg.Record]:
+        """A named statement, alone, in autocommit."""
+        return await self.fetch(query.sql, query.arguments(params))
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator["Transaction"]:
+        """One transaction on one connection: committed when the block ends, rolled back
+        when it raises. A connection whose transaction was cancelled midway (a statement
+        in flight, or the rollback itself) is closed, not handed out again."""
+        connection = await self._acquire()
+        try:
+            async with connection.transaction():
+                yield Transaction(connection)
+        except Exception as exc:
+            # Rolled back by asyncpg on the way out, unless the connection itself is gone.
+            self._release_unless_lost(connection, exc)
+            raise
+        except BaseException:
+            self._discard(connection)
+            raise
+        self._release(connection)
 
     async def _acquire(self) -> asyncpg.Connection:
         while self._idle:
@@ -132,6 +154,12 @@ class StatementPool:
             self._discard(connection)
         elif not self._wake_one(connection):
             self._idle.append(connection)
+
+    def _release_unless_lost(self, connection: asyncpg.Connection, exc: Exception) -> None:
+        if isinstance(exc, CONNECTION_LOST) or connection.is_closed():
+            self._discard(connection)
+        else:
+            self._release(connection)
 
     def _discard(self, connection: asyncpg.Connection) -> None:
         connection.terminate()
@@ -193,3 +221,16 @@ class StatementPool:
                 waiter.set_exception(asyncpg.exceptions.InterfaceError("the statement pool is closed"))
         for task in list(self._settling):
             task.cancel()
+
+
+class Transaction:
+    """Named statements inside one transaction (see StatementPool.transaction)."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+
+    async def run(self, query: Query, **params: Any) -> list[asyncpg.Record]:
+        records: list[asyncpg.Record] = await self.connection.fetch(query.sql, *query.arguments(params))
+        return records

@@ -1,0 +1,328 @@
+"""The webhook side's statements (`webhooks.sql`): raw notifications, inbound messages,
+delivery statuses, pending statuses, events.
+
+Every statement works on arrays, one element per row, so that a batch of notifications
+costs a handful of round trips, not a handful per notification. Decisions (which status
+wins, what an event says) are the caller's; this module only reads and writes.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from services.conversations.database.pool import StatementPool, Transaction
+from services.conversations.database.queries import Queries
+from services.conversations.domain.statuses import Delivery, StatusReport
+from services.conversations.domain.webhook_changes import Inbound, StatusUpdate
+
+SQL = Queries("webhooks.sql")
+
+# Connections of the webhook side: the batches' transactions, the sweep, the rest.
+CONNECTIONS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class AppSecret:
+    account_id: UUID
+    phone_number_id: str
+    app_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNotification:
+    id: int
+    body: bytes
+    signed_for: list[UUID]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    account_id: UUID
+    type: str
+    message_id: UUID | None
+    conversation_id: UUID | None
+    data_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInbound:
+    account_id: UUID
+    wa_message_id: str
+    message_id: UUID
+    conversation_id: UUID
+    resource: str
+
+
+@dataclass(frozen=True, slots=True)
+class TouchedConversation:
+    id: UUID
+    account_id: UUID
+    resource: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusTarget:
+    """A message a status is about, as it is now (locked until the transaction ends)."""
+
+    update_index: int  # which of the updates asked for it
+    message_id: UUID
+    account_id: UUID
+    direction: str
+    delivery: Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatedMessage:
+    message_id: UUID
+    account_id: UUID
+    conversation_id: UUID
+    status: str
+    resource: str
+
+
+def webhook_pool(database_url: str) -> StatementPool:
+    """The webhook side's own connections. Generic plans: a statement on arrays is otherwise
+    planned afresh at every execution. A transaction left idle (a frozen replica) ends
+    before the statements waiting for its locks time out."""
+    return StatementPool(
+        database_url,
+        CONNECTIONS,
+        server_settings={
+            "plan_cache_mode": "force_generic_plan",
+            "idle_in_transaction_session_timeout": "5s",
+        },
+    )
+
+
+def _uuid_array(ids: Sequence[UUID]) -> str:
+    return "{" + ",".join(str(i) for i in ids) + "}"
+
+
+class ApplyingBatch:
+    """Statements inside one transaction of the applier; events are appended at commit."""
+
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
+        self.events: list[Event] = []
+
+    async def lock_notifications(self, ids: Sequence[int]) -> set[int]:
+        rows = await self.transaction.run(SQL.lock_notifications, ids=list(ids))
+        return {row["id"] for row in rows}
+
+    async def accounts_by_phone_number(self, numbers: Sequence[str]) -> dict[str, UUID]:
+        if not numbers:
+            return {}
+        rows = await self.transaction.run(SQL.accounts_by_phone_number, numbers=list(numbers))
+        return {row["phone_number_id"]: row["id"] for row in rows}
+
+    async def open_conversations(
+        self, senders: Sequence[tuple[UUID, str, str]]
+    ) -> dict[tuple[UUID, str], UUID]:
+        """Each (account, wa_id, profile name)'s conversation, opened if new; senders must be
+        unique by (account, wa_id)."""
+        rows = await self.transaction.run(
+            SQL.open_conversations,
+            account_ids=[s[0] for s in senders],
+            wa_ids=[s[1] for s in senders],
+            profile_names=[s[2] for s in senders],
+        )
+        return {(row["account_id"], row["wa_id"]): row["conversation_id"] for row in rows}
+
+    async def insert_inbound(
+        self, messages: Sequence[Inbound], conversation_ids: Sequence[UUID]
+    ) -> list[StoredInbound]:
+        """The messages stored; one stored before (its WhatsApp id) is left out."""
+        rows = await self.transaction.run(
+            SQL.insert_inbound,
+            account_ids=[m.account_id for m in messages],
+            conversation_ids=list(conversation_ids),
+            wa_ids=[m.wa_id for m in messages],
+            types=[m.type for m in messages],
+            bodies=[m.body_json for m in messages],
+            reply_tos=[m.reply_to for m in messages],
+            wa_message_ids=[m.wa_message_id for m in messages],
+            sent_ats=[m.sent_at for m in messages],
+        )
+        return [
+            StoredInbound(
+                row["account_id"], row["wa_message_id"], row["id"], row["conversation_id"], row["resource"]
+            )
+            for row in rows
+        ]
+
+    async def touch_conversations(
+        self, ids: Sequence[UUID], newest: Sequence[datetime], counts: Sequence[int]
+    ) -> list[TouchedConversation]:
+        rows = await self.transaction.run(
+            SQL.touch_conversations, ids=list(ids), sent_ats=list(newest), counts=list(counts)
+        )
+        return [TouchedConversation(row["id"], row["account_id"], row["resource"]) for row in rows]
+
+    async def lock_status_targets(self, updates: Sequence[StatusUpdate]) -> list[StatusTarget]:
+        rows = await self.transaction.run(
+            SQL.lock_status_targets,
+            account_ids=[u.account_id for u in updates],
+            wa_message_ids=[u.report.wa_message_id for u in updates],
+            callback_ids=[u.callback_id for u in updates],
+        )
+        return [
+            StatusTarget(
+                update_index=row["ordinal"] - 1,
+                message_id=row["id"],
+                account_id=row["account_id"],
+                direction=row["direction"],
+                delivery=Delivery(
+                    status=row["status"],
+                    wa_message_id=row["wa_message_id"],
+                    sent_at=row["sent_at"],
+                    delivered_at=row["delivered_at"],
+                    read_at=row["read_at"],
+                    failed_at=row["failed_at"],
+                    error_code=row["error_code"],
+                    error_message=row["error_message"],
+                ),
+            )
+            for row in rows
+        ]
+
+    async def update_deliveries(self, changes: Sequence[tuple[UUID, Delivery]]) -> list[UpdatedMessage]:
+        deliveries = [delivery for _, delivery in changes]
+        rows = await self.transaction.run(
+            SQL.update_deliveries,
+            ids=[message_id for message_id, _ in changes],
+            statuses=[d.status for d in deliveries],
+            wa_message_ids=[d.wa_message_id for d in deliveries],
+            sent_ats=[d.sent_at for d in deliveries],
+            delivered_ats=[d.delivered_at for d in deliveries],
+            read_ats=[d.read_at for d in deliveries],
+            failed_ats=[d.failed_at for d in deliveries],
+            error_codes=[d.error_code for d in deliveries],
+            error_messages=[d.error_message for d in deliveries],
+        )
+        return [
+            UpdatedMessage(
+                row["id"], row["account_id"], row["conversation_id"], row["status"], row["resource"]
+            )
+            for row in rows
+        ]
+
+    async def keep_pending(self, updates: Sequence[StatusUpdate]) -> None:
+        reports = [u.report for u in updates]
+        await self.transaction.run(
+            SQL.keep_pending,
+            account_ids=[u.account_id for u in updates],
+            wa_message_ids=[r.wa_message_id for r in reports],
+            statuses=[r.status for r in reports],
+            ats=[r.at for r in reports],
+            error_codes=[r.error_code for r in reports],
+            error_messages=[r.error_message for r in reports],
+        )
+
+    async def matchable_pending(self, limit: int) -> list[StatusUpdate]:
+        rows = await self.transaction.run(SQL.matchable_pending, limit=limit)
+        return [
+            StatusUpdate(
+                row["account_id"],
+                None,
+                StatusReport(
+                    row["status"],
+                    row["wa_message_id"],
+                    row["status_at"],
+                    row["error_code"],
+                    row["error_message"],
+                ),
+            )
+            for row in rows
+        ]
+
+    async def forget_pending(self, updates: Sequence[StatusUpdate]) -> None:
+        await self.transaction.run(
+            SQL.forget_pending,
+            account_ids=[u.account_id for u in updates],
+            wa_message_ids=[u.report.wa_message_id for u in updates],
+            statuses=[u.report.status for u in updates],
+        )
+
+    async def mark_read(self, account_id: UUID, conversation_id: UUID) -> str | None:
+        rows = await self.transaction.run(
+            SQL.mark_read, account_id=account_id, conversation_id=conversation_id
+        )
+        return rows[0]["resource"] if rows else None
+
+    async def store_applied(
+        self,
+        bodies: Sequence[bytes],
+        signed_for: Sequence[Sequence[UUID]],
+        outcomes: Sequence[dict[str, Any]],
+    ) -> list[int]:
+        rows = await self.transaction.run(
+            SQL.store_applied,
+            bodies=list(bodies),
+            signed_for=[_uuid_array(accounts) for accounts in signed_for],
+            outcomes=[orjson.dumps(outcome).decode() for outcome in outcomes],
+        )
+        # Identity values are drawn as the rows are inserted, in input order.
+        return sorted(row["id"] for row in rows)
+
+    async def finish_notifications(
+        self, ids: Sequence[int], states: Sequence[str], outcomes: Sequence[dict[str, Any]]
+    ) -> None:
+        await self.transaction.run(
+            SQL.finish_notifications,
+            ids=list(ids),
+            states=list(states),
+            outcomes=[orjson.dumps(outcome).decode() for outcome in outcomes],
+        )
+
+    async def append_events(self) -> None:
+        if not self.events:
+            return
+        events, self.events = self.events, []
+        await self.transaction.run(
+            SQL.append_events,
+            account_ids=[e.account_id for e in events],
+            types=[e.type for e in events],
+            message_ids=[e.message_id for e in events],
+            conversation_ids=[e.conversation_id for e in events],
+            datas=[e.data_json for e in events],
+        )
+
+
+class WebhookStore:
+    def __init__(self, pool: StatementPool) -> None:
+        self.pool = pool
+
+    async def app_secrets(self) -> list[AppSecret]:
+        rows = await self.pool.run(SQL.app_secrets)
+        return [AppSecret(row["id"], row["phone_number_id"], row["app_secret"]) for row in rows]
+
+    async def store_unapplied(self, body: bytes, signed_for: Sequence[UUID], error: str) -> int:
+        """Stores a notification that could not be applied, its failure counted; its id."""
+        rows = await self.pool.run(SQL.store_unapplied, body=body, signed_for=list(signed_for), error=error)
+        return int(rows[0]["id"])
+
+    async def unapplied(self, older_than_seconds: float, limit: int) -> list[StoredNotification]:
+        rows = await self.pool.run(
+            SQL.unapplied_notifications, older_than_seconds=older_than_seconds, limit=limit
+        )
+        return [StoredNotification(row["id"], bytes(row["body"]), list(row["signed_for"])) for row in rows]
+
+    async def count_failed_apply(self, notification_id: int, max_attempts: int, error: str) -> bool:
+        """Counts a failed try; True when it was the last one and the notification ended "failed"."""
+        rows = await self.pool.run(
+            SQL.count_failed_apply, id=notification_id, max_attempts=max_attempts, error=error
+        )
+        return bool(rows) and rows[0]["state"] == "failed"
+
+    @asynccontextmanager
+    async def applying(self) -> AsyncIterator[ApplyingBatch]:
+        """One transaction; the events recorded in it are appended before it commits."""
+        async with self.pool.transaction() as transaction:
+            batch = ApplyingBatch(transaction)
+            yield batch
+            await batch.append_events()

@@ -1,0 +1,185 @@
+-- name: app_secrets
+-- Every account's phone number and app secret: what verifies its webhooks.
+SELECT id, phone_number_id, app_secret FROM accounts;
+
+-- name: accounts_by_phone_number
+-- The accounts of these phone numbers (read inside the apply: current on every replica).
+SELECT phone_number_id, id FROM accounts WHERE phone_number_id = ANY(:numbers::text[]);
+
+-- name: store_applied
+-- Notifications applied in this transaction, one row per array element (signed_for: a uuid[]
+-- literal each), with what applying found; ids rise in input order.
+INSERT INTO webhook_notifications (body, signed_for, state, applied_at, outcome)
+SELECT i.body, i.signed_for::uuid[], 'applied', clock_timestamp(), i.outcome
+FROM unnest(:bodies::bytea[], :signed_for::text[], :outcomes::jsonb[]) WITH ORDINALITY
+     AS i(body, signed_for, outcome, ordinal)
+ORDER BY i.ordinal
+RETURNING id;
+
+-- name: store_unapplied
+-- A notification that could not be applied: kept received for the sweep, its first failure counted.
+INSERT INTO webhook_notifications (body, signed_for, outcome)
+VALUES (:body, :signed_for::uuid[], jsonb_build_object('apply_failures', 1, 'last_error', :error::text))
+RETURNING id;
+
+-- name: lock_notifications
+-- Takes these notifications for applying: those still received, not being applied elsewhere.
+SELECT id FROM webhook_notifications
+WHERE id = ANY(:ids::bigint[]) AND state = 'received'
+ORDER BY id
+FOR UPDATE SKIP LOCKED;
+
+-- name: unapplied_notifications
+-- Notifications left received longer than a live replica takes to apply them (a crash, a full queue).
+SELECT id, body, signed_for FROM webhook_notifications
+WHERE state = 'received' AND received_at < now() - make_interval(secs => :older_than_seconds)
+ORDER BY id
+LIMIT :limit;
+
+-- name: finish_notifications
+-- Applied (or malformed), with what applying found, one row per array element.
+UPDATE webhook_notifications n
+SET state = f.state, applied_at = now(), outcome = f.outcome
+FROM unnest(:ids::bigint[], :states::text[], :outcomes::jsonb[]) AS f(id, state, outcome)
+WHERE n.id = f.id;
+
+-- name: count_failed_apply
+-- One more failed try at applying; at the last one the notification ends failed, its bytes kept.
+UPDATE webhook_notifications n
+SET outcome = jsonb_build_object('apply_failures', f.failures, 'last_error', :error::text),
+    state = CASE WHEN f.failures >= :max_attempts::int THEN 'failed' ELSE n.state END,
+    applied_at = CASE WHEN f.failures >= :max_attempts::int THEN now() END
+FROM (SELECT id, coalesce((outcome->>'apply_failures')::int, 0) + 1 AS failures
+      FROM webhook_notifications WHERE id = :id) AS f
+WHERE n.id = f.id AND n.state = 'received'
+RETURNING n.state;
+
+-- name: open_conversations
+-- Each sender's contact (profile name refreshed when given) and conversation, opened if new.
+-- Rows are unique by (account, wa_id) and sorted so: contacts are locked in that order.
+WITH contact AS (
+    INSERT INTO contacts (account_id, wa_id, profile_name)
+    SELECT * FROM unnest(:account_ids::uuid[], :wa_ids::text[], :profile_names::text[])
+    ORDER BY 1, 2
+    ON CONFLICT (account_id, wa_id) DO UPDATE
+    SET profile_name = CASE WHEN EXCLUDED.profile_name <> '' THEN EXCLUDED.profile_name
+                            ELSE contacts.profile_name END,
+        updated_at = now()
+    RETURNING id, account_id, wa_id
+), conversation AS (
+    -- The no-op DO UPDATE makes RETURNING yield an existing conversation too.
+    INSERT INTO conversations (account_id, contact_id)
+    SELECT account_id, id FROM contact ORDER BY id
+    ON CONFLICT (account_id, contact_id) DO UPDATE SET contact_id = EXCLUDED.contact_id
+    RETURNING id, contact_id
+)
+SELECT contact.account_id, contact.wa_id, conversation.id AS conversation_id
+FROM contact JOIN conversation ON conversation.contact_id = contact.id;
+
+-- name: insert_inbound
+-- Inbound messages, one per array element; one already stored (same WhatsApp id) is skipped.
+INSERT INTO messages (account_id, conversation_id, direction, contact_wa_id, type, body,
+                      reply_to_wa_message_id, status, wa_message_id, created_at)
+SELECT i.account_id, i.conversation_id, 'inbound', i.wa_id, i.type, i.body::jsonb, i.reply_to,
+       'received', i.wa_message_id, i.sent_at
+FROM unnest(:account_ids::uuid[], :conversation_ids::uuid[], :wa_ids::text[], :types::text[],
+            :bodies::text[], :reply_tos::text[], :wa_message_ids::text[], :sent_ats::timestamptz[])
+     AS i(account_id, conversation_id, wa_id, type, body, reply_to, wa_message_id, sent_at)
+ON CONFLICT (account_id, wa_message_id) WHERE wa_message_id IS NOT NULL DO NOTHING
+RETURNING id, account_id, wa_message_id, conversation_id, pigeon_message_json(messages)::text AS resource;
+
+-- name: touch_conversations
+-- Customers wrote: each conversation's 24 h window moves to its newest message, `count` more unread.
+UPDATE conversations c
+SET last_inbound_at = greatest(c.last_inbound_at, t.sent_at),
+    last_message_at = greatest(c.last_message_at, t.sent_at),
+    last_activity_at = greatest(c.last_activity_at, t.sent_at),
+    unread_count = c.unread_count + t.count
+FROM (SELECT * FROM unnest(:ids::uuid[], :sent_ats::timestamptz[], :counts::int[]) ORDER BY 1)
+     AS t(id, sent_at, count),
+     contacts k
+WHERE c.id = t.id AND k.id = c.contact_id
+RETURNING c.id, c.account_id, pigeon_conversation_json(c, k)::text AS resource;
+
+-- name: lock_status_targets
+-- The messages statuses are about, locked in id order: by WhatsApp id, or by pigeon's own id
+-- (biz_opaque_callback_data) for a status that beat the send's outcome. `ordinal`: whose.
+WITH report AS (
+    SELECT * FROM unnest(:account_ids::uuid[], :wa_message_ids::text[], :callback_ids::uuid[])
+        WITH ORDINALITY AS r(account_id, wa_message_id, callback_id, ordinal)
+), matched AS (
+    SELECT r.ordinal, m.id FROM report r
+    JOIN messages m ON m.account_id = r.account_id AND m.wa_message_id = r.wa_message_id
+    UNION
+    SELECT r.ordinal, m.id FROM report r
+    JOIN messages m ON m.id = r.callback_id AND m.account_id = r.account_id
+)
+SELECT matched.ordinal, m.id, m.account_id, m.direction, m.status, m.wa_message_id, m.sent_at,
+       m.delivered_at, m.read_at, m.failed_at, m.error_code, m.error_message
+FROM matched JOIN messages m ON m.id = matched.id
+ORDER BY m.id
+FOR UPDATE OF m;
+
+-- name: update_deliveries
+-- Messages moved by their statuses (already locked), one per array element.
+UPDATE messages m
+SET status = u.status, wa_message_id = u.wa_message_id, sent_at = u.sent_at,
+    delivered_at = u.delivered_at, read_at = u.read_at, failed_at = u.failed_at,
+    error_code = u.error_code, error_message = u.error_message,
+    lease_expires_at = NULL, updated_at = now()
+FROM unnest(:ids::uuid[], :statuses::text[], :wa_message_ids::text[], :sent_ats::timestamptz[],
+            :delivered_ats::timestamptz[], :read_ats::timestamptz[], :failed_ats::timestamptz[],
+            :error_codes::text[], :error_messages::text[])
+     AS u(id, status, wa_message_id, sent_at, delivered_at, read_at, failed_at, error_code, error_message)
+WHERE m.id = u.id
+RETURNING m.id, m.account_id, m.conversation_id, m.status, pigeon_message_json(m)::text AS resource;
+
+-- name: keep_pending
+-- Statuses of messages pigeon does not know yet, kept until their WhatsApp id is stored.
+INSERT INTO pending_statuses (account_id, wa_message_id, status, status_at, error_code, error_message)
+SELECT * FROM unnest(:account_ids::uuid[], :wa_message_ids::text[], :statuses::text[],
+                     :ats::timestamptz[], :error_codes::text[], :error_messages::text[])
+ON CONFLICT DO NOTHING;
+
+-- name: matchable_pending
+-- Pending statuses whose message pigeon now knows, taken for applying.
+SELECT p.account_id, p.wa_message_id, p.status, p.status_at, p.error_code, p.error_message
+FROM pending_statuses p
+WHERE EXISTS (SELECT 1 FROM messages m
+              WHERE m.account_id = p.account_id AND m.wa_message_id = p.wa_message_id)
+ORDER BY p.account_id, p.wa_message_id
+LIMIT :limit
+FOR UPDATE SKIP LOCKED;
+
+-- name: forget_pending
+-- Pending statuses that were applied, one per array element.
+DELETE FROM pending_statuses p
+USING unnest(:account_ids::uuid[], :wa_message_ids::text[], :statuses::text[]) AS f(account_id, wa_message_id, status)
+WHERE p.account_id = f.account_id AND p.wa_message_id = f.wa_message_id AND p.status = f.status;
+
+-- name: mark_read
+-- The agent read the conversation: nothing unread.
+UPDATE conversations c SET unread_count = 0
+FROM contacts k
+WHERE c.id = :conversation_id AND c.account_id = :account_id AND k.id = c.contact_id
+RETURNING pigeon_conversation_json(c, k)::text AS resource;
+
+-- name: append_events
+-- Events of several accounts, in array order per account, taking each account's next ids
+-- under its counter row's lock (counters locked in account order, as every writer does).
+WITH event AS (
+    SELECT * FROM unnest(:account_ids::uuid[], :types::text[], :message_ids::uuid[],
+                         :conversation_ids::uuid[], :datas::jsonb[])
+        WITH ORDINALITY AS e(account_id, type, message_id, conversation_id, data, ordinal)
+), counter AS (
+    INSERT INTO event_counters AS ec (account_id, last_id)
+    SELECT account_id, count(*) FROM event GROUP BY account_id ORDER BY account_id
+    ON CONFLICT (account_id) DO UPDATE SET last_id = ec.last_id + EXCLUDED.last_id
+    RETURNING account_id, last_id
+)
+INSERT INTO events (account_id, id, type, message_id, conversation_id, data)
+SELECT e.account_id,
+       c.last_id - count(*) OVER (PARTITION BY e.account_id)
+           + row_number() OVER (PARTITION BY e.account_id ORDER BY e.ordinal),
+       e.type, e.message_id, e.conversation_id, e.data
+FROM event e JOIN counter c ON c.account_id = e.account_id;

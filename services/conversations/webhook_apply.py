@@ -1,0 +1,364 @@
+"""Applying webhook notifications, many at a time.
+
+A verified notification is stored and applied in one transaction, together with those that
+arrive meanwhile (group commit): a handful of statements on arrays for the whole batch
+(inbound messages, statuses, events, the notifications' rows) instead of a handful per
+notification, and one commit. So it is applied before Meta gets its 200. A notification that
+cannot be applied is stored all the same, `received`, for the sweep (`apply_stored`), which
+also applies what an older version or a failed apply left. What a batch keeps:
+
+- *Statuses only move forward*, whatever order they arrive in, also within one batch: each
+  message's reports are folded in one order (`domain/statuses.py`).
+- *Duplicates change nothing*: inbound messages are unique by WhatsApp id; a status that
+  does not move its message is ignored and makes no event.
+- *One event per real change*: a message moved by several statuses of one batch gets one
+  event (its final status); a conversation that received messages gets one
+  conversation.updated after its message.received events.
+- *A notification changes only the accounts whose secret signed it* (`changes_in`).
+- *One bad notification does not fail the others*: a batch that fails for a reason one
+  notification may carry is applied again one notification at a time. A notification that
+  still fails, for a reason of its own, is tried again by the sweep and after five failures
+  ends `failed`, its bytes kept.
+- *No deadlocks between batches*: rows are locked in one order (contacts by wa_id,
+  conversations and messages by id, event counters by account); one lost is retried.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+import asyncpg
+
+from services.conversations.database.webhook_store import ApplyingBatch, Event, StoredInbound
+from services.conversations.database_errors import database_unavailable, statement_failed
+from services.conversations.domain import NotFound
+from services.conversations.domain.statuses import Delivery, StatusReport, advance
+from services.conversations.domain.webhook_changes import (
+    Changes,
+    Inbound,
+    StatusUpdate,
+    changes_in,
+    phone_numbers_named,
+)
+from services.conversations.metrics import WEBHOOKS
+from services.shared.batching import Batcher
+
+log = logging.getLogger(__name__)
+
+# Applying a notification that keeps failing for a reason of its own (not a lost
+# database) is given up after this many tries: it ends "failed", its bytes kept.
+MAX_APPLY_ATTEMPTS = 5
+# Batches that touch the same rows can deadlock; the loser is applied again.
+DEADLOCK_RETRIES = 3
+PENDING_MATCH_LIMIT = 500
+# The most notifications in one transaction, and transactions under way at once: one's
+# statements run in PostgreSQL while the next batch is prepared.
+MAX_BATCH = 256
+BATCHES_IN_FLIGHT = 2
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A notification whose signature checked: `id` 0 until it is stored; `payload` None
+    when its body is not a JSON object (only stored ones, from older versions)."""
+
+    id: int
+    body: bytes
+    payload: dict[str, Any] | None
+    signed_for: frozenset[UUID]
+
+
+class WebhookStorePort(Protocol):
+    """What applying needs from storage (database/webhook_store.py)."""
+
+    def applying(self) -> Any: ...  # an async context manager giving an ApplyingBatch
+
+    async def store_unapplied(self, body: bytes, signed_for: Sequence[UUID], error: str) -> int: ...
+
+    async def count_failed_apply(self, notification_id: int, max_attempts: int, error: str) -> bool: ...
+
+
+class ConversationCache(Protocol):
+    def forget_conversation_with(self, account_id: UUID, conversation_id: UUID, wa_id: str) -> None: ...
+
+
+def _is_deadlock(exc: BaseException) -> bool:
+    return isinstance(exc, asyncpg.exceptions.DeadlockDetectedError)
+
+
+def _the_databases_fault(exc: BaseException) -> bool:
+    """The database away, not anything a notification carries: nothing to count against it."""
+    return database_unavailable(exc) and not statement_failed(exc)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+async def _retrying_deadlocks(run: Callable[[], Awaitable[T]]) -> T:
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            return await run()
+        except Exception as exc:
+            if not _is_deadlock(exc) or attempt == DEADLOCK_RETRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+class WebhookApplier:
+    def __init__(self, store: WebhookStorePort, conversations: ConversationCache) -> None:
+        self.store = store
+        self.conversations = conversations
+        self._arrivals: Batcher[Notification, int] = Batcher(
+            "webhook_arrivals",
+            self.store_and_apply,
+            max_in_flight=BATCHES_IN_FLIGHT,
+            max_batch=MAX_BATCH,
+            # store_and_apply sorts out failures itself; what it raises is every item's.
+            one_row_may_fail=lambda _: False,
+        )
+
+    async def receive(self, notification: Notification) -> int:
+        """Stores and applies a new notification with those that arrive meanwhile; its id.
+        Raises only when the database is away: then nothing was stored."""
+        return await self._arrivals.submit(notification)
+
+    async def close(self) -> None:
+        await self._arrivals.close()
+
+    async def store_and_apply(self, batch: Sequence[Notification]) -> list[int]:
+        """New notifications, stored and applied in one transaction; their ids."""
+        try:
+            return await _retrying_deadlocks(lambda: self._store_and_apply(batch))
+        except Exception as exc:
+            if _the_databases_fault(exc):
+                raise
+            if len(batch) > 1:
+                # Which notification failed the batch is unknown: each is applied alone.
+                log.debug(
+                    "a batch of %d notifications failed (%s); applying them one by one", len(batch), exc
+                )
+                return [notification_id for n in batch for notification_id in await self.store_and_apply([n])]
+            log.error("applying a webhook notification failed; kept for the sweep", exc_info=exc)
+            return [
+                await self.store.store_unapplied(batch[0].body, list(batch[0].signed_for), _error_text(exc))
+            ]
+
+    async def apply_stored(self, batch: Sequence[Notification]) -> None:
+        """Notifications stored but not applied (the sweep's); never raises. What cannot be
+        applied stays `received` (the database away) or has the failure counted."""
+        try:
+            await _retrying_deadlocks(lambda: self._apply_stored(batch))
+        except Exception as exc:
+            if _the_databases_fault(exc):
+                log.warning("applying webhook notifications failed: database unavailable", exc_info=exc)
+            elif len(batch) > 1:
+                for notification in batch:
+                    await self.apply_stored([notification])
+            else:
+                await self._count_failure(batch[0].id, exc)
+
+    async def _count_failure(self, notification_id: int, exc: Exception) -> None:
+        log.error(
+            "applying a webhook notification failed", exc_info=exc, extra={"notification_id": notification_id}
+        )
+        try:
+            if await self.store.count_failed_apply(notification_id, MAX_APPLY_ATTEMPTS, _error_text(exc)):
+                WEBHOOKS.labels("failed").inc()
+        except Exception:
+            log.exception("recording a failed webhook notification failed")
+
+    async def _store_and_apply(self, batch: Sequence[Notification]) -> list[int]:
+        async with self.store.applying() as applying:
+            reports, touched = await self._apply(applying, batch)
+            ids = await applying.store_applied(
+                [n.body for n in batch], [list(n.signed_for) for n in batch], reports
+            )
+        self._applied(len(batch), touched)
+        return ids
+
+    async def _apply_stored(self, batch: Sequence[Notification]) -> None:
+        async with self.store.applying() as applying:
+            owned = await applying.lock_notifications([n.id for n in batch])
+            mine = [n for n in batch if n.id in owned]  # the others: applied already, or elsewhere
+            if not mine:
+                return
+            reports, touched = await self._apply(applying, mine)
+            await applying.finish_notifications(
+                [n.id for n in mine],
+                ["applied" if n.payload is not None else "malformed" for n in mine],
+                reports,
+            )
+        self._applied(len(mine), touched)
+
+    def _applied(self, count: int, touched: list[tuple[UUID, UUID, str]]) -> None:
+        WEBHOOKS.labels("applied").inc(count)
+        for account_id, conversation_id, wa_id in touched:
+            # The 24 h window moved: the send path must not keep the old last_inbound_at.
+            self.conversations.forget_conversation_with(account_id, conversation_id, wa_id)
+
+    async def _apply(
+        self, applying: ApplyingBatch, batch: Sequence[Notification]
+    ) -> tuple[list[dict[str, Any]], list[tuple[UUID, UUID, str]]]:
+        """Applies the notifications' changes; what each one's did, and the conversations
+        that got inbound messages."""
+        numbers = list(
+            dict.fromkeys(number for n in batch if n.payload for number in phone_numbers_named(n.payload))
+        )
+        # From the table, not the secrets in memory: current even for an account just added.
+        accounts = await applying.accounts_by_phone_number(numbers)
+        changes = [
+            changes_in(n.payload, accounts, set(n.signed_for)) if n.payload is not None else Changes()
+            for n in batch
+        ]
+        outcomes = [Counter(c.counts) for c in changes]
+        inbound = [(index, m) for index, c in enumerate(changes) for m in c.inbound]
+        stored, touched = await store_inbound(applying, [m for _, m in inbound])
+        for (index, _), was_stored in zip(inbound, stored, strict=True):
+            outcomes[index]["messages_stored" if was_stored else "messages_duplicate"] += 1
+        statuses = [(index, s) for index, c in enumerate(changes) for s in c.statuses]
+        results = await apply_statuses(applying, [s for _, s in statuses])
+        for (index, _), result in zip(statuses, results, strict=True):
+            outcomes[index][f"statuses_{result}"] += 1
+        return [_report(n, c, o) for n, c, o in zip(batch, changes, outcomes, strict=True)], touched
+
+    async def match_pending(self) -> int:
+        """Applies statuses kept pending whose message is now known (its send outcome stored)."""
+        async with self.store.applying() as applying:
+            updates = await applying.matchable_pending(PENDING_MATCH_LIMIT)
+            if updates:
+                await apply_statuses(applying, updates)
+                await applying.forget_pending(updates)
+        return len(updates)
+
+    async def mark_read(self, account_id: UUID, conversation_id: UUID) -> None:
+        async with self.store.applying() as applying:
+            resource = await applying.mark_read(account_id, conversation_id)
+            if resource is None:
+                raise NotFound(f"conversation {conversation_id} not found")
+            applying.events.append(Event(account_id, "conversation.updated", None, conversation_id, resource))
+
+
+def _report(notification: Notification, changes: Changes, outcome: Counter[str]) -> dict[str, Any]:
+    """What applying a notification found, as its row keeps it."""
+    if notification.payload is None:
+        return {"error": "not a JSON object"}
+    report: dict[str, Any] = dict(outcome)
+    if changes.unknown_numbers:
+        report["unknown_phone_numbers"] = changes.unknown_numbers
+        log.warning(
+            "webhook for a phone number of no account it is signed for",
+            extra={"phone_number_ids": changes.unknown_numbers},
+        )
+    if changes.counts["errors"]:
+        log.warning("webhook reports errors")
+    return report
+
+
+async def store_inbound(
+    applying: ApplyingBatch, messages: Sequence[Inbound]
+) -> tuple[list[bool], list[tuple[UUID, UUID, str]]]:
+    """Stores inbound messages; for each, whether it was new (not a duplicate), and the
+    (account, conversation, wa_id) of each conversation that got one. Its events: the new
+    messages' message.received, then one conversation.updated per conversation."""
+    if not messages:
+        return [], []
+    # A contact's messages keep their order; contacts are taken in (account, wa_id) order.
+    unique: dict[tuple[UUID, str], Inbound] = {}
+    for message in sorted(messages, key=lambda m: (m.account_id, m.wa_id)):
+        unique.setdefault((message.account_id, message.wa_message_id), message)
+    names: dict[tuple[UUID, str], str] = {}
+    for message in unique.values():
+        if message.profile_name or (message.account_id, message.wa_id) not in names:
+            names[(message.account_id, message.wa_id)] = message.profile_name
+    conversations = await applying.open_conversations([(a, w, n) for (a, w), n in names.items()])
+    rows = list(unique.values())
+    inserted = await applying.insert_inbound(rows, [conversations[(m.account_id, m.wa_id)] for m in rows])
+    if not inserted:
+        return [False] * len(messages), []
+    new = {(row.account_id, row.wa_message_id) for row in inserted}
+    # Per conversation, in the order they first got a message: its new messages, its sender,
+    # the newest message's time.
+    per_conversation: dict[UUID, list[StoredInbound]] = {}
+    for row in inserted:
+        per_conversation.setdefault(row.conversation_id, []).append(row)
+    sender: dict[UUID, tuple[UUID, str]] = {}
+    newest: dict[UUID, datetime] = {}
+    for message in rows:
+        conversation_id = conversations[(message.account_id, message.wa_id)]
+        if (message.account_id, message.wa_message_id) in new:
+            sender[conversation_id] = (message.account_id, message.wa_id)
+            newest[conversation_id] = max(newest.get(conversation_id, message.sent_at), message.sent_at)
+    ids = sorted(per_conversation)
+    touched = await applying.touch_conversations(
+        ids, [newest[i] for i in ids], [len(per_conversation[i]) for i in ids]
+    )
+    resources = {conversation.id: conversation.resource for conversation in touched}
+    for conversation_id, stored_rows in per_conversation.items():
+        account_id = sender[conversation_id][0]
+        for row in stored_rows:
+            applying.events.append(
+                Event(account_id, "message.received", row.message_id, conversation_id, row.resource)
+            )
+        applying.events.append(
+            Event(account_id, "conversation.updated", None, conversation_id, resources[conversation_id])
+        )
+    # The first of duplicates within the batch counts as stored, the others as duplicates.
+    seen: set[tuple[UUID, str]] = set()
+    stored = []
+    for message in messages:
+        key = (message.account_id, message.wa_message_id)
+        stored.append(key in new and key not in seen)
+        seen.add(key)
+    return stored, [
+        (account_id, conversation_id, wa_id) for conversation_id, (account_id, wa_id) in sender.items()
+    ]
+
+
+async def apply_statuses(applying: ApplyingBatch, updates: Sequence[StatusUpdate]) -> list[str]:
+    """Applies delivery statuses; for each: "applied" (it moved its message), "ignored" (a
+    duplicate, or late: not forward) or "pending" (no such message yet: kept for later)."""
+    if not updates:
+        return []
+    targets = await applying.lock_status_targets(updates)
+    found: dict[UUID, Delivery] = {}
+    reports: dict[UUID, list[tuple[int, StatusReport]]] = {}
+    matched = [False] * len(updates)
+    for target in targets:
+        matched[target.update_index] = True
+        report = updates[target.update_index].report
+        current = target.delivery
+        # Matched by pigeon's own id: only while the message has no other WhatsApp id.
+        if target.direction != "outbound" or current.wa_message_id not in (None, report.wa_message_id):
+            continue
+        found[target.message_id] = current
+        reports.setdefault(target.message_id, []).append((target.update_index, report))
+    moved_any = [False] * len(updates)
+    changed: list[tuple[UUID, Delivery]] = []
+    for message_id, pairs in reports.items():
+        pairs.sort(key=lambda pair: pair[0])  # the order they came in: the first of equals wins
+        state, moved = advance(found[message_id], [report for _, report in pairs])
+        for (index, _), did in zip(pairs, moved, strict=True):
+            moved_any[index] = moved_any[index] or did
+        if any(moved):
+            changed.append((message_id, state))
+    if changed:
+        for row in await applying.update_deliveries(changed):
+            applying.events.append(
+                Event(
+                    row.account_id, f"message.{row.status}", row.message_id, row.conversation_id, row.resource
+                )
+            )
+    unknown = [u for u, was_matched in zip(updates, matched, strict=True) if not was_matched]
+    if unknown:
+        await applying.keep_pending(unknown)
+    return [
+        "applied" if moved else ("ignored" if was_matched else "pending")
+        for moved, was_matched in zip(moved_any, matched, strict=True)
+    ]
