@@ -6,12 +6,14 @@ import orjson
 from aiohttp import web
 
 from services.gateway.backends import open_backends
-from services.gateway.context import BACKENDS, OPENAPI, SETTINGS
+from services.gateway.context import BACKENDS, OPENAPI, SETTINGS, WEBHOOK_GUARD
 from services.gateway.handlers import routes
 from services.gateway.middlewares import authenticate, json_errors, request_id
 from services.gateway.openapi import openapi_document
 from services.gateway.ratelimit import RATE_LIMITER, rate_limiter
 from services.gateway.settings import GatewaySettings
+from services.gateway.webhook_guard import WebhookGuard
+from services.gateway.webhooks import routes as webhook_routes
 from services.gateway.websocket import OPEN_SOCKETS, close_open_sockets, events_socket
 
 
@@ -31,8 +33,15 @@ def create_app(settings: GatewaySettings) -> web.Application:
     limiter = rate_limiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     if limiter is not None:
         app[RATE_LIMITER] = limiter
+    app[WEBHOOK_GUARD] = WebhookGuard(
+        settings.webhook_failures_per_second,
+        settings.webhook_failures_burst,
+        settings.webhook_max_body_bytes,
+        settings.webhook_unverified_max_body_bytes,
+    )
     app.cleanup_ctx.append(backends_context)
     app.add_routes(routes)
+    app.add_routes(webhook_routes)
     app[OPEN_SOCKETS] = set()
     app.on_shutdown.append(close_open_sockets)
     app.router.add_get("/ws", events_socket)

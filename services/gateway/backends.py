@@ -12,6 +12,7 @@ from services.gateway.errors import ApiError, from_grpc
 from services.gateway.outbound import OutboundClient
 from services.gateway.settings import GatewaySettings
 from services.gateway.sync_sends import SyncSendClient
+from services.gateway.webhook_client import WebhookClient
 from services.shared.cache import TtlCache
 from services.shared.grpc_client import open_channel
 
@@ -36,6 +37,8 @@ class Backends:
     outbound: OutboundClient
     # Synchronous sends, those that start together in one call.
     sync_sends: SyncSendClient
+    # Webhook notifications, concurrent ones in one call.
+    webhooks: WebhookClient
 
     async def authenticate(self, api_key: str, key_hash: bytes, metadata: tuple[tuple[str, str], ...]) -> str:
         async def load() -> str:
@@ -81,6 +84,9 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
     outbound = OutboundClient(conversations, settings.rpc_timeout_seconds)
     # Above conversations' own deadline for the WhatsApp call, which so answers first.
     sync_sends = SyncSendClient(conversations, settings.send_timeout_seconds + settings.rpc_timeout_seconds)
+    webhooks = WebhookClient(
+        conversations, settings.rpc_timeout_seconds, settings.webhook_batch_linger_ms / 1000.0
+    )
     try:
         yield Backends(
             conversations=conversations,
@@ -93,8 +99,10 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
             ),
             outbound=outbound,
             sync_sends=sync_sends,
+            webhooks=webhooks,
         )
     finally:
+        await webhooks.close()
         await sync_sends.close()
         await outbound.close()
         await conversations_channel.close()

@@ -4,11 +4,14 @@ from aiohttp import web
 
 from services.gateway.backends import Backends
 from services.gateway.settings import GatewaySettings
+from services.gateway.webhook_guard import WebhookGuard
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
 BACKENDS = web.AppKey("backends", Backends)
 # The OpenAPI document, serialized once at start.
 OPENAPI = web.AppKey("openapi", bytes)
+# What failed webhook verifications may cost each client address.
+WEBHOOK_GUARD = web.AppKey("webhook_guard", WebhookGuard)
 
 # Request keys, set by the middlewares.
 ACCOUNT_ID = "pigeon.account_id"

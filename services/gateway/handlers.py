@@ -1,6 +1,5 @@
 """HTTP handlers: parse and validate, call the services, shape the JSON answer."""
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -11,7 +10,7 @@ from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.messages.v1 import content_pb2
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, REQUEST_ID, SETTINGS, grpc_metadata
+from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, REQUEST_ID, grpc_metadata
 from services.gateway.errors import (
     ApiError,
     from_grpc,
@@ -224,38 +223,3 @@ async def mark_conversation_read(request: web.Request) -> web.Response:
         ),
     )
     return json_response(conversation_json(conversation))
-
-
-@routes.get("/webhooks/whatsapp")
-async def verify_webhook(request: web.Request) -> web.Response:
-    """Meta's subscription handshake: echo hub.challenge when the verify token matches."""
-    expected = request.app[SETTINGS].webhook_verify_token
-    given = request.query.get("hub.verify_token", "")
-    if (
-        request.query.get("hub.mode") == "subscribe"
-        and expected
-        and hmac.compare_digest(given.encode(), expected.encode())
-    ):
-        return web.Response(text=request.query.get("hub.challenge", ""), content_type="text/plain")
-    raise ApiError(403, "forbidden", "webhook verification failed")
-
-
-def webhook_signature(request: web.Request) -> str:
-    """X-Hub-Signature-256, or "" (no signature: 401) when it is not ASCII, as no valid one
-    is; such a header would otherwise fail to encode for the gRPC call."""
-    signature = request.headers.get("X-Hub-Signature-256", "")
-    return signature if signature.isascii() else ""
-
-
-@routes.post("/webhooks/whatsapp")
-async def receive_webhook(request: web.Request) -> web.Response:
-    """Hands the raw body and its signature to conversations, which verifies and stores
-    them before this answers 200; applying happens after, so Meta gets its answer fast.
-    Meta batches up to 1000 changes in one notification: its body limit is its own."""
-    body = await request.clone(client_max_size=request.app[SETTINGS].webhook_max_body_bytes).read()
-    await ask_conversations(
-        request,
-        request.app[BACKENDS].conversations.ReceiveWebhook,
-        conversations_pb.ReceiveWebhookRequest(body=body, signature=webhook_signature(request)),
-    )
-    return json_response({"status": "received"})

@@ -80,6 +80,22 @@ class RateLimiter:
         bucket.tokens = tokens
         return max(1, math.ceil((1.0 - tokens) / self.rate))
 
+    def wait_for(self, key: bytes) -> int:
+        """As `acquire`, without taking the token: 0 when one is there, otherwise the seconds
+        until one is."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return 0
+        tokens = min(self.burst, bucket.tokens + (self._clock() - bucket.updated) * self.rate)
+        return 0 if tokens >= 1.0 else max(1, math.ceil((1.0 - tokens) / self.rate))
+
+    def drawn_on(self, key: bytes) -> bool:
+        """Whether `key` took a token that has not grown back yet."""
+        bucket = self._buckets.get(key)
+        return (
+            bucket is not None and bucket.tokens + (self._clock() - bucket.updated) * self.rate < self.burst
+        )
+
     def _sweep(self, now: float) -> None:
         """Drops the buckets that are full again; runs at most once per refill period
         (when a new key arrives), so its cost is spread over many requests."""

@@ -1,5 +1,6 @@
 """Settings of the HTTP gateway, from the environment."""
 
+import ipaddress
 from dataclasses import dataclass
 
 from services.shared.settings import at_most, env, positive
@@ -19,6 +20,14 @@ def non_negative_int(raw: str) -> int:
     return value
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(raw: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR networks."""
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in raw.split(",") if item.strip())
+
+
 # A body (a webhook's too) goes to conversations in one gRPC message, at most 4 MiB.
 MAX_BODY_BYTES_LIMIT = 3 * 1024 * 1024
 
@@ -31,6 +40,17 @@ class GatewaySettings:
     sender_target: str
     max_body_bytes: int
     webhook_max_body_bytes: int
+    # Webhook bodies from a client address with failed verifications that have not grown back.
+    webhook_unverified_max_body_bytes: int
+    # Failed webhook verifications a client address may have: per second, and at once.
+    webhook_failures_per_second: float
+    webhook_failures_burst: int
+    # A notification waits this long for others to share its call to conversations (and its
+    # transaction there): Meta needs no faster answer, and a call per notification costs the
+    # CPU the sends need. 0: each goes at once when nothing is in flight.
+    webhook_batch_linger_ms: float
+    # Proxies whose X-Forwarded-For names the client (nginx in compose); none by default.
+    trusted_proxies: tuple[Network, ...]
     rpc_timeout_seconds: float
     send_timeout_seconds: float
     auth_cache_ttl_seconds: float
@@ -54,6 +74,13 @@ class GatewaySettings:
             webhook_max_body_bytes=env(
                 "WEBHOOK_MAX_BODY_BYTES", MAX_BODY_BYTES_LIMIT, at_most(MAX_BODY_BYTES_LIMIT, positive(int))
             ),
+            webhook_unverified_max_body_bytes=env(
+                "WEBHOOK_UNVERIFIED_MAX_BODY_BYTES", 64 * 1024, at_most(MAX_BODY_BYTES_LIMIT, positive(int))
+            ),
+            webhook_failures_per_second=env("WEBHOOK_FAILURES_PER_SECOND", 1.0, positive(float)),
+            webhook_failures_burst=env("WEBHOOK_FAILURES_BURST", 20, positive(int)),
+            trusted_proxies=env("TRUSTED_PROXIES", (), parse_networks),
+            webhook_batch_linger_ms=env("WEBHOOK_BATCH_LINGER_MS", 10.0, non_negative_float),
             rpc_timeout_seconds=env("RPC_TIMEOUT_SECONDS", 5.0, positive(float)),
             # Above the sender's own WhatsApp timeout, so that its answer (a timeout
             # result) normally arrives before this deadline cuts the call.

@@ -17,8 +17,8 @@ import grpc
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc
 
+from services.gateway.batched_calls import MAX_BATCH, MAX_BATCHED_REQUEST_BYTES
 from services.gateway.errors import ApiError, from_grpc, from_item_status, from_status, send_outcome_unknown
-from services.gateway.outbound import MAX_BATCH, MAX_BATCHED_REQUEST_BYTES
 from services.shared.turn_batching import TurnBatcher, streamed_results
 
 log = logging.getLogger(__name__)

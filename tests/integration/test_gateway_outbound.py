@@ -15,7 +15,8 @@ from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from pigeon.messages.v1 import content_pb2
 
-from services.gateway.outbound import MAX_BATCHED_REQUEST_BYTES, OutboundClient
+from services.gateway.batched_calls import MAX_BATCHED_REQUEST_BYTES
+from services.gateway.outbound import OutboundClient
 from tests.fixtures.conversations_standin import serving
 
 

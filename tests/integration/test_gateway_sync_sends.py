@@ -13,8 +13,8 @@ from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from pigeon.messages.v1 import content_pb2
 
+from services.gateway.batched_calls import MAX_BATCHED_REQUEST_BYTES
 from services.gateway.errors import ApiError
-from services.gateway.outbound import MAX_BATCHED_REQUEST_BYTES
 from services.gateway.sync_sends import SyncSendClient
 from tests.fixtures.conversations_standin import serving
 

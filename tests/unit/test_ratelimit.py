@@ -86,3 +86,25 @@ def test_settings_make_a_limiter() -> None:
     made = rate_limiter(200, 400)
     assert made is not None
     assert (made.rate, made.burst) == (200, 400)
+
+
+def test_wait_for_looks_without_taking_a_token() -> None:
+    limit, clock = limiter(rate=1, burst=2)
+    assert limit.wait_for(b"k") == 0  # a key never seen has its whole burst
+    limit.acquire(b"k")
+    assert limit.wait_for(b"k") == 0
+    limit.acquire(b"k")
+    assert [limit.wait_for(b"k") for _ in range(3)] == [1, 1, 1]  # looking takes nothing
+    clock.now += 1
+    assert limit.wait_for(b"k") == 0
+
+
+def test_drawn_on_until_every_token_has_grown_back() -> None:
+    limit, clock = limiter(rate=1, burst=2)
+    assert not limit.drawn_on(b"k")
+    limit.acquire(b"k")
+    assert limit.drawn_on(b"k") and not limit.drawn_on(b"other")
+    clock.now += 0.9
+    assert limit.drawn_on(b"k")
+    clock.now += 0.2
+    assert not limit.drawn_on(b"k")
