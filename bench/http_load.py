@@ -120,6 +120,8 @@ class ClosedLoop:
     answers: list[Answer] = field(default_factory=list)
     # Every answer's status (0: the connection failed), in the window or not.
     statuses: Counter[int] = field(default_factory=Counter)
+    # Set once the requests have run out (never when cycling).
+    ran_out: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list["asyncio.Task[None]"] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -136,9 +138,9 @@ class ClosedLoop:
     def exhausted(self) -> bool:
         return not self.cycle and self.next_index >= len(self.requests)
 
-    async def stop(self, timeout: float = 30.0) -> None:
+    async def stop(self, grace_seconds: float = 30.0) -> None:
         self.stopping = True
-        done, pending = await asyncio.wait(self._tasks, timeout=timeout)
+        _, pending = await asyncio.wait(self._tasks, timeout=grace_seconds)
         for task in pending:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -151,9 +153,9 @@ class ClosedLoop:
         connection = await self._connect()
         try:
             while not self.stopping:
-                if self.next_index >= len(self.requests):
-                    if not self.cycle:
-                        return
+                if self.next_index >= len(self.requests) and not self.cycle:
+                    self.ran_out.set()
+                    return
                 index = self.next_index
                 self.next_index += 1
                 request = self.requests[index % len(self.requests)]

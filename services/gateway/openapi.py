@@ -520,16 +520,21 @@ def _paths(heartbeat: float) -> dict[str, Any]:
                 "requestBody": {"required": True, **_json({"type": "object"})},
                 "responses": {
                     "200": {
-                        "description": "Stored (a validly signed body that is not JSON: stored as malformed)",
+                        "description": "Verified, stored and applied (`received`); or, when the body names "
+                        "no phone number of an account, acknowledged and neither stored nor applied "
+                        "(`ignored`, with the reason)",
                         **_json(
                             {
                                 "type": "object",
                                 "required": ["status"],
-                                "properties": {"status": {"type": "string", "enum": ["received"]}},
+                                "properties": {
+                                    "status": {"type": "string", "enum": ["received", "ignored"]},
+                                    "reason": {"type": "string"},
+                                },
                             }
                         ),
                     },
-                    **_error_responses(400, 401, 413, 502, 503),
+                    **_error_responses(400, 401, 413, 429, 502, 503),
                 },
             },
         },

@@ -80,7 +80,7 @@ class GatewaySettings:
             webhook_failures_per_second=env("WEBHOOK_FAILURES_PER_SECOND", 1.0, positive(float)),
             webhook_failures_burst=env("WEBHOOK_FAILURES_BURST", 20, positive(int)),
             trusted_proxies=env("TRUSTED_PROXIES", (), parse_networks),
-            webhook_batch_linger_ms=env("WEBHOOK_BATCH_LINGER_MS", 10.0, non_negative_float),
+            webhook_batch_linger_ms=env("WEBHOOK_BATCH_LINGER_MS", 20.0, non_negative_float),
             rpc_timeout_seconds=env("RPC_TIMEOUT_SECONDS", 5.0, positive(float)),
             # Above the sender's own WhatsApp timeout, so that its answer (a timeout
             # result) normally arrives before this deadline cuts the call.

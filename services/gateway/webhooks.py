@@ -37,7 +37,7 @@ def client_address(request: web.Request, trusted_proxies: Sequence[Network]) -> 
     """The peer's address; behind a trusted proxy, the nearest X-Forwarded-For hop that is
     not one (proxies append the address they saw, so hops further left may be forged)."""
     peer = request.remote or ""
-    if not _within(peer, trusted_proxies):
+    if not trusted_proxies or not _within(peer, trusted_proxies):
         return peer
     hops = [
         hop.strip() for header in request.headers.getall("X-Forwarded-For", []) for hop in header.split(",")
@@ -83,6 +83,8 @@ async def receive_notification(request: web.Request) -> web.Response:
         error = from_item_status(result.error, "conversations")
         if error.status in (400, 401):  # not verified: the body, or its signature
             guard.failed(address)
+        if error.status == 400:  # the only one: a body that is not a JSON object
+            raise ApiError(400, "malformed_json", error.message)
         raise error
     if result.received.ignored:
         return json_response({"status": "ignored", "reason": result.received.ignored})

@@ -572,7 +572,7 @@ async def test_a_body_that_is_not_json_is_refused_and_not_stored(hooked: Running
         headers={"X-Hub-Signature-256": sign(body, hooked.acme.app_secret)},
     ) as response:
         assert response.status == 400
-        assert (await response.json())["error"]["code"] == "invalid_request"
+        assert (await response.json())["error"]["code"] == "malformed_json"
     assert await scalar(hooked, "SELECT count(*) FROM webhook_notifications WHERE body = :b", b=body) == 0
 
 
