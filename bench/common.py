@@ -163,21 +163,35 @@ class CpuMeter:
 
     def _read(self) -> dict[str, tuple[float, float]]:
         readings = {name: _sum(_cpu_seconds(pid) for pid in pids) for name, pids in self.pids.items()}
-        if self.postmaster is not None:
-            backends = [self.postmaster, *_children_of(self.postmaster)]
-            readings["postgres"] = _sum(_cpu_seconds(pid) for pid in backends)
         readings["machine"] = _machine_busy_seconds()
         return readings
 
+    def _read_postgres(self) -> dict[int, tuple[float, float]]:
+        if self.postmaster is None:
+            return {}
+        return {pid: _cpu_seconds(pid) for pid in [self.postmaster, *_children_of(self.postmaster)]}
+
     def start(self) -> None:
         self._started = self._read()
+        self._started_postgres = self._read_postgres()
         self._t0 = time.perf_counter()
 
     def stop(self) -> dict[str, float]:
         ended = self._read()
+        ended_postgres = self._read_postgres()
         elapsed = time.perf_counter() - self._t0
-        # Backends that exited in between are lost and new ones count from zero: fine for
-        # pooled connections that live for the whole run.
+        if self.postmaster is not None:
+            # Backend by backend: one that exited in between takes its CPU with it, and must
+            # not make the others' sum look smaller; a new one counts from zero.
+            deltas = [
+                (
+                    max(0.0, user - self._started_postgres.get(pid, (0.0, 0.0))[0]),
+                    max(0.0, system - self._started_postgres.get(pid, (0.0, 0.0))[1]),
+                )
+                for pid, (user, system) in ended_postgres.items()
+            ]
+            ended["postgres"] = _sum(deltas)
+            self._started["postgres"] = (0.0, 0.0)
         cores: dict[str, float] = {}
         for name, (user, system) in ended.items():
             user0, system0 = self._started.get(name, (0.0, 0.0))
