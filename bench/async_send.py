@@ -48,7 +48,7 @@ from bench.common import (
     median_of,
     unix_socket_folder,
 )
-from services.conversations.settings import async_database_url
+from services.conversations.migrate import sqlalchemy_url
 from tools.seed import SeededAccount, create_account
 from tools.stack import Stack
 
@@ -252,7 +252,7 @@ async def event_delay(
 async def main(args: argparse.Namespace) -> int:
     started_at = datetime.now(UTC)
     url = await fresh_database(DATABASE_NAME)
-    engine = create_async_engine(async_database_url(url))
+    engine = create_async_engine(sqlalchemy_url(url))
     accounts = [await create_account(engine, f"Bench {i + 1}", conversations=8) for i in range(args.accounts)]
     phone_numbers = [
         {"phone_number_id": a.phone_number_id, "access_token": a.access_token, "mps": a.messages_per_second}

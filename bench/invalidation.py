@@ -32,7 +32,7 @@ from bench.common import (
     machine,
     median_of,
 )
-from services.conversations.settings import async_database_url
+from services.conversations.migrate import sqlalchemy_url
 from tools.seed import create_account
 from tools.stack import Stack
 
@@ -59,7 +59,7 @@ async def trial(engine: Any, stub: pb_grpc.ConversationsStub) -> float:
 async def main(args: argparse.Namespace) -> int:
     started_at = datetime.now(UTC)
     url = await fresh_database("pigeon_bench_invalidation")
-    engine = create_async_engine(async_database_url(url), isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(sqlalchemy_url(url), isolation_level="AUTOCOMMIT")
     stack = Stack(
         database_url=url,
         log_dir=LOG_DIR / "invalidation",

@@ -22,7 +22,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from services.conversations.settings import async_database_url
+from services.conversations.migrate import sqlalchemy_url
 from services.shared.api_keys import hash_api_key
 
 _API_KEY = text("SELECT account_id FROM api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL")
@@ -111,7 +111,7 @@ async def send(request: web.Request) -> web.Response:
 
 async def resources(app: web.Application):  # type: ignore[no-untyped-def]
     engine = create_async_engine(
-        async_database_url(os.environ["DATABASE_URL"]), pool_size=20, max_overflow=0, pool_timeout=30
+        sqlalchemy_url(os.environ["DATABASE_URL"]), pool_size=20, max_overflow=0, pool_timeout=30
     )
     app[SESSIONS] = async_sessionmaker(engine, expire_on_commit=False)
     app[HTTP] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1024))

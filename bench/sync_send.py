@@ -58,7 +58,7 @@ from bench.common import (
     python_speed_seconds,
     unix_socket_folder,
 )
-from services.conversations.settings import async_database_url
+from services.conversations.migrate import sqlalchemy_url
 from tools.seed import SeededAccount, create_account
 from tools.stack import ServiceProcess, Stack, free_port
 
@@ -377,7 +377,7 @@ def flat(run: dict[str, Any]) -> dict[str, float | None]:
 
 
 async def seed(url: str, accounts: int, conversations: int) -> list[SeededAccount]:
-    engine = create_async_engine(async_database_url(url))
+    engine = create_async_engine(sqlalchemy_url(url))
     try:
         return [
             await create_account(

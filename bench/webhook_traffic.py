@@ -20,7 +20,7 @@ from bench.common import (
     distribution_ms,
 )
 from bench.http_load import Answer, RawRequest, raw_request
-from services.conversations.settings import async_database_url
+from services.conversations.migrate import sqlalchemy_url
 from tools.seed import SeededAccount, create_account
 from tools.stack import Stack
 from tools.whatsapp_sim.webhooks import Business, StatusPlan, inbound_value, notification, sign, status_object
@@ -169,7 +169,7 @@ def forged_stream(host: str, accounts: list[BenchAccount], count: int) -> list[R
 
 
 async def seed_accounts(url: str, count: int, conversations: int, mps: int) -> list[BenchAccount]:
-    engine = create_async_engine(async_database_url(url))
+    engine = create_async_engine(sqlalchemy_url(url))
     try:
         return [
             bench_account(

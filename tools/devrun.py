@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.conversations.settings import async_database_url
+from services.conversations.migrate import sqlalchemy_url
 from tools.seed import accounts_exist, create_account
 from tools.stack import DATA_DIR, Stack, database_url, ensure_database, migrate, phone_numbers_in
 
@@ -40,7 +40,7 @@ async def prepare() -> tuple[str, dict[str, object]]:
         else await ensure_database(server_url, "pigeon", fresh=False)
     )
     await migrate(url)
-    engine = create_async_engine(async_database_url(url))
+    engine = create_async_engine(sqlalchemy_url(url))
     try:
         demo = orjson.loads(DEMO_FILE.read_bytes()) if DEMO_FILE.exists() else None
         ids = [a["account_id"] for a in demo["accounts"]] if demo else []

@@ -160,9 +160,9 @@ async def _seed_from_environment() -> None:
     simulator's demo number, unless it exists; prints its API key once."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from services.conversations.settings import async_database_url
+    from services.conversations.migrate import sqlalchemy_url
 
-    engine = create_async_engine(async_database_url(os.environ["DATABASE_URL"]))
+    engine = create_async_engine(sqlalchemy_url(os.environ["DATABASE_URL"]))
     phone_number_id = os.environ["SEED_PHONE_NUMBER_ID"]
     try:
         async with engine.connect() as connection:

@@ -1,4 +1,8 @@
-"""`python -m services.conversations`: the conversations gRPC service."""
+"""`python -m services.conversations`: the conversations gRPC service.
+
+Reads its settings, builds its parts (`wiring.py`), serves until SIGTERM, then stops them in
+order.
+"""
 
 import asyncio
 import logging
@@ -6,22 +10,12 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from pigeon.conversations.v1 import conversations_pb2, conversations_pb2_grpc
-from pigeon.sender.v1 import sender_pb2_grpc
 
-from services.conversations.database import webhook_store
-from services.conversations.direct import DirectSender
-from services.conversations.events import EventHub
-from services.conversations.grpc_api import ConversationsServicer
-from services.conversations.inbox import CACHE_CHANNEL, Inbox
+from services.conversations.entrypoints.grpc_api import ConversationsServicer
 from services.conversations.metrics import register_caches
-from services.conversations.notifications import Listener, asyncpg_dsn
-from services.conversations.outbox import Dispatcher
-from services.conversations.sender_client import SenderClient
 from services.conversations.settings import ConversationsSettings
-from services.conversations.store import Store, create_engine
-from services.conversations.webhooks import Webhooks
+from services.conversations.wiring import build
 from services.shared import logs, runtime
-from services.shared.grpc_client import open_channel
 from services.shared.grpc_server import build_server, report_health, serve_until_signalled
 from services.shared.metrics import serve_metrics
 from services.shared.settings import SettingsError
@@ -32,27 +26,8 @@ SERVICE_NAME = conversations_pb2.DESCRIPTOR.services_by_name["Conversations"].fu
 
 
 async def serve(settings: ConversationsSettings) -> None:
-    # The engine serves the outbox's claims and bulk statements and the webhook store: a
-    # quarter of the connections; the hot statements get DB_POOL_SIZE of their own.
-    engine = create_engine(settings.database_url, max(2, settings.db_pool_size // 4))
-    store = Store(engine, settings.db_pool_size)
-    inbox = Inbox(store, settings.cache_ttl_seconds, settings.send_policy)
-    listener = Listener(asyncpg_dsn(settings.database_url))
-    # Writes by any replica (or by hand) reach every replica's caches within milliseconds.
-    listener.subscribe(CACHE_CHANNEL, inbox.forget)
-    listener.on_reconnect(inbox.forget_everything)
-    events = EventHub(store, listener)
-    sender_channel = open_channel(settings.sender_target)
-    # One client for both kinds of send: sync sends and the outbox's share its calls.
-    sender = SenderClient(sender_pb2_grpc.SenderStub(sender_channel), settings.outbox.send_timeout_seconds)
-    dispatcher = Dispatcher(store, inbox, sender, listener, settings.outbox)
-    webhook_statements = webhook_store.webhook_pool(settings.database_url)
-    webhook_rows = webhook_store.WebhookStore(webhook_statements)
-    webhooks = Webhooks(webhook_rows, inbox)
-    listener.subscribe(CACHE_CHANNEL, webhooks.forget_secrets)
-    listener.on_reconnect(webhooks.forget_secrets)
-    direct = DirectSender(inbox, sender)
-    servicer = ConversationsServicer(inbox, events, webhooks, direct)
+    parts = build(settings)
+    servicer = ConversationsServicer(parts.use_cases)
     server, health, port = await build_server(
         [lambda server: conversations_pb2_grpc.add_ConversationsServicer_to_server(servicer, server)],
         [SERVICE_NAME],
@@ -60,20 +35,21 @@ async def serve(settings: ConversationsSettings) -> None:
         metrics_name="conversations",
         unix_socket=settings.unix_socket,
     )
+    directory = parts.use_cases.directory
     register_caches(
         {
-            "api_keys": inbox.api_keys,
-            "accounts": inbox.accounts,
-            "conversations": inbox.conversations,
-            "conversations_by_contact": inbox.conversations_by_contact,
+            "api_keys": directory.api_keys,
+            "accounts": directory.accounts,
+            "conversations": directory.conversations,
+            "conversations_by_contact": directory.conversations_by_contact,
         }
     )
     serve_metrics(settings.metrics_port)
-    health_task = asyncio.create_task(report_health(health, [SERVICE_NAME], store.ping))
-    await listener.start()
-    await webhooks.start()
+    health_task = asyncio.create_task(report_health(health, [SERVICE_NAME], parts.database.directory.ping))
+    await parts.listener.start()
+    await parts.use_cases.webhooks.start()
     if settings.dispatcher_enabled:
-        await dispatcher.start()
+        await parts.outbox_worker.start()
     log.info("conversations serving", extra={"bind": settings.bind, "port": port})
 
     async def stop() -> None:
@@ -82,17 +58,14 @@ async def serve(settings: ConversationsSettings) -> None:
         health_task.cancel()
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if settings.dispatcher_enabled:
-            steps.append(("outbox", lambda: dispatcher.stop(settings.grace_seconds)))
+            steps.append(("outbox", lambda: parts.outbox_worker.stop(settings.grace_seconds)))
         steps += [
-            ("webhooks", webhooks.stop),
-            ("listener", listener.stop),
+            ("webhooks", parts.use_cases.webhooks.stop),
+            ("listener", parts.listener.stop),
             # Sync sends already handed to WhatsApp record their outcomes before the sender goes.
-            ("sync sends", lambda: direct.drain(settings.outbox.send_timeout_seconds + 1)),
-            ("sender client", sender.close),
-            ("sender channel", sender_channel.close),
-            ("statements", store.close),
-            ("webhook statements", webhook_statements.close),
-            ("engine", engine.dispose),
+            ("sync sends", lambda: parts.use_cases.send_now.drain(settings.outbox.send_timeout_seconds + 1)),
+            ("sender", parts.close_sender),
+            ("database", parts.database.close),
         ]
         for name, step in steps:
             try:
@@ -101,8 +74,8 @@ async def serve(settings: ConversationsSettings) -> None:
                 log.exception("shutdown step failed", extra={"step": name})
 
     def stop_starting_work() -> None:
-        events.close()  # endless streams would hold the grace period
-        dispatcher.stop_claiming()  # deliveries in flight finish during it
+        parts.use_cases.events.close()  # endless streams would hold the grace period
+        parts.outbox_worker.stop_claiming()  # deliveries in flight finish during it
 
     await serve_until_signalled(
         server, health, settings.grace_seconds, on_stop=stop, on_signal=stop_starting_work

@@ -10,16 +10,22 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from services.conversations.settings import async_database_url
+from services.conversations.settings import database_dsn
 from services.shared.settings import SettingsError, env
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def sqlalchemy_url(url: str) -> str:
+    """The URL as SQLAlchemy's asyncpg driver takes it: for the migrations, and for the tools'
+    and the tests' own engines (the services themselves run on asyncpg alone)."""
+    return "postgresql+asyncpg://" + database_dsn(url).removeprefix("postgresql://")
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["database_url"] = async_database_url(database_url)
+    config.attributes["database_url"] = sqlalchemy_url(database_url)
     command.upgrade(config, revision)
 
 

@@ -4,16 +4,15 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.conversations.inbox import SendPolicy
-from services.conversations.outbox import OutboxSettings
 from services.shared.settings import SettingsError, env, positive, unix_socket_path
 
 
-def async_database_url(url: str) -> str:
-    """Accepts the usual postgresql:// URL and selects SQLAlchemy's asyncpg driver."""
+def database_dsn(url: str) -> str:
+    """A postgresql:// URL for asyncpg; postgres:// and SQLAlchemy's postgresql+asyncpg:// are
+    accepted too."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
+            return "postgresql://" + url[len(prefix) :]
     raise SettingsError(f"DATABASE_URL must be a postgresql:// URL, got scheme of {url.split(':', 1)[0]!r}")
 
 
@@ -33,6 +32,37 @@ def at_least(minimum: float) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    concurrency: int
+    max_attempts: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    lease_seconds: float
+    send_timeout_seconds: float
+    # An account's mps send slots are spread over 1 s plus this margin: room for jitter
+    # between a claimed slot and the moment the request reaches WhatsApp.
+    pacing_margin_seconds: float
+    # How far ahead slots are handed out: bounds how long a claimed message waits.
+    pacing_horizon_seconds: float
+    idempotency_keep_seconds: float
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    # A synchronous send still "sending" after this long is taken over by the outbox
+    # (its gateway died mid-call): longer than the gateway's deadline for the send.
+    sync_lease_seconds: float = 60.0
+    # Validity period: a message not sent within it fails as "expired".
+    message_ttl_seconds: float = 3600.0
+    # Sync sends take pacing slots as the outbox does (the same margin and horizon: see
+    # OutboxSettings), and are refused (`account_rate_limited`) when their slot would be further
+    # away than the horizon: waiting no longer than a claimed message, they cannot keep an
+    # account's slots out of the outbox's reach.
+    pacing_margin_seconds: float = 0.3
+    max_pacing_wait_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -60,7 +90,7 @@ class ConversationsSettings:
         pacing_margin_seconds = env("PACING_MARGIN_SECONDS", 0.3, positive(float))
         pacing_horizon_seconds = env("PACING_HORIZON_SECONDS", 1.0, positive(float))
         return cls(
-            database_url=async_database_url(database_url),
+            database_url=database_dsn(database_url),
             bind=env("CONVERSATIONS_BIND", "127.0.0.1:50051"),
             unix_socket=env("CONVERSATIONS_UNIX_SOCKET", "", unix_socket_path),
             db_pool_size=env("DB_POOL_SIZE", 20, positive(int)),

@@ -13,7 +13,8 @@ from aiohttp import web
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.sender.v1 import sender_pb2
 
-from services.shared.whatsapp_errors import FailureClass, classify
+from services.shared.vocabulary import FAILURE_OF_CODE, FailureCode
+from services.shared.whatsapp_errors import FAILURE_CLASS_TO_PROTO, FAILURE_KIND_TO_PROTO, classify
 
 
 class ApiError(Exception):
@@ -58,9 +59,6 @@ _GRPC_TO_HTTP: dict[grpc.StatusCode, tuple[int, str]] = {
 
 
 _STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}
-
-# The code conversations stores for a sync send refused by its account's pacing.
-ACCOUNT_RATE_LIMITED = "account_rate_limited"
 
 
 def from_grpc(error: grpc.aio.AioRpcError, service: str) -> ApiError:
@@ -108,7 +106,7 @@ def from_whatsapp_failure(
     if failure.failure_class == sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED:
         error = ApiError(
             422,
-            "reengagement_required",
+            FailureCode.REENGAGEMENT_REQUIRED,
             "more than 24 hours since the customer's last message: send a template",
             details,
         )
@@ -135,46 +133,36 @@ def from_whatsapp_failure(
     return error
 
 
-# pigeon's own codes for failures on the way to WhatsApp (the sender's, and conversations'
-# call to it), with the class and kind their first answer had.
-_PIGEON_FAILURES = {
-    "timeout": (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_TIMEOUT),
-    "connection_error": (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_CONNECTION),
-    "bad_response": (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_BAD_RESPONSE),
-    "sender_unavailable": (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_CONNECTION),
-    "sender_refused": (sender_pb2.FAILURE_CLASS_PERMANENT, sender_pb2.FAILURE_KIND_UNSPECIFIED),
-}
-_FAILURE_CLASSES = {
-    FailureClass.RETRYABLE: sender_pb2.FAILURE_CLASS_RETRYABLE,
-    FailureClass.PERMANENT: sender_pb2.FAILURE_CLASS_PERMANENT,
-    FailureClass.REENGAGEMENT_REQUIRED: sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED,
-    FailureClass.NEEDS_OPERATOR: sender_pb2.FAILURE_CLASS_NEEDS_OPERATOR,
-}
-
-
 def from_stored_failure(message: conversations_pb.Message) -> ApiError:
     """A failed send's error from the code stored with its message: a send refused before any
     WhatsApp call, or an idempotent replay of one that failed (the first answer's error again).
     WhatsApp's HTTP status, details and fbtrace_id are not stored: a numbered code the table
     does not know counts as permanent, and those details come back empty."""
     code = message.error_code
-    if code == "reengagement_required":
+    if code == FailureCode.REENGAGEMENT_REQUIRED:
         # Refused by conversations before any WhatsApp call: the 24 h window is closed.
-        return ApiError(422, "reengagement_required", message.error_message, {"message_id": message.id})
-    if code == ACCOUNT_RATE_LIMITED:
+        return ApiError(
+            422, FailureCode.REENGAGEMENT_REQUIRED, message.error_message, {"message_id": message.id}
+        )
+    if code == FailureCode.ACCOUNT_RATE_LIMITED:
         # Refused by conversations before any WhatsApp call: the account's next free send slot
         # (its messages per second, shared with the outbox) was too far away.
         return ApiError(
             429,
-            ACCOUNT_RATE_LIMITED,
+            FailureCode.ACCOUNT_RATE_LIMITED,
             message.error_message,
             {"message_id": message.id},
             {"Retry-After": "1"},
         )
-    if code in _PIGEON_FAILURES:
-        failure_class, kind = _PIGEON_FAILURES[code]
+    if code in FAILURE_OF_CODE:
+        of_code, of_kind = FAILURE_OF_CODE[code]
+        failure_class = FAILURE_CLASS_TO_PROTO[of_code]
+        kind = FAILURE_KIND_TO_PROTO[of_kind] if of_kind else sender_pb2.FAILURE_KIND_UNSPECIFIED
     elif code.isascii() and code.isdigit():
-        failure_class, kind = _FAILURE_CLASSES[classify(int(code))], sender_pb2.FAILURE_KIND_WHATSAPP_ERROR
+        failure_class, kind = (
+            FAILURE_CLASS_TO_PROTO[classify(int(code))],
+            sender_pb2.FAILURE_KIND_WHATSAPP_ERROR,
+        )
     else:
         failure_class, kind = sender_pb2.FAILURE_CLASS_UNSPECIFIED, sender_pb2.FAILURE_KIND_UNSPECIFIED
     failure = sender_pb2.Failure(

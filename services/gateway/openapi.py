@@ -18,11 +18,9 @@ from services.gateway.validation import (
     MAX_TEMPLATE_COMPONENTS,
     MAX_TEMPLATE_PARAMETERS,
     MAX_TEXT_LENGTH,
-    MEDIA_TYPES,
-    MESSAGE_TYPES,
     TEMPLATE_NAME,
-    WA_ID,
 )
+from services.shared.vocabulary import MEDIA_TYPES, MESSAGE_TYPES, RECIPIENT
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 MESSAGE = {"$ref": "#/components/schemas/Message"}
@@ -241,7 +239,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "conversation_id": {"type": "string", "format": "uuid"},
             "account_id": {"type": "string", "format": "uuid"},
-            "to": {"type": "string", "pattern": WA_ID.pattern},
+            "to": {"type": "string", "pattern": f"^{RECIPIENT.pattern}$"},
             "type": {"type": "string", "enum": list(MESSAGE_TYPES)},
             **CONTENT_SCHEMAS,
             "context": CONTEXT,

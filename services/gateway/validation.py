@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from services.gateway.errors import ApiError
+from services.shared.vocabulary import MESSAGE_TYPES, RECIPIENT
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
@@ -24,13 +25,8 @@ MAX_JSON_DEPTH = 32
 # A message's content as stored and sent (a text of 4096 four-byte characters is 16 KiB):
 # pages of 100 messages and event backlogs stay well inside gRPC's 4 MiB messages.
 MAX_CONTENT_BYTES = 32 * 1024
-# E.164: at most 15 digits. The sender refuses longer numbers (WhatsApp would too), so
-# accepting them here stored a message that could only fail.
-WA_ID = re.compile(r"^\+?[0-9]{5,15}$")
 TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 LANGUAGE_CODE = re.compile(r"^[a-zA-Z]{2,3}(_[a-zA-Z0-9]{2,4})?$")
-MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
-MESSAGE_TYPES = ("text", "template", *MEDIA_TYPES, "reaction")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +257,7 @@ def parse_send(raw: bytes) -> SendCommand:
     to = _string(body, "to", "to", required=False, max_length=16)
     if bool(conversation_id) == bool(to):
         raise invalid("give exactly one of conversation_id or to", "conversation_id")
-    if to and not WA_ID.fullmatch(to):
+    if to and not RECIPIENT.fullmatch(to):
         raise invalid("to must be a phone number in E.164 digits, e.g. 15551234567", "to")
     if message_type == "text":
         content = _text(body)

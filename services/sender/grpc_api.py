@@ -19,17 +19,11 @@ import grpc
 import orjson
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
-from services.sender.whatsapp import (
-    MESSAGE_TYPES,
-    Accepted,
-    CloudApiClient,
-    Failure,
-    FailureClass,
-    FailureKind,
-    SendResult,
-)
+from services.sender.whatsapp import Accepted, CloudApiClient, SendResult
 from services.shared.logs import REQUEST_ID
 from services.shared.turn_batching import as_they_complete
+from services.shared.vocabulary import MESSAGE_TYPES, RECIPIENT, FailureCode
+from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind, failure_to_proto
 
 log = logging.getLogger(__name__)
 
@@ -40,27 +34,9 @@ SERVICE_NAME = sender_pb2.DESCRIPTOR.services_by_name["Sender"].full_name
 _PHONE_NUMBER_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 # Visible ASCII only: a space, CR or LF would break or split the Authorization header.
 _ACCESS_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
-# E.164: at most 15 digits; a leading "+" is accepted and dropped, as the Cloud API wants.
-_RECIPIENT = re.compile(r"\+?([0-9]{1,15})")
 _MAX_CALLBACK_DATA_BYTES = 512
 _MAX_REPLY_TO_CHARS = 256
 
-_FAILURE_CLASSES = {
-    FailureClass.RETRYABLE: sender_pb2.FAILURE_CLASS_RETRYABLE,
-    FailureClass.PERMANENT: sender_pb2.FAILURE_CLASS_PERMANENT,
-    FailureClass.REENGAGEMENT_REQUIRED: sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED,
-    FailureClass.NEEDS_OPERATOR: sender_pb2.FAILURE_CLASS_NEEDS_OPERATOR,
-}
-_FAILURE_KINDS = {
-    FailureKind.WHATSAPP_ERROR: sender_pb2.FAILURE_KIND_WHATSAPP_ERROR,
-    FailureKind.TIMEOUT: sender_pb2.FAILURE_KIND_TIMEOUT,
-    FailureKind.CONNECTION: sender_pb2.FAILURE_KIND_CONNECTION,
-    FailureKind.BAD_RESPONSE: sender_pb2.FAILURE_KIND_BAD_RESPONSE,
-    FailureKind.LATE: sender_pb2.FAILURE_KIND_LATE,
-}
-_INT32_MAX = 2**31 - 1
-# The code of a request that arrived past its not_after time (not sent).
-LATE_FOR_SLOT = "late_for_slot"
 # Messages in one SendMessages call (the contract says so).
 MAX_MESSAGES_PER_CALL = 256
 
@@ -120,7 +96,7 @@ class SenderServicer(sender_pb2_grpc.SenderServicer):
             return Failure(
                 FailureClass.RETRYABLE,
                 FailureKind.LATE,
-                LATE_FOR_SLOT,
+                FailureCode.LATE_FOR_SLOT,
                 f"not sent: {time.time() - not_after:.3f} s past the request's not_after time",
             )
         content = request.content
@@ -157,9 +133,9 @@ def validate(request: sender_pb2.SendMessageRequest) -> str:
         raise InvalidRequest("phone_number_id must be 1-64 letters, digits, '_' or '-'")
     if not _ACCESS_TOKEN.fullmatch(request.access_token):
         raise InvalidRequest("access_token must be non-empty visible ASCII")
-    recipient = _RECIPIENT.fullmatch(request.to)
+    recipient = RECIPIENT.fullmatch(request.to)
     if recipient is None:
-        raise InvalidRequest("to must be 1-15 digits, optionally after '+'")
+        raise InvalidRequest("to must be 5-15 digits, optionally after '+'")
     content = request.content
     if content.type not in MESSAGE_TYPES:
         raise InvalidRequest(f"content.type must be one of {', '.join(sorted(MESSAGE_TYPES))}")
@@ -194,19 +170,4 @@ def to_response(result: SendResult) -> sender_pb2.SendMessageResponse:
                 message_status=result.message_status,
             )
         )
-    return sender_pb2.SendMessageResponse(failure=_failure(result))
-
-
-def _failure(failure: Failure) -> sender_pb2.Failure:
-    return sender_pb2.Failure(
-        failure_class=_FAILURE_CLASSES[failure.failure_class],
-        kind=_FAILURE_KINDS[failure.kind],
-        http_status=failure.http_status,
-        code=failure.code,
-        # int32 on the wire; a subcode beyond it would make protobuf raise.
-        subcode=failure.subcode if abs(failure.subcode) <= _INT32_MAX else 0,
-        message=failure.message,
-        details=failure.details,
-        fbtrace_id=failure.fbtrace_id,
-        retry_after_seconds=failure.retry_after_seconds,
-    )
+    return sender_pb2.SendMessageResponse(failure=failure_to_proto(result))

@@ -6,7 +6,6 @@ for anything WhatsApp or the network does. Access tokens go into the Authorizati
 header and nowhere else: not into results, exceptions or log lines.
 """
 
-import enum
 import logging
 import math
 import time
@@ -21,7 +20,8 @@ import orjson
 from prometheus_client import Histogram
 
 from services.shared.metrics import LATENCY_BUCKETS
-from services.shared.whatsapp_errors import KNOWN_CODES, FailureClass, classify
+from services.shared.vocabulary import FailureCode
+from services.shared.whatsapp_errors import KNOWN_CODES, Failure, FailureClass, FailureKind, classify
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +33,6 @@ WHATSAPP_LATENCY = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 
-# The `type` values the Cloud API accepts for the messages pigeon sends.
-MESSAGE_TYPES = frozenset({"text", "template", "image", "document", "audio", "video", "sticker", "reaction"})
-
-
-class FailureKind(enum.Enum):
-    """How the call failed."""
-
-    WHATSAPP_ERROR = "whatsapp_error"
-    TIMEOUT = "timeout"
-    CONNECTION = "connection"
-    BAD_RESPONSE = "bad_response"
-    LATE = "late"  # not sent: too late for the caller's time limit
-
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
@@ -53,21 +40,6 @@ class Accepted:
     wa_id: str
     # "accepted", "held_for_quality_assessment", or "" when WhatsApp does not say.
     message_status: str
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    failure_class: FailureClass
-    kind: FailureKind
-    # Graph error.code as a string, or "timeout" / "connection_error" / "bad_response".
-    code: str
-    message: str
-    # 0 when there was no HTTP answer.
-    http_status: int = 0
-    subcode: int = 0
-    details: str = ""
-    fbtrace_id: str = ""
-    retry_after_seconds: float = 0.0
 
 
 SendResult = Accepted | Failure
@@ -170,7 +142,7 @@ def _bad_response(http_status: int, body: bytes, reason: str, retry_after: str |
     return Failure(
         failure_class=FailureClass.RETRYABLE if retryable else FailureClass.PERMANENT,
         kind=FailureKind.BAD_RESPONSE,
-        code="bad_response",
+        code=FailureCode.BAD_RESPONSE,
         message=f"{reason} (HTTP {http_status}): {snippet!r}",
         http_status=http_status,
         retry_after_seconds=parse_retry_after(retry_after) if retryable else 0.0,
@@ -284,7 +256,7 @@ class CloudApiClient:
             result = Failure(
                 failure_class=FailureClass.RETRYABLE,
                 kind=FailureKind.TIMEOUT,
-                code="timeout",
+                code=FailureCode.TIMEOUT,
                 message=f"no answer from WhatsApp within {self._timeout_seconds:g} s; it may still deliver",
             )
         except (aiohttp.ClientError, OSError) as exc:
@@ -322,9 +294,9 @@ async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes |
 # Codes pigeon knows, as metric labels; any other code an upstream invents is "other", so
 # that it cannot grow the metric without bound.
 _KNOWN_CODE_LABELS = frozenset(str(code) for code in KNOWN_CODES) | {
-    "timeout",
-    "connection_error",
-    "bad_response",
+    FailureCode.TIMEOUT,
+    FailureCode.CONNECTION_ERROR,
+    FailureCode.BAD_RESPONSE,
 }
 
 
@@ -337,7 +309,7 @@ def _connection_failure(exc: BaseException) -> Failure:
     return Failure(
         failure_class=FailureClass.RETRYABLE,
         kind=FailureKind.CONNECTION,
-        code="connection_error",
+        code=FailureCode.CONNECTION_ERROR,
         message=f"{type(exc).__name__}: {exc}",
     )
 
@@ -352,7 +324,7 @@ def _log_failure(phone_number_id: str, failure: Failure) -> None:
         "whatsapp send failed",
         extra={
             "phone_number_id": phone_number_id,
-            "kind": failure.kind.value,
+            "kind": failure.kind.value if failure.kind else "",
             "failure_class": failure.failure_class.value,
             "code": failure.code,
             "http_status": failure.http_status,

@@ -10,7 +10,8 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from services.conversations.store import _RECORD_OUTCOME, _Positional
+from services.conversations.adapters.database.messages import SQL
+from services.conversations.adapters.database.queries import Query
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -22,11 +23,10 @@ async def generic(database: str) -> AsyncIterator[asyncpg.Connection]:
     await connection.close()
 
 
-async def generic_plan(connection: asyncpg.Connection, sql: str) -> str:
-    statement = _Positional(sql)
+async def generic_plan(connection: asyncpg.Connection, statement: Query) -> str:
     await connection.execute(f"PREPARE batch AS {statement.sql}")
     try:
-        nulls = ", ".join(["NULL"] * len(statement.names))
+        nulls = ", ".join(["NULL"] * len(statement.parameters))
         return "\n".join(row[0] for row in await connection.fetch(f"EXPLAIN EXECUTE batch({nulls})"))
     finally:
         await connection.execute("DEALLOCATE batch")
@@ -34,6 +34,6 @@ async def generic_plan(connection: asyncpg.Connection, sql: str) -> str:
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_outcomes_find_their_messages_by_primary_key(generic: asyncpg.Connection) -> None:
-    plan = await generic_plan(generic, _RECORD_OUTCOME.text)
+    plan = await generic_plan(generic, SQL.record_outcomes)
     assert "Index Scan using messages_pkey on messages msg" in plan, plan
     assert "messages_lease_idx" not in plan, plan

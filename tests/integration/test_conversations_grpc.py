@@ -16,22 +16,19 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from pigeon.messages.v1 import content_pb2
-from pigeon.sender.v1 import sender_pb2
 from pigeon.sender.v1.sender_pb2_grpc import SenderStub
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.conversations.__main__ import SERVICE_NAME
-from services.conversations.database.webhook_store import WebhookStore, webhook_pool
-from services.conversations.direct import DirectSender
-from services.conversations.domain import Content
-from services.conversations.events import EventHub
-from services.conversations.grpc_api import MAX_BATCH_REQUESTS, ConversationsServicer
-from services.conversations.inbox import CACHE_CHANNEL, Inbox
-from services.conversations.notifications import Listener, asyncpg_dsn
-from services.conversations.sender_client import SenderClient
-from services.conversations.store import Store
-from services.conversations.webhooks import Webhooks
+from services.conversations.adapters.database.database import Database
+from services.conversations.adapters.listener import Listener
+from services.conversations.adapters.sender_client import Sender, SenderClient
+from services.conversations.domain.model import Accepted, Content, OutgoingMessage
+from services.conversations.entrypoints.grpc_api import MAX_BATCH_REQUESTS, ConversationsServicer, UseCases
+from services.conversations.settings import SendPolicy
+from services.conversations.use_cases.send_now import SendNow
+from services.conversations.wiring import use_cases
 from services.shared.grpc_server import build_server
 from tools.seed import SeededAccount, create_account
 
@@ -40,61 +37,57 @@ from tools.seed import SeededAccount, create_account
 class Service:
     stub: pb_grpc.ConversationsStub
     channel: grpc.aio.Channel
-    inbox: Inbox
+    use: UseCases
+    database: Database
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def service(engine: AsyncEngine, database: str) -> AsyncIterator[Service]:
-    store = Store(engine)
-    inbox = Inbox(store, cache_ttl_seconds=60)
-    listener = Listener(asyncpg_dsn(database))
-    listener.subscribe(CACHE_CHANNEL, inbox.forget)
-    events = EventHub(store, listener)
-    await listener.start()
+    db = Database(database, 10)
+    listener = Listener(database)
     # No sender here: SendNow is tested end to end (tests/e2e/test_sync_send.py).
     unreachable = grpc.aio.insecure_channel("127.0.0.1:9")
-    direct = DirectSender(inbox, SenderClient(SenderStub(unreachable), timeout_seconds=1))
-    servicer = ConversationsServicer(
-        inbox,
-        events,
-        Webhooks(WebhookStore(webhook_pool(engine.url.render_as_string(hide_password=False))), inbox),
-        direct,
-    )
+    sender = Sender(SenderClient(SenderStub(unreachable), timeout_seconds=1))
+    cases = use_cases(db, listener, sender, cache_ttl_seconds=60, policy=SendPolicy())
+    await listener.start()
+    servicer = ConversationsServicer(cases)
     server, _, port = await build_server(
         [lambda s: pb_grpc.add_ConversationsServicer_to_server(servicer, s)], [SERVICE_NAME], "127.0.0.1:0"
     )
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-    yield Service(pb_grpc.ConversationsStub(channel), channel, inbox)
-    events.close()
+    yield Service(pb_grpc.ConversationsStub(channel), channel, cases, db)
+    cases.events.close()
     await channel.close()
     await server.stop(None)
     await listener.stop()
     await unreachable.close()
-    await store.close()
+    await db.close()
 
 
 class StatementCounter:
-    """Counts the statements the store sends to PostgreSQL (each one round trip): the
+    """Counts the statements the send path sends to PostgreSQL (each one round trip): the
     test of "one round trip"."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, database: Database) -> None:
         self.statements: list[str] = []
         self.params: list[dict[str, Any]] = []
-        self.store = store
+        self.pools = [database._statements, database._batches]
 
     def __enter__(self) -> "StatementCounter":
-        send = self.store._fetch
+        for pool in self.pools:
+            run = pool.run
 
-        async def counted(statement: Any, params: dict[str, Any], *pool: Any) -> Any:
-            self.statements.append(statement.text)
-            self.params.append(params)
-            return await send(statement, params, *pool)
+            async def counted(query: Any, run: Any = run, **params: Any) -> Any:
+                self.statements.append(query.sql)
+                self.params.append(params)
+                return await run(query, **params)
 
-        self.store._fetch = counted  # type: ignore[method-assign]
+            pool.run = counted  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        del self.store._fetch
+        for pool in self.pools:
+            del pool.run
 
 
 def text_content(body: str = "Hello") -> content_pb2.Content:
@@ -142,9 +135,9 @@ async def test_a_cached_key_revoked_by_hand_stops_working_within_a_second(
     account = await create_account(engine, "Revoked later", conversations=0)
     request = pb.AuthenticateApiKeyRequest(api_key=account.api_key)
     await service.stub.AuthenticateApiKey(request)
-    misses = service.inbox.api_keys.stats.misses
+    misses = service.use.directory.api_keys.stats.misses
     await service.stub.AuthenticateApiKey(request)
-    assert service.inbox.api_keys.stats.misses == misses  # served from the cache
+    assert service.use.directory.api_keys.stats.misses == misses  # served from the cache
     async with engine.connect() as connection:
         await connection.execute(
             text("UPDATE api_keys SET revoked_at = now() WHERE account_id = :a"), {"a": account.account_id}
@@ -196,7 +189,7 @@ async def test_create_outbound_is_one_statement_when_cached(
     service: Service, account: SeededAccount, engine: AsyncEngine
 ) -> None:
     await create(service, account, conversation_id=account.conversation_ids[1])  # warms the caches
-    with StatementCounter(service.inbox.store) as counter:
+    with StatementCounter(service.database) as counter:
         await create(service, account, conversation_id=account.conversation_ids[1])
     assert len(counter.statements) == 1
     assert "INSERT INTO messages" in counter.statements[0]
@@ -207,7 +200,7 @@ async def test_concurrent_misses_load_a_conversation_once(
     service: Service, account: SeededAccount, engine: AsyncEngine
 ) -> None:
     conversation_id = account.conversation_ids[2]
-    with StatementCounter(service.inbox.store) as counter:
+    with StatementCounter(service.database) as counter:
         created = await asyncio.gather(
             *(create(service, account, conversation_id=conversation_id) for _ in range(20))
         )
@@ -231,8 +224,8 @@ async def held_batch(
     so that they wait for it and then share a statement. Their results, and the size of
     each insert statement that ran."""
     await create(service, account, conversation_id=conversation)  # warms the caches
-    with StatementCounter(service.inbox.store) as counter:
-        locker = await asyncpg.connect(asyncpg_dsn(database))
+    with StatementCounter(service.database) as counter:
+        locker = await asyncpg.connect(database)
         try:
             async with locker.transaction():
                 await locker.execute(
@@ -362,7 +355,7 @@ async def test_a_batch_call_answers_each_request_as_if_alone(
             content=content_pb2.Content(type="text", body_json=b'{"body": "nul \\u0000 here"}'),
         ),
     ]
-    with StatementCounter(service.inbox.store) as counter:
+    with StatementCounter(service.database) as counter:
         response = await service.stub.BatchCreateOutboundMessages(
             pb.BatchCreateOutboundMessagesRequest(requests=requests, request_ids=[f"r{i}" for i in range(7)])
         )
@@ -408,7 +401,7 @@ async def test_a_batch_call_over_its_limit_is_refused_whole(service: Service, ac
     request = pb.CreateOutboundMessageRequest(
         account_id=account.account_id, conversation_id=account.conversation_ids[2], content=text_content()
     )
-    with StatementCounter(service.inbox.store) as counter:
+    with StatementCounter(service.database) as counter:
         await expect_status(
             grpc.StatusCode.INVALID_ARGUMENT,
             service.stub.BatchCreateOutboundMessages(
@@ -575,9 +568,9 @@ async def test_outcomes_sharing_a_statement_each_get_their_own_answer(
         lambda: outcome(twice, account.account_id, wa_message_id="wamid.T2"),
         lambda: outcome(foreign, account.account_id, wa_message_id="wamid.F1"),
     ]
-    with StatementCounter(service.inbox.store) as counter:
+    with StatementCounter(service.database) as counter:
         # A lock on one message holds the first outcome in flight; the others wait and go together.
-        locker = await asyncpg.connect(asyncpg_dsn(database))
+        locker = await asyncpg.connect(database)
         try:
             async with locker.transaction():
                 await locker.execute("SELECT 1 FROM messages WHERE id = $1 FOR UPDATE", UUID(held.id))
@@ -754,7 +747,7 @@ async def test_a_batch_send_now_over_its_limit_is_refused_whole(
         account_id=account.account_id, conversation_id=account.conversation_ids[2], content=text_content()
     )
     request = pb.BatchSendNowRequest(requests=[pb.SendNowRequest(message=wanted)] * (MAX_BATCH_REQUESTS + 1))
-    with StatementCounter(service.inbox.store) as counter, pytest.raises(grpc.aio.AioRpcError) as raised:
+    with StatementCounter(service.database) as counter, pytest.raises(grpc.aio.AioRpcError) as raised:
         [result async for result in service.stub.BatchSendNow(request)]
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert counter.statements == []
@@ -767,10 +760,10 @@ class HeldSender:
         self.called = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def send(self, request: Any, request_id: str = "") -> sender_pb2.SendMessageResponse:
+    async def send(self, message: OutgoingMessage, request_id: str = "") -> Accepted:
         self.called.set()
         await self.release.wait()
-        return sender_pb2.SendMessageResponse(accepted=sender_pb2.Accepted(wa_message_id="wamid.HELD"))
+        return Accepted("wamid.HELD")
 
 
 @pytest.mark.parametrize("leaves", ["while_storing", "while_sending"])
@@ -778,10 +771,17 @@ async def test_a_sync_send_whose_caller_left_is_sent_and_recorded(
     service: Service, account: SeededAccount, engine: AsyncEngine, leaves: str
 ) -> None:
     sender = HeldSender()
-    direct = DirectSender(service.inbox, sender)  # type: ignore[arg-type]
+    direct = SendNow(service.use.outbound, service.use.outcomes, sender)
     body = f'{{"body": "left {leaves}", "preview_url": false}}'.encode()
     caller = asyncio.ensure_future(
-        direct.send(account.account_id, account.conversation_ids[2], "", Content("text", body, ""), "", b"")
+        direct.send(
+            UUID(account.account_id),
+            UUID(account.conversation_ids[2]),
+            "",
+            Content("text", body, ""),
+            "",
+            b"",
+        )
     )
     if leaves == "while_storing":
         await asyncio.sleep(0)  # cancelled before the insert has answered

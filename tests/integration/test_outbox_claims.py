@@ -13,10 +13,14 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.conversations.domain import Content
-from services.conversations.inbox import Inbox
-from services.conversations.settings import async_database_url
-from services.conversations.store import NO_ACCOUNT, Store, create_engine
+from services.conversations.adapters.database.database import Database
+from services.conversations.domain.model import Content
+from services.conversations.domain.pacing import NO_ACCOUNT
+from services.conversations.migrate import sqlalchemy_url
+from services.conversations.settings import SendPolicy
+from services.conversations.use_cases.directory import Directory
+from services.conversations.use_cases.outbound import OutboundMessages
+from tests.fixtures.database import create_engine
 from tools.seed import create_account
 from tools.stack import drop_database, ensure_database, migrate
 
@@ -29,18 +33,23 @@ HORIZON_SECONDS = 0.25
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def claims_engine(postgres_server: str) -> AsyncIterator[AsyncEngine]:
+async def claims_database(postgres_server: str) -> AsyncIterator[str]:
     url = await ensure_database(postgres_server, f"pigeon_test_claims_{os.getpid()}", fresh=True)
     await migrate(url)
-    engine = create_engine(async_database_url(url), pool_size=4)
-    yield engine
-    await engine.dispose()
+    yield url
     await drop_database(postgres_server, url)
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def claims_engine(claims_database: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(sqlalchemy_url(claims_database), pool_size=4)
+    yield engine
+    await engine.dispose()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def store(claims_engine: AsyncEngine) -> AsyncIterator[Store]:
-    store = Store(claims_engine, 2)
+async def store(claims_database: str, claims_engine: AsyncEngine) -> AsyncIterator[Database]:
+    store = Database(claims_database, 2)
     yield store
     async with claims_engine.begin() as connection:  # each test starts with an empty queue
         await connection.execute(text("UPDATE messages SET status = 'failed' WHERE status <> 'failed'"))
@@ -48,26 +57,26 @@ async def store(claims_engine: AsyncEngine) -> AsyncIterator[Store]:
     await store.close()
 
 
-async def two_accounts_with_queued_messages(store: Store, engine: AsyncEngine) -> tuple[UUID, UUID]:
+async def two_accounts_with_queued_messages(store: Database, engine: AsyncEngine) -> tuple[UUID, UUID]:
     """Two accounts, lower id first, with three queued messages each."""
-    inbox = Inbox(store, 60.0)
+    outbound = OutboundMessages(Directory(store.directory, 60.0), store.messages, SendPolicy())
     accounts = [await create_account(engine, f"Claims {i}") for i in range(2)]
     for account in accounts:
         for _ in range(3):
-            await inbox.create_outbound(
-                account.account_id, account.conversation_ids[0], "", TEMPLATE, queue=True
+            await outbound.create(
+                UUID(account.account_id), UUID(account.conversation_ids[0]), "", TEMPLATE, queue=True
             )
     low, high = sorted(UUID(account.account_id) for account in accounts)
     return low, high
 
 
-async def claim_one(store: Store, after_account: UUID) -> UUID:
-    claimed = await store.claim(1, LEASE_SECONDS, MARGIN_SECONDS, HORIZON_SECONDS, after_account)
+async def claim_one(store: Database, after_account: UUID) -> UUID:
+    claimed = await store.outbox.claim(1, LEASE_SECONDS, MARGIN_SECONDS, HORIZON_SECONDS, after_account)
     assert len(claimed) == 1
     return claimed[0].account_id
 
 
-async def test_claims_take_turns_between_accounts(store: Store, claims_engine: AsyncEngine) -> None:
+async def test_claims_take_turns_between_accounts(store: Database, claims_engine: AsyncEngine) -> None:
     low, high = await two_accounts_with_queued_messages(store, claims_engine)
     assert await claim_one(store, NO_ACCOUNT) == low
     assert await claim_one(store, low) == high
@@ -75,7 +84,7 @@ async def test_claims_take_turns_between_accounts(store: Store, claims_engine: A
 
 
 async def test_an_account_without_free_slots_leaves_its_turn_to_the_next(
-    store: Store, claims_engine: AsyncEngine
+    store: Database, claims_engine: AsyncEngine
 ) -> None:
     low, high = await two_accounts_with_queued_messages(store, claims_engine)
     async with claims_engine.begin() as connection:

@@ -6,6 +6,7 @@ never undoes a claim that another replica has taken over since."""
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -15,11 +16,14 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.conversations.domain import ClaimedMessage, Content, MessageStatus
-from services.conversations.inbox import Inbox, SendPolicy
-from services.conversations.notifications import Listener, asyncpg_dsn
-from services.conversations.outbox import Dispatcher, OutboxSettings
-from services.conversations.store import Store
+from services.conversations.adapters.database.database import Database
+from services.conversations.adapters.sender_client import Sender
+from services.conversations.domain.model import ClaimedMessage, Content, MessageStatus
+from services.conversations.settings import OutboxSettings, SendPolicy
+from services.conversations.use_cases.delivery import Delivery
+from services.conversations.use_cases.directory import Directory
+from services.conversations.use_cases.outbound import OutboundMessages
+from services.conversations.use_cases.outcomes import Outcomes
 from tools.seed import SeededAccount
 
 TEMPLATE = Content("template", b'{"name": "hello_world", "language": {"code": "en_US"}}', "")
@@ -38,8 +42,8 @@ SETTINGS = OutboxSettings(
 
 
 class RecordingSender:
-    """Stands in for the sender service's client: records calls, WhatsApp accepts each, unless
-    `late` (then the sender's answer to a call past its not_after time)."""
+    """Stands in for the sender service's gRPC client: records calls, WhatsApp accepts each,
+    unless `late` (then the sender's answer to a call past its not_after time)."""
 
     def __init__(self) -> None:
         self.calls: list[sender_pb2.SendMessageRequest] = []
@@ -63,23 +67,31 @@ class RecordingSender:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def pacing(
-    engine: AsyncEngine, database: str
-) -> AsyncIterator[tuple[Store, Inbox, Dispatcher, RecordingSender]]:
-    store = Store(engine, 2)
-    inbox = Inbox(store, 60.0, SendPolicy())
+    database: str,
+) -> AsyncIterator[tuple[Database, OutboundMessages, Delivery, RecordingSender]]:
+    store = Database(database, 2)
+    directory = Directory(store.directory, 60.0)
+    outbound = OutboundMessages(directory, store.messages, SendPolicy())
     sender = RecordingSender()
-    dispatcher = Dispatcher(store, inbox, sender, Listener(asyncpg_dsn(database)), SETTINGS)  # type: ignore[arg-type]
-    yield store, inbox, dispatcher, sender
+    outcomes = Outcomes(store.messages, store.reads)
+    delivery = Delivery(directory, store.outbox, outcomes, Sender(sender), SETTINGS)  # type: ignore[arg-type]
+    yield store, outbound, delivery, sender
     await store.close()
 
 
+def attempt(delivery: Delivery, message: ClaimedMessage, answered: float) -> Any:
+    return delivery.attempt(message, answered, handed_over=lambda: None)
+
+
 async def claimed(
-    engine: AsyncEngine, inbox: Inbox, account: SeededAccount, send_delay_seconds: float
+    engine: AsyncEngine, outbound: OutboundMessages, account: SeededAccount, send_delay_seconds: float
 ) -> ClaimedMessage:
     """A queued message, claimed as a dispatcher's claim would (sending, attempt 1)."""
-    message, _, _ = await inbox.create_outbound(
-        account.account_id, account.conversation_ids[0], "", TEMPLATE, queue=True
-    )
+    message = (
+        await outbound.create(
+            UUID(account.account_id), UUID(account.conversation_ids[0]), "", TEMPLATE, queue=True
+        )
+    ).message
     async with engine.begin() as connection:
         await connection.execute(
             text(
@@ -124,13 +136,15 @@ async def state(engine: AsyncEngine, message_id: UUID) -> tuple[str, int]:
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_delivery_too_late_for_its_slot_goes_back_to_the_queue(
-    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+    engine: AsyncEngine,
+    account: SeededAccount,
+    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
 ) -> None:
-    _, inbox, dispatcher, sender = pacing
-    late = await claimed(engine, inbox, account, send_delay_seconds=0.0)
+    _, outbound, delivery, sender = pacing
+    late = await claimed(engine, outbound, account, send_delay_seconds=0.0)
     # The claim answered longer ago than half the margin: the slot has passed.
     answered = asyncio.get_running_loop().time() - SETTINGS.pacing_margin_seconds
-    await dispatcher._attempt(late, answered)
+    await attempt(delivery, late, answered)
     assert sender.calls == []
     # Queued again, its attempt not counted: the next claim gives it a new slot.
     assert await state(engine, late.id) == (MessageStatus.QUEUED.value, 0)
@@ -138,13 +152,15 @@ async def test_a_delivery_too_late_for_its_slot_goes_back_to_the_queue(
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_delivery_on_time_waits_for_its_slot_and_is_sent(
-    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+    engine: AsyncEngine,
+    account: SeededAccount,
+    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
 ) -> None:
-    _, inbox, dispatcher, sender = pacing
-    on_time = await claimed(engine, inbox, account, send_delay_seconds=0.2)
+    _, outbound, delivery, sender = pacing
+    on_time = await claimed(engine, outbound, account, send_delay_seconds=0.2)
     loop = asyncio.get_running_loop()
     answered = loop.time()
-    await dispatcher._attempt(on_time, answered)
+    await attempt(delivery, on_time, answered)
     assert loop.time() >= answered + 0.2
     assert [call.biz_opaque_callback_data for call in sender.calls] == [str(on_time.id)]
     assert await state(engine, on_time.id) == (MessageStatus.SENT.value, 1)
@@ -157,12 +173,14 @@ async def test_a_delivery_on_time_waits_for_its_slot_and_is_sent(
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_delivery_the_sender_found_too_late_goes_back_to_the_queue(
-    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+    engine: AsyncEngine,
+    account: SeededAccount,
+    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
 ) -> None:
-    _, inbox, dispatcher, sender = pacing
+    _, outbound, delivery, sender = pacing
     sender.late = True
-    held_up = await claimed(engine, inbox, account, send_delay_seconds=0.0)
-    await dispatcher._attempt(held_up, asyncio.get_running_loop().time())
+    held_up = await claimed(engine, outbound, account, send_delay_seconds=0.0)
+    await attempt(delivery, held_up, asyncio.get_running_loop().time())
     sender.late = False
     assert [call.biz_opaque_callback_data for call in sender.calls][-1:] == [str(held_up.id)]
     # Not sent: queued again for a later slot, the attempt counted and its cause recorded.
@@ -176,24 +194,28 @@ async def test_a_delivery_the_sender_found_too_late_goes_back_to_the_queue(
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_release_leaves_a_claim_taken_over_since(
-    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+    engine: AsyncEngine,
+    account: SeededAccount,
+    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
 ) -> None:
-    store, inbox, _, _ = pacing
-    mine = await claimed(engine, inbox, account, send_delay_seconds=0.0)
+    store, outbound, _, _ = pacing
+    mine = await claimed(engine, outbound, account, send_delay_seconds=0.0)
     await take_over(engine, mine.id)
-    await store.release([mine])
+    await store.outbox.release([mine])
     assert await state(engine, mine.id) == (MessageStatus.SENDING.value, 2)
 
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_an_outcome_for_a_claim_taken_over_is_counted_and_leaves_the_new_claim(
-    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+    engine: AsyncEngine,
+    account: SeededAccount,
+    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
 ) -> None:
-    _, inbox, dispatcher, sender = pacing
+    _, outbound, delivery, sender = pacing
     before = superseded_outcomes()
-    mine = await claimed(engine, inbox, account, send_delay_seconds=0.0)
+    mine = await claimed(engine, outbound, account, send_delay_seconds=0.0)
     await take_over(engine, mine.id)
-    await dispatcher._attempt(mine, asyncio.get_running_loop().time())
+    await attempt(delivery, mine, asyncio.get_running_loop().time())
     assert [call.biz_opaque_callback_data for call in sender.calls][-1:] == [str(mine.id)]
     assert await state(engine, mine.id) == (MessageStatus.SENDING.value, 2)
     assert superseded_outcomes() == before + 1
@@ -201,35 +223,39 @@ async def test_an_outcome_for_a_claim_taken_over_is_counted_and_leaves_the_new_c
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_an_outcome_a_status_webhook_already_recorded_is_not_a_takeover(
-    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+    engine: AsyncEngine,
+    account: SeededAccount,
+    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
 ) -> None:
-    _, inbox, dispatcher, sender = pacing
+    _, outbound, delivery, sender = pacing
     before = superseded_outcomes()
-    mine = await claimed(engine, inbox, account, send_delay_seconds=0.0)
+    mine = await claimed(engine, outbound, account, send_delay_seconds=0.0)
     async with engine.begin() as connection:  # WhatsApp's `delivered` came before the outcome write
         await connection.execute(
             text("UPDATE messages SET status = 'delivered', wa_message_id = :wamid WHERE id = :id"),
             {"id": mine.id, "wamid": f"wamid.{len(sender.calls) + 1}"},
         )
-    await dispatcher._attempt(mine, asyncio.get_running_loop().time())
+    await attempt(delivery, mine, asyncio.get_running_loop().time())
     assert await state(engine, mine.id) == (MessageStatus.DELIVERED.value, 1)
     assert superseded_outcomes() == before
 
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_after_a_pair_rate_limit_the_recipients_messages_take_turns(
-    engine: AsyncEngine, account: SeededAccount, pacing: tuple[Store, Inbox, Dispatcher, RecordingSender]
+    engine: AsyncEngine,
+    account: SeededAccount,
+    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
 ) -> None:
-    store, inbox, _, _ = pacing
+    store, outbound, _, _ = pacing
     queued = [
         (
-            await inbox.create_outbound(
-                account.account_id, account.conversation_ids[1], "", TEMPLATE, queue=True
+            await outbound.create(
+                UUID(account.account_id), UUID(account.conversation_ids[1]), "", TEMPLATE, queue=True
             )
-        )[0]
+        ).message
         for _ in range(3)
     ]
-    await store.pause_recipient(UUID(account.account_id), queued[0].contact_wa_id, 6.0)
+    await store.outbox.pause_recipient(UUID(account.account_id), queued[0].contact_wa_id, 6.0)
     async with engine.connect() as connection:
         waits = (
             (

@@ -17,7 +17,7 @@ from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 from prometheus_client import REGISTRY
 
-from services.conversations.sender_client import SenderCallError, SenderClient
+from services.conversations.adapters.sender_client import SenderCallError, SenderClient
 from services.sender.grpc_api import SERVICE_NAME, SenderServicer
 from services.sender.whatsapp import CloudApiClient
 from services.shared.grpc_server import build_server

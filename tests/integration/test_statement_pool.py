@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from services.conversations.database.pool import StatementPool
-from services.conversations.grpc_api import database_unavailable
+from services.conversations.adapters.database.errors import database_unavailable
+from services.conversations.adapters.database.pool import StatementPool
 
 PID_AFTER = "SELECT pg_backend_pid(), pg_sleep($1::float8)"
 PATIENCE = 10.0  # seconds: a slow machine's worst case for what should take milliseconds

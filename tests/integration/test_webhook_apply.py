@@ -18,12 +18,13 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.conversations.database.webhook_store import AppSecret, WebhookStore, webhook_pool
-from services.conversations.domain import Unauthenticated
-from services.conversations.inbox import Inbox
-from services.conversations.store import Store
-from services.conversations.webhook_apply import MAX_APPLY_ATTEMPTS, Notification
-from services.conversations.webhooks import (
+from services.conversations.adapters.database.directory import DirectoryStore
+from services.conversations.adapters.database.pool import StatementPool
+from services.conversations.adapters.database.webhook_store import AppSecret, WebhookStore, webhook_pool
+from services.conversations.domain.errors import Unauthenticated
+from services.conversations.use_cases.directory import Directory
+from services.conversations.use_cases.webhook_apply import MAX_APPLY_ATTEMPTS, Notification
+from services.conversations.use_cases.webhooks import (
     IGNORED_NO_ACCOUNT,
     SECRETS_RELOAD_PAUSE_SECONDS,
     Webhooks,
@@ -54,8 +55,8 @@ class Receiver:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def receiver(engine: AsyncEngine) -> AsyncIterator[Receiver]:
-    pool = webhook_pool(engine.url.render_as_string(hide_password=False))
+async def receiver(database: str) -> AsyncIterator[Receiver]:
+    pool = webhook_pool(database)
     store = WebhookStore(pool)
     loads: list[float] = []
     load = store.app_secrets
@@ -65,11 +66,11 @@ async def receiver(engine: AsyncEngine) -> AsyncIterator[Receiver]:
         return await load()
 
     store.app_secrets = counted  # type: ignore[method-assign]
-    inbox_store = Store(engine)
-    webhooks = Webhooks(store, Inbox(inbox_store, cache_ttl_seconds=60))
+    directory_pool = StatementPool(database, 2)
+    webhooks = Webhooks(store, Directory(DirectoryStore(directory_pool), 60))
     yield Receiver(webhooks, store, loads)
     await webhooks.stop()
-    await inbox_store.close()
+    await directory_pool.close()
     await pool.close()
 
 

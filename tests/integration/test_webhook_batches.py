@@ -14,23 +14,24 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.conversations.database.webhook_store import WebhookStore, webhook_pool
-from services.conversations.inbox import Inbox
-from services.conversations.store import Store
-from services.conversations.webhook_apply import Notification, WebhookApplier
-from services.conversations.webhooks import parse_body
+from services.conversations.adapters.database.directory import DirectoryStore
+from services.conversations.adapters.database.pool import StatementPool
+from services.conversations.adapters.database.webhook_store import WebhookStore, webhook_pool
+from services.conversations.use_cases.directory import Directory
+from services.conversations.use_cases.webhook_apply import Notification, WebhookApplier
+from services.conversations.use_cases.webhooks import parse_body
 from tools.seed import SeededAccount, create_account
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def applier(engine: AsyncEngine) -> AsyncIterator[WebhookApplier]:
-    pool = webhook_pool(engine.url.render_as_string(hide_password=False))
+async def applier(database: str) -> AsyncIterator[WebhookApplier]:
+    pool = webhook_pool(database)
     store = WebhookStore(pool)
-    inbox_store = Store(engine)
-    applier = WebhookApplier(store, Inbox(inbox_store, cache_ttl_seconds=60))
+    directory_pool = StatementPool(database, 2)
+    applier = WebhookApplier(store, Directory(DirectoryStore(directory_pool), 60))
     yield applier
     await applier.close()
-    await inbox_store.close()
+    await directory_pool.close()
     await pool.close()
 
 

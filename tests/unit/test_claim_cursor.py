@@ -2,8 +2,7 @@
 
 from uuid import UUID
 
-from services.conversations.outbox import next_claim_cursor
-from services.conversations.store import NO_ACCOUNT
+from services.conversations.domain.pacing import NO_ACCOUNT, next_claim_cursor
 
 A, B, C, D, E = (UUID(int=n) for n in range(1, 6))
 

@@ -1,25 +1,18 @@
-"""Telling a database that is away from a statement that failed, through SQLAlchemy's wrapping."""
+"""Telling a database that is away from a statement that failed (asyncpg's errors: the
+services run on asyncpg alone)."""
 
 import asyncpg
-import sqlalchemy.exc
 
-from services.conversations.database_errors import database_unavailable, statement_failed
-
-
-def wrapped(cause: Exception) -> sqlalchemy.exc.DBAPIError:
-    # As SQLAlchemy's asyncpg adapter raises: DBAPIError(orig=adapted error, caused by asyncpg's).
-    adapted = Exception(str(cause))
-    adapted.__cause__ = cause
-    return sqlalchemy.exc.DBAPIError("SELECT 1", {}, adapted)
+from services.conversations.adapters.database.errors import database_unavailable, statement_failed
 
 
 def test_a_cancelled_statement_is_the_statements_failure() -> None:
-    cancelled = wrapped(asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"))
+    cancelled = asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout")
     assert database_unavailable(cancelled) and statement_failed(cancelled)
 
 
 def test_a_server_going_away_is_not() -> None:
-    shutting_down = wrapped(asyncpg.exceptions.AdminShutdownError("terminating connection"))
+    shutting_down = asyncpg.exceptions.AdminShutdownError("terminating connection")
     assert database_unavailable(shutting_down) and not statement_failed(shutting_down)
     assert database_unavailable(ConnectionRefusedError()) and not statement_failed(ConnectionRefusedError())
 

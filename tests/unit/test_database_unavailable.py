@@ -4,7 +4,7 @@ and which are bugs or bad requests."""
 import asyncpg
 import pytest
 
-from services.conversations.grpc_api import database_unavailable
+from services.conversations.adapters.database.errors import database_unavailable
 
 
 @pytest.mark.parametrize(

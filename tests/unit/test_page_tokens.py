@@ -7,13 +7,10 @@ from uuid import UUID
 
 import pytest
 
-from services.conversations.domain import InvalidArgument, NotFound, Page
-from services.conversations.inbox import (
-    decode_page_token,
-    encode_page_token,
-    page_limit,
-    parse_id,
-)
+from services.conversations.domain.errors import InvalidArgument, NotFound
+from services.conversations.domain.model import Page
+from services.conversations.domain.pages import decode_page_token, encode_page_token, page_limit
+from services.conversations.entrypoints.protobuf import parse_id
 from services.shared.api_keys import hash_api_key
 
 ROW_ID = UUID("6f1c2b9e-8d4a-4e3b-9a71-0c5d2e4f6a8b")

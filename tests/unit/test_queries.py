@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from services.conversations.database import queries
-from services.conversations.database.queries import Queries, compile_query
+from services.conversations.adapters.database import queries
+from services.conversations.adapters.database.queries import Queries, compile_query
 
 
 def test_parameters_by_name_become_positional_once_each() -> None:

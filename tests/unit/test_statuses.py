@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.conversations.domain.statuses import Delivery, StatusReport, advance
-from services.shared.failure_codes import FailureCode, concluded_by_pigeon
+from services.shared.vocabulary import FailureCode, concluded_by_pigeon
 
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 WAMID = "wamid.1"

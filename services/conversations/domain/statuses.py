@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.shared.failure_codes import concluded_by_pigeon
+from services.shared.vocabulary import concluded_by_pigeon
 
 RANKS = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 REPORTED = frozenset(RANKS)  # the statuses WhatsApp's webhooks report

@@ -1,46 +1,53 @@
 """The gRPC face of the conversations service: protobuf in, use case call, protobuf out.
 
-Domain errors become gRPC status codes here, in `_STATUS_BY_ERROR`, and nowhere else.
+Ids are parsed here (one that is not a UUID cannot exist: NOT_FOUND), and domain and
+database errors become gRPC status codes here, in `status_for`, and nowhere else.
 """
 
 import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
-from pigeon.messages.v1 import content_pb2
 
-from services.conversations.database_errors import database_unavailable
-from services.conversations.direct import DirectSender
-from services.conversations.domain import (
+from services.conversations.adapters.database.errors import database_unavailable
+from services.conversations.domain.errors import (
     Conflict,
-    Content,
-    Conversation,
-    Direction,
     DomainError,
     FailedPrecondition,
     InvalidArgument,
-    Message,
-    MessageStatus,
     NotFound,
     Unauthenticated,
 )
-from services.conversations.events import EventHub
-from services.conversations.inbox import Inbox, parse_id
-from services.conversations.webhooks import Webhooks
+from services.conversations.domain.model import MessageStatus
+from services.conversations.entrypoints.protobuf import (
+    content_from_proto,
+    conversation_to_proto,
+    message_to_proto,
+    optional_id,
+    parse_id,
+    timestamp,
+)
+from services.conversations.use_cases.directory import Directory
+from services.conversations.use_cases.events import EventHub
+from services.conversations.use_cases.outbound import OutboundMessages
+from services.conversations.use_cases.outcomes import Outcomes
+from services.conversations.use_cases.reading import Reading
+from services.conversations.use_cases.send_now import SendNow
+from services.conversations.use_cases.webhooks import Webhooks
 from services.shared.logs import REQUEST_ID
 from services.shared.turn_batching import as_they_complete
+from services.shared.whatsapp_errors import failure_to_proto
 
 log = logging.getLogger(__name__)
 
-# The most requests one BatchCreateOutboundMessages or BatchSendNow call may carry.
+# The most requests one batch call may carry.
 MAX_BATCH_REQUESTS = 256
 
 _STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
@@ -51,20 +58,30 @@ _STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
     Conflict: grpc.StatusCode.ALREADY_EXISTS,
 }
 
-# Failures to reach PostgreSQL: the caller may retry once the database is back.
-_DIRECTION = {Direction.OUTBOUND: pb.DIRECTION_OUTBOUND, Direction.INBOUND: pb.DIRECTION_INBOUND}
-_STATUS = {
-    MessageStatus.QUEUED: pb.MESSAGE_STATUS_QUEUED,
-    MessageStatus.SENDING: pb.MESSAGE_STATUS_SENDING,
-    MessageStatus.SENT: pb.MESSAGE_STATUS_SENT,
-    MessageStatus.DELIVERED: pb.MESSAGE_STATUS_DELIVERED,
-    MessageStatus.READ: pb.MESSAGE_STATUS_READ,
-    MessageStatus.FAILED: pb.MESSAGE_STATUS_FAILED,
-    MessageStatus.RECEIVED: pb.MESSAGE_STATUS_RECEIVED,
-}
-
 Response = TypeVar("Response")
 Handler = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Response]]
+Request = TypeVar("Request")
+Answer = TypeVar("Answer")
+Result = TypeVar("Result")
+
+
+def status_for(exc: Exception) -> tuple[grpc.StatusCode, str]:
+    """The status of a domain or database error; re-raises anything else."""
+    if isinstance(exc, DomainError):
+        return _STATUS_BY_ERROR[type(exc)], str(exc)
+    if isinstance(exc, asyncpg.exceptions.DataError):
+        # A value PostgreSQL refuses to store (a \u0000 in JSON, say): the caller's input.
+        return grpc.StatusCode.INVALID_ARGUMENT, f"a value could not be stored: {exc}"
+    if not database_unavailable(exc):
+        raise exc
+    # The database is away: the caller may retry once it is back.
+    log.warning("database unavailable", extra={"error": type(exc).__name__})
+    return grpc.StatusCode.UNAVAILABLE, "database unavailable"
+
+
+async def abort_for(exc: Exception, context: grpc.aio.ServicerContext) -> None:
+    """Ends the call with the status of a domain or database error; re-raises anything else."""
+    await context.abort(*status_for(exc))
 
 
 def maps_errors(handler: Handler[Response]) -> Handler[Response]:
@@ -81,24 +98,6 @@ def maps_errors(handler: Handler[Response]) -> Handler[Response]:
     return wrapper
 
 
-def status_for(exc: Exception) -> tuple[grpc.StatusCode, str]:
-    """The status of a domain or database error; re-raises anything else."""
-    if isinstance(exc, DomainError):
-        return _STATUS_BY_ERROR[type(exc)], str(exc)
-    if isinstance(exc, asyncpg.exceptions.DataError):
-        # A value PostgreSQL refuses to store (a \u0000 in JSON, say): the caller's input.
-        return grpc.StatusCode.INVALID_ARGUMENT, f"a value could not be stored: {exc}"
-    if not database_unavailable(exc):
-        raise exc
-    log.warning("database unavailable", extra={"error": type(exc).__name__})
-    return grpc.StatusCode.UNAVAILABLE, "database unavailable"
-
-
-async def abort_for(exc: Exception, context: grpc.aio.ServicerContext) -> None:
-    """Ends the call with the status of a domain or database error; re-raises anything else."""
-    await context.abort(*status_for(exc))
-
-
 def item_status_for(exc: Exception) -> pb.ItemStatus:
     """One item's failure in a batch call: as `status_for`, and an unexpected error is that
     item's INTERNAL (logged) rather than every item's."""
@@ -108,11 +107,6 @@ def item_status_for(exc: Exception) -> pb.ItemStatus:
         log.exception("a batch item failed")
         code, text = grpc.StatusCode.INTERNAL, "internal error"
     return pb.ItemStatus(code=code.value[0], message=text)
-
-
-Request = TypeVar("Request")
-Answer = TypeVar("Answer")
-Result = TypeVar("Result")
 
 
 async def each_concurrently(
@@ -138,77 +132,43 @@ async def each_concurrently(
     return list(await asyncio.gather(*(one(index, request) for index, request in enumerate(requests))))
 
 
-def _timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    timestamp = Timestamp()
-    timestamp.FromDatetime(value)
-    return timestamp
-
-
-def message_to_proto(message: Message) -> pb.Message:
-    return pb.Message(
-        id=str(message.id),
-        conversation_id=str(message.conversation_id),
-        direction=_DIRECTION[message.direction],
-        content=content_pb2.Content(
-            type=message.content.type,
-            body_json=message.content.body_json,
-            reply_to_wa_message_id=message.content.reply_to_wa_message_id,
-        ),
-        status=_STATUS[message.status],
-        wa_message_id=message.wa_message_id or "",
-        error_code=message.error_code or "",
-        error_message=message.error_message or "",
-        created_at=_timestamp(message.created_at),
-        sent_at=_timestamp(message.sent_at),
-        delivered_at=_timestamp(message.delivered_at),
-        read_at=_timestamp(message.read_at),
-        failed_at=_timestamp(message.failed_at),
-        contact_wa_id=message.contact_wa_id,
-    )
-
-
-def conversation_to_proto(conversation: Conversation) -> pb.Conversation:
-    return pb.Conversation(
-        id=str(conversation.id),
-        account_id=str(conversation.account_id),
-        contact_wa_id=conversation.contact_wa_id,
-        contact_name=conversation.contact_name,
-        created_at=_timestamp(conversation.created_at),
-        last_message_at=_timestamp(conversation.last_message_at),
-        last_inbound_at=_timestamp(conversation.last_inbound_at),
-        unread_count=conversation.unread_count,
-    )
+@dataclass(frozen=True)
+class UseCases:
+    directory: Directory
+    outbound: OutboundMessages
+    send_now: SendNow
+    outcomes: Outcomes
+    reading: Reading
+    events: EventHub
+    webhooks: Webhooks
 
 
 class ConversationsServicer(pb_grpc.ConversationsServicer):
-    def __init__(self, inbox: Inbox, events: EventHub, webhooks: Webhooks, direct: DirectSender) -> None:
-        self.inbox = inbox
-        self.events = events
-        self.webhooks = webhooks
-        self.direct = direct
+    def __init__(self, use_cases: UseCases) -> None:
+        self.use = use_cases
 
     @maps_errors
     async def AuthenticateApiKey(
         self, request: pb.AuthenticateApiKeyRequest, context: grpc.aio.ServicerContext
     ) -> pb.AuthenticateApiKeyResponse:
-        account_id = await self.inbox.authenticate(request.api_key)
+        account_id = await self.use.directory.authenticate(request.api_key)
         return pb.AuthenticateApiKeyResponse(account_id=str(account_id))
 
     @maps_errors
     async def GetConversation(
         self, request: pb.GetConversationRequest, context: grpc.aio.ServicerContext
     ) -> pb.Conversation:
-        conversation = await self.inbox.get_conversation(request.account_id, request.conversation_id)
+        conversation = await self.use.reading.conversation(
+            parse_id(request.account_id, "account"), parse_id(request.conversation_id, "conversation")
+        )
         return conversation_to_proto(conversation)
 
     @maps_errors
     async def ListConversations(
         self, request: pb.ListConversationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListConversationsResponse:
-        conversations, next_token = await self.inbox.list_conversations(
-            request.account_id, request.page_size, request.page_token
+        conversations, next_token = await self.use.reading.conversations(
+            parse_id(request.account_id, "account"), request.page_size, request.page_token
         )
         return pb.ListConversationsResponse(
             conversations=[conversation_to_proto(c) for c in conversations], next_page_token=next_token
@@ -218,14 +178,20 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
     async def GetMessage(
         self, request: pb.GetMessageRequest, context: grpc.aio.ServicerContext
     ) -> pb.Message:
-        return message_to_proto(await self.inbox.get_message(request.account_id, request.message_id))
+        message = await self.use.reading.message(
+            parse_id(request.account_id, "account"), parse_id(request.message_id, "message")
+        )
+        return message_to_proto(message)
 
     @maps_errors
     async def ListMessages(
         self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMessagesResponse:
-        messages, next_token = await self.inbox.list_messages(
-            request.account_id, request.conversation_id, request.page_size, request.page_token
+        messages, next_token = await self.use.reading.messages(
+            parse_id(request.account_id, "account"),
+            parse_id(request.conversation_id, "conversation"),
+            request.page_size,
+            request.page_token,
         )
         return pb.ListMessagesResponse(
             messages=[message_to_proto(m) for m in messages], next_page_token=next_token
@@ -255,20 +221,20 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
     ) -> pb.CreateOutboundMessageResponse:
         if not request.content.type or not request.content.body_json:
             raise InvalidArgument("content.type and content.body_json are required")
-        content = Content(
-            request.content.type, request.content.body_json, request.content.reply_to_wa_message_id
-        )
-        message, target, replayed = await self.inbox.create_outbound(
-            request.account_id,
-            request.conversation_id,
+        created = await self.use.outbound.create(
+            parse_id(request.account_id, "account"),
+            optional_id(request.conversation_id, "conversation"),
             request.to,
-            content,
+            content_from_proto(request.content),
             queue=request.queue,
             idempotency_key=request.idempotency_key,
             request_hash=request.request_hash,
         )
-        response = pb.CreateOutboundMessageResponse(message=message_to_proto(message), replayed=replayed)
-        if message.status == MessageStatus.SENDING and not replayed:
+        message, target = created.message, created.target
+        response = pb.CreateOutboundMessageResponse(
+            message=message_to_proto(message), replayed=created.replayed
+        )
+        if message.status == MessageStatus.SENDING and not created.replayed:
             # Only a caller that is to deliver the message gets the token; a queued one's
             # stays here, for the outbox.
             response.target.CopyFrom(
@@ -308,11 +274,11 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
         wanted = request.message
         if not wanted.content.type or not wanted.content.body_json:
             raise InvalidArgument("content.type and content.body_json are required")
-        result = await self.direct.send(
-            wanted.account_id,
-            wanted.conversation_id,
+        result = await self.use.send_now.send(
+            parse_id(wanted.account_id, "account"),
+            optional_id(wanted.conversation_id, "conversation"),
             wanted.to,
-            Content(wanted.content.type, wanted.content.body_json, wanted.content.reply_to_wa_message_id),
+            content_from_proto(wanted.content),
             wanted.idempotency_key,
             wanted.request_hash,
             request_id=REQUEST_ID.get(),  # the caller's, from the metadata or the batch
@@ -320,7 +286,7 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
         return pb.SendNowResponse(
             message=message_to_proto(result.message),
             replayed=result.replayed,
-            failure=result.failure,
+            failure=failure_to_proto(result.failure) if result.failure else None,
             store_ms=result.store_ms,
             whatsapp_ms=result.whatsapp_ms,
             record_ms=result.record_ms,
@@ -330,17 +296,19 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
     async def RecordSendOutcome(
         self, request: pb.RecordSendOutcomeRequest, context: grpc.aio.ServicerContext
     ) -> pb.Message:
+        account_id = parse_id(request.account_id, "account")
+        message_id = parse_id(request.message_id, "message")
         outcome = request.WhichOneof("outcome")
         if outcome == "wa_message_id":
-            message = await self.inbox.record_sent(
-                request.account_id, request.message_id, request.wa_message_id
-            )
+            message = await self.use.outcomes.record_sent(account_id, message_id, request.wa_message_id)
         elif outcome == "failure":
-            message = await self.inbox.record_failed(
-                request.account_id, request.message_id, request.failure.code, request.failure.message
+            message = await self.use.outcomes.record_failed(
+                account_id, message_id, request.failure.code, request.failure.message
             )
         else:
             raise InvalidArgument("an outcome (wa_message_id or failure) is required")
+        if message is None:
+            raise await self.use.outcomes.not_recorded(account_id, message_id)
         return message_to_proto(message)
 
     @maps_errors
@@ -362,31 +330,29 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
         return pb.ReceiveWebhooksResponse(results=results)
 
     async def _receive_webhook(self, request: pb.ReceiveWebhookRequest) -> pb.ReceiveWebhookResponse:
-        received = await self.webhooks.receive(request.body, request.signature)
+        received = await self.use.webhooks.receive(request.body, request.signature)
         return pb.ReceiveWebhookResponse(notification_id=received.notification_id, ignored=received.ignored)
 
     @maps_errors
     async def MarkConversationRead(
         self, request: pb.MarkConversationReadRequest, context: grpc.aio.ServicerContext
     ) -> pb.Conversation:
-        await self.webhooks.applier.mark_read(
-            parse_id(request.account_id, "account"), parse_id(request.conversation_id, "conversation")
-        )
-        return conversation_to_proto(
-            await self.inbox.get_conversation(request.account_id, request.conversation_id)
-        )
+        account_id = parse_id(request.account_id, "account")
+        conversation_id = parse_id(request.conversation_id, "conversation")
+        await self.use.webhooks.applier.mark_read(account_id, conversation_id)
+        return conversation_to_proto(await self.use.reading.conversation(account_id, conversation_id))
 
     async def WatchEvents(
         self, request: pb.WatchEventsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.Event]:
         try:
             account_id = parse_id(request.account_id, "account")
-            async for event in self.events.watch(account_id, request.after_id):
+            async for event in self.use.events.watch(account_id, request.after_id):
                 yield pb.Event(
                     id=event.id,
                     type=event.type,
                     data_json=event.data_json,
-                    created_at=_timestamp(event.created_at),
+                    created_at=timestamp(event.created_at),
                 )
         except Exception as exc:
             await abort_for(exc, context)

@@ -165,21 +165,6 @@ WHERE c.id = :conversation_id AND c.account_id = :account_id AND k.id = c.contac
 RETURNING pigeon_conversation_json(c, k)::text AS resource;
 
 -- name: append_events
--- Events of several accounts, in array order per account, taking each account's next ids
--- under its counter row's lock (counters locked in account order, as every writer does).
-WITH event AS (
-    SELECT * FROM unnest(:account_ids::uuid[], :types::text[], :message_ids::uuid[],
-                         :conversation_ids::uuid[], :datas::jsonb[])
-        WITH ORDINALITY AS e(account_id, type, message_id, conversation_id, data, ordinal)
-), counter AS (
-    INSERT INTO event_counters AS ec (account_id, last_id)
-    SELECT account_id, count(*) FROM event GROUP BY account_id ORDER BY account_id
-    ON CONFLICT (account_id) DO UPDATE SET last_id = ec.last_id + EXCLUDED.last_id
-    RETURNING account_id, last_id
-)
-INSERT INTO events (account_id, id, type, message_id, conversation_id, data)
-SELECT e.account_id,
-       c.last_id - count(*) OVER (PARTITION BY e.account_id)
-           + row_number() OVER (PARTITION BY e.account_id ORDER BY e.ordinal),
-       e.type, e.message_id, e.conversation_id, e.data
-FROM event e JOIN counter c ON c.account_id = e.account_id;
+-- Events of several accounts, in array order per account (see pigeon_append_events).
+SELECT pigeon_append_events(:account_ids::uuid[], :types::text[], :message_ids::uuid[],
+                            :conversation_ids::uuid[], :datas::jsonb[]);

@@ -1,6 +1,6 @@
 """Live events of an account: the stored backlog, then new ones as they commit.
 
-Event ids are per account and taken under a lock held until commit (see store.py),
+Event ids are per account and taken under a lock held until commit (pigeon_append_events),
 so they become visible in id order: reading `id > last seen` after every wake-up
 never skips one and never repeats one.
 """
@@ -10,9 +10,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from uuid import UUID
 
-from services.conversations.domain import StoredEvent
-from services.conversations.notifications import Listener
-from services.conversations.store import Store
+from services.conversations.adapters.listener import Listener
+from services.conversations.domain.model import StoredEvent
+from services.conversations.use_cases.ports import EventLogPort
 
 EVENTS_CHANNEL = "pigeon_events"
 BATCH = 500
@@ -21,7 +21,7 @@ IDLE_RECHECK_SECONDS = 15.0
 
 
 class EventHub:
-    def __init__(self, store: Store, listener: Listener) -> None:
+    def __init__(self, store: EventLogPort, listener: Listener) -> None:
         self.store = store
         self._watchers: dict[UUID, set[asyncio.Event]] = {}
         self._closed = False

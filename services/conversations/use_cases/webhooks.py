@@ -22,12 +22,12 @@ from uuid import UUID
 
 import orjson
 
-from services.conversations.database.webhook_store import AppSecret, StoredNotification
-from services.conversations.domain import InvalidArgument, Unauthenticated
+from services.conversations.adapters.database.webhook_store import AppSecret, StoredNotification
+from services.conversations.domain.errors import InvalidArgument, Unauthenticated
 from services.conversations.domain.webhook_changes import phone_numbers_named, without_nul
 from services.conversations.metrics import WEBHOOKS
-from services.conversations.webhook_apply import ConversationCache, Notification, WebhookApplier
-from services.conversations.webhook_apply import WebhookStorePort as ApplyingStorePort
+from services.conversations.use_cases.webhook_apply import ConversationCache, Notification, WebhookApplier
+from services.conversations.use_cases.webhook_apply import WebhookStorePort as ApplyingStorePort
 
 log = logging.getLogger(__name__)
 

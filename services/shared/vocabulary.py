@@ -1,10 +1,21 @@
-"""pigeon's own failure codes: a message's `error_code` when it failed without a numbered
-WhatsApp error. WhatsApp's own codes are its numbers as text ("131026").
+"""pigeon's vocabulary, defined once for every service and the SQL that filters on it: the
+message types it sends, the recipients it sends them to, and its own failure codes."""
 
-Defined once, here, for every service and the SQL that filters on them.
-"""
-
+import re
 from enum import StrEnum
+
+from services.shared.whatsapp_errors import FailureClass, FailureKind
+
+# The Cloud API's `type` values of the messages pigeon sends.
+MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
+MESSAGE_TYPES = ("text", "template", *MEDIA_TYPES, "reaction")
+
+# A recipient: an E.164 number, 5 to 15 digits, optionally after "+"; group 1 is the digits
+# the Cloud API wants. WhatsApp would refuse a longer one.
+RECIPIENT = re.compile(r"\+?([0-9]{5,15})")
+
+# pigeon's own failure codes: a message's `error_code` when it failed without a numbered
+# WhatsApp error. WhatsApp's own codes are its numbers as text ("131026").
 
 
 class FailureCode(StrEnum):
@@ -24,6 +35,17 @@ class FailureCode(StrEnum):
     SENDER_UNAVAILABLE = "sender_unavailable"
     SENDER_REFUSED = "sender_refused"
 
+
+# What a failure with each code was, when it first happened (the gateway answers a replay of a
+# failed send from the stored code).
+FAILURE_OF_CODE: dict[str, tuple[FailureClass, FailureKind | None]] = {
+    FailureCode.TIMEOUT: (FailureClass.RETRYABLE, FailureKind.TIMEOUT),
+    FailureCode.CONNECTION_ERROR: (FailureClass.RETRYABLE, FailureKind.CONNECTION),
+    FailureCode.BAD_RESPONSE: (FailureClass.RETRYABLE, FailureKind.BAD_RESPONSE),
+    FailureCode.LATE_FOR_SLOT: (FailureClass.RETRYABLE, FailureKind.LATE),
+    FailureCode.SENDER_UNAVAILABLE: (FailureClass.RETRYABLE, FailureKind.CONNECTION),
+    FailureCode.SENDER_REFUSED: (FailureClass.PERMANENT, None),
+}
 
 # A failed call to the sender: "sender_" + the gRPC status name ("sender_unavailable", ...).
 SENDER_CALL_PREFIX = "sender_"

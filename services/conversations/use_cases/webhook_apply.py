@@ -33,9 +33,9 @@ from uuid import UUID
 
 import asyncpg
 
-from services.conversations.database.webhook_store import ApplyingBatch, Event, StoredInbound
-from services.conversations.database_errors import database_unavailable, statement_failed
-from services.conversations.domain import NotFound
+from services.conversations.adapters.database.errors import database_unavailable, statement_failed
+from services.conversations.adapters.database.webhook_store import ApplyingBatch, Event, StoredInbound
+from services.conversations.domain.errors import NotFound
 from services.conversations.domain.statuses import Delivery, StatusReport, advance
 from services.conversations.domain.webhook_changes import (
     Changes,

@@ -8,14 +8,20 @@ back each as soon as WhatsApp answers it (`services/shared/turn_batching.py`). A
 or a large one, goes as a plain `SendMessage`.
 """
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import grpc
+from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
+from services.conversations.domain.model import Accepted, OutgoingMessage
 from services.shared.turn_batching import TurnBatcher, streamed_results
+from services.shared.vocabulary import FailureCode, sender_call_failed
+from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind, failure_from_proto
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +29,6 @@ log = logging.getLogger(__name__)
 MAX_MESSAGES_PER_CALL = 64
 # A larger request goes alone, so a call stays far below gRPC's 4 MiB message limit.
 MAX_SHARED_REQUEST_BYTES = 16 * 1024
-
-
-# The failure code of a message the sender refused (INVALID_ARGUMENT): a permanent failure.
-SENDER_REFUSED_CODE = "sender_refused"
 
 
 class SenderCallError(Exception):
@@ -117,3 +119,61 @@ def _call_failed(error: Exception | None) -> Exception:
         return SenderCallError(grpc.StatusCode.INTERNAL, "the sender gave no result for the message")
     log.error("a call to the sender failed", extra={"error": repr(error)})
     return SenderCallError(grpc.StatusCode.UNKNOWN, "the call to the sender failed")
+
+
+def send_request(message: OutgoingMessage) -> sender_pb2.SendMessageRequest:
+    """The sender's request for a message: the one place it is built."""
+    request = sender_pb2.SendMessageRequest(
+        phone_number_id=message.phone_number_id,
+        access_token=message.access_token,
+        to=message.to,
+        content=content_pb2.Content(
+            type=message.content.type,
+            body_json=message.content.body_json,
+            reply_to_wa_message_id=message.content.reply_to_wa_message_id,
+        ),
+        biz_opaque_callback_data=str(message.message_id),
+    )
+    if message.send_by is not None:
+        # As a wall-clock time: the sender compares it with its own clock (NTP keeps hosts
+        # within milliseconds of each other).
+        seconds_left = message.send_by - asyncio.get_running_loop().time()
+        request.not_after_unix_seconds = time.time() + seconds_left
+    return request
+
+
+def call_failure(error: SenderCallError) -> Failure:
+    """The sender gave no answer of WhatsApp's: as a failure of the send. After a deadline
+    WhatsApp may have the message all the same."""
+    if error.refusal is not None:
+        return Failure(FailureClass.PERMANENT, None, FailureCode.SENDER_REFUSED, error.refusal)
+    if error.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return Failure(
+            FailureClass.RETRYABLE,
+            FailureKind.TIMEOUT,
+            FailureCode.TIMEOUT,
+            "the sender did not answer before the deadline",
+        )
+    return Failure(
+        FailureClass.RETRYABLE,
+        FailureKind.CONNECTION,
+        sender_call_failed(error.code.name),
+        f"the sender service failed: {error.code.name}",
+    )
+
+
+class Sender:
+    """What the use cases send through: a message in, WhatsApp's answer (or the reason there
+    was none) out, never a protobuf."""
+
+    def __init__(self, client: SenderClient) -> None:
+        self.client = client
+
+    async def send(self, message: OutgoingMessage, request_id: str = "") -> Accepted | Failure:
+        try:
+            response = await self.client.send(send_request(message), request_id)
+        except SenderCallError as exc:
+            return call_failure(exc)
+        if response.HasField("accepted"):
+            return Accepted(response.accepted.wa_message_id)
+        return failure_from_proto(response.failure)

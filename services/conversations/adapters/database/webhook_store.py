@@ -15,8 +15,8 @@ from uuid import UUID
 
 import orjson
 
-from services.conversations.database.pool import StatementPool, Transaction
-from services.conversations.database.queries import Queries
+from services.conversations.adapters.database.pool import StatementPool, Transaction
+from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain.statuses import Delivery, StatusReport
 from services.conversations.domain.webhook_changes import Inbound, StatusUpdate
 
@@ -87,8 +87,7 @@ class UpdatedMessage:
 
 def webhook_pool(database_url: str) -> StatementPool:
     """The webhook side's own connections. Generic plans: a statement on arrays is otherwise
-    planned afresh at every execution. A transaction left idle (a frozen replica) ends
-    before the statements waiting for its locks time out."""
+    planned afresh at every execution."""
     return StatementPool(
         database_url,
         CONNECTIONS,

@@ -17,10 +17,6 @@ log = logging.getLogger(__name__)
 Callback = Callable[[str], None]
 
 
-def asyncpg_dsn(sqlalchemy_url: str) -> str:
-    return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 class Listener:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn

@@ -15,8 +15,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from services.conversations.database.queries import Query
-from services.conversations.notifications import asyncpg_dsn
+from services.conversations.adapters.database.queries import Query
 
 # The connection itself is gone (or going): dropped rather than handed out again.
 CONNECTION_LOST = (
@@ -46,7 +45,7 @@ class StatementPool:
         application_name: str = "pigeon-conversations",
         server_settings: dict[str, str] | None = None,
     ) -> None:
-        self.dsn = asyncpg_dsn(dsn)
+        self.dsn = dsn
         self.size = size
         self.acquire_timeout_seconds = acquire_timeout_seconds
         self.connect_timeout_seconds = connect_timeout_seconds
@@ -56,6 +55,9 @@ class StatementPool:
             "application_name": application_name,
             # Under command_timeout: the server cancels first, and says so.
             "statement_timeout": f"{int(command_timeout_seconds * 900)}ms",
+            # A transaction left open by a replica that froze (mid-claim, say) would hold its
+            # locks: ended before the statements waiting for them reach their own timeout.
+            "idle_in_transaction_session_timeout": "5s",
             **(server_settings or {}),
         }
         self._idle: list[asyncpg.Connection] = []

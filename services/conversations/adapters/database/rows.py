@@ -1,0 +1,60 @@
+"""Rows as the domain's records."""
+
+from typing import Any
+
+import asyncpg
+
+from services.conversations.domain.model import (
+    Content,
+    Conversation,
+    ConversationRef,
+    Direction,
+    Message,
+    MessageStatus,
+    Page,
+)
+
+
+def message(row: asyncpg.Record) -> Message:
+    return Message(
+        id=row["id"],
+        account_id=row["account_id"],
+        conversation_id=row["conversation_id"],
+        direction=Direction(row["direction"]),
+        contact_wa_id=row["contact_wa_id"],
+        content=Content(row["type"], row["body"].encode(), row["reply_to_wa_message_id"]),
+        status=MessageStatus(row["status"]),
+        wa_message_id=row["wa_message_id"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        created_at=row["created_at"],
+        sent_at=row["sent_at"],
+        delivered_at=row["delivered_at"],
+        read_at=row["read_at"],
+        failed_at=row["failed_at"],
+    )
+
+
+def conversation_ref(row: asyncpg.Record) -> ConversationRef:
+    return ConversationRef(row["id"], row["account_id"], row["contact_wa_id"], row["last_inbound_at"])
+
+
+def conversation(row: asyncpg.Record) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        account_id=row["account_id"],
+        contact_wa_id=row["contact_wa_id"],
+        contact_name=row["contact_name"],
+        created_at=row["created_at"],
+        last_message_at=row["last_message_at"],
+        last_inbound_at=row["last_inbound_at"],
+        last_activity_at=row["last_activity_at"],
+        unread_count=row["unread_count"],
+    )
+
+
+def after(page: Page | None) -> dict[str, Any]:
+    """The parameters of a page's start: the sort key of the last row before it."""
+    if page is None:
+        return {"after_time": None, "after_id": None}
+    return {"after_time": page.after_time, "after_id": page.after_id}

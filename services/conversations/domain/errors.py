@@ -1,0 +1,26 @@
+"""The errors a caller can act on. Each maps to one gRPC status, in one place
+(entrypoints/grpc_api.py)."""
+
+
+class DomainError(Exception):
+    """Base of the errors a caller can act on; each maps to one gRPC status."""
+
+
+class NotFound(DomainError):
+    pass
+
+
+class InvalidArgument(DomainError):
+    pass
+
+
+class Unauthenticated(DomainError):
+    pass
+
+
+class FailedPrecondition(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    """The idempotency key was used with another request."""

@@ -1,0 +1,82 @@
+"""The domain's records as the contract's protobuf messages (`conversations.proto`)."""
+
+from datetime import datetime
+from uuid import UUID
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from pigeon.conversations.v1 import conversations_pb2 as pb
+from pigeon.messages.v1 import content_pb2
+
+from services.conversations.domain.errors import NotFound
+from services.conversations.domain.model import Content, Conversation, Direction, Message, MessageStatus
+
+_DIRECTION = {Direction.OUTBOUND: pb.DIRECTION_OUTBOUND, Direction.INBOUND: pb.DIRECTION_INBOUND}
+_STATUS = {
+    MessageStatus.QUEUED: pb.MESSAGE_STATUS_QUEUED,
+    MessageStatus.SENDING: pb.MESSAGE_STATUS_SENDING,
+    MessageStatus.SENT: pb.MESSAGE_STATUS_SENT,
+    MessageStatus.DELIVERED: pb.MESSAGE_STATUS_DELIVERED,
+    MessageStatus.READ: pb.MESSAGE_STATUS_READ,
+    MessageStatus.FAILED: pb.MESSAGE_STATUS_FAILED,
+    MessageStatus.RECEIVED: pb.MESSAGE_STATUS_RECEIVED,
+}
+
+
+def parse_id(value: str, what: str) -> UUID:
+    """An id that is not a UUID cannot exist: it is simply not found."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(f"{what} {value!r} not found") from None
+
+
+def optional_id(value: str, what: str) -> UUID | None:
+    return parse_id(value, what) if value else None
+
+
+def content_from_proto(content: content_pb2.Content) -> Content:
+    return Content(content.type, content.body_json, content.reply_to_wa_message_id)
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def message_to_proto(message: Message) -> pb.Message:
+    return pb.Message(
+        id=str(message.id),
+        conversation_id=str(message.conversation_id),
+        direction=_DIRECTION[message.direction],
+        content=content_pb2.Content(
+            type=message.content.type,
+            body_json=message.content.body_json,
+            reply_to_wa_message_id=message.content.reply_to_wa_message_id,
+        ),
+        status=_STATUS[message.status],
+        wa_message_id=message.wa_message_id or "",
+        error_code=message.error_code or "",
+        error_message=message.error_message or "",
+        created_at=timestamp(message.created_at),
+        sent_at=timestamp(message.sent_at),
+        delivered_at=timestamp(message.delivered_at),
+        read_at=timestamp(message.read_at),
+        failed_at=timestamp(message.failed_at),
+        contact_wa_id=message.contact_wa_id,
+    )
+
+
+def conversation_to_proto(conversation: Conversation) -> pb.Conversation:
+    return pb.Conversation(
+        id=str(conversation.id),
+        account_id=str(conversation.account_id),
+        contact_wa_id=conversation.contact_wa_id,
+        contact_name=conversation.contact_name,
+        created_at=timestamp(conversation.created_at),
+        last_message_at=timestamp(conversation.last_message_at),
+        last_inbound_at=timestamp(conversation.last_inbound_at),
+        unread_count=conversation.unread_count,
+    )

@@ -1,0 +1,144 @@
+"""Delivering one message the outbox claimed: wait for its pacing slot, send it, record what
+became of it (sent; failed for good; or queued again, `domain/retries.py` decides).
+
+Every write is made under the claim (the attempt number): a claim another replica took
+over after its lease ran out stays with its new owner.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from services.conversations.domain.model import Accepted, ClaimedMessage, MessageStatus, OutgoingMessage
+from services.conversations.domain.retries import Fail, RetryPolicy, after_failure, recipient_pause_seconds
+from services.conversations.metrics import OUTBOX_LATE_FOR_SLOT, OUTBOX_OUTCOMES, OUTBOX_RETRIES
+from services.conversations.settings import OutboxSettings
+from services.conversations.use_cases.directory import Directory
+from services.conversations.use_cases.outcomes import Outcomes
+from services.conversations.use_cases.ports import OutboxPort, SenderPort
+from services.shared.vocabulary import FailureCode
+from services.shared.whatsapp_errors import Failure, FailureKind
+
+log = logging.getLogger(__name__)
+
+Written = TypeVar("Written")
+
+# An outcome write is retried until this long before the claim's lease ends.
+OUTCOME_WRITE_MARGIN_SECONDS = 1.0
+
+
+class Delivery:
+    def __init__(
+        self,
+        directory: Directory,
+        outbox: OutboxPort,
+        outcomes: Outcomes,
+        sender: SenderPort,
+        settings: OutboxSettings,
+    ) -> None:
+        self.directory = directory
+        self.outbox = outbox
+        self.outcomes = outcomes
+        self.sender = sender
+        self.settings = settings
+        self.policy = RetryPolicy(
+            settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
+        )
+
+    async def attempt(
+        self, message: ClaimedMessage, claimed_at: float, handed_over: Callable[[], None]
+    ) -> None:
+        """One delivery; `claimed_at` is the loop time the claim answered. `handed_over` is
+        called as the request goes to the sender: from then on WhatsApp may have it."""
+        loop = asyncio.get_running_loop()
+        slot = claimed_at + message.send_delay_seconds
+        if slot > loop.time():
+            await asyncio.sleep(slot - loop.time())
+        if message.expires_in_seconds <= loop.time() - claimed_at:
+            await self._fail(message, FailureCode.EXPIRED, "not sent within its validity period")
+            return
+        margin = self.settings.pacing_margin_seconds
+        if loop.time() - slot > margin / 2:
+            # This process stalled past the slot: sent now, it could bunch with the next
+            # slots and exceed the account's rate. Back to the queue for a new slot.
+            OUTBOX_LATE_FOR_SLOT.inc()
+            await self.outbox.release([message])
+            return
+        account = await self.directory.account(message.account_id)
+        outgoing = OutgoingMessage(
+            account.phone_number_id,
+            account.access_token,
+            message.contact_wa_id,
+            message.content,
+            message.id,
+            # The sender checks the slot again just before the WhatsApp call: a call held up
+            # on its way (a busy sender) must not go out later than the margin allows either.
+            send_by=slot + margin * 3 / 4,
+        )
+        handed_over()
+        answer = await self.sender.send(outgoing)
+        if isinstance(answer, Accepted):
+            # WhatsApp has it now: losing this write would send it again, so keep trying
+            # while the claim lasts (a database restart, say).
+            recorded = await self._while_claimed(
+                claimed_at,
+                lambda: self.outcomes.record_sent(
+                    message.account_id, message.id, answer.wa_message_id, attempt=message.attempts
+                ),
+            )
+            self._count(message, "sent", "", recorded is not None)
+            return
+        await self._after_failure(message, claimed_at, answer)
+
+    async def _after_failure(self, message: ClaimedMessage, claimed_at: float, failure: Failure) -> None:
+        if failure.kind == FailureKind.LATE:
+            OUTBOX_LATE_FOR_SLOT.inc()
+        elapsed = asyncio.get_running_loop().time() - claimed_at
+        decision = after_failure(failure, message.attempts, elapsed, message.expires_in_seconds, self.policy)
+        if isinstance(decision, Fail):
+            await self._fail(message, decision.code, decision.text)
+        elif await self.outbox.requeue(message, decision.delay_seconds, decision.code, decision.text):
+            OUTBOX_RETRIES.labels(decision.code).inc()
+        else:
+            self._count(message, "requeued", decision.code, recorded=False)
+        pause = recipient_pause_seconds(failure)
+        if pause:
+            # The recipient's other queued messages wait too, one pause after another.
+            await self.outbox.pause_recipient(message.account_id, message.contact_wa_id, pause)
+
+    async def _fail(self, message: ClaimedMessage, code: str, text: str) -> None:
+        recorded = await self.outcomes.record_failed(
+            message.account_id, message.id, code, text, attempt=message.attempts
+        )
+        # Not recorded: the claim was taken over, or a status webhook found WhatsApp has it.
+        self._count(message, "failed", code, recorded is not None and recorded.status == MessageStatus.FAILED)
+
+    @staticmethod
+    def _count(message: ClaimedMessage, outcome: str, code: str, recorded: bool) -> None:
+        if recorded:
+            OUTBOX_OUTCOMES.labels(outcome, code).inc()
+            return
+        # The claim was lost (its lease ran out and another replica took the message over):
+        # the new owner's outcome stands. After a `sent`, WhatsApp may get the message twice.
+        OUTBOX_OUTCOMES.labels("superseded", "").inc()
+        log.warning(
+            "outcome not recorded: the claim was taken over",
+            extra={"message_id": str(message.id), "outcome": outcome, "code": code},
+        )
+
+    async def _while_claimed(self, claimed_at: float, write: Callable[[], Awaitable[Written]]) -> Written:
+        """Retries a write that fails (the database is away) until shortly before the
+        claim's lease ends; after that another replica may own the message."""
+        loop = asyncio.get_running_loop()
+        give_up_at = claimed_at + self.settings.lease_seconds - OUTCOME_WRITE_MARGIN_SECONDS
+        delay = 0.1
+        while True:
+            try:
+                return await write()
+            except Exception:
+                if loop.time() + delay >= give_up_at:
+                    raise
+                log.warning("outcome not stored yet; retrying", extra={"retry_in": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)

@@ -1,0 +1,99 @@
+"""Who is who, kept at hand: API keys to accounts, accounts, conversations.
+
+The send path looks these up on every request, so they go through TTL caches (single
+flight: concurrent misses cost one query), dropped on this replica when a `pigeon_cache`
+notification says they changed: any replica's write, or one made by hand, reaches every
+replica within milliseconds.
+"""
+
+from uuid import UUID
+
+from services.conversations.domain.errors import InvalidArgument, NotFound, Unauthenticated
+from services.conversations.domain.model import Account, ConversationRef
+from services.conversations.use_cases.ports import DirectoryPort
+from services.shared.api_keys import hash_api_key
+from services.shared.cache import TtlCache
+from services.shared.vocabulary import RECIPIENT
+
+CACHE_CHANNEL = "pigeon_cache"
+
+
+class Directory:
+    def __init__(self, store: DirectoryPort, cache_ttl_seconds: float) -> None:
+        self.store = store
+        self.api_keys: TtlCache[bytes, UUID] = TtlCache(cache_ttl_seconds)
+        self.accounts: TtlCache[UUID, Account] = TtlCache(cache_ttl_seconds)
+        self.conversations: TtlCache[tuple[UUID, UUID], ConversationRef] = TtlCache(cache_ttl_seconds)
+        self.conversations_by_contact: TtlCache[tuple[UUID, str], ConversationRef] = TtlCache(
+            cache_ttl_seconds
+        )
+
+    async def authenticate(self, api_key: str) -> UUID:
+        key_hash = hash_api_key(api_key)
+
+        async def load() -> UUID:
+            account_id = await self.store.account_for_key_hash(key_hash)
+            if account_id is None:
+                # Raised, not cached: a key created a moment later works at once.
+                raise Unauthenticated("unknown or revoked API key")
+            return account_id
+
+        return await self.api_keys.get(key_hash, load)
+
+    async def account(self, account_id: UUID) -> Account:
+        async def load() -> Account:
+            account = await self.store.load_account(account_id)
+            if account is None:
+                raise NotFound(f"account {account_id} not found")
+            return account
+
+        return await self.accounts.get(account_id, load)
+
+    async def conversation(self, account_id: UUID, conversation_id: UUID) -> ConversationRef:
+        async def load() -> ConversationRef:
+            ref = await self.store.load_conversation_ref(account_id, conversation_id)
+            if ref is None:
+                raise NotFound(f"conversation {conversation_id} not found")
+            return ref
+
+        return await self.conversations.get((account_id, conversation_id), load)
+
+    async def conversation_with(self, account_id: UUID, to: str) -> ConversationRef:
+        """The conversation with a recipient, opened if new."""
+        recipient = RECIPIENT.fullmatch(to)
+        if recipient is None:
+            raise InvalidArgument("to must be a WhatsApp number: 5 to 15 digits, optionally after '+'")
+        wa_id = recipient.group(1)
+
+        async def load() -> ConversationRef:
+            return await self.store.open_conversation(account_id, wa_id)
+
+        return await self.conversations_by_contact.get((account_id, wa_id), load)
+
+    def forget(self, notification: str) -> None:
+        """Drops what a `pigeon_cache` notification says changed, on this replica. Triggers
+        send them for every write, from any replica or by hand (a revoked key, say)."""
+        kind, _, rest = notification.partition(":")
+        try:
+            if kind == "account":
+                self.accounts.invalidate(UUID(rest))
+            elif kind == "api_key":
+                self.api_keys.invalidate(bytes.fromhex(rest))
+            elif kind == "conversation":
+                account_id, conversation_id, wa_id = rest.split(":", 2)
+                self.forget_conversation_with(UUID(account_id), UUID(conversation_id), wa_id)
+        except ValueError:
+            return
+
+    def forget_everything(self) -> None:
+        """After notifications may have been missed (the listener reconnected)."""
+        for cache in (self.api_keys, self.accounts, self.conversations, self.conversations_by_contact):
+            cache.clear()
+
+    def forget_conversation_with(self, account_id: UUID, conversation_id: UUID, wa_id: str) -> None:
+        """After an inbound message: drop what the send path cached about the conversation."""
+        self.conversations.invalidate((account_id, conversation_id))
+        self.conversations_by_contact.invalidate((account_id, wa_id))
+
+    def forget_conversation(self, conversation: ConversationRef) -> None:
+        self.forget_conversation_with(conversation.account_id, conversation.id, conversation.contact_wa_id)

@@ -1,0 +1,82 @@
+"""Recording what became of a send: `sent` with its WhatsApp id, or `failed` with the error.
+
+An outcome is recorded only while its message is still `sending` under the attempt it was
+sent as, so a late one cannot overwrite a newer claim's. When it is not recorded, why not
+decides the answer: a status webhook that got there first with the same message (WhatsApp
+has it: that is the outcome), or a message taken over by the outbox, or not sending at all.
+"""
+
+from uuid import UUID
+
+from services.conversations.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.conversations.domain.model import Message, MessageStatus
+from services.conversations.domain.outbound import SYNC_SEND_ATTEMPT, SendOutcome
+from services.conversations.use_cases.ports import MessagesPort, ReadsPort
+
+# Statuses that say WhatsApp has the message.
+ADVANCED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+
+
+class Outcomes:
+    def __init__(self, messages: MessagesPort, reads: ReadsPort) -> None:
+        self.messages = messages
+        self.reads = reads
+
+    async def record_sent(
+        self, account_id: UUID, message_id: UUID, wa_message_id: str, attempt: int | None = SYNC_SEND_ATTEMPT
+    ) -> Message | None:
+        """The message as recorded, or as a status webhook recorded it first; None when the
+        claim was taken over (`attempt` no longer the message's)."""
+        if not wa_message_id:
+            raise InvalidArgument("wa_message_id is required")
+        recorded = await self.messages.record(
+            SendOutcome(message_id, account_id, attempt, MessageStatus.SENT, wa_message_id=wa_message_id)
+        )
+        return recorded or await self.already_sent(account_id, message_id, wa_message_id)
+
+    async def record_failed(
+        self,
+        account_id: UUID,
+        message_id: UUID,
+        error_code: str,
+        error_message: str,
+        attempt: int | None = SYNC_SEND_ATTEMPT,
+    ) -> Message | None:
+        """The message as recorded, or as a status webhook recorded it first (WhatsApp has it,
+        whatever this failure says); None when the claim was taken over."""
+        if not error_code:
+            raise InvalidArgument("failure.code is required")
+        recorded = await self.messages.record(
+            SendOutcome(
+                message_id,
+                account_id,
+                attempt,
+                MessageStatus.FAILED,
+                error_code=error_code,
+                error_message=error_message,
+            )
+        )
+        if recorded is not None:
+            return recorded
+        current = await self.reads.get_message(account_id, message_id)
+        return current if current is not None and current.status in ADVANCED else None
+
+    async def already_sent(self, account_id: UUID, message_id: UUID, wa_message_id: str) -> Message | None:
+        """The message, when a `sent` outcome found it no longer sending because a status
+        webhook got there first with this very wamid (not a takeover: the outcome is known)."""
+        current = await self.reads.get_message(account_id, message_id)
+        if current is not None and current.wa_message_id == wa_message_id and current.status in ADVANCED:
+            return current
+        return None
+
+    async def not_recorded(self, account_id: UUID, message_id: UUID) -> FailedPrecondition | NotFound:
+        """Why an outcome was not recorded, as the caller's error."""
+        current = await self.reads.get_message(account_id, message_id)
+        if current is None:
+            return NotFound(f"message {message_id} not found")
+        if current.status == MessageStatus.SENDING:
+            return FailedPrecondition(
+                f"message {message_id} was taken over by the outbox after its lease ran out;"
+                " its outcome is the outbox's"
+            )
+        return FailedPrecondition(f"message {message_id} is {current.status.value}, not sending")
