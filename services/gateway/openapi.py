@@ -2,25 +2,18 @@
 
 It is also the contract the fuzz tests (tests/e2e/test_fuzz.py) hold the gateway to:
 every status a route can answer is listed with its body's schema, so an undocumented
-answer fails them. The limits come from validation.py, so the two cannot drift apart.
+answer fails them. The bodies' schemas are in openapi_schemas.py.
 """
 
 from typing import Any
 
+from services.gateway.openapi_schemas import READINESS, SCHEMAS, page_of
 from services.gateway.settings import GatewaySettings
 from services.gateway.validation import (
     IDEMPOTENCY_KEY,
-    LANGUAGE_CODE,
-    MAX_CAPTION_LENGTH,
-    MAX_ID_LENGTH,
     MAX_IDEMPOTENCY_KEY_LENGTH,
-    MAX_JSON_DEPTH,
-    MAX_TEMPLATE_COMPONENTS,
-    MAX_TEMPLATE_PARAMETERS,
     MAX_TEXT_LENGTH,
-    TEMPLATE_NAME,
 )
-from services.shared.vocabulary import MEDIA_TYPES, MESSAGE_TYPES, RECIPIENT
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 MESSAGE = {"$ref": "#/components/schemas/Message"}
@@ -132,226 +125,9 @@ def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str,
 
 
 REQUEST_ID_HEADER = _header("The caller's X-Request-ID, or one made up; also in the services' logs")
+
+
 # Over HTTP and in events alike: RFC 3339, UTC, always six fractional digits.
-TIME = {
-    "type": "string",
-    "format": "date-time",
-    "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$",
-    "example": "2026-11-25T14:03:07.012000Z",
-}
-TIMESTAMP = {**TIME, "nullable": True}
-ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
-
-
-def _media_schema(media_type: str) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "link": {"type": "string", "pattern": "^https?://", "maxLength": 2048},
-        "id": ID,
-    }
-    if media_type in ("image", "video", "document"):
-        properties["caption"] = {"type": "string", "maxLength": MAX_CAPTION_LENGTH}
-    if media_type == "document":
-        properties["filename"] = {"type": "string", "maxLength": 240}
-    return {
-        "type": "object",
-        "description": "Exactly one of link or id.",
-        "properties": properties,
-        "oneOf": [{"required": ["link"]}, {"required": ["id"]}],
-    }
-
-
-CONTENT_SCHEMAS: dict[str, Any] = {
-    "text": {
-        "type": "object",
-        "required": ["body"],
-        "properties": {
-            "body": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
-            "preview_url": {"type": "boolean"},
-        },
-    },
-    "template": {
-        "type": "object",
-        "required": ["name", "language"],
-        "properties": {
-            "name": {"type": "string", "pattern": TEMPLATE_NAME.pattern},
-            "language": {
-                "type": "object",
-                "required": ["code"],
-                "properties": {"code": {"type": "string", "pattern": LANGUAGE_CODE.pattern}},
-            },
-            "components": {
-                "type": "array",
-                "description": f"At most {MAX_TEMPLATE_PARAMETERS} parameters in all components together.",
-                "maxItems": MAX_TEMPLATE_COMPONENTS,
-                "items": {
-                    "type": "object",
-                    "required": ["type"],
-                    "properties": {
-                        "type": {"type": "string", "minLength": 1, "maxLength": 32},
-                        "parameters": {
-                            "type": "array",
-                            "maxItems": MAX_TEMPLATE_PARAMETERS,
-                            "items": {"type": "object"},
-                        },
-                    },
-                },
-            },
-        },
-    },
-    **{media: _media_schema(media) for media in MEDIA_TYPES},
-    "reaction": {
-        "type": "object",
-        "required": ["message_id"],
-        "properties": {
-            "message_id": ID,
-            "emoji": {"type": "string", "maxLength": 16, "description": "Empty removes the reaction"},
-        },
-    },
-}
-CONTEXT = {"type": "object", "required": ["message_id"], "properties": {"message_id": ID}}
-
-SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message", "details"],
-                "properties": {
-                    "code": {"type": "string", "example": "not_found"},
-                    "message": {"type": "string"},
-                    "details": {"nullable": True, "description": "An object, or null"},
-                },
-            }
-        },
-    },
-    "SendRequest": {
-        "type": "object",
-        "description": (
-            "A message in the WhatsApp Cloud API's shape: `type` and the object of that name. Give "
-            "exactly one of conversation_id, or to (with an optional account_id, which must be the "
-            "API key's) to open a conversation with a new contact. Unknown fields are ignored (but "
-            "`template.components` is stored and sent to WhatsApp as given); "
-            f"JSON nested deeper than {MAX_JSON_DEPTH} levels and strings holding U+0000 are refused."
-        ),
-        "required": ["type"],
-        "properties": {
-            "conversation_id": {"type": "string", "format": "uuid"},
-            "account_id": {"type": "string", "format": "uuid"},
-            "to": {"type": "string", "pattern": f"^{RECIPIENT.pattern}$"},
-            "type": {"type": "string", "enum": list(MESSAGE_TYPES)},
-            **CONTENT_SCHEMAS,
-            "context": CONTEXT,
-        },
-        "allOf": [
-            # The object named by `type` is required: one variant per type.
-            {
-                "anyOf": [
-                    {"required": ["type", message_type], "properties": {"type": {"enum": [message_type]}}}
-                    for message_type in MESSAGE_TYPES
-                ]
-            },
-            # Exactly one target.
-            {"oneOf": [{"required": ["conversation_id"]}, {"required": ["to"]}]},
-        ],
-        "example": {"conversation_id": "3f0c9a52-...", "type": "text", "text": {"body": "Hello!"}},
-    },
-    "Message": {
-        "type": "object",
-        "description": "Also carries the content object under the key named by `type` (e.g. `text`).",
-        "required": [
-            "id",
-            "conversation_id",
-            "direction",
-            "contact_wa_id",
-            "type",
-            "status",
-            "wa_message_id",
-            "error",
-            "created_at",
-            "sent_at",
-            "delivered_at",
-            "read_at",
-            "failed_at",
-        ],
-        "properties": {
-            "id": {"type": "string", "format": "uuid"},
-            "conversation_id": {"type": "string", "format": "uuid"},
-            "direction": {"type": "string", "enum": ["outbound", "inbound"]},
-            "contact_wa_id": {"type": "string"},
-            "type": {"type": "string"},
-            **{name: {"type": "object"} for name in CONTENT_SCHEMAS},
-            "status": {
-                "type": "string",
-                "enum": ["queued", "sending", "sent", "delivered", "read", "failed", "received"],
-            },
-            "wa_message_id": {"type": "string", "nullable": True},
-            "error": {
-                "type": "object",
-                "nullable": True,
-                "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-            },
-            "context": CONTEXT,
-            "created_at": TIME,
-            "sent_at": TIMESTAMP,
-            "delivered_at": TIMESTAMP,
-            "read_at": TIMESTAMP,
-            "failed_at": TIMESTAMP,
-        },
-    },
-    "Conversation": {
-        "type": "object",
-        "required": ["id", "contact", "created_at", "last_message_at", "last_inbound_at", "unread_count"],
-        "properties": {
-            "id": {"type": "string", "format": "uuid"},
-            "contact": {
-                "type": "object",
-                "required": ["wa_id", "name"],
-                "properties": {"wa_id": {"type": "string"}, "name": {"type": "string", "nullable": True}},
-            },
-            "created_at": TIME,
-            "last_message_at": TIMESTAMP,
-            "last_inbound_at": TIMESTAMP,
-            "unread_count": {"type": "integer", "minimum": 0},
-        },
-    },
-    "Event": {
-        "type": "object",
-        "description": "A WebSocket frame (GET /ws).",
-        "required": ["id", "type", "data"],
-        "properties": {
-            "id": {"type": "integer", "description": "Increasing per account; resume with ?since=<id>"},
-            "type": {
-                "type": "string",
-                "enum": [
-                    "message.queued",
-                    "message.sent",
-                    "message.failed",
-                    "message.delivered",
-                    "message.read",
-                    "message.received",
-                    "conversation.updated",
-                ],
-            },
-            "data": {"description": "The Message, or for conversation.updated the Conversation"},
-        },
-    },
-}
-
-
-def _page(key: str, item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": [key, "next_page_token"],
-        "properties": {
-            key: {"type": "array", "items": item},
-            "next_page_token": {"type": "string", "nullable": True},
-        },
-    }
-
-
 def _send_operation(summary: str, success: dict[str, Any], *errors: int) -> dict[str, Any]:
     return {
         "summary": summary,
@@ -425,7 +201,7 @@ def _paths(heartbeat: float) -> dict[str, Any]:
                 "responses": {
                     "200": {
                         "description": "A page of conversations",
-                        **_json(_page("conversations", CONVERSATION)),
+                        **_json(page_of("conversations", CONVERSATION)),
                     },
                     **_error_responses(*_AUTHENTICATED, 400),
                 },
@@ -446,7 +222,7 @@ def _paths(heartbeat: float) -> dict[str, Any]:
                 "summary": "Messages of a conversation, newest first",
                 "parameters": [_id_parameter("conversation_id"), *_page_parameters()],
                 "responses": {
-                    "200": {"description": "A page of messages", **_json(_page("messages", MESSAGE))},
+                    "200": {"description": "A page of messages", **_json(page_of("messages", MESSAGE))},
                     **_error_responses(*_AUTHENTICATED, 400, 404),
                 },
             }
@@ -584,20 +360,6 @@ def _paths(heartbeat: float) -> dict[str, Any]:
             }
         },
     }
-
-
-READINESS = {
-    "type": "object",
-    "required": ["status", "dependencies"],
-    "properties": {
-        "status": {"type": "string", "enum": ["ready", "unavailable"]},
-        "dependencies": {
-            "type": "object",
-            "required": ["conversations", "sender"],
-            "properties": {"conversations": {"type": "boolean"}, "sender": {"type": "boolean"}},
-        },
-    },
-}
 
 
 def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
