@@ -5,21 +5,21 @@ from collections.abc import AsyncIterator
 import orjson
 from aiohttp import web
 
-from services.gateway.backends import open_backends
-from services.gateway.context import BACKENDS, OPENAPI, SETTINGS, WEBHOOK_GUARD
+from services.gateway.context import CLIENTS, OPENAPI, SETTINGS, WEBHOOK_GUARD
 from services.gateway.handlers import routes
 from services.gateway.middlewares import authenticate, json_errors, request_id
 from services.gateway.openapi import openapi_document
 from services.gateway.ratelimit import RATE_LIMITER, rate_limiter
+from services.gateway.service_clients import open_service_clients
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhook_guard import WebhookGuard
 from services.gateway.webhooks import routes as webhook_routes
 from services.gateway.websocket import OPEN_SOCKETS, close_open_sockets, events_socket
 
 
-async def backends_context(app: web.Application) -> AsyncIterator[None]:
-    async for backends in open_backends(app[SETTINGS]):
-        app[BACKENDS] = backends
+async def service_clients_context(app: web.Application) -> AsyncIterator[None]:
+    async for clients in open_service_clients(app[SETTINGS]):
+        app[CLIENTS] = clients
         yield
 
 
@@ -39,7 +39,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
         settings.webhook_max_body_bytes,
         settings.webhook_unverified_max_body_bytes,
     )
-    app.cleanup_ctx.append(backends_context)
+    app.cleanup_ctx.append(service_clients_context)
     app.add_routes(routes)
     app.add_routes(webhook_routes)
     app[OPEN_SOCKETS] = set()

@@ -2,7 +2,7 @@
 
 A gRPC call costs both processes far more than the insert it carries, so the calls that
 arrive while a batch call is in flight go together in the next one (`services/shared/
-batching.py`): queued sends (BatchCreateOutboundMessages) and webhook notifications
+group_commit.py`): queued sends (BatchCreateOutboundMessages) and webhook notifications
 (ReceiveWebhooks). Each request still gets the answer its own call would have had, by its
 own deadline. Large requests go alone, so that a call and its answer stay far below gRPC's
 4 MiB message limit; so does every request when conversations does not know the batch call
@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 import grpc
 from pigeon.conversations.v1 import conversations_pb2 as pb
 
-from services.shared.batching import Batcher
+from services.shared.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class BatchedCalls(Generic[Request, Result]):
         self.failed = failed
         self.size = size
         self.rpc_timeout = rpc_timeout
-        self._batches: Batcher[_Item[Request], Result] = Batcher(
+        self._batches: GroupCommit[_Item[Request], Result] = GroupCommit(
             name,
             self._run_batch,
             max_in_flight=4,
@@ -81,7 +81,7 @@ class BatchedCalls(Generic[Request, Result]):
             return await self._alone(request, self.rpc_timeout)
         deadline = asyncio.get_running_loop().time() + self.rpc_timeout
         try:
-            # Its own deadline, whatever the call ahead of it costs: the batcher leaves a
+            # Its own deadline, whatever the call ahead of it costs: the group commit leaves a
             # request that gave up out of the next call.
             async with asyncio.timeout_at(deadline):
                 return await self._batches.submit(_Item(request, deadline))

@@ -2,12 +2,12 @@
 
 from aiohttp import web
 
-from services.gateway.backends import Backends
+from services.gateway.service_clients import ServiceClients
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhook_guard import WebhookGuard
 
 SETTINGS = web.AppKey("settings", GatewaySettings)
-BACKENDS = web.AppKey("backends", Backends)
+CLIENTS = web.AppKey("clients", ServiceClients)
 # The OpenAPI document, serialized once at start.
 OPENAPI = web.AppKey("openapi", bytes)
 # What failed webhook verifications may cost each client address.

@@ -10,7 +10,7 @@ from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.messages.v1 import content_pb2
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.gateway.context import ACCOUNT_ID, BACKENDS, OPENAPI, REQUEST_ID, grpc_metadata
+from services.gateway.context import ACCOUNT_ID, CLIENTS, OPENAPI, REQUEST_ID, grpc_metadata
 from services.gateway.errors import (
     ApiError,
     from_grpc,
@@ -27,9 +27,9 @@ T = TypeVar("T")
 
 async def ask_conversations(request: web.Request, rpc: Callable[..., Awaitable[T]], message: Any) -> T:
     """One call to the conversations service, its failure mapped to an HTTP error."""
-    backends = request.app[BACKENDS]
+    clients = request.app[CLIENTS]
     try:
-        return await rpc(message, timeout=backends.rpc_timeout, metadata=grpc_metadata(request))
+        return await rpc(message, timeout=clients.rpc_timeout, metadata=grpc_metadata(request))
     except grpc.aio.AioRpcError as exc:
         raise from_grpc(exc, "conversations") from None
 
@@ -51,7 +51,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    dependencies = await request.app[BACKENDS].ready()
+    dependencies = await request.app[CLIENTS].ready()
     ready = all(dependencies.values())
     body = {"status": "ready" if ready else "unavailable", "dependencies": dependencies}
     return json_response(body, 200 if ready else 503)
@@ -129,7 +129,7 @@ async def send_message(request: web.Request) -> web.Response:
     """Stores the message, sends it to WhatsApp, records the outcome (one call to
     conversations, which holds the WhatsApp call), answers with it."""
     wanted = await outbound_request(request, "send", queue=False)
-    result = await request.app[BACKENDS].sync_sends.send(
+    result = await request.app[CLIENTS].send_now.send(
         conversations_pb.SendNowRequest(message=wanted), request[REQUEST_ID]
     )
     message = result.message
@@ -147,7 +147,7 @@ async def send_message(request: web.Request) -> web.Response:
 async def send_message_async(request: web.Request) -> web.Response:
     """Commits the message as queued and answers at once; the outbox delivers it."""
     wanted = await outbound_request(request, "send-async", queue=True)
-    result = await request.app[BACKENDS].outbound.create(wanted, request[REQUEST_ID])
+    result = await request.app[CLIENTS].queued_sends.create(wanted, request[REQUEST_ID])
     if result.HasField("error"):
         raise from_item_status(result.error, "conversations")
     created = result.created
@@ -162,7 +162,7 @@ async def send_message_async(request: web.Request) -> web.Response:
 async def get_message(request: web.Request) -> web.Response:
     message = await ask_conversations(
         request,
-        request.app[BACKENDS].conversations.GetMessage,
+        request.app[CLIENTS].conversations.GetMessage,
         conversations_pb.GetMessageRequest(
             account_id=request[ACCOUNT_ID], message_id=request.match_info["message_id"]
         ),
@@ -175,7 +175,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     page_size, page_token = page_params(request)
     page = await ask_conversations(
         request,
-        request.app[BACKENDS].conversations.ListConversations,
+        request.app[CLIENTS].conversations.ListConversations,
         conversations_pb.ListConversationsRequest(
             account_id=request[ACCOUNT_ID], page_size=page_size, page_token=page_token
         ),
@@ -188,7 +188,7 @@ async def list_conversations(request: web.Request) -> web.Response:
 async def get_conversation(request: web.Request) -> web.Response:
     conversation = await ask_conversations(
         request,
-        request.app[BACKENDS].conversations.GetConversation,
+        request.app[CLIENTS].conversations.GetConversation,
         conversations_pb.GetConversationRequest(
             account_id=request[ACCOUNT_ID], conversation_id=request.match_info["conversation_id"]
         ),
@@ -201,7 +201,7 @@ async def list_messages(request: web.Request) -> web.Response:
     page_size, page_token = page_params(request)
     page = await ask_conversations(
         request,
-        request.app[BACKENDS].conversations.ListMessages,
+        request.app[CLIENTS].conversations.ListMessages,
         conversations_pb.ListMessagesRequest(
             account_id=request[ACCOUNT_ID],
             conversation_id=request.match_info["conversation_id"],
@@ -217,7 +217,7 @@ async def list_messages(request: web.Request) -> web.Response:
 async def mark_conversation_read(request: web.Request) -> web.Response:
     conversation = await ask_conversations(
         request,
-        request.app[BACKENDS].conversations.MarkConversationRead,
+        request.app[CLIENTS].conversations.MarkConversationRead,
         conversations_pb.MarkConversationReadRequest(
             account_id=request[ACCOUNT_ID], conversation_id=request.match_info["conversation_id"]
         ),

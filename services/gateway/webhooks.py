@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from services.gateway.context import BACKENDS, SETTINGS, WEBHOOK_GUARD
+from services.gateway.context import CLIENTS, SETTINGS, WEBHOOK_GUARD
 from services.gateway.errors import ApiError, from_item_status
 from services.gateway.handlers import json_response
 from services.gateway.settings import Network
@@ -78,7 +78,7 @@ async def receive_notification(request: web.Request) -> web.Response:
     except web.HTTPRequestEntityTooLarge:
         guard.failed(address)
         raise
-    result = await request.app[BACKENDS].webhooks.receive(body, signature)
+    result = await request.app[CLIENTS].webhooks.receive(body, signature)
     if result.HasField("error"):
         error = from_item_status(result.error, "conversations")
         if error.status in (400, 401):  # not verified: the body, or its signature

@@ -19,7 +19,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from prometheus_client import Gauge
 
-from services.gateway.context import ACCOUNT_ID, API_KEY, BACKENDS, SETTINGS, grpc_metadata
+from services.gateway.context import ACCOUNT_ID, API_KEY, CLIENTS, SETTINGS, grpc_metadata
 from services.gateway.errors import ApiError
 from services.gateway.validation import parse_event_id
 
@@ -57,7 +57,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     await socket.prepare(request)
     CONNECTIONS.inc()
     request.app[OPEN_SOCKETS].add(socket)
-    stream = request.app[BACKENDS].conversations.WatchEvents(
+    stream = request.app[CLIENTS].conversations.WatchEvents(
         conversations_pb.WatchEventsRequest(account_id=request[ACCOUNT_ID], after_id=since),
         metadata=grpc_metadata(request),
     )
@@ -98,7 +98,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
             # The gateway's cache keeps a check this long: the next one asks conversations.
             await asyncio.sleep(settings.auth_cache_ttl_seconds)
             try:
-                await request.app[BACKENDS].authenticate(api_key, key_hash, grpc_metadata(request))
+                await request.app[CLIENTS].authenticate(api_key, key_hash, grpc_metadata(request))
             except ApiError as exc:
                 if exc.status == 401:
                     close_with(CLOSE_UNAUTHENTICATED, "the API key is no longer valid")

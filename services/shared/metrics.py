@@ -24,7 +24,7 @@ GRPC_LATENCY = Histogram(
     ["service", "method"],
     buckets=LATENCY_BUCKETS,
 )
-# Items per batch of each group commit (services/shared/batching.py): near 1 at low load,
+# Items per batch of each group commit (services/shared/group_commit.py): near 1 at low load,
 # larger as concurrent calls share a statement or a call.
 BATCH_SIZE = Histogram(
     "pigeon_batch_size", "Items per group-committed batch", ["batch"], buckets=(1, 2, 4, 8, 16, 32, 64, 128)

@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.conversations.adapters.database.directory import DirectoryStore
 from services.conversations.adapters.database.pool import StatementPool
-from services.conversations.adapters.database.webhook_store import AppSecret, WebhookStore, webhook_pool
-from services.conversations.domain.errors import Unauthenticated
+from services.conversations.adapters.database.webhook_store import WebhookStore, webhook_pool
+from services.conversations.domain.errors import Unauthenticated, Unavailable
+from services.conversations.domain.notifications import AppSecret, Notification
 from services.conversations.use_cases.directory import Directory
-from services.conversations.use_cases.webhook_apply import MAX_APPLY_ATTEMPTS, Notification
+from services.conversations.use_cases.webhook_apply import MAX_APPLY_ATTEMPTS
 from services.conversations.use_cases.webhooks import (
     IGNORED_NO_ACCOUNT,
     SECRETS_RELOAD_PAUSE_SECONDS,
@@ -296,9 +297,9 @@ async def test_a_database_out_of_connections_is_not_the_notifications_fault(
     def pool_exhausted() -> Any:
         raise TimeoutError("no free connection in time")  # what the pool raises
 
-    receiver.store.applying = pool_exhausted  # type: ignore[method-assign]
+    receiver.store.pool.transaction = pool_exhausted  # type: ignore[method-assign]
     # A new notification: refused (the caller answers 503, Meta retries), nothing stored.
-    with pytest.raises(TimeoutError):
+    with pytest.raises(Unavailable):
         await receiver.webhooks.receive(body, signed)
     assert await notifications_named(receiver, account) == 0
     # A stored one: left for the sweep, the failure not counted against it.
@@ -310,7 +311,7 @@ async def test_a_database_out_of_connections_is_not_the_notifications_fault(
         {"apply_failures": 1, "last_error": "earlier"},
     )
 
-    del receiver.store.applying
+    del receiver.store.pool.transaction
     await receiver.apply(stored, body, account)
     assert (await notification(engine, stored)).state == "applied"
 

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.conversations.adapters.database.directory import DirectoryStore
 from services.conversations.adapters.database.pool import StatementPool
 from services.conversations.adapters.database.webhook_store import WebhookStore, webhook_pool
+from services.conversations.domain.notifications import Notification
 from services.conversations.use_cases.directory import Directory
-from services.conversations.use_cases.webhook_apply import Notification, WebhookApplier
+from services.conversations.use_cases.webhook_apply import WebhookApplier
 from services.conversations.use_cases.webhooks import parse_body
 from tools.seed import SeededAccount, create_account
 

@@ -1,6 +1,6 @@
 """PostgreSQL LISTEN on one dedicated connection per replica, reconnecting by itself.
 
-NOTIFY wakes the outbox dispatcher when work is queued and the event watchers when
+NOTIFY wakes the outbox worker when work is queued and the event watchers when
 events are committed. A notification can be lost while the connection is down, so
 every subscriber is also woken when it comes back, and reads what it missed.
 """

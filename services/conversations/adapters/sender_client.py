@@ -4,7 +4,7 @@ A unary call costs the caller and the sender about as much CPU as the WhatsApp r
 carries, and the sender's grpc.aio server takes in calls one at a time. Sends that start in
 the same turn of the event loop (a group-committed insert wakes all its callers at once; the
 outbox's paced slots fall due together) go in one `SendMessages` call, whose results stream
-back each as soon as WhatsApp answers it (`services/shared/turn_batching.py`). A send alone,
+back each as soon as WhatsApp answers it (`services/shared/one_call_per_turn.py`). A send alone,
 or a large one, goes as a plain `SendMessage`.
 """
 
@@ -19,7 +19,7 @@ from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
 from services.conversations.domain.model import Accepted, OutgoingMessage
-from services.shared.turn_batching import TurnBatcher, streamed_results
+from services.shared.one_call_per_turn import OneCallPerTurn, streamed_results
 from services.shared.vocabulary import FailureCode, sender_call_failed
 from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind, failure_from_proto
 
@@ -59,7 +59,7 @@ class SenderClient:
     def __init__(self, stub: sender_pb2_grpc.SenderStub, timeout_seconds: float) -> None:
         self.stub = stub
         self.timeout_seconds = timeout_seconds
-        self._calls = TurnBatcher(
+        self._calls = OneCallPerTurn(
             "sender_calls",
             self._send_one,
             self._send_many,
@@ -72,7 +72,7 @@ class SenderClient:
         self, request: sender_pb2.SendMessageRequest, request_id: str = ""
     ) -> sender_pb2.SendMessageResponse:
         """WhatsApp's answer through the sender; raises SenderCallError when there is none.
-        Cancelling it abandons this send (see TurnBatcher.submit)."""
+        Cancelling it abandons this send (see OneCallPerTurn.submit)."""
         return await self._calls.submit(_Send(request, request_id))
 
     async def _send_one(self, send: _Send) -> sender_pb2.SendMessageResponse:

@@ -24,3 +24,7 @@ class FailedPrecondition(DomainError):
 
 class Conflict(DomainError):
     """The idempotency key was used with another request."""
+
+
+class Unavailable(DomainError):
+    """A part pigeon depends on (the database) is away; nothing was written. Retry later."""

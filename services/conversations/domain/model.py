@@ -117,7 +117,7 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class ClaimedMessage:
-    """A queued message a dispatcher claimed, to send as attempt number `attempts`.
+    """A queued message an outbox worker claimed, to send as attempt number `attempts`.
 
     Times are relative to the claim, measured on the database's clock, so that the
     replicas' own clocks never matter.

@@ -24,6 +24,7 @@ from services.conversations.domain.errors import (
     InvalidArgument,
     NotFound,
     Unauthenticated,
+    Unavailable,
 )
 from services.conversations.domain.model import MessageStatus
 from services.conversations.entrypoints.protobuf import (
@@ -42,7 +43,7 @@ from services.conversations.use_cases.reading import Reading
 from services.conversations.use_cases.send_now import SendNow
 from services.conversations.use_cases.webhooks import Webhooks
 from services.shared.logs import REQUEST_ID
-from services.shared.turn_batching import as_they_complete
+from services.shared.one_call_per_turn import as_they_complete
 from services.shared.whatsapp_errors import failure_to_proto
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ _STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     Conflict: grpc.StatusCode.ALREADY_EXISTS,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 Response = TypeVar("Response")

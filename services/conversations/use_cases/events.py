@@ -10,9 +10,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from uuid import UUID
 
-from services.conversations.adapters.listener import Listener
 from services.conversations.domain.model import StoredEvent
-from services.conversations.use_cases.ports import EventLogPort
+from services.conversations.use_cases.ports import EventLogPort, NotificationsPort
 
 EVENTS_CHANNEL = "pigeon_events"
 BATCH = 500
@@ -21,7 +20,7 @@ IDLE_RECHECK_SECONDS = 15.0
 
 
 class EventHub:
-    def __init__(self, store: EventLogPort, listener: Listener) -> None:
+    def __init__(self, store: EventLogPort, listener: NotificationsPort) -> None:
         self.store = store
         self._watchers: dict[UUID, set[asyncio.Event]] = {}
         self._closed = False

@@ -1,8 +1,10 @@
 """The interfaces the use cases work through: implemented by the adapters (PostgreSQL, the
 sender's client), faked in unit tests."""
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
 from uuid import UUID
 
 from services.conversations.domain.model import (
@@ -16,8 +18,23 @@ from services.conversations.domain.model import (
     Page,
     StoredEvent,
 )
+from services.conversations.domain.notifications import (
+    AppSecret,
+    NewEvent,
+    StatusTarget,
+    StoredInbound,
+    StoredNotification,
+    TouchedConversation,
+    UpdatedMessage,
+)
 from services.conversations.domain.outbound import NewOutbound, SendOutcome, StoredOutbound
+from services.conversations.domain.statuses import Delivery
+from services.conversations.domain.webhook_changes import Inbound, StatusUpdate
 from services.shared.whatsapp_errors import Failure
+
+
+class LostDeadlock(Exception):
+    """A transaction lost a deadlock to another and was rolled back: it may run again."""
 
 
 class DirectoryPort(Protocol):
@@ -73,5 +90,63 @@ class EventLogPort(Protocol):
     async def events_after(self, account_id: UUID, after_id: int, limit: int) -> list[StoredEvent]: ...
 
 
+class NotificationsPort(Protocol):
+    """PostgreSQL's LISTEN/NOTIFY: callbacks per channel, and one for a reconnect (when
+    notifications may have been missed)."""
+
+    def subscribe(self, channel: str, callback: Callable[[str], None]) -> None: ...
+    def on_reconnect(self, callback: Callable[[], None]) -> None: ...
+
+
 class SenderPort(Protocol):
     async def send(self, message: OutgoingMessage, request_id: str = "") -> Accepted | Failure: ...
+
+
+class WebhookTransactionPort(Protocol):
+    """Statements of one webhook transaction; `events` are appended when it commits."""
+
+    events: list[NewEvent]
+
+    async def lock_notifications(self, ids: Sequence[int]) -> set[int]: ...
+    async def accounts_by_phone_number(self, numbers: Sequence[str]) -> dict[str, UUID]: ...
+    async def open_conversations(
+        self, senders: Sequence[tuple[UUID, str, str]]
+    ) -> dict[tuple[UUID, str], UUID]: ...
+    async def insert_inbound(
+        self, messages: Sequence[Inbound], conversation_ids: Sequence[UUID]
+    ) -> list[StoredInbound]: ...
+    async def touch_conversations(
+        self, ids: Sequence[UUID], newest: Sequence[datetime], counts: Sequence[int]
+    ) -> list[TouchedConversation]: ...
+    async def lock_status_targets(self, updates: Sequence[StatusUpdate]) -> list[StatusTarget]: ...
+    async def update_deliveries(self, changes: Sequence[tuple[UUID, Delivery]]) -> list[UpdatedMessage]: ...
+    async def keep_pending(self, updates: Sequence[StatusUpdate]) -> None: ...
+    async def matchable_pending(self, limit: int) -> list[StatusUpdate]: ...
+    async def forget_pending(self, updates: Sequence[StatusUpdate]) -> None: ...
+    async def mark_read(self, account_id: UUID, conversation_id: UUID) -> str | None: ...
+    async def store_applied(
+        self,
+        bodies: Sequence[bytes],
+        signed_for: Sequence[Sequence[UUID]],
+        outcomes: Sequence[dict[str, Any]],
+    ) -> list[int]: ...
+    async def finish_notifications(
+        self, ids: Sequence[int], states: Sequence[str], outcomes: Sequence[dict[str, Any]]
+    ) -> None: ...
+
+
+class WebhookStorePort(Protocol):
+    """Where notifications are kept. `transaction` raises Unavailable when the database is
+    away and LostDeadlock when it lost a deadlock."""
+
+    def transaction(self) -> AbstractAsyncContextManager[WebhookTransactionPort]: ...
+    async def store_unapplied(self, body: bytes, signed_for: Sequence[UUID], error: str) -> int: ...
+    async def count_failed_apply(self, notification_id: int, max_attempts: int, error: str) -> bool: ...
+    async def app_secrets(self) -> list[AppSecret]: ...
+    async def unapplied(self, older_than_seconds: float, limit: int) -> list[StoredNotification]: ...
+
+
+class ConversationCache(Protocol):
+    """The send path's cache of conversations, told when an inbound message moved a window."""
+
+    def forget_conversation_with(self, account_id: UUID, conversation_id: UUID, wa_id: str) -> None: ...

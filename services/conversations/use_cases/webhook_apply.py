@@ -26,16 +26,12 @@ also applies what an older version or a failed apply left. What a batch keeps:
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
-import asyncpg
-
-from services.conversations.adapters.database.errors import database_unavailable, statement_failed
-from services.conversations.adapters.database.webhook_store import ApplyingBatch, Event, StoredInbound
-from services.conversations.domain.errors import NotFound
+from services.conversations.domain.errors import NotFound, Unavailable
+from services.conversations.domain.notifications import NewEvent, Notification, StoredInbound
 from services.conversations.domain.statuses import Delivery, StatusReport, advance
 from services.conversations.domain.webhook_changes import (
     Changes,
@@ -45,7 +41,13 @@ from services.conversations.domain.webhook_changes import (
     phone_numbers_named,
 )
 from services.conversations.metrics import WEBHOOKS
-from services.shared.batching import Batcher
+from services.conversations.use_cases.ports import (
+    ConversationCache,
+    LostDeadlock,
+    WebhookStorePort,
+    WebhookTransactionPort,
+)
+from services.shared.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -63,40 +65,6 @@ BATCHES_IN_FLIGHT = 2
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """A notification whose signature checked: `id` 0 until it is stored; `payload` None
-    when its body is not a JSON object (only stored ones, from older versions)."""
-
-    id: int
-    body: bytes
-    payload: dict[str, Any] | None
-    signed_for: frozenset[UUID]
-
-
-class WebhookStorePort(Protocol):
-    """What applying needs from storage (database/webhook_store.py)."""
-
-    def applying(self) -> Any: ...  # an async context manager giving an ApplyingBatch
-
-    async def store_unapplied(self, body: bytes, signed_for: Sequence[UUID], error: str) -> int: ...
-
-    async def count_failed_apply(self, notification_id: int, max_attempts: int, error: str) -> bool: ...
-
-
-class ConversationCache(Protocol):
-    def forget_conversation_with(self, account_id: UUID, conversation_id: UUID, wa_id: str) -> None: ...
-
-
-def _is_deadlock(exc: BaseException) -> bool:
-    return isinstance(exc, asyncpg.exceptions.DeadlockDetectedError)
-
-
-def _the_databases_fault(exc: BaseException) -> bool:
-    """The database away, not anything a notification carries: nothing to count against it."""
-    return database_unavailable(exc) and not statement_failed(exc)
-
-
 def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
@@ -106,7 +74,7 @@ async def _retrying_deadlocks(run: Callable[[], Awaitable[T]]) -> T:
         try:
             return await run()
         except Exception as exc:
-            if not _is_deadlock(exc) or attempt == DEADLOCK_RETRIES:
+            if not isinstance(exc, LostDeadlock) or attempt == DEADLOCK_RETRIES:
                 raise
     raise AssertionError("unreachable")
 
@@ -115,7 +83,7 @@ class WebhookApplier:
     def __init__(self, store: WebhookStorePort, conversations: ConversationCache) -> None:
         self.store = store
         self.conversations = conversations
-        self._arrivals: Batcher[Notification, int] = Batcher(
+        self._arrivals: GroupCommit[Notification, int] = GroupCommit(
             "webhook_arrivals",
             self.store_and_apply,
             max_in_flight=BATCHES_IN_FLIGHT,
@@ -137,7 +105,7 @@ class WebhookApplier:
         try:
             return await _retrying_deadlocks(lambda: self._store_and_apply(batch))
         except Exception as exc:
-            if _the_databases_fault(exc):
+            if isinstance(exc, Unavailable):
                 raise
             if len(batch) > 1:
                 # Which notification failed the batch is unknown: each is applied alone.
@@ -156,7 +124,7 @@ class WebhookApplier:
         try:
             await _retrying_deadlocks(lambda: self._apply_stored(batch))
         except Exception as exc:
-            if _the_databases_fault(exc):
+            if isinstance(exc, Unavailable):
                 log.warning("applying webhook notifications failed: database unavailable", exc_info=exc)
             elif len(batch) > 1:
                 for notification in batch:
@@ -175,22 +143,22 @@ class WebhookApplier:
             log.exception("recording a failed webhook notification failed")
 
     async def _store_and_apply(self, batch: Sequence[Notification]) -> list[int]:
-        async with self.store.applying() as applying:
-            reports, touched = await self._apply(applying, batch)
-            ids = await applying.store_applied(
+        async with self.store.transaction() as transaction:
+            reports, touched = await self._apply(transaction, batch)
+            ids = await transaction.store_applied(
                 [n.body for n in batch], [list(n.signed_for) for n in batch], reports
             )
         self._applied(len(batch), touched)
         return ids
 
     async def _apply_stored(self, batch: Sequence[Notification]) -> None:
-        async with self.store.applying() as applying:
-            owned = await applying.lock_notifications([n.id for n in batch])
+        async with self.store.transaction() as transaction:
+            owned = await transaction.lock_notifications([n.id for n in batch])
             mine = [n for n in batch if n.id in owned]  # the others: applied already, or elsewhere
             if not mine:
                 return
-            reports, touched = await self._apply(applying, mine)
-            await applying.finish_notifications(
+            reports, touched = await self._apply(transaction, mine)
+            await transaction.finish_notifications(
                 [n.id for n in mine],
                 ["applied" if n.payload is not None else "malformed" for n in mine],
                 reports,
@@ -204,7 +172,7 @@ class WebhookApplier:
             self.conversations.forget_conversation_with(account_id, conversation_id, wa_id)
 
     async def _apply(
-        self, applying: ApplyingBatch, batch: Sequence[Notification]
+        self, transaction: WebhookTransactionPort, batch: Sequence[Notification]
     ) -> tuple[list[dict[str, Any]], list[tuple[UUID, UUID, str]]]:
         """Applies the notifications' changes; what each one's did, and the conversations
         that got inbound messages."""
@@ -212,37 +180,39 @@ class WebhookApplier:
             dict.fromkeys(number for n in batch if n.payload for number in phone_numbers_named(n.payload))
         )
         # From the table, not the secrets in memory: current even for an account just added.
-        accounts = await applying.accounts_by_phone_number(numbers)
+        accounts = await transaction.accounts_by_phone_number(numbers)
         changes = [
             changes_in(n.payload, accounts, set(n.signed_for)) if n.payload is not None else Changes()
             for n in batch
         ]
         outcomes = [Counter(c.counts) for c in changes]
         inbound = [(index, m) for index, c in enumerate(changes) for m in c.inbound]
-        stored, touched = await store_inbound(applying, [m for _, m in inbound])
+        stored, touched = await store_inbound(transaction, [m for _, m in inbound])
         for (index, _), was_stored in zip(inbound, stored, strict=True):
             outcomes[index]["messages_stored" if was_stored else "messages_duplicate"] += 1
         statuses = [(index, s) for index, c in enumerate(changes) for s in c.statuses]
-        results = await apply_statuses(applying, [s for _, s in statuses])
+        results = await apply_statuses(transaction, [s for _, s in statuses])
         for (index, _), result in zip(statuses, results, strict=True):
             outcomes[index][f"statuses_{result}"] += 1
         return [_report(n, c, o) for n, c, o in zip(batch, changes, outcomes, strict=True)], touched
 
     async def match_pending(self) -> int:
         """Applies statuses kept pending whose message is now known (its send outcome stored)."""
-        async with self.store.applying() as applying:
-            updates = await applying.matchable_pending(PENDING_MATCH_LIMIT)
+        async with self.store.transaction() as transaction:
+            updates = await transaction.matchable_pending(PENDING_MATCH_LIMIT)
             if updates:
-                await apply_statuses(applying, updates)
-                await applying.forget_pending(updates)
+                await apply_statuses(transaction, updates)
+                await transaction.forget_pending(updates)
         return len(updates)
 
     async def mark_read(self, account_id: UUID, conversation_id: UUID) -> None:
-        async with self.store.applying() as applying:
-            resource = await applying.mark_read(account_id, conversation_id)
+        async with self.store.transaction() as transaction:
+            resource = await transaction.mark_read(account_id, conversation_id)
             if resource is None:
                 raise NotFound(f"conversation {conversation_id} not found")
-            applying.events.append(Event(account_id, "conversation.updated", None, conversation_id, resource))
+            transaction.events.append(
+                NewEvent(account_id, "conversation.updated", None, conversation_id, resource)
+            )
 
 
 def _report(notification: Notification, changes: Changes, outcome: Counter[str]) -> dict[str, Any]:
@@ -262,7 +232,7 @@ def _report(notification: Notification, changes: Changes, outcome: Counter[str])
 
 
 async def store_inbound(
-    applying: ApplyingBatch, messages: Sequence[Inbound]
+    transaction: WebhookTransactionPort, messages: Sequence[Inbound]
 ) -> tuple[list[bool], list[tuple[UUID, UUID, str]]]:
     """Stores inbound messages; for each, whether it was new (not a duplicate), and the
     (account, conversation, wa_id) of each conversation that got one. Its events: the new
@@ -277,9 +247,9 @@ async def store_inbound(
     for message in unique.values():
         if message.profile_name or (message.account_id, message.wa_id) not in names:
             names[(message.account_id, message.wa_id)] = message.profile_name
-    conversations = await applying.open_conversations([(a, w, n) for (a, w), n in names.items()])
+    conversations = await transaction.open_conversations([(a, w, n) for (a, w), n in names.items()])
     rows = list(unique.values())
-    inserted = await applying.insert_inbound(rows, [conversations[(m.account_id, m.wa_id)] for m in rows])
+    inserted = await transaction.insert_inbound(rows, [conversations[(m.account_id, m.wa_id)] for m in rows])
     if not inserted:
         return [False] * len(messages), []
     new = {(row.account_id, row.wa_message_id) for row in inserted}
@@ -296,18 +266,18 @@ async def store_inbound(
             sender[conversation_id] = (message.account_id, message.wa_id)
             newest[conversation_id] = max(newest.get(conversation_id, message.sent_at), message.sent_at)
     ids = sorted(per_conversation)
-    touched = await applying.touch_conversations(
+    touched = await transaction.touch_conversations(
         ids, [newest[i] for i in ids], [len(per_conversation[i]) for i in ids]
     )
     resources = {conversation.id: conversation.resource for conversation in touched}
     for conversation_id, stored_rows in per_conversation.items():
         account_id = sender[conversation_id][0]
         for row in stored_rows:
-            applying.events.append(
-                Event(account_id, "message.received", row.message_id, conversation_id, row.resource)
+            transaction.events.append(
+                NewEvent(account_id, "message.received", row.message_id, conversation_id, row.resource)
             )
-        applying.events.append(
-            Event(account_id, "conversation.updated", None, conversation_id, resources[conversation_id])
+        transaction.events.append(
+            NewEvent(account_id, "conversation.updated", None, conversation_id, resources[conversation_id])
         )
     # The first of duplicates within the batch counts as stored, the others as duplicates.
     seen: set[tuple[UUID, str]] = set()
@@ -321,12 +291,12 @@ async def store_inbound(
     ]
 
 
-async def apply_statuses(applying: ApplyingBatch, updates: Sequence[StatusUpdate]) -> list[str]:
+async def apply_statuses(transaction: WebhookTransactionPort, updates: Sequence[StatusUpdate]) -> list[str]:
     """Applies delivery statuses; for each: "applied" (it moved its message), "ignored" (a
     duplicate, or late: not forward) or "pending" (no such message yet: kept for later)."""
     if not updates:
         return []
-    targets = await applying.lock_status_targets(updates)
+    targets = await transaction.lock_status_targets(updates)
     found: dict[UUID, Delivery] = {}
     reports: dict[UUID, list[tuple[int, StatusReport]]] = {}
     matched = [False] * len(updates)
@@ -349,15 +319,15 @@ async def apply_statuses(applying: ApplyingBatch, updates: Sequence[StatusUpdate
         if any(moved):
             changed.append((message_id, state))
     if changed:
-        for row in await applying.update_deliveries(changed):
-            applying.events.append(
-                Event(
+        for row in await transaction.update_deliveries(changed):
+            transaction.events.append(
+                NewEvent(
                     row.account_id, f"message.{row.status}", row.message_id, row.conversation_id, row.resource
                 )
             )
     unknown = [u for u, was_matched in zip(updates, matched, strict=True) if not was_matched]
     if unknown:
-        await applying.keep_pending(unknown)
+        await transaction.keep_pending(unknown)
     return [
         "applied" if moved else ("ignored" if was_matched else "pending")
         for moved, was_matched in zip(moved_any, matched, strict=True)

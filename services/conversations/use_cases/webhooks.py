@@ -17,17 +17,17 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import orjson
 
-from services.conversations.adapters.database.webhook_store import AppSecret, StoredNotification
 from services.conversations.domain.errors import InvalidArgument, Unauthenticated
+from services.conversations.domain.notifications import AppSecret, Notification
 from services.conversations.domain.webhook_changes import phone_numbers_named, without_nul
 from services.conversations.metrics import WEBHOOKS
-from services.conversations.use_cases.webhook_apply import ConversationCache, Notification, WebhookApplier
-from services.conversations.use_cases.webhook_apply import WebhookStorePort as ApplyingStorePort
+from services.conversations.use_cases.ports import ConversationCache, WebhookStorePort
+from services.conversations.use_cases.webhook_apply import WebhookApplier
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,6 @@ IGNORED_NO_ACCOUNT = "the notification names no phone number of an account"
 class Received:
     notification_id: int  # 0: ignored
     ignored: str = ""
-
-
-class WebhookStorePort(ApplyingStorePort, Protocol):
-    async def app_secrets(self) -> list[AppSecret]: ...
-    async def unapplied(self, older_than_seconds: float, limit: int) -> list[StoredNotification]: ...
 
 
 def parse_body(body: bytes) -> dict[str, Any] | None:

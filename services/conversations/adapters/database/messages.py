@@ -1,6 +1,6 @@
 """The send path's writes (`messages.sql`): outbound messages stored, outcomes recorded.
 
-Both are group-committed (`services/shared/batching.py`): the writes of concurrent requests
+Both are group-committed (`services/shared/group_commit.py`): the writes of concurrent requests
 share one statement on arrays, on connections of their own whose plan is generic
 (PostgreSQL plans a statement on arrays afresh at every execution otherwise: about 0.5 ms
 for the insert).
@@ -18,7 +18,7 @@ from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain import outbound
 from services.conversations.domain.model import Message
 from services.conversations.domain.outbound import NewOutbound, SendOutcome, StoredOutbound
-from services.shared.batching import Batcher, Item, Result
+from services.shared.group_commit import GroupCommit, Item, Result
 
 SQL = Queries("messages.sql")
 
@@ -32,8 +32,10 @@ def batch_pool(dsn: str) -> StatementPool:
     return StatementPool(dsn, BATCH_CONNECTIONS, server_settings={"plan_cache_mode": "force_generic_plan"})
 
 
-def _batcher(name: str, run: Callable[[Sequence[Item]], Awaitable[list[Result]]]) -> Batcher[Item, Result]:
-    return Batcher(
+def _group_commit(
+    name: str, run: Callable[[Sequence[Item]], Awaitable[list[Result]]]
+) -> GroupCommit[Item, Result]:
+    return GroupCommit(
         name, run, max_in_flight=BATCH_CONNECTIONS, max_batch=MAX_BATCH, one_row_may_fail=one_row_may_fail
     )
 
@@ -42,8 +44,8 @@ class MessageStore:
     def __init__(self, statements: StatementPool, batches: StatementPool) -> None:
         self.statements = statements
         self.batches = batches
-        self._inserts = _batcher("outbound_inserts", self._insert_batch)
-        self._outcomes = _batcher("send_outcomes", self._record_batch)
+        self._inserts = _group_commit("outbound_inserts", self._insert_batch)
+        self._outcomes = _group_commit("send_outcomes", self._record_batch)
 
     async def close(self) -> None:
         await self._inserts.close()

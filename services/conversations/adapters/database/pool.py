@@ -31,7 +31,7 @@ CONNECTION_LOST = (
 )
 
 # A connection, or a free slot to open one in.
-Handover: TypeAlias = "asyncpg.Connection | None"
+ConnectionOrSlot: TypeAlias = "asyncpg.Connection | None"
 
 
 class StatementPool:
@@ -61,7 +61,7 @@ class StatementPool:
             **(server_settings or {}),
         }
         self._idle: list[asyncpg.Connection] = []
-        self._waiters: deque[asyncio.Future[Handover]] = deque()
+        self._waiters: deque[asyncio.Future[ConnectionOrSlot]] = deque()
         # Slots taken: connections open, being opened, or settling after a cancel. At most `size`.
         self._open = 0
         self._settling: set[asyncio.Task[None]] = set()
@@ -123,7 +123,7 @@ class StatementPool:
         if self._open < self.size:
             self._open += 1
             return await self._connect()
-        waiter: asyncio.Future[Handover] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[ConnectionOrSlot] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
             async with asyncio.timeout(self.acquire_timeout_seconds):
@@ -172,13 +172,13 @@ class StatementPool:
         if self._closed or not self._wake_one(None):
             self._open -= 1
 
-    def _hand_back(self, handed: Handover) -> None:
+    def _hand_back(self, handed: ConnectionOrSlot) -> None:
         if handed is None:
             self._free_slot()
         else:
             self._release(handed)
 
-    def _wake_one(self, handed: Handover) -> bool:
+    def _wake_one(self, handed: ConnectionOrSlot) -> bool:
         """Hands a connection (or a slot) to the oldest waiter still waiting, if any."""
         while self._waiters:
             waiter = self._waiters.popleft()

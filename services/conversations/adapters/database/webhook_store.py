@@ -6,83 +6,36 @@ costs a handful of round trips, not a handful per notification. Decisions (which
 wins, what an event says) are the caller's; this module only reads and writes.
 """
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import orjson
 
+from services.conversations.adapters.database.errors import database_unavailable, statement_failed
 from services.conversations.adapters.database.pool import StatementPool, Transaction
 from services.conversations.adapters.database.queries import Queries
+from services.conversations.domain.errors import Unavailable
+from services.conversations.domain.notifications import (
+    AppSecret,
+    NewEvent,
+    StatusTarget,
+    StoredInbound,
+    StoredNotification,
+    TouchedConversation,
+    UpdatedMessage,
+)
 from services.conversations.domain.statuses import Delivery, StatusReport
 from services.conversations.domain.webhook_changes import Inbound, StatusUpdate
+from services.conversations.use_cases.ports import LostDeadlock
 
 SQL = Queries("webhooks.sql")
 
 # Connections of the webhook side: the batches' transactions, the sweep, the rest.
 CONNECTIONS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class AppSecret:
-    account_id: UUID
-    phone_number_id: str
-    app_secret: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredNotification:
-    id: int
-    body: bytes
-    signed_for: list[UUID]
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    account_id: UUID
-    type: str
-    message_id: UUID | None
-    conversation_id: UUID | None
-    data_json: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredInbound:
-    account_id: UUID
-    wa_message_id: str
-    message_id: UUID
-    conversation_id: UUID
-    resource: str
-
-
-@dataclass(frozen=True, slots=True)
-class TouchedConversation:
-    id: UUID
-    account_id: UUID
-    resource: str
-
-
-@dataclass(frozen=True, slots=True)
-class StatusTarget:
-    """A message a status is about, as it is now (locked until the transaction ends)."""
-
-    update_index: int  # which of the updates asked for it
-    message_id: UUID
-    account_id: UUID
-    direction: str
-    delivery: Delivery
-
-
-@dataclass(frozen=True, slots=True)
-class UpdatedMessage:
-    message_id: UUID
-    account_id: UUID
-    conversation_id: UUID
-    status: str
-    resource: str
 
 
 def webhook_pool(database_url: str) -> StatementPool:
@@ -102,12 +55,26 @@ def _uuid_array(ids: Sequence[UUID]) -> str:
     return "{" + ",".join(str(i) for i in ids) + "}"
 
 
-class ApplyingBatch:
+@contextmanager
+def _storage_faults() -> Iterator[None]:
+    """Turns asyncpg's failures that the use cases act on into theirs: the database away
+    (nothing written, retry later), a deadlock lost (the transaction may run again)."""
+    try:
+        yield
+    except asyncpg.exceptions.DeadlockDetectedError as exc:
+        raise LostDeadlock(str(exc)) from exc
+    except Exception as exc:
+        if database_unavailable(exc) and not statement_failed(exc):
+            raise Unavailable("database unavailable") from exc
+        raise
+
+
+class WebhookTransaction:
     """Statements inside one transaction of the applier; events are appended at commit."""
 
     def __init__(self, transaction: Transaction) -> None:
         self.transaction = transaction
-        self.events: list[Event] = []
+        self.events: list[NewEvent] = []
 
     async def lock_notifications(self, ids: Sequence[int]) -> set[int]:
         rows = await self.transaction.run(SQL.lock_notifications, ids=list(ids))
@@ -319,9 +286,10 @@ class WebhookStore:
         return bool(rows) and rows[0]["state"] == "failed"
 
     @asynccontextmanager
-    async def applying(self) -> AsyncIterator[ApplyingBatch]:
+    async def transaction(self) -> AsyncIterator[WebhookTransaction]:
         """One transaction; the events recorded in it are appended before it commits."""
-        async with self.pool.transaction() as transaction:
-            batch = ApplyingBatch(transaction)
-            yield batch
-            await batch.append_events()
+        with _storage_faults():
+            async with self.pool.transaction() as transaction:
+                batch = WebhookTransaction(transaction)
+                yield batch
+                await batch.append_events()

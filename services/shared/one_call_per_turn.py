@@ -1,6 +1,6 @@
 """Long calls that start in the same turn of the event loop, made as one streaming call.
 
-`batching.Batcher` suits short operations: what arrives while one is in flight waits for it.
+`group_commit.GroupCommit` suits short operations: what arrives while one is in flight waits for it.
 A send to WhatsApp lasts 500-800 ms, far too long to wait behind, yet its gRPC call costs
 both processes as much CPU as the work it carries, and a grpc.aio server takes in new calls
 one at a time. So here nothing waits: the items submitted during one turn of the loop (a
@@ -34,7 +34,7 @@ class BatchCallUnknown(Exception):
     """The callee does not know the batch call (gRPC's UNIMPLEMENTED: an older version)."""
 
 
-class TurnBatcher(Generic[Item, Result]):
+class OneCallPerTurn(Generic[Item, Result]):
     def __init__(
         self,
         name: str,
@@ -60,7 +60,7 @@ class TurnBatcher(Generic[Item, Result]):
         self.call_failed = call_failed
         # Loop time until which items go one by one: a callee did not know the batch call.
         self._one_by_one_until = float("-inf")
-        self._sizes = BATCH_SIZE.labels(name)  # the metric, under this batcher's name
+        self._sizes = BATCH_SIZE.labels(name)  # the metric, under this name
         self._turn: list[tuple[Item, asyncio.Future[Result]]] = []
         self._calls: set[asyncio.Task[None]] = set()
         self._closed = False

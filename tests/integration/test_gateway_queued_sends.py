@@ -16,7 +16,7 @@ from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from pigeon.messages.v1 import content_pb2
 
 from services.gateway.batched_calls import MAX_BATCHED_REQUEST_BYTES
-from services.gateway.outbound import OutboundClient
+from services.gateway.queued_sends_client import QueuedSendClient
 from tests.fixtures.conversations_standin import serving
 
 
@@ -96,7 +96,7 @@ def answer(result: pb.CreateOutboundMessageResult) -> str:
 
 
 async def test_concurrent_requests_share_a_call_and_each_gets_its_own_answer(setup: Setup) -> None:
-    client = OutboundClient(setup.stub, rpc_timeout=5)
+    client = QueuedSendClient(setup.stub, rpc_timeout=5)
     setup.conversations.gate.clear()
     first = asyncio.create_task(client.create(request("first"), "r-first"))
     await asyncio.sleep(0.1)  # its call is in flight, held
@@ -114,7 +114,7 @@ async def test_concurrent_requests_share_a_call_and_each_gets_its_own_answer(set
 
 
 async def test_a_large_request_goes_alone(setup: Setup) -> None:
-    client = OutboundClient(setup.stub, rpc_timeout=5)
+    client = QueuedSendClient(setup.stub, rpc_timeout=5)
     large = request("large", body="x" * MAX_BATCHED_REQUEST_BYTES)
     assert answer(await client.create(large, "r")) == "large"
     assert answer(await client.create(request("small"), "r")) == "small"
@@ -124,7 +124,7 @@ async def test_a_large_request_goes_alone(setup: Setup) -> None:
 
 async def test_an_older_conversations_gets_one_call_per_request(setup: Setup) -> None:
     setup.conversations.knows_batches = False
-    client = OutboundClient(setup.stub, rpc_timeout=5)
+    client = QueuedSendClient(setup.stub, rpc_timeout=5)
     results = await asyncio.gather(*(client.create(request(to), "r") for to in ("one", "missing", "two")))
     assert [answer(r) for r in results] == ["one", "NOT_FOUND", "two"]
     assert sorted(setup.conversations.single_calls) == ["missing", "one", "two"]
@@ -132,7 +132,7 @@ async def test_an_older_conversations_gets_one_call_per_request(setup: Setup) ->
 
 async def test_an_answer_with_a_result_missing_fails_each_request(setup: Setup) -> None:
     setup.conversations.drop_a_result = True
-    client = OutboundClient(setup.stub, rpc_timeout=5)
+    client = QueuedSendClient(setup.stub, rpc_timeout=5)
     results = await asyncio.gather(*(client.create(request(to), "r") for to in ("one", "two")))
     # Not one request's answer given to another: every request of the call fails.
     assert {answer(r) for r in results} == {"INTERNAL"}
@@ -142,7 +142,7 @@ async def test_each_request_keeps_its_own_deadline(setup: Setup) -> None:
     """A held call: the first request gives up at its deadline; two that waited for it go
     together in the next call, and each gives up at its own deadline, not the other's."""
     timeout = 0.6
-    client = OutboundClient(setup.stub, rpc_timeout=timeout)
+    client = QueuedSendClient(setup.stub, rpc_timeout=timeout)
     setup.conversations.gate.clear()
     started = time.monotonic()
 
@@ -165,7 +165,7 @@ async def test_a_slow_call_does_not_cut_the_next_requests_short(setup: Setup) ->
     """The next call gets the newest request's time: one that arrived just before it
     starts is answered even when the call ahead took most of the older one's time."""
     timeout = 0.6
-    client = OutboundClient(setup.stub, rpc_timeout=timeout)
+    client = QueuedSendClient(setup.stub, rpc_timeout=timeout)
     setup.conversations.batch_seconds = [0.55, 0.3]
     held = asyncio.create_task(client.create(request("held"), "r"))
     await asyncio.sleep(0.1)

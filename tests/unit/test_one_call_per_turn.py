@@ -1,4 +1,4 @@
-"""TurnBatcher: items of one loop turn share a call, each answered as soon as it is ready;
+"""OneCallPerTurn: items of one loop turn share a call, each answered as soon as it is ready;
 a lone or large item goes alone; a failed call or a missing answer fails only the items not
 yet answered, as the client's own error; an older callee gets one call per item, and only
 for items still waited for; a call whose items are all abandoned is cancelled."""
@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
-from services.shared import turn_batching
-from services.shared.turn_batching import BatchCallUnknown, TurnBatcher, as_they_complete
+from services.shared import one_call_per_turn
+from services.shared.one_call_per_turn import BatchCallUnknown, OneCallPerTurn, as_they_complete
 
 
 class CallError(Exception):
@@ -70,8 +70,8 @@ def call_failed(error: Exception | None) -> Exception:
     return CallError("no answer" if error is None else f"call failed: {error!r}")
 
 
-def batcher(callee: Callee, max_batch: int = 8) -> TurnBatcher[int, int]:
-    return TurnBatcher(
+def batcher(callee: Callee, max_batch: int = 8) -> OneCallPerTurn[int, int]:
+    return OneCallPerTurn(
         "test",
         callee.one,
         callee.many,
@@ -128,7 +128,7 @@ async def test_failures_are_each_items_own_and_in_the_clients_terms() -> None:
 
 
 async def test_an_older_callee_gets_one_call_per_item_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(turn_batching, "UNKNOWN_BATCH_CALL_PAUSE_SECONDS", 0.2)
+    monkeypatch.setattr(one_call_per_turn, "UNKNOWN_BATCH_CALL_PAUSE_SECONDS", 0.2)
     callee = Callee()
     callee.knows_batches = False
     calls = batcher(callee)

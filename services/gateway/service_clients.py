@@ -9,9 +9,9 @@ from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.conversations.v1 import conversations_pb2_grpc
 
 from services.gateway.errors import ApiError, from_grpc
-from services.gateway.outbound import OutboundClient
+from services.gateway.queued_sends_client import QueuedSendClient
+from services.gateway.send_now_client import SendNowClient
 from services.gateway.settings import GatewaySettings
-from services.gateway.sync_sends import SyncSendClient
 from services.gateway.webhook_client import WebhookClient
 from services.shared.cache import TtlCache
 from services.shared.grpc_client import open_channel
@@ -23,7 +23,7 @@ REFUSED_KEYS_MAX = 10_000
 
 
 @dataclass
-class Backends:
+class ServiceClients:
     conversations: conversations_pb2_grpc.ConversationsStub
     conversations_health: health_pb2_grpc.HealthStub
     sender_health: health_pb2_grpc.HealthStub
@@ -34,9 +34,9 @@ class Backends:
     # call per key and interval, not one per request. A key created meanwhile waits as long.
     refused_keys: TtlCache[bytes, str]
     # Queued sends, concurrent ones in one call.
-    outbound: OutboundClient
+    queued_sends: QueuedSendClient
     # Synchronous sends, those that start together in one call.
-    sync_sends: SyncSendClient
+    send_now: SendNowClient
     # Webhook notifications, concurrent ones in one call.
     webhooks: WebhookClient
 
@@ -76,19 +76,19 @@ class Backends:
         }
 
 
-async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
+async def open_service_clients(settings: GatewaySettings) -> AsyncIterator[ServiceClients]:
     conversations_channel = open_channel(settings.conversations_target)
     # Sends go through conversations; the sender is watched for readiness only.
     sender_channel = open_channel(settings.sender_target)
     conversations = conversations_pb2_grpc.ConversationsStub(conversations_channel)
-    outbound = OutboundClient(conversations, settings.rpc_timeout_seconds)
+    queued_sends = QueuedSendClient(conversations, settings.rpc_timeout_seconds)
     # Above conversations' own deadline for the WhatsApp call, which so answers first.
-    sync_sends = SyncSendClient(conversations, settings.send_timeout_seconds + settings.rpc_timeout_seconds)
+    send_now = SendNowClient(conversations, settings.send_timeout_seconds + settings.rpc_timeout_seconds)
     webhooks = WebhookClient(
         conversations, settings.rpc_timeout_seconds, settings.webhook_batch_linger_ms / 1000.0
     )
     try:
-        yield Backends(
+        yield ServiceClients(
             conversations=conversations,
             conversations_health=health_pb2_grpc.HealthStub(conversations_channel),
             sender_health=health_pb2_grpc.HealthStub(sender_channel),
@@ -97,13 +97,13 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
             refused_keys=TtlCache(
                 min(REFUSED_KEY_TTL_SECONDS, settings.auth_cache_ttl_seconds), REFUSED_KEYS_MAX
             ),
-            outbound=outbound,
-            sync_sends=sync_sends,
+            queued_sends=queued_sends,
+            send_now=send_now,
             webhooks=webhooks,
         )
     finally:
         await webhooks.close()
-        await sync_sends.close()
-        await outbound.close()
+        await send_now.close()
+        await queued_sends.close()
         await conversations_channel.close()
         await sender_channel.close()

@@ -1,4 +1,4 @@
-"""The gateway's client for synchronous sends (services/gateway/sync_sends.py) over real gRPC,
+"""The gateway's client for synchronous sends (services/gateway/send_now_client.py) over real gRPC,
 against a conversations stand-in: sends that start together share one BatchSendNow call,
 each gets its own result as soon as it is ready, and a send alone, a large one, or every
 send to an older conversations without the batch call goes as its own SendNow."""
@@ -15,7 +15,7 @@ from pigeon.messages.v1 import content_pb2
 
 from services.gateway.batched_calls import MAX_BATCHED_REQUEST_BYTES
 from services.gateway.errors import ApiError
-from services.gateway.sync_sends import SyncSendClient
+from services.gateway.send_now_client import SendNowClient
 from tests.fixtures.conversations_standin import serving
 
 
@@ -73,14 +73,14 @@ class Conversations(pb_grpc.ConversationsServicer):
 @dataclass
 class Setup:
     conversations: Conversations
-    client: SyncSendClient
+    client: SendNowClient
 
 
 @pytest_asyncio.fixture
 async def setup() -> AsyncIterator[Setup]:
     conversations = Conversations()
     async with serving(conversations) as stub:
-        client = SyncSendClient(stub, timeout_seconds=5)
+        client = SendNowClient(stub, timeout_seconds=5)
         yield Setup(conversations, client)
         await client.close()
 
@@ -164,7 +164,7 @@ async def test_an_older_conversations_gets_one_call_per_send(setup: Setup) -> No
 
 async def test_the_gateways_own_deadline_is_an_unknown_outcome_not_a_retry_later(setup: Setup) -> None:
     # Conversations goes on with a send after the gateway stops waiting: it may be sent.
-    client = SyncSendClient(setup.client.stub, timeout_seconds=0.2)
+    client = SendNowClient(setup.client.stub, timeout_seconds=0.2)
     try:
         batched = await asyncio.gather(
             *(client.send(send_now(f"slow100{n}"), "r") for n in range(3)), return_exceptions=True

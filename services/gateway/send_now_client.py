@@ -2,7 +2,7 @@
 
 A SendNow call lasts as long as WhatsApp does, so nothing can wait behind one. But the
 requests a busy gateway starts in the same turn of its event loop go together in one
-BatchSendNow call (`services/shared/turn_batching.py`), whose results stream back each as
+BatchSendNow call (`services/shared/one_call_per_turn.py`), whose results stream back each as
 soon as its send is done: one call's CPU in both processes instead of many, and fewer calls
 for conversations' grpc.aio server, which takes in calls one at a time. A request alone, or
 a large one, goes as a plain SendNow; so does every request when conversations does not
@@ -19,7 +19,7 @@ from pigeon.conversations.v1 import conversations_pb2_grpc
 
 from services.gateway.batched_calls import MAX_BATCH, MAX_BATCHED_REQUEST_BYTES
 from services.gateway.errors import ApiError, from_grpc, from_item_status, from_status, send_outcome_unknown
-from services.shared.turn_batching import TurnBatcher, streamed_results
+from services.shared.one_call_per_turn import OneCallPerTurn, streamed_results
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,11 @@ class _Send:
     request_id: str
 
 
-class SyncSendClient:
+class SendNowClient:
     def __init__(self, stub: conversations_pb2_grpc.ConversationsStub, timeout_seconds: float) -> None:
         self.stub = stub
         self.timeout_seconds = timeout_seconds
-        self._calls = TurnBatcher(
+        self._calls = OneCallPerTurn(
             "sync_sends",
             self._send_one,
             self._send_many,

@@ -1,4 +1,4 @@
-"""Batcher: a lone item goes at once, items that arrive meanwhile go together, a failed
+"""GroupCommit: a lone item goes at once, items that arrive meanwhile go together, a failed
 batch answers each item on its own, a caller that gave up before its batch is skipped."""
 
 import asyncio
@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from services.shared.batching import Batcher
+from services.shared.group_commit import GroupCommit
 
 
 class Statement:
@@ -42,11 +42,11 @@ async def started(statement: Statement, batches: int) -> None:
 
 async def first_in_flight(
     max_in_flight: int, item: int = 1
-) -> tuple[Statement, Batcher[int, int], "asyncio.Future[int]"]:
+) -> tuple[Statement, GroupCommit[int, int], "asyncio.Future[int]"]:
     """A batcher whose first batch (of `item`) is in flight and held until released."""
     statement = Statement()
     statement.release.clear()
-    batcher = Batcher(
+    batcher = GroupCommit(
         "test", statement.run, one_row_may_fail=row_error, max_in_flight=max_in_flight, max_batch=64
     )
     first = asyncio.ensure_future(batcher.submit(item))
@@ -56,7 +56,7 @@ async def first_in_flight(
 
 async def test_a_lone_item_runs_at_once_alone() -> None:
     statement = Statement()
-    batcher = Batcher("test", statement.run, one_row_may_fail=row_error, max_in_flight=4, max_batch=64)
+    batcher = GroupCommit("test", statement.run, one_row_may_fail=row_error, max_in_flight=4, max_batch=64)
     assert await batcher.submit(3) == 30
     assert statement.batches == [[3]]
 
@@ -75,7 +75,7 @@ async def test_items_arriving_during_a_batch_go_together_in_the_next() -> None:
 async def test_a_full_batch_waiting_starts_another_in_flight() -> None:
     statement = Statement()
     statement.release.clear()
-    batcher = Batcher("test", statement.run, one_row_may_fail=row_error, max_in_flight=2, max_batch=3)
+    batcher = GroupCommit("test", statement.run, one_row_may_fail=row_error, max_in_flight=2, max_batch=3)
     calls = [asyncio.ensure_future(batcher.submit(n)) for n in range(1, 8)]
     await started(statement, 2)
     await asyncio.sleep(0.01)
@@ -136,7 +136,7 @@ async def test_an_error_no_row_caused_is_every_items_answer() -> None:
 
 async def test_lingering_items_wait_for_company_up_to_the_oldest_ones_linger() -> None:
     statement = Statement()
-    batcher = Batcher(
+    batcher = GroupCommit(
         "test", statement.run, max_in_flight=2, max_batch=8, one_row_may_fail=row_error, linger_seconds=0.05
     )
     loop = asyncio.get_running_loop()

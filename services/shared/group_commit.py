@@ -23,7 +23,7 @@ Result = TypeVar("Result")
 log = logging.getLogger(__name__)
 
 
-class Batcher(Generic[Item, Result]):
+class GroupCommit(Generic[Item, Result]):
     def __init__(
         self,
         name: str,
@@ -39,7 +39,7 @@ class Batcher(Generic[Item, Result]):
         # that one row may have caused (`one_row_may_fail`), each item runs again alone;
         # any other error (the database is away, say) is every item's answer.
         self.run = run
-        self._sizes = BATCH_SIZE.labels(name)  # the metric, under this batcher's name
+        self._sizes = BATCH_SIZE.labels(name)  # the metric, under this name
         self.one_row_may_fail = one_row_may_fail
         self.max_in_flight = max_in_flight
         self.max_batch = max_batch
@@ -74,7 +74,7 @@ class Batcher(Generic[Item, Result]):
     def _start_drain(self) -> None:
         self._in_flight += 1
         # A task of its own: one caller's cancellation must not cancel the others' rows.
-        task = asyncio.get_running_loop().create_task(self._drain(), name="batcher")
+        task = asyncio.get_running_loop().create_task(self._drain(), name="group-commit")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

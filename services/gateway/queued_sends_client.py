@@ -20,7 +20,7 @@ def failed(code: grpc.StatusCode, message: str) -> pb.CreateOutboundMessageResul
     return pb.CreateOutboundMessageResult(error=item_status(code, message))
 
 
-class OutboundClient:
+class QueuedSendClient:
     def __init__(self, stub: conversations_pb2_grpc.ConversationsStub, rpc_timeout: float) -> None:
         self.stub = stub
         self._calls: BatchedCalls[_Accept, pb.CreateOutboundMessageResult] = BatchedCalls(
