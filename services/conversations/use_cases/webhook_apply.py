@@ -83,7 +83,7 @@ class WebhookApplier:
     def __init__(self, store: WebhookStorePort, conversations: ConversationCache) -> None:
         self.store = store
         self.conversations = conversations
-        self._arrivals: GroupCommit[Notification, int] = GroupCommit(
+        self._arrivals: GroupCommit[Notification, int | Exception] = GroupCommit(
             "webhook_arrivals",
             self.store_and_apply,
             max_in_flight=BATCHES_IN_FLIGHT,
@@ -95,28 +95,40 @@ class WebhookApplier:
     async def receive(self, notification: Notification) -> int:
         """Stores and applies a new notification with those that arrive meanwhile; its id.
         Raises only when the database is away: then nothing was stored."""
-        return await self._arrivals.submit(notification)
+        stored = await self._arrivals.submit(notification)
+        if isinstance(stored, Exception):
+            raise stored
+        return stored
 
     async def close(self) -> None:
         await self._arrivals.close()
 
-    async def store_and_apply(self, batch: Sequence[Notification]) -> list[int]:
-        """New notifications, stored and applied in one transaction; their ids."""
+    async def store_and_apply(self, batch: Sequence[Notification]) -> list[int | Exception]:
+        """New notifications, stored and applied in one transaction; each one's id, or why it
+        was not stored. Raises when nothing of the batch was stored (the database away)."""
         try:
-            return await _retrying_deadlocks(lambda: self._store_and_apply(batch))
+            return list(await _retrying_deadlocks(lambda: self._store_and_apply(batch)))
         except Exception as exc:
             if isinstance(exc, Unavailable):
                 raise
             if len(batch) > 1:
-                # Which notification failed the batch is unknown: each is applied alone.
+                # Which notification failed the batch is unknown: each is applied alone, and
+                # answered alone (some may be stored before the database goes away).
                 log.debug(
                     "a batch of %d notifications failed (%s); applying them one by one", len(batch), exc
                 )
-                return [notification_id for n in batch for notification_id in await self.store_and_apply([n])]
+                return [await self._store_and_apply_alone(n) for n in batch]
             log.error("applying a webhook notification failed; kept for the sweep", exc_info=exc)
             return [
                 await self.store.store_unapplied(batch[0].body, list(batch[0].signed_for), _error_text(exc))
             ]
+
+    async def _store_and_apply_alone(self, notification: Notification) -> int | Exception:
+        try:
+            [stored] = await self.store_and_apply([notification])
+        except Exception as exc:
+            return exc
+        return stored
 
     async def apply_stored(self, batch: Sequence[Notification]) -> None:
         """Notifications stored but not applied (the sweep's); never raises. What cannot be
