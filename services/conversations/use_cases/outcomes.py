@@ -63,9 +63,14 @@ class Outcomes:
 
     async def already_sent(self, account_id: UUID, message_id: UUID, wa_message_id: str) -> Message | None:
         """The message, when a `sent` outcome found it no longer sending because a status
-        webhook got there first with this very wamid (not a takeover: the outcome is known)."""
+        webhook got there first with this very wamid (not a takeover: the outcome is known,
+        and WhatsApp's word on it, a `failed` status included, stands)."""
         current = await self.reads.get_message(account_id, message_id)
-        if current is not None and current.wa_message_id == wa_message_id and current.status in ADVANCED:
+        if (
+            current is not None
+            and current.wa_message_id == wa_message_id
+            and current.status != MessageStatus.SENDING
+        ):
             return current
         return None
 
