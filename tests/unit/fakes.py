@@ -1,0 +1,705 @@
+"""In-memory fakes of the conversations service's ports (services/conversations/use_cases/ports.py)
+for the unit tests of its use cases: dicts in place of PostgreSQL, a scripted sender, a
+listener whose notifications the test sends. Each keeps what it was asked, to assert on.
+
+They keep the rules their adapters' SQL keeps and the use cases rely on (an outcome is
+recorded only while its message is sending under its attempt; a webhook transaction's
+writes and events are all kept on commit or all dropped), and nothing more.
+"""
+
+import asyncio
+import copy
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID, uuid4
+
+import orjson
+
+from services.conversations.domain.model import (
+    Accepted,
+    Account,
+    ClaimedMessage,
+    Content,
+    Conversation,
+    ConversationRef,
+    Direction,
+    Message,
+    MessageStatus,
+    OutgoingMessage,
+    Page,
+    StoredEvent,
+)
+from services.conversations.domain.notifications import (
+    AppSecret,
+    NewEvent,
+    StatusTarget,
+    StoredInbound,
+    StoredNotification,
+    TouchedConversation,
+    UpdatedMessage,
+)
+from services.conversations.domain.outbound import SYNC_SEND_ATTEMPT, NewOutbound, SendOutcome, StoredOutbound
+from services.conversations.domain.statuses import Delivery
+from services.conversations.domain.webhook_changes import Inbound, StatusUpdate
+from services.shared.api_keys import hash_api_key
+from services.shared.whatsapp_errors import Failure
+
+T0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
+TEXT = Content("text", b'{"body": "hello"}')
+
+
+# --- records ---------------------------------------------------------------------------
+
+
+def new_account(messages_per_second: int = 80, phone_number_id: str = "1000001") -> Account:
+    return Account(uuid4(), phone_number_id, f"token-{phone_number_id}", messages_per_second)
+
+
+def new_message(
+    account_id: UUID,
+    conversation_id: UUID,
+    status: MessageStatus = MessageStatus.SENDING,
+    created_at: datetime = T0,
+    wa_message_id: str | None = None,
+    contact_wa_id: str = "15550001111",
+) -> Message:
+    return Message(
+        id=uuid4(),
+        account_id=account_id,
+        conversation_id=conversation_id,
+        direction=Direction.OUTBOUND,
+        contact_wa_id=contact_wa_id,
+        content=TEXT,
+        status=status,
+        wa_message_id=wa_message_id,
+        error_code=None,
+        error_message=None,
+        created_at=created_at,
+        sent_at=None,
+        delivered_at=None,
+        read_at=None,
+        failed_at=None,
+    )
+
+
+def new_conversation(
+    account_id: UUID, last_activity_at: datetime = T0, wa_id: str = "15550001111"
+) -> Conversation:
+    return Conversation(
+        id=uuid4(),
+        account_id=account_id,
+        contact_wa_id=wa_id,
+        contact_name="",
+        created_at=T0,
+        last_message_at=None,
+        last_inbound_at=None,
+        last_activity_at=last_activity_at,
+        unread_count=0,
+    )
+
+
+# --- DirectoryPort ---------------------------------------------------------------------
+
+
+class FakeDirectoryStore:
+    """API keys (by hash), accounts and conversations; `calls` counts each method's calls."""
+
+    def __init__(self) -> None:
+        self.key_hashes: dict[bytes, UUID] = {}
+        self.accounts: dict[UUID, Account] = {}
+        self.conversations: dict[tuple[UUID, UUID], ConversationRef] = {}
+        self.calls: Counter[str] = Counter()
+
+    def add_account(self, account: Account, api_key: str = "") -> Account:
+        self.accounts[account.id] = account
+        if api_key:
+            self.key_hashes[hash_api_key(api_key)] = account.id
+        return account
+
+    def add_conversation(self, account_id: UUID, wa_id: str = "15550001111") -> ConversationRef:
+        ref = ConversationRef(uuid4(), account_id, wa_id, None)
+        self.conversations[(account_id, ref.id)] = ref
+        return ref
+
+    async def account_for_key_hash(self, key_hash: bytes) -> UUID | None:
+        self.calls["account_for_key_hash"] += 1
+        return self.key_hashes.get(key_hash)
+
+    async def load_account(self, account_id: UUID) -> Account | None:
+        self.calls["load_account"] += 1
+        return self.accounts.get(account_id)
+
+    async def load_conversation_ref(self, account_id: UUID, conversation_id: UUID) -> ConversationRef | None:
+        self.calls["load_conversation_ref"] += 1
+        return self.conversations.get((account_id, conversation_id))
+
+    async def open_conversation(self, account_id: UUID, wa_id: str) -> ConversationRef:
+        self.calls["open_conversation"] += 1
+        for ref in self.conversations.values():
+            if ref.account_id == account_id and ref.contact_wa_id == wa_id:
+                return ref
+        return self.add_conversation(account_id, wa_id)
+
+
+# --- MessagesPort and ReadsPort --------------------------------------------------------
+
+
+class FakeMessageStore:
+    """Messages by id, with their attempt numbers, and conversations: the send path's writes
+    (MessagesPort) and the reads (ReadsPort) over the same rows."""
+
+    def __init__(self) -> None:
+        self.messages: dict[UUID, Message] = {}
+        self.attempts: dict[UUID, int] = {}
+        self.conversations: dict[UUID, Conversation] = {}
+        self.idempotency_keys: dict[tuple[UUID, str], tuple[bytes, UUID]] = {}
+        self.inserted: list[NewOutbound] = []
+        self.outcomes: list[SendOutcome] = []
+        # Conversations deleted since a cache saw them: nothing is stored for them.
+        self.deleted_conversations: set[UUID] = set()
+        # When set, sends are stored failed with (code, text), as the window's and the
+        # pacing's rules store them.
+        self.refusal: tuple[str, str] | None = None
+        # How far away the pacing slot of a stored `sending` message is.
+        self.send_delay_seconds = 0.0
+        # Raised by `record`, one per call, before it writes (the database away).
+        self.record_faults: list[Exception] = []
+        self._clock = T0
+
+    def add(self, message: Message, attempts: int = SYNC_SEND_ATTEMPT) -> Message:
+        self.messages[message.id] = message
+        self.attempts[message.id] = attempts
+        return message
+
+    def change(self, message_id: UUID, **fields: Any) -> Message:
+        """A write by someone else (a status webhook, the outbox taking a message over)."""
+        self.messages[message_id] = replace(self.messages[message_id], **fields)
+        return self.messages[message_id]
+
+    async def insert_outbound(self, row: NewOutbound) -> StoredOutbound | None:
+        self.inserted.append(row)
+        conversation = row.conversation
+        key = (conversation.account_id, row.idempotency_key) if row.idempotency_key else None
+        if conversation.id in self.deleted_conversations or (
+            key is not None and key in self.idempotency_keys
+        ):
+            return None
+        self._clock += timedelta(seconds=1)
+        message = replace(
+            new_message(conversation.account_id, conversation.id, row.status, self._clock),
+            contact_wa_id=conversation.contact_wa_id,
+            content=row.content,
+        )
+        if self.refusal is not None:
+            code, text = self.refusal
+            message = replace(
+                message,
+                status=MessageStatus.FAILED,
+                error_code=code,
+                error_message=text,
+                failed_at=self._clock,
+            )
+        self.add(message, SYNC_SEND_ATTEMPT if message.status == MessageStatus.SENDING else 0)
+        if key is not None:
+            self.idempotency_keys[key] = (row.request_hash, message.id)
+        delay = self.send_delay_seconds if message.status == MessageStatus.SENDING else 0.0
+        return StoredOutbound(message, delay)
+
+    async def idempotent_original(
+        self, account_id: UUID, idempotency_key: str
+    ) -> tuple[bytes, Message] | None:
+        found = self.idempotency_keys.get((account_id, idempotency_key))
+        return None if found is None else (found[0], self.messages[found[1]])
+
+    async def record(self, outcome: SendOutcome) -> Message | None:
+        self.outcomes.append(outcome)
+        if self.record_faults:
+            raise self.record_faults.pop(0)
+        current = self.messages.get(outcome.message_id)
+        if (
+            current is None
+            or current.account_id != outcome.account_id
+            or current.status != MessageStatus.SENDING
+        ):
+            return None
+        if outcome.attempt is not None and self.attempts[current.id] != outcome.attempt:
+            return None
+        if outcome.status == MessageStatus.SENT:
+            fields: dict[str, Any] = {"wa_message_id": outcome.wa_message_id, "sent_at": T0}
+        else:
+            fields = {
+                "error_code": outcome.error_code,
+                "error_message": outcome.error_message,
+                "failed_at": T0,
+            }
+        return self.change(current.id, status=outcome.status, **fields)
+
+    async def get_message(self, account_id: UUID, message_id: UUID) -> Message | None:
+        message = self.messages.get(message_id)
+        return message if message is not None and message.account_id == account_id else None
+
+    async def list_messages(
+        self, account_id: UUID, conversation_id: UUID, limit: int, page: Page | None
+    ) -> list[Message]:
+        """Newest first, after the page's last (created_at, id)."""
+        rows = [
+            m
+            for m in self.messages.values()
+            if m.account_id == account_id
+            and m.conversation_id == conversation_id
+            and (page is None or (m.created_at, m.id) < (page.after_time, page.after_id))
+        ]
+        return sorted(rows, key=lambda m: (m.created_at, m.id), reverse=True)[:limit]
+
+    async def get_conversation(self, account_id: UUID, conversation_id: UUID) -> Conversation | None:
+        conversation = self.conversations.get(conversation_id)
+        return conversation if conversation is not None and conversation.account_id == account_id else None
+
+    async def list_conversations(self, account_id: UUID, limit: int, page: Page | None) -> list[Conversation]:
+        """Most recent activity first, after the page's last (last_activity_at, id)."""
+        rows = [
+            c
+            for c in self.conversations.values()
+            if c.account_id == account_id
+            and (page is None or (c.last_activity_at, c.id) < (page.after_time, page.after_id))
+        ]
+        return sorted(rows, key=lambda c: (c.last_activity_at, c.id), reverse=True)[:limit]
+
+
+# --- OutboxPort ------------------------------------------------------------------------
+
+
+class FakeOutbox:
+    """Keeps what delivery asked of the queue: requeues, recipient pauses, releases."""
+
+    def __init__(self) -> None:
+        self.queued: list[ClaimedMessage] = []
+        self.requeued: list[tuple[UUID, float, str, str]] = []
+        self.paused: list[tuple[UUID, str, float]] = []
+        self.released: list[UUID] = []
+        # What `requeue` answers: False when the claim was taken over.
+        self.still_claimed = True
+
+    async def claim(
+        self,
+        workers: int,
+        lease_seconds: float,
+        margin_seconds: float,
+        horizon_seconds: float,
+        after_account: UUID,
+    ) -> list[ClaimedMessage]:
+        claimed, self.queued = self.queued[:workers], self.queued[workers:]
+        return claimed
+
+    async def requeue(
+        self, message: ClaimedMessage, delay_seconds: float, error_code: str, error_message: str
+    ) -> bool:
+        self.requeued.append((message.id, delay_seconds, error_code, error_message))
+        return self.still_claimed
+
+    async def pause_recipient(self, account_id: UUID, contact_wa_id: str, delay_seconds: float) -> None:
+        self.paused.append((account_id, contact_wa_id, delay_seconds))
+
+    async def requeue_expired_leases(self) -> int:
+        return 0
+
+    async def release(self, claims: Sequence[ClaimedMessage]) -> None:
+        self.released.extend(claim.id for claim in claims)
+
+    async def queue_depth(self) -> tuple[int, float]:
+        return len(self.queued), 0.0
+
+    async def seconds_until_next_due(self) -> float | None:
+        return 0.0 if self.queued else None
+
+    async def forget_idempotency_keys(self, keep_seconds: float) -> int:
+        return 0
+
+
+# --- SenderPort ------------------------------------------------------------------------
+
+
+class FakeSender:
+    """Answers each send with the next of `answers` (then Accepted, with a wamid of its own).
+    Keeps each message and the loop time it came (`called` is set at the first); `gate`, when
+    given, holds every send until set; `meanwhile` runs while WhatsApp "has" the message,
+    before the answer."""
+
+    def __init__(self, *answers: Accepted | Failure) -> None:
+        self.answers = list(answers)
+        self.sent: list[OutgoingMessage] = []
+        self.sent_at: list[float] = []
+        self.request_ids: list[str] = []
+        self.called = asyncio.Event()
+        self.gate: asyncio.Event | None = None
+        self.meanwhile: Callable[[OutgoingMessage], None] | None = None
+
+    async def send(self, message: OutgoingMessage, request_id: str = "") -> Accepted | Failure:
+        self.sent.append(message)
+        self.sent_at.append(asyncio.get_running_loop().time())
+        self.request_ids.append(request_id)
+        self.called.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.meanwhile is not None:
+            self.meanwhile(message)
+        return self.answers.pop(0) if self.answers else Accepted(f"wamid.{message.message_id}")
+
+
+# --- NotificationsPort and EventLogPort ------------------------------------------------
+
+
+class FakeListener:
+    """LISTEN/NOTIFY: the test sends the notifications and the reconnects."""
+
+    def __init__(self) -> None:
+        self.callbacks: dict[str, list[Callable[[str], None]]] = {}
+        self.reconnect_callbacks: list[Callable[[], None]] = []
+
+    def subscribe(self, channel: str, callback: Callable[[str], None]) -> None:
+        self.callbacks.setdefault(channel, []).append(callback)
+
+    def on_reconnect(self, callback: Callable[[], None]) -> None:
+        self.reconnect_callbacks.append(callback)
+
+    def notify(self, channel: str, payload: str) -> None:
+        for callback in self.callbacks.get(channel, []):
+            callback(payload)
+
+    def reconnect(self) -> None:
+        for callback in self.reconnect_callbacks:
+            callback()
+
+
+class FakeEventLog:
+    """Each account's events, ids from 1; `reads` counts events_after calls."""
+
+    def __init__(self) -> None:
+        self.events: dict[UUID, list[StoredEvent]] = {}
+        self.reads = 0
+
+    def append(self, account_id: UUID, type: str = "message.sent") -> StoredEvent:
+        log = self.events.setdefault(account_id, [])
+        event = StoredEvent(len(log) + 1, type, b"{}", T0)
+        log.append(event)
+        return event
+
+    async def last_event_id(self, account_id: UUID) -> int:
+        return len(self.events.get(account_id, []))
+
+    async def events_after(self, account_id: UUID, after_id: int, limit: int) -> list[StoredEvent]:
+        self.reads += 1
+        return [e for e in self.events.get(account_id, []) if e.id > after_id][:limit]
+
+
+# --- WebhookStorePort and WebhookTransactionPort ---------------------------------------
+
+
+@dataclass
+class MessageRow:
+    """A message as the status side sees it."""
+
+    account_id: UUID
+    conversation_id: UUID
+    direction: str
+    delivery: Delivery
+
+
+@dataclass
+class NotificationRow:
+    body: bytes
+    signed_for: list[UUID]
+    state: str  # received, applied, malformed, failed
+    outcome: dict[str, Any]
+    apply_failures: int = 0
+    last_error: str = ""
+
+
+@dataclass
+class WebhookTables:
+    """What a webhook transaction reads and writes; a transaction works on a copy, kept on commit."""
+
+    accounts_by_number: dict[str, UUID] = field(default_factory=dict)
+    conversations: dict[tuple[UUID, str], UUID] = field(default_factory=dict)
+    profile_names: dict[UUID, str] = field(default_factory=dict)
+    unread: dict[UUID, int] = field(default_factory=dict)
+    inbound: dict[tuple[UUID, str], StoredInbound] = field(default_factory=dict)
+    messages: dict[UUID, MessageRow] = field(default_factory=dict)
+    pending: dict[tuple[UUID, str, str], StatusUpdate] = field(default_factory=dict)
+    notifications: dict[int, NotificationRow] = field(default_factory=dict)
+    events: list[NewEvent] = field(default_factory=list)
+
+
+def _resource(**fields: Any) -> str:
+    return orjson.dumps({key: str(value) for key, value in fields.items()}).decode()
+
+
+class FakeWebhookTransaction:
+    def __init__(self, store: "FakeWebhookStore", tables: WebhookTables) -> None:
+        self.store = store
+        self.tables = tables
+        self.events: list[NewEvent] = []
+
+    async def lock_notifications(self, ids: Sequence[int]) -> set[int]:
+        rows = self.tables.notifications
+        return {
+            i
+            for i in ids
+            if i in rows and rows[i].state == "received" and i not in self.store.locked_elsewhere
+        }
+
+    async def accounts_by_phone_number(self, numbers: Sequence[str]) -> dict[str, UUID]:
+        return {n: self.tables.accounts_by_number[n] for n in numbers if n in self.tables.accounts_by_number}
+
+    async def open_conversations(
+        self, senders: Sequence[tuple[UUID, str, str]]
+    ) -> dict[tuple[UUID, str], UUID]:
+        opened = {}
+        for account_id, wa_id, name in senders:
+            conversation_id = self.tables.conversations.setdefault((account_id, wa_id), uuid4())
+            if name or conversation_id not in self.tables.profile_names:
+                self.tables.profile_names[conversation_id] = name
+            opened[(account_id, wa_id)] = conversation_id
+        return opened
+
+    async def insert_inbound(
+        self, messages: Sequence[Inbound], conversation_ids: Sequence[UUID]
+    ) -> list[StoredInbound]:
+        if any(m.wa_message_id in self.store.refused_wamids for m in messages):
+            raise ValueError("invalid input value")  # the statement fails, whichever row caused it
+        stored = []
+        for message, conversation_id in zip(messages, conversation_ids, strict=True):
+            key = (message.account_id, message.wa_message_id)
+            if key in self.tables.inbound:
+                continue
+            message_id = uuid4()
+            row = StoredInbound(
+                message.account_id,
+                message.wa_message_id,
+                message_id,
+                conversation_id,
+                _resource(id=message_id, wa_message_id=message.wa_message_id),
+            )
+            self.tables.inbound[key] = row
+            stored.append(row)
+        return stored
+
+    async def touch_conversations(
+        self, ids: Sequence[UUID], newest: Sequence[datetime], counts: Sequence[int]
+    ) -> list[TouchedConversation]:
+        owners = {
+            conversation_id: account_id
+            for (account_id, _), conversation_id in self.tables.conversations.items()
+        }
+        touched = []
+        for conversation_id, _, count in zip(ids, newest, counts, strict=True):
+            unread = self.tables.unread[conversation_id] = self.tables.unread.get(conversation_id, 0) + count
+            touched.append(
+                TouchedConversation(
+                    conversation_id, owners[conversation_id], _resource(id=conversation_id, unread=unread)
+                )
+            )
+        return touched
+
+    async def lock_status_targets(self, updates: Sequence[StatusUpdate]) -> list[StatusTarget]:
+        """Matched by WhatsApp id, or by pigeon's id (the callback id)."""
+        return [
+            StatusTarget(index, message_id, row.account_id, row.direction, row.delivery)
+            for index, update in enumerate(updates)
+            for message_id, row in self.tables.messages.items()
+            if row.account_id == update.account_id
+            and (
+                row.delivery.wa_message_id == update.report.wa_message_id or message_id == update.callback_id
+            )
+        ]
+
+    async def update_deliveries(self, changes: Sequence[tuple[UUID, Delivery]]) -> list[UpdatedMessage]:
+        updated = []
+        for message_id, delivery in changes:
+            row = self.tables.messages[message_id]
+            row.delivery = delivery
+            updated.append(
+                UpdatedMessage(
+                    message_id,
+                    row.account_id,
+                    row.conversation_id,
+                    delivery.status,
+                    _resource(id=message_id, status=delivery.status),
+                )
+            )
+        return updated
+
+    async def keep_pending(self, updates: Sequence[StatusUpdate]) -> None:
+        for update in updates:
+            key = (update.account_id, update.report.wa_message_id, update.report.status)
+            self.tables.pending.setdefault(key, replace(update, callback_id=None))
+
+    async def matchable_pending(self, limit: int) -> list[StatusUpdate]:
+        known = {(row.account_id, row.delivery.wa_message_id) for row in self.tables.messages.values()}
+        return [
+            u
+            for (a, w, _), u in sorted(self.tables.pending.items(), key=lambda i: str(i[0]))
+            if (a, w) in known
+        ][:limit]
+
+    async def forget_pending(self, updates: Sequence[StatusUpdate]) -> None:
+        for update in updates:
+            self.tables.pending.pop(
+                (update.account_id, update.report.wa_message_id, update.report.status), None
+            )
+
+    async def mark_read(self, account_id: UUID, conversation_id: UUID) -> str | None:
+        if (account_id, conversation_id) not in {(a, c) for (a, _), c in self.tables.conversations.items()}:
+            return None
+        self.tables.unread[conversation_id] = 0
+        return _resource(id=conversation_id, unread=0)
+
+    async def store_applied(
+        self,
+        bodies: Sequence[bytes],
+        signed_for: Sequence[Sequence[UUID]],
+        outcomes: Sequence[dict[str, Any]],
+    ) -> list[int]:
+        ids = []
+        for body, accounts, outcome in zip(bodies, signed_for, outcomes, strict=True):
+            notification_id = self.store.next_id()
+            self.tables.notifications[notification_id] = NotificationRow(
+                body, list(accounts), "applied", outcome
+            )
+            ids.append(notification_id)
+        return ids
+
+    async def finish_notifications(
+        self, ids: Sequence[int], states: Sequence[str], outcomes: Sequence[dict[str, Any]]
+    ) -> None:
+        for notification_id, state, outcome in zip(ids, states, outcomes, strict=True):
+            row = self.tables.notifications[notification_id]
+            row.state, row.outcome = state, outcome
+
+
+class FakeWebhookStore:
+    """The webhook side's tables. A transaction works on a copy of them, which replaces them
+    when it commits: an exception inside it, or one raised as it commits (the next of
+    `commit_faults`, one per commit, None to commit: a lost deadlock, the database gone),
+    leaves them as they were."""
+
+    def __init__(self) -> None:
+        self.tables = WebhookTables()
+        self.secrets: list[AppSecret] = []
+        self.secret_reads = 0
+        # Runs during a read of the secrets (an account changed meanwhile, say).
+        self.while_reading_secrets: Callable[[], None] | None = None
+        self.commit_faults: list[Exception | None] = []
+        # Inbound WhatsApp ids the database refuses: the statement fails for the whole batch.
+        self.refused_wamids: set[str] = set()
+        # Notifications another replica is applying (not lockable).
+        self.locked_elsewhere: set[int] = set()
+        self.transactions = 0
+        self.commits = 0
+        self._last_id = 0
+
+    def next_id(self) -> int:
+        # Like a sequence: not given back by a rollback.
+        self._last_id += 1
+        return self._last_id
+
+    def add_account(self, phone_number_id: str, app_secret: str, account_id: UUID | None = None) -> UUID:
+        account_id = account_id or uuid4()
+        self.tables.accounts_by_number[phone_number_id] = account_id
+        self.secrets.append(AppSecret(account_id, phone_number_id, app_secret))
+        return account_id
+
+    def add_message(
+        self,
+        account_id: UUID,
+        status: str = "sent",
+        wa_message_id: str | None = None,
+        direction: str = "outbound",
+    ) -> UUID:
+        message_id = uuid4()
+        delivery = Delivery(
+            status, wa_message_id, T0 if status == "sent" else None, None, None, None, None, None
+        )
+        self.tables.messages[message_id] = MessageRow(account_id, uuid4(), direction, delivery)
+        return message_id
+
+    def delivery(self, message_id: UUID) -> Delivery:
+        return self.tables.messages[message_id].delivery
+
+    def notification(self, notification_id: int) -> NotificationRow:
+        return self.tables.notifications[notification_id]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[FakeWebhookTransaction]:
+        self.transactions += 1
+        working = copy.deepcopy(self.tables)
+        transaction = FakeWebhookTransaction(self, working)
+        yield transaction
+        fault = self.commit_faults.pop(0) if self.commit_faults else None
+        if fault is not None:
+            raise fault
+        working.events.extend(transaction.events)
+        self.tables = working
+        self.commits += 1
+
+    async def store_unapplied(self, body: bytes, signed_for: Sequence[UUID], error: str) -> int:
+        notification_id = self.next_id()
+        self.tables.notifications[notification_id] = NotificationRow(
+            body, list(signed_for), "received", {}, apply_failures=1, last_error=error
+        )
+        return notification_id
+
+    async def count_failed_apply(self, notification_id: int, max_attempts: int, error: str) -> bool:
+        row = self.tables.notifications[notification_id]
+        if row.state != "received":
+            return False
+        row.apply_failures += 1
+        row.last_error = error
+        if row.apply_failures >= max_attempts:
+            row.state = "failed"
+        return row.state == "failed"
+
+    async def app_secrets(self) -> list[AppSecret]:
+        self.secret_reads += 1
+        await asyncio.sleep(0)  # a query: other callers run meanwhile
+        if self.while_reading_secrets is not None:
+            self.while_reading_secrets()
+        return list(self.secrets)
+
+    async def unapplied(self, older_than_seconds: float, limit: int) -> list[StoredNotification]:
+        return [
+            StoredNotification(i, row.body, row.signed_for)
+            for i, row in sorted(self.tables.notifications.items())
+            if row.state == "received"
+        ][:limit]
+
+
+# --- ConversationCache -----------------------------------------------------------------
+
+
+class FakeConversationCache:
+    def __init__(self) -> None:
+        self.forgotten: list[tuple[UUID, UUID, str]] = []
+
+    def forget_conversation_with(self, account_id: UUID, conversation_id: UUID, wa_id: str) -> None:
+        self.forgotten.append((account_id, conversation_id, wa_id))
+
+
+if TYPE_CHECKING:
+    # mypy: each fake is what its port asks for.
+    from services.conversations.use_cases import ports
+
+    _directory: ports.DirectoryPort = FakeDirectoryStore()
+    _messages: ports.MessagesPort = FakeMessageStore()
+    _reads: ports.ReadsPort = FakeMessageStore()
+    _outbox: ports.OutboxPort = FakeOutbox()
+    _sender: ports.SenderPort = FakeSender()
+    _listener: ports.NotificationsPort = FakeListener()
+    _events: ports.EventLogPort = FakeEventLog()
+    _webhooks: ports.WebhookStorePort = FakeWebhookStore()
+    _transaction: ports.WebhookTransactionPort = FakeWebhookTransaction(FakeWebhookStore(), WebhookTables())
+    _cache: ports.ConversationCache = FakeConversationCache()
