@@ -47,7 +47,8 @@ class Fail:
 def backoff_seconds(
     attempt: int, base: float, cap: float, retry_after: float = 0.0, jitter: Jitter = random.uniform
 ) -> float:
-    """Exponential backoff with full jitter, never sooner than WhatsApp asked."""
+    """Exponential backoff with equal jitter (between half the ceiling and the ceiling), never
+    sooner than WhatsApp asked."""
     ceiling = min(cap, base * 2 ** (attempt - 1))
     return max(retry_after, jitter(ceiling / 2, ceiling))
 
