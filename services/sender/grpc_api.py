@@ -20,10 +20,11 @@ import orjson
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
 from services.sender.whatsapp import Accepted, CloudApiClient, SendResult
+from services.shared.failure_proto import failure_to_proto
 from services.shared.logs import REQUEST_ID
 from services.shared.one_call_per_turn import as_they_complete
 from services.shared.vocabulary import MESSAGE_TYPES, RECIPIENT, FailureCode
-from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind, failure_to_proto
+from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind
 
 log = logging.getLogger(__name__)
 

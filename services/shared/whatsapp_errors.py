@@ -1,13 +1,11 @@
 """The one table that says what a Graph API error code means for the caller: read by the
 sender when WhatsApp answers, and by the gateway when it answers an idempotent replay of a
 failed send from the code stored with the message. With it, the failure classes and kinds,
-and the one map between them and the sender's contract (`sender.proto`).
+and the failure record itself. Their map to the sender's contract is `failure_proto.py`.
 """
 
 import enum
 from dataclasses import dataclass
-
-from pigeon.sender.v1 import sender_pb2
 
 
 class FailureClass(enum.Enum):
@@ -29,24 +27,6 @@ class FailureKind(enum.Enum):
     LATE = "late"  # not sent: too late for the caller's time limit
 
 
-FAILURE_CLASS_TO_PROTO = {
-    FailureClass.RETRYABLE: sender_pb2.FAILURE_CLASS_RETRYABLE,
-    FailureClass.PERMANENT: sender_pb2.FAILURE_CLASS_PERMANENT,
-    FailureClass.REENGAGEMENT_REQUIRED: sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED,
-    FailureClass.NEEDS_OPERATOR: sender_pb2.FAILURE_CLASS_NEEDS_OPERATOR,
-}
-FAILURE_KIND_TO_PROTO = {
-    FailureKind.WHATSAPP_ERROR: sender_pb2.FAILURE_KIND_WHATSAPP_ERROR,
-    FailureKind.TIMEOUT: sender_pb2.FAILURE_KIND_TIMEOUT,
-    FailureKind.CONNECTION: sender_pb2.FAILURE_KIND_CONNECTION,
-    FailureKind.BAD_RESPONSE: sender_pb2.FAILURE_KIND_BAD_RESPONSE,
-    FailureKind.LATE: sender_pb2.FAILURE_KIND_LATE,
-}
-FAILURE_CLASS_FROM_PROTO = {proto: failure_class for failure_class, proto in FAILURE_CLASS_TO_PROTO.items()}
-FAILURE_KIND_FROM_PROTO = {proto: kind for kind, proto in FAILURE_KIND_TO_PROTO.items()}
-_INT32_MAX = 2**31 - 1
-
-
 @dataclass(frozen=True, slots=True)
 class Failure:
     """A send that WhatsApp refused or that never got its answer: a result, not an error."""
@@ -62,37 +42,6 @@ class Failure:
     details: str = ""
     fbtrace_id: str = ""
     retry_after_seconds: float = 0.0
-
-
-def failure_to_proto(failure: Failure) -> sender_pb2.Failure:
-    return sender_pb2.Failure(
-        failure_class=FAILURE_CLASS_TO_PROTO[failure.failure_class],
-        kind=FAILURE_KIND_TO_PROTO[failure.kind] if failure.kind else sender_pb2.FAILURE_KIND_UNSPECIFIED,
-        http_status=failure.http_status,
-        code=failure.code,
-        # int32 on the wire; a subcode beyond it would make protobuf raise.
-        subcode=failure.subcode if abs(failure.subcode) <= _INT32_MAX else 0,
-        message=failure.message,
-        details=failure.details,
-        fbtrace_id=failure.fbtrace_id,
-        retry_after_seconds=failure.retry_after_seconds,
-    )
-
-
-def failure_from_proto(failure: sender_pb2.Failure) -> Failure:
-    """A failure as the sender reported it; an unspecified class (a newer sender) counts as
-    permanent, as an unknown code does."""
-    return Failure(
-        failure_class=FAILURE_CLASS_FROM_PROTO.get(failure.failure_class, FailureClass.PERMANENT),
-        kind=FAILURE_KIND_FROM_PROTO.get(failure.kind),
-        code=failure.code,
-        message=failure.message,
-        http_status=failure.http_status,
-        subcode=failure.subcode,
-        details=failure.details,
-        fbtrace_id=failure.fbtrace_id,
-        retry_after_seconds=failure.retry_after_seconds,
-    )
 
 
 # Graph API error codes by what the caller should do, from the shared Cloud API digest

@@ -19,9 +19,10 @@ from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
 from services.conversations.domain.model import Accepted, OutgoingMessage
+from services.shared.failure_proto import failure_from_proto
 from services.shared.one_call_per_turn import OneCallPerTurn, streamed_results
 from services.shared.vocabulary import FailureCode, sender_call_failed
-from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind, failure_from_proto
+from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind
 
 log = logging.getLogger(__name__)
 
