@@ -13,8 +13,9 @@ from aiohttp import web
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.sender.v1 import sender_pb2
 
-from services.shared.vocabulary import FAILURE_OF_CODE, FailureCode
-from services.shared.whatsapp_errors import FAILURE_CLASS_TO_PROTO, FAILURE_KIND_TO_PROTO, classify
+from services.shared.failure_proto import FAILURE_CLASS_TO_PROTO, FAILURE_KIND_TO_PROTO
+from services.shared.vocabulary import FailureCode, failure_of_code
+from services.shared.whatsapp_errors import classify
 
 
 class ApiError(Exception):
@@ -154,9 +155,10 @@ def from_stored_failure(message: conversations_pb.Message) -> ApiError:
             {"message_id": message.id},
             {"Retry-After": "1"},
         )
-    if code in FAILURE_OF_CODE:
-        of_code, of_kind = FAILURE_OF_CODE[code]
-        failure_class = FAILURE_CLASS_TO_PROTO[of_code]
+    pigeons = failure_of_code(code)
+    if pigeons is not None:
+        of_class, of_kind = pigeons
+        failure_class = FAILURE_CLASS_TO_PROTO[of_class]
         kind = FAILURE_KIND_TO_PROTO[of_kind] if of_kind else sender_pb2.FAILURE_KIND_UNSPECIFIED
     elif code.isascii() and code.isdigit():
         failure_class, kind = (

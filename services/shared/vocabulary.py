@@ -36,9 +36,7 @@ class FailureCode(StrEnum):
     SENDER_REFUSED = "sender_refused"
 
 
-# What a failure with each code was, when it first happened (the gateway answers a replay of a
-# failed send from the stored code).
-FAILURE_OF_CODE: dict[str, tuple[FailureClass, FailureKind | None]] = {
+_FAILURE_OF_CODE: dict[str, tuple[FailureClass, FailureKind | None]] = {
     FailureCode.TIMEOUT: (FailureClass.RETRYABLE, FailureKind.TIMEOUT),
     FailureCode.CONNECTION_ERROR: (FailureClass.RETRYABLE, FailureKind.CONNECTION),
     FailureCode.BAD_RESPONSE: (FailureClass.RETRYABLE, FailureKind.BAD_RESPONSE),
@@ -49,6 +47,18 @@ FAILURE_OF_CODE: dict[str, tuple[FailureClass, FailureKind | None]] = {
 
 # A failed call to the sender: "sender_" + the gRPC status name ("sender_unavailable", ...).
 SENDER_CALL_PREFIX = "sender_"
+
+
+def failure_of_code(code: str) -> tuple[FailureClass, FailureKind | None] | None:
+    """What a failure with one of pigeon's codes was when it happened (the gateway answers a
+    replay of a failed send from the stored code); None for WhatsApp's own codes."""
+    if code in _FAILURE_OF_CODE:
+        return _FAILURE_OF_CODE[code]
+    if code.startswith(SENDER_CALL_PREFIX):
+        # Any other failed call to the sender ("sender_internal", ...): it may pass.
+        return FailureClass.RETRYABLE, FailureKind.CONNECTION
+    return None
+
 
 # Failures pigeon concluded without WhatsApp's word: WhatsApp may have the message after all.
 _CONCLUDED_BY_PIGEON = frozenset(
