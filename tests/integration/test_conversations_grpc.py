@@ -474,6 +474,26 @@ async def test_bad_requests(service: Service, account: SeededAccount) -> None:
     )
 
 
+async def test_an_outcome_without_its_wamid_or_code_is_invalid_and_changes_nothing(
+    service: Service, account: SeededAccount
+) -> None:
+    sending = (await create(service, account, conversation_id=account.conversation_ids[0])).message
+    for outcome in (
+        pb.RecordSendOutcomeRequest(account_id=account.account_id, message_id=sending.id, wa_message_id=""),
+        pb.RecordSendOutcomeRequest(
+            account_id=account.account_id, message_id=sending.id, failure=pb.SendOutcomeFailure(code="")
+        ),
+        pb.RecordSendOutcomeRequest(account_id=account.account_id, message_id=sending.id),
+        # The request's own fault first, even with an id that cannot exist.
+        pb.RecordSendOutcomeRequest(account_id=account.account_id, message_id="not-a-uuid", wa_message_id=""),
+    ):
+        await expect_status(grpc.StatusCode.INVALID_ARGUMENT, service.stub.RecordSendOutcome(outcome))
+    message = await service.stub.GetMessage(
+        pb.GetMessageRequest(account_id=account.account_id, message_id=sending.id)
+    )
+    assert message.status == pb.MESSAGE_STATUS_SENDING
+
+
 async def test_record_send_outcome(service: Service, account: SeededAccount) -> None:
     sent = (await create(service, account, conversation_id=account.conversation_ids[0])).message
     failed = (await create(service, account, conversation_id=account.conversation_ids[0])).message

@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import pytest
 
-from services.conversations.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.conversations.domain.errors import FailedPrecondition, NotFound
 from services.conversations.domain.model import Message, MessageStatus
 from services.conversations.use_cases.outcomes import Outcomes
 from tests.unit.fakes import FakeMessageStore, new_message
@@ -37,13 +37,6 @@ async def test_sent_is_recorded_with_its_whatsapp_id(store: FakeMessageStore, ou
     assert recorded is not None
     assert (recorded.status, recorded.wa_message_id) == (MessageStatus.SENT, "wamid.1")
     assert store.messages[message.id] == recorded
-
-
-async def test_sent_without_a_whatsapp_id_is_invalid(store: FakeMessageStore, outcomes: Outcomes) -> None:
-    message = sending(store)
-    with pytest.raises(InvalidArgument):
-        await outcomes.record_sent(ACCOUNT, message.id, "")
-    assert store.outcomes == []
 
 
 async def test_a_sync_outcome_is_recorded_under_attempt_one(
@@ -102,13 +95,6 @@ async def test_failed_is_recorded_with_its_error(store: FakeMessageStore, outcom
     )
 
 
-async def test_failed_without_a_code_is_invalid(store: FakeMessageStore, outcomes: Outcomes) -> None:
-    message = sending(store)
-    with pytest.raises(InvalidArgument):
-        await outcomes.record_failed(ACCOUNT, message.id, "", "no code")
-    assert store.outcomes == []
-
-
 @pytest.mark.parametrize("status", [MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ])
 async def test_failed_after_whatsapp_said_it_has_the_message_answers_the_message(
     store: FakeMessageStore, outcomes: Outcomes, status: MessageStatus
@@ -118,6 +104,24 @@ async def test_failed_after_whatsapp_said_it_has_the_message_answers_the_message
     recorded = await outcomes.record_failed(ACCOUNT, message.id, "timeout", "no answer")
     assert recorded is not None
     assert (recorded.status, recorded.error_code) == (status, None)
+
+
+async def test_failed_after_whatsapps_own_failed_status_answers_whatsapps_failure(
+    store: FakeMessageStore, outcomes: Outcomes
+) -> None:
+    message = sending(store)
+    store.change(message.id, status=MessageStatus.FAILED, wa_message_id="wamid.1", error_code="131026")
+    recorded = await outcomes.record_failed(ACCOUNT, message.id, "timeout", "no answer")
+    assert recorded is not None
+    assert (recorded.status, recorded.error_code) == (MessageStatus.FAILED, "131026")
+
+
+async def test_failed_after_pigeon_failed_it_elsewhere_is_not_recorded(
+    store: FakeMessageStore, outcomes: Outcomes
+) -> None:
+    message = sending(store)
+    store.change(message.id, status=MessageStatus.FAILED, error_code="expired")  # no WhatsApp id
+    assert await outcomes.record_failed(ACCOUNT, message.id, "timeout", "no answer") is None
 
 
 async def test_failed_after_a_takeover_is_not_recorded(store: FakeMessageStore, outcomes: Outcomes) -> None:

@@ -298,17 +298,22 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
     async def RecordSendOutcome(
         self, request: pb.RecordSendOutcomeRequest, context: grpc.aio.ServicerContext
     ) -> pb.Message:
+        # The request's own faults first, then whether its ids can exist.
+        outcome = request.WhichOneof("outcome")
+        if outcome is None:
+            raise InvalidArgument("an outcome (wa_message_id or failure) is required")
+        if outcome == "wa_message_id" and not request.wa_message_id:
+            raise InvalidArgument("wa_message_id is required")
+        if outcome == "failure" and not request.failure.code:
+            raise InvalidArgument("failure.code is required")
         account_id = parse_id(request.account_id, "account")
         message_id = parse_id(request.message_id, "message")
-        outcome = request.WhichOneof("outcome")
         if outcome == "wa_message_id":
             message = await self.use.outcomes.record_sent(account_id, message_id, request.wa_message_id)
-        elif outcome == "failure":
+        else:
             message = await self.use.outcomes.record_failed(
                 account_id, message_id, request.failure.code, request.failure.message
             )
-        else:
-            raise InvalidArgument("an outcome (wa_message_id or failure) is required")
         if message is None:
             raise await self.use.outcomes.not_recorded(account_id, message_id)
         return message_to_proto(message)

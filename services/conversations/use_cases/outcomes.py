@@ -8,13 +8,24 @@ has it: that is the outcome), or a message taken over by the outbox, or not send
 
 from uuid import UUID
 
-from services.conversations.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.conversations.domain.errors import FailedPrecondition, NotFound
 from services.conversations.domain.model import Message, MessageStatus
 from services.conversations.domain.outbound import SYNC_SEND_ATTEMPT, SendOutcome
 from services.conversations.use_cases.ports import MessagesPort, ReadsPort
 
-# Statuses that say WhatsApp has the message.
-ADVANCED = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ)
+# What a status webhook may have made of a message before its send's outcome was recorded.
+REPORTED_BY_WHATSAPP = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.FAILED)
+
+
+def reported_first(current: Message | None, wa_message_id: str | None = None) -> bool:
+    """Whether a status webhook got to the message first (WhatsApp's id on it, this very one
+    when known): its word is the outcome. Not a takeover by the outbox, which leaves no id."""
+    return (
+        current is not None
+        and current.status in REPORTED_BY_WHATSAPP
+        and current.wa_message_id is not None
+        and wa_message_id in (None, current.wa_message_id)
+    )
 
 
 class Outcomes:
@@ -27,8 +38,6 @@ class Outcomes:
     ) -> Message | None:
         """The message as recorded, or as a status webhook recorded it first; None when the
         claim was taken over (`attempt` no longer the message's)."""
-        if not wa_message_id:
-            raise InvalidArgument("wa_message_id is required")
         recorded = await self.messages.record(
             SendOutcome(message_id, account_id, attempt, MessageStatus.SENT, wa_message_id=wa_message_id)
         )
@@ -42,10 +51,8 @@ class Outcomes:
         error_message: str,
         attempt: int | None = SYNC_SEND_ATTEMPT,
     ) -> Message | None:
-        """The message as recorded, or as a status webhook recorded it first (WhatsApp has it,
-        whatever this failure says); None when the claim was taken over."""
-        if not error_code:
-            raise InvalidArgument("failure.code is required")
+        """The message as recorded, or as a status webhook recorded it first (WhatsApp's word
+        stands, whatever this failure says); None when the claim was taken over."""
         recorded = await self.messages.record(
             SendOutcome(
                 message_id,
@@ -59,20 +66,14 @@ class Outcomes:
         if recorded is not None:
             return recorded
         current = await self.reads.get_message(account_id, message_id)
-        return current if current is not None and current.status in ADVANCED else None
+        return current if reported_first(current) else None
 
     async def already_sent(self, account_id: UUID, message_id: UUID, wa_message_id: str) -> Message | None:
         """The message, when a `sent` outcome found it no longer sending because a status
         webhook got there first with this very wamid (not a takeover: the outcome is known,
         and WhatsApp's word on it, a `failed` status included, stands)."""
         current = await self.reads.get_message(account_id, message_id)
-        if (
-            current is not None
-            and current.wa_message_id == wa_message_id
-            and current.status != MessageStatus.SENDING
-        ):
-            return current
-        return None
+        return current if reported_first(current, wa_message_id) else None
 
     async def not_recorded(self, account_id: UUID, message_id: UUID) -> FailedPrecondition | NotFound:
         """Why an outcome was not recorded, as the caller's error."""
