@@ -1,4 +1,4 @@
-"""Named SQL statements (services/conversations/database/queries.py): parameters by name,
+"""Named SQL statements (services/conversations/adapters/database/queries.py): parameters by name,
 compiled once into asyncpg's positional ones; every file of the package loads."""
 
 from pathlib import Path
@@ -46,3 +46,15 @@ def test_a_file_without_headers_or_with_a_name_twice_is_refused(
     assert Queries("one.sql").a.sql == "SELECT 1"
     with pytest.raises(AttributeError, match="no statement named b"):
         _ = Queries("one.sql").b
+
+
+def test_a_column_list_is_written_into_the_statements_that_use_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries, "__file__", str(tmp_path / "queries.py"))
+    (tmp_path / "uses.sql").write_text("-- name: a\n-- one\nSELECT {message_columns} FROM messages m;\n")
+    sql = Queries("uses.sql").a.sql
+    assert sql.startswith("SELECT m.id, m.account_id,") and sql.endswith("m.failed_at FROM messages m")
+    (tmp_path / "unknown.sql").write_text("-- name: a\n-- one\nSELECT {no_such_columns};\n")
+    with pytest.raises(ValueError, match="no column list named no_such_columns"):
+        Queries("unknown.sql")

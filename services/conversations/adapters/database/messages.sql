@@ -104,17 +104,13 @@ WITH input AS (
         array_agg(resource ORDER BY account_id, id))
     FROM m WHERE status <> 'sending'
 )
-SELECT m.id, m.account_id, m.conversation_id, m.direction, m.contact_wa_id, m.type, m.body::text AS body,
-       m.reply_to_wa_message_id, m.status, m.wa_message_id, m.error_code, m.error_message,
-       m.created_at, m.sent_at, m.delivered_at, m.read_at, m.failed_at,
+SELECT {message_columns},
        coalesce(extract(epoch FROM slots.slot_at - clock_timestamp()), 0)::float8 AS send_delay_seconds
 FROM m LEFT JOIN slots ON slots.message_id = m.id, appended;
 
 -- name: idempotent_original
 -- The message an idempotency key was first used for, with the request it came with.
-SELECT k.request_hash, m.id, m.account_id, m.conversation_id, m.direction, m.contact_wa_id, m.type,
-       m.body::text AS body, m.reply_to_wa_message_id, m.status, m.wa_message_id, m.error_code,
-       m.error_message, m.created_at, m.sent_at, m.delivered_at, m.read_at, m.failed_at
+SELECT k.request_hash, {message_columns}
 FROM idempotency_keys k JOIN messages m ON m.id = k.message_id
 WHERE k.account_id = :account_id AND k.key = :idempotency_key;
 
@@ -149,7 +145,5 @@ WITH input AS (
         array_agg(resource ORDER BY account_id, id))
     FROM m
 )
-SELECT m.id, m.account_id, m.conversation_id, m.direction, m.contact_wa_id, m.type, m.body::text AS body,
-       m.reply_to_wa_message_id, m.status, m.wa_message_id, m.error_code, m.error_message,
-       m.created_at, m.sent_at, m.delivered_at, m.read_at, m.failed_at, m.ordinal
+SELECT {message_columns}, m.ordinal
 FROM m, appended;

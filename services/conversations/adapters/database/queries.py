@@ -2,13 +2,16 @@
 
 A file holds statements one after another, each headed by its name and a one-line purpose:
 
-    -- name: store_notifications
-    -- Raw notifications, one row per array element; their ids in the elements' order.
+    -- name: store_applied
+    -- Notifications applied (a batch: one row per array element); their ids.
     INSERT INTO webhook_notifications ...
 
 Parameters are written `:name` (not inside a string literal or a comment; a `::type` cast is
 not one) and compiled once, when the file is read, into asyncpg's `$1, $2, ...`; callers pass
 them by name, and a name missing or left over is an error before anything reaches PostgreSQL.
+
+The column lists several statements read a record from are named in `columns.sql` and
+written `{name}` where used.
 """
 
 import re
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 _HEADER = re.compile(r"^-- name: (\w+)\n-- (.+)\n", re.MULTILINE)
+_COLUMNS_USE = re.compile(r"\{(\w+)\}")
 # A parameter, or what may look like one but is not: a string literal, a comment, a cast.
 _PARAMETER = re.compile(r"'(?:[^']|'')*'|--[^\n]*|::|(?<![:\w]):(\w+)")
 
@@ -50,22 +54,41 @@ def compile_query(name: str, purpose: str, text: str) -> Query:
     return Query(name, purpose, sql, tuple(parameters))
 
 
+def _named_parts(path: Path, text: str) -> list[tuple[str, str, str]]:
+    """The (name, purpose, text) of each part of a file, in order."""
+    headers = list(_HEADER.finditer(text))
+    if not headers or text[: headers[0].start()].strip():
+        raise ValueError(f"{path}: every statement needs a '-- name:' and a purpose line")
+    return [
+        (header.group(1), header.group(2), text[header.end() : following.start() if following else len(text)])
+        for header, following in zip(headers, [*headers[1:], None], strict=True)
+    ]
+
+
+_COLUMNS_PATH = Path(__file__).with_name("columns.sql")
+_COLUMNS = {name: body.strip() for name, _, body in _named_parts(_COLUMNS_PATH, _COLUMNS_PATH.read_text())}
+
+
+def _with_columns(path: Path, text: str) -> str:
+    def columns(match: re.Match[str]) -> str:
+        try:
+            return _COLUMNS[match.group(1)]
+        except KeyError:
+            raise ValueError(f"{path}: no column list named {match.group(1)} in columns.sql") from None
+
+    return _COLUMNS_USE.sub(columns, text)
+
+
 class Queries:
-    """The statements of one file, as attributes: `WEBHOOKS.store_notifications`."""
+    """The statements of one file, as attributes: `SQL.insert_outbound`."""
 
     def __init__(self, filename: str) -> None:
         self.path = Path(__file__).with_name(filename)
-        text = self.path.read_text()
-        headers = list(_HEADER.finditer(text))
-        if not headers or text[: headers[0].start()].strip():
-            raise ValueError(f"{self.path}: every statement needs a '-- name:' and a purpose line")
         self._queries: dict[str, Query] = {}
-        for header, following in zip(headers, [*headers[1:], None], strict=True):
-            end = following.start() if following else len(text)
-            name = header.group(1)
+        for name, purpose, text in _named_parts(self.path, _with_columns(self.path, self.path.read_text())):
             if name in self._queries:
                 raise ValueError(f"{self.path}: two statements named {name}")
-            self._queries[name] = compile_query(name, header.group(2), text[header.end() : end])
+            self._queries[name] = compile_query(name, purpose, text)
 
     def __getattr__(self, name: str) -> Query:
         try:

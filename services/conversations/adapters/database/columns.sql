@@ -1,0 +1,10 @@
+-- name: message_columns
+-- What rows.message reads, of a messages row `m`.
+m.id, m.account_id, m.conversation_id, m.direction, m.contact_wa_id, m.type, m.body::text AS body,
+m.reply_to_wa_message_id, m.status, m.wa_message_id, m.error_code, m.error_message,
+m.created_at, m.sent_at, m.delivered_at, m.read_at, m.failed_at
+
+-- name: conversation_columns
+-- What rows.conversation reads, of a conversation `c` and its contact `k`.
+c.id, c.account_id, k.wa_id AS contact_wa_id, k.profile_name AS contact_name, c.created_at,
+c.last_message_at, c.last_inbound_at, c.last_activity_at, c.unread_count
