@@ -20,6 +20,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from services.conversations.settings import database_dsn
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / ".pigeon"
 
@@ -45,13 +47,9 @@ def with_database(url: str, name: str) -> str:
     return f"{scheme_and_host}/{name}" + (f"?{query}" if query else "")
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 async def ensure_database(server_url: str, name: str, *, fresh: bool) -> str:
     """Creates database `name` on the server (dropping it first when fresh); returns its URL."""
-    connection = await asyncpg.connect(_asyncpg_dsn(server_url))
+    connection = await asyncpg.connect(database_dsn(server_url))
     try:
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if exists and fresh:
@@ -66,7 +64,7 @@ async def ensure_database(server_url: str, name: str, *, fresh: bool) -> str:
 
 async def drop_database(server_url: str, database_url: str) -> None:
     name = database_url.partition("?")[0].rpartition("/")[2]
-    connection = await asyncpg.connect(_asyncpg_dsn(server_url))
+    connection = await asyncpg.connect(database_dsn(server_url))
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -285,7 +283,7 @@ class Stack:
 async def phone_numbers_in(database: str) -> list[dict[str, Any]]:
     """Every account's number, token and app secret: the simulator accepts their sends and
     signs their webhooks."""
-    connection = await asyncpg.connect(_asyncpg_dsn(database))
+    connection = await asyncpg.connect(database_dsn(database))
     try:
         rows = await connection.fetch(
             "SELECT phone_number_id, access_token, app_secret, messages_per_second FROM accounts"

@@ -48,7 +48,7 @@ async def serve(settings: ConversationsSettings) -> None:
     health_task = asyncio.create_task(report_health(health, [SERVICE_NAME], parts.database.directory.ping))
     await parts.listener.start()
     await parts.use_cases.webhooks.start()
-    if settings.dispatcher_enabled:
+    if settings.outbox_worker_enabled:
         await parts.outbox_worker.start()
     log.info("conversations serving", extra={"bind": settings.bind, "port": port})
 
@@ -57,7 +57,7 @@ async def serve(settings: ConversationsSettings) -> None:
         # Each step runs even if one before it failed: a step skipped could cut sends in flight.
         health_task.cancel()
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
-        if settings.dispatcher_enabled:
+        if settings.outbox_worker_enabled:
             steps.append(("outbox", lambda: parts.outbox_worker.stop(settings.grace_seconds)))
         steps += [
             ("webhooks", parts.use_cases.webhooks.stop),

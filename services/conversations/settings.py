@@ -77,7 +77,7 @@ class ConversationsSettings:
     log_level: str
     sender_target: str
     metrics_port: int
-    dispatcher_enabled: bool
+    outbox_worker_enabled: bool
     outbox: OutboxSettings
     send_policy: SendPolicy
 
@@ -99,7 +99,7 @@ class ConversationsSettings:
             log_level=env("LOG_LEVEL", "INFO"),
             sender_target=env("SENDER_TARGET", "127.0.0.1:50052"),
             metrics_port=env("CONVERSATIONS_METRICS_PORT", 9101, int),
-            dispatcher_enabled=env("DISPATCHER_ENABLED", True, parse_bool),
+            outbox_worker_enabled=env("DISPATCHER_ENABLED", True, parse_bool),
             outbox=OutboxSettings(
                 concurrency=env("DISPATCH_CONCURRENCY", 1024, positive(int)),
                 max_attempts=env("MAX_ATTEMPTS", 8, positive(int)),

@@ -9,10 +9,10 @@ from pigeon.sender.v1 import sender_pb2_grpc
 from services.conversations.adapters.database.database import Database
 from services.conversations.adapters.listener import Listener
 from services.conversations.adapters.sender_client import Sender, SenderClient
-from services.conversations.entrypoints.grpc_api import UseCases
 from services.conversations.entrypoints.outbox_worker import OutboxWorker
 from services.conversations.settings import ConversationsSettings, OutboxSettings, SendPolicy
-from services.conversations.use_cases.delivery import Delivery
+from services.conversations.use_cases import UseCases
+from services.conversations.use_cases.delivery import OutboxDelivery
 from services.conversations.use_cases.directory import CACHE_CHANNEL, Directory
 from services.conversations.use_cases.events import EventHub
 from services.conversations.use_cases.outbound import OutboundMessages
@@ -67,7 +67,7 @@ def use_cases(
 def outbox_worker(
     database: Database, listener: Listener, sender: Sender, cases: UseCases, settings: OutboxSettings
 ) -> OutboxWorker:
-    delivery = Delivery(cases.directory, database.outbox, cases.outcomes, sender, settings)
+    delivery = OutboxDelivery(cases.directory, database.outbox, cases.outcomes, sender, settings)
     return OutboxWorker(database.outbox, delivery, listener, settings)
 
 

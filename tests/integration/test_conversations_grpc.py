@@ -25,8 +25,9 @@ from services.conversations.adapters.database.database import Database
 from services.conversations.adapters.listener import Listener
 from services.conversations.adapters.sender_client import Sender, SenderClient
 from services.conversations.domain.model import Accepted, Content, OutgoingMessage
-from services.conversations.entrypoints.grpc_api import MAX_BATCH_REQUESTS, ConversationsServicer, UseCases
+from services.conversations.entrypoints.grpc_api import MAX_BATCH_REQUESTS, ConversationsServicer
 from services.conversations.settings import SendPolicy
+from services.conversations.use_cases import UseCases
 from services.conversations.use_cases.send_now import SendNow
 from services.conversations.wiring import use_cases
 from services.shared.grpc_server import build_server

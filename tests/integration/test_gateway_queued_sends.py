@@ -1,4 +1,4 @@
-"""The gateway's client for queued sends (services/gateway/outbound.py) over real gRPC,
+"""The gateway's client for queued sends (services/gateway/queued_sends_client.py) over real gRPC,
 against a conversations stand-in whose answers and timing the tests control: concurrent
 requests share a call, each gets its own answer by its own deadline, and large requests
 or an older conversations without the batch call get one call each."""

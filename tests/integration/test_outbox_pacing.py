@@ -20,7 +20,7 @@ from services.conversations.adapters.database.database import Database
 from services.conversations.adapters.sender_client import Sender
 from services.conversations.domain.model import ClaimedMessage, Content, MessageStatus
 from services.conversations.settings import OutboxSettings, SendPolicy
-from services.conversations.use_cases.delivery import Delivery
+from services.conversations.use_cases.delivery import OutboxDelivery
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.outbound import OutboundMessages
 from services.conversations.use_cases.outcomes import Outcomes
@@ -68,18 +68,18 @@ class RecordingSender:
 @pytest_asyncio.fixture(loop_scope="session")
 async def pacing(
     database: str,
-) -> AsyncIterator[tuple[Database, OutboundMessages, Delivery, RecordingSender]]:
+) -> AsyncIterator[tuple[Database, OutboundMessages, OutboxDelivery, RecordingSender]]:
     store = Database(database, 2)
     directory = Directory(store.directory, 60.0)
     outbound = OutboundMessages(directory, store.messages, SendPolicy())
     sender = RecordingSender()
     outcomes = Outcomes(store.messages, store.reads)
-    delivery = Delivery(directory, store.outbox, outcomes, Sender(sender), SETTINGS)  # type: ignore[arg-type]
+    delivery = OutboxDelivery(directory, store.outbox, outcomes, Sender(sender), SETTINGS)  # type: ignore[arg-type]
     yield store, outbound, delivery, sender
     await store.close()
 
 
-def attempt(delivery: Delivery, message: ClaimedMessage, answered: float) -> Any:
+def attempt(delivery: OutboxDelivery, message: ClaimedMessage, answered: float) -> Any:
     return delivery.attempt(message, answered, handed_over=lambda: None)
 
 
@@ -138,7 +138,7 @@ async def state(engine: AsyncEngine, message_id: UUID) -> tuple[str, int]:
 async def test_a_delivery_too_late_for_its_slot_goes_back_to_the_queue(
     engine: AsyncEngine,
     account: SeededAccount,
-    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
+    pacing: tuple[Database, OutboundMessages, OutboxDelivery, RecordingSender],
 ) -> None:
     _, outbound, delivery, sender = pacing
     late = await claimed(engine, outbound, account, send_delay_seconds=0.0)
@@ -154,7 +154,7 @@ async def test_a_delivery_too_late_for_its_slot_goes_back_to_the_queue(
 async def test_a_delivery_on_time_waits_for_its_slot_and_is_sent(
     engine: AsyncEngine,
     account: SeededAccount,
-    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
+    pacing: tuple[Database, OutboundMessages, OutboxDelivery, RecordingSender],
 ) -> None:
     _, outbound, delivery, sender = pacing
     on_time = await claimed(engine, outbound, account, send_delay_seconds=0.2)
@@ -175,7 +175,7 @@ async def test_a_delivery_on_time_waits_for_its_slot_and_is_sent(
 async def test_a_delivery_the_sender_found_too_late_goes_back_to_the_queue(
     engine: AsyncEngine,
     account: SeededAccount,
-    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
+    pacing: tuple[Database, OutboundMessages, OutboxDelivery, RecordingSender],
 ) -> None:
     _, outbound, delivery, sender = pacing
     sender.late = True
@@ -196,7 +196,7 @@ async def test_a_delivery_the_sender_found_too_late_goes_back_to_the_queue(
 async def test_a_release_leaves_a_claim_taken_over_since(
     engine: AsyncEngine,
     account: SeededAccount,
-    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
+    pacing: tuple[Database, OutboundMessages, OutboxDelivery, RecordingSender],
 ) -> None:
     store, outbound, _, _ = pacing
     mine = await claimed(engine, outbound, account, send_delay_seconds=0.0)
@@ -209,7 +209,7 @@ async def test_a_release_leaves_a_claim_taken_over_since(
 async def test_an_outcome_for_a_claim_taken_over_is_counted_and_leaves_the_new_claim(
     engine: AsyncEngine,
     account: SeededAccount,
-    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
+    pacing: tuple[Database, OutboundMessages, OutboxDelivery, RecordingSender],
 ) -> None:
     _, outbound, delivery, sender = pacing
     before = superseded_outcomes()
@@ -225,7 +225,7 @@ async def test_an_outcome_for_a_claim_taken_over_is_counted_and_leaves_the_new_c
 async def test_an_outcome_a_status_webhook_already_recorded_is_not_a_takeover(
     engine: AsyncEngine,
     account: SeededAccount,
-    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
+    pacing: tuple[Database, OutboundMessages, OutboxDelivery, RecordingSender],
 ) -> None:
     _, outbound, delivery, sender = pacing
     before = superseded_outcomes()
@@ -244,7 +244,7 @@ async def test_an_outcome_a_status_webhook_already_recorded_is_not_a_takeover(
 async def test_after_a_pair_rate_limit_the_recipients_messages_take_turns(
     engine: AsyncEngine,
     account: SeededAccount,
-    pacing: tuple[Database, OutboundMessages, Delivery, RecordingSender],
+    pacing: tuple[Database, OutboundMessages, OutboxDelivery, RecordingSender],
 ) -> None:
     store, outbound, _, _ = pacing
     queued = [

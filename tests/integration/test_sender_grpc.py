@@ -350,7 +350,7 @@ async def test_send_messages_refuses_more_than_its_limit(
     assert await simulator.requests(phone_number_id=phone_number_id) == []
 
 
-# The conversations service's client of the sender (services/conversations/sender_client.py):
+# The conversations service's client of the sender (services/conversations/adapters/sender_client.py):
 # sends that start in the same turn of the event loop share one call.
 
 

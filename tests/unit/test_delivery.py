@@ -11,7 +11,7 @@ import pytest
 from services.conversations.domain.model import Accepted, ClaimedMessage, Message, MessageStatus
 from services.conversations.domain.retries import PAIR_RATE_LIMIT_CODE, PAIR_RATE_LIMIT_PAUSE_SECONDS
 from services.conversations.settings import OutboxSettings
-from services.conversations.use_cases.delivery import Delivery
+from services.conversations.use_cases.delivery import OutboxDelivery
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.outcomes import Outcomes
 from services.shared.vocabulary import FailureCode
@@ -52,7 +52,7 @@ class World:
         self.outbox = FakeOutbox()
         self.sender = FakeSender(*answers)
         self.account = self.directory_store.add_account(new_account())
-        self.delivery = Delivery(
+        self.delivery = OutboxDelivery(
             Directory(self.directory_store, 60.0),
             self.outbox,
             Outcomes(self.store, self.store),

@@ -11,15 +11,12 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from services.conversations.domain.model import Content, ConversationRef, Message, MessageStatus
-from services.shared.vocabulary import FailureCode
 
 SERVICE_WINDOW_SECONDS = 24 * 3600.0
 # The one type that may be sent outside the window.
 TYPE_SENT_ANY_TIME = "template"
 
-REENGAGEMENT_REQUIRED = FailureCode.REENGAGEMENT_REQUIRED
 REENGAGEMENT_MESSAGE = "More than 24 hours since the customer's last message: only a template can be sent"
-ACCOUNT_RATE_LIMITED = FailureCode.ACCOUNT_RATE_LIMITED
 RATE_LIMITED_MESSAGE = (
     "The account's messages-per-second limit is reached (its next free send slot is too far away):"
     " retry later"

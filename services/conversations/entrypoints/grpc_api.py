@@ -8,7 +8,6 @@ import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
@@ -35,16 +34,10 @@ from services.conversations.entrypoints.protobuf import (
     parse_id,
     timestamp,
 )
-from services.conversations.use_cases.directory import Directory
-from services.conversations.use_cases.events import EventHub
-from services.conversations.use_cases.outbound import OutboundMessages
-from services.conversations.use_cases.outcomes import Outcomes
-from services.conversations.use_cases.reading import Reading
-from services.conversations.use_cases.send_now import SendNow
-from services.conversations.use_cases.webhooks import Webhooks
+from services.conversations.use_cases import UseCases
+from services.shared.failure_proto import failure_to_proto
 from services.shared.logs import REQUEST_ID
 from services.shared.one_call_per_turn import as_they_complete
-from services.shared.whatsapp_errors import failure_to_proto
 
 log = logging.getLogger(__name__)
 
@@ -132,17 +125,6 @@ async def each_concurrently(
             return failed(item_status_for(exc))
 
     return list(await asyncio.gather(*(one(index, request) for index, request in enumerate(requests))))
-
-
-@dataclass(frozen=True)
-class UseCases:
-    directory: Directory
-    outbound: OutboundMessages
-    send_now: SendNow
-    outcomes: Outcomes
-    reading: Reading
-    events: EventHub
-    webhooks: Webhooks
 
 
 class ConversationsServicer(pb_grpc.ConversationsServicer):

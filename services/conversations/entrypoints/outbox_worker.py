@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 
-from services.conversations.adapters.listener import Listener
 from services.conversations.domain.model import ClaimedMessage
 from services.conversations.domain.pacing import NO_ACCOUNT, next_claim_cursor
 from services.conversations.metrics import (
@@ -20,8 +19,8 @@ from services.conversations.metrics import (
     OUTBOX_TAKEN_OVER,
 )
 from services.conversations.settings import OutboxSettings
-from services.conversations.use_cases.delivery import Delivery
-from services.conversations.use_cases.ports import OutboxPort
+from services.conversations.use_cases.delivery import OutboxDelivery
+from services.conversations.use_cases.ports import NotificationsPort, OutboxPort
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,11 @@ CLAIM_COALESCE_SECONDS = 0.003
 
 class OutboxWorker:
     def __init__(
-        self, outbox: OutboxPort, delivery: Delivery, listener: Listener, settings: OutboxSettings
+        self,
+        outbox: OutboxPort,
+        delivery: OutboxDelivery,
+        listener: NotificationsPort,
+        settings: OutboxSettings,
     ) -> None:
         self.outbox = outbox
         self.delivery = delivery
@@ -52,10 +55,6 @@ class OutboxWorker:
         self._claim_cursor = NO_ACCOUNT
         listener.subscribe(OUTBOX_CHANNEL, lambda _: self._wake.set())
         listener.on_reconnect(self._wake.set)
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._in_flight)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-worker")

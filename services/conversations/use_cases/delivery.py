@@ -28,7 +28,7 @@ Written = TypeVar("Written")
 OUTCOME_WRITE_MARGIN_SECONDS = 1.0
 
 
-class Delivery:
+class OutboxDelivery:
     def __init__(
         self,
         directory: Directory,

@@ -13,12 +13,13 @@ from uuid import UUID
 
 from services.conversations.adapters.database import rows
 from services.conversations.adapters.database.errors import one_row_may_fail
-from services.conversations.adapters.database.pool import StatementPool
+from services.conversations.adapters.database.pool import StatementPool, generic_plan_pool
 from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain import outbound
 from services.conversations.domain.model import Message
 from services.conversations.domain.outbound import NewOutbound, SendOutcome, StoredOutbound
 from services.shared.group_commit import GroupCommit, Item, Result
+from services.shared.vocabulary import FailureCode
 
 SQL = Queries("messages.sql")
 
@@ -29,7 +30,8 @@ MAX_BATCH = 64
 
 
 def batch_pool(dsn: str) -> StatementPool:
-    return StatementPool(dsn, BATCH_CONNECTIONS, server_settings={"plan_cache_mode": "force_generic_plan"})
+    """The send path's batched writes' own connections."""
+    return generic_plan_pool(dsn, BATCH_CONNECTIONS)
 
 
 def _group_commit(
@@ -77,9 +79,9 @@ class MessageStore:
             max_pacing_wait_seconds=[r.max_pacing_wait_seconds for r in batch],
             type_sent_any_time=outbound.TYPE_SENT_ANY_TIME,
             window_seconds=outbound.SERVICE_WINDOW_SECONDS,
-            reengagement_code=outbound.REENGAGEMENT_REQUIRED.value,
+            reengagement_code=FailureCode.REENGAGEMENT_REQUIRED.value,
             reengagement_message=outbound.REENGAGEMENT_MESSAGE,
-            rate_limited_code=outbound.ACCOUNT_RATE_LIMITED.value,
+            rate_limited_code=FailureCode.ACCOUNT_RATE_LIMITED.value,
             rate_limited_message=outbound.RATE_LIMITED_MESSAGE,
             sync_attempt=outbound.SYNC_SEND_ATTEMPT,
         )

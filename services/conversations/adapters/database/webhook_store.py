@@ -16,7 +16,7 @@ import asyncpg
 import orjson
 
 from services.conversations.adapters.database.errors import database_unavailable, statement_failed
-from services.conversations.adapters.database.pool import StatementPool, Transaction
+from services.conversations.adapters.database.pool import StatementPool, Transaction, generic_plan_pool
 from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain.errors import Unavailable
 from services.conversations.domain.notifications import (
@@ -39,16 +39,8 @@ CONNECTIONS = 4
 
 
 def webhook_pool(database_url: str) -> StatementPool:
-    """The webhook side's own connections. Generic plans: a statement on arrays is otherwise
-    planned afresh at every execution."""
-    return StatementPool(
-        database_url,
-        CONNECTIONS,
-        server_settings={
-            "plan_cache_mode": "force_generic_plan",
-            "idle_in_transaction_session_timeout": "5s",
-        },
-    )
+    """The webhook side's own connections."""
+    return generic_plan_pool(database_url, CONNECTIONS)
 
 
 def _uuid_array(ids: Sequence[UUID]) -> str:
