@@ -34,6 +34,10 @@ class FailureCode(StrEnum):
     # The call to the sender failed (unreachable, or it refused the request).
     SENDER_UNAVAILABLE = "sender_unavailable"
     SENDER_REFUSED = "sender_refused"
+    # A media id WhatsApp no longer knows (expired, deleted, never there), or its download URL gone.
+    MEDIA_NOT_FOUND = "media_not_found"
+    # A media file larger than pigeon takes: not downloaded.
+    MEDIA_TOO_LARGE = "media_too_large"
 
 
 _FAILURE_OF_CODE: dict[str, tuple[FailureClass, FailureKind | None]] = {
