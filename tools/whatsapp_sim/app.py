@@ -1,5 +1,5 @@
-"""An aiohttp stand-in for Meta's Graph API send endpoint and its webhooks, plus `/_sim/` inspection
-and control.
+"""An aiohttp stand-in for Meta's Graph API send and media endpoints and its webhooks, plus `/_sim/`
+inspection and control.
 
 pigeon's sender calls it over HTTP exactly as it calls Meta. Behaviour that tests need to
 provoke is keyed on the recipient: `to == "1999" + code` answers that Graph error code,
@@ -10,6 +10,12 @@ orjson parse, a few type checks and a deque append, so benchmarks measure pigeon
 With `webhook_url` set, every accepted send to a number with an app secret is followed by signed
 status webhooks (see `webhooks.py`); `/_sim/inbound` and `/_sim/webhook` send inbound messages
 and arbitrary bodies, and `/_sim/webhooks` lists every POST made.
+
+Media (see `media.py`): upload (`POST /{version}/{phone_number_id}/media`), retrieve and delete
+(`GET`/`DELETE /{version}/{media_id}`) and the download URL the retrieve answers, with Meta's
+types, size limits and lifetimes; an inbound message injected with `media` gets real bytes behind
+a webhook media id. `/_sim/media/{media_id}/expire` and `/_sim/media/faults` provoke expiry and
+failed downloads.
 """
 
 import asyncio
@@ -29,6 +35,13 @@ import orjson
 from aiohttp import web
 
 from tools.whatsapp_sim.config import PhoneNumber, SimConfig, parse_phone_number
+from tools.whatsapp_sim.media import (
+    ATTACHMENTS_PATH,
+    MediaRoutes,
+    MediaStore,
+    keep_inbound_media,
+    parse_inbound_media,
+)
 from tools.whatsapp_sim.webhooks import (
     Business,
     Delivery,
@@ -96,6 +109,7 @@ class State:
     # Per phone number, monotonic times of the sends accepted in the last second.
     windows: dict[str, deque[float]]
     webhooks: WebhookSender
+    media: MediaStore
 
 
 CONFIG = web.AppKey("config", SimConfig)
@@ -507,19 +521,20 @@ def _extra_delay(digits: str) -> float:
     return 0.0
 
 
-def _auth_error(request: web.Request, token: str) -> Outcome | None:
+def auth_error(request: web.Request, token: str) -> web.Response | None:
+    """Graph's 190 unless the request's Bearer token is `token`; the media routes check with it too."""
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     given = given.strip()
     if scheme.lower() != "bearer" or not given:
-        return _failed(
+        return graph_error(
             190,
             "The request has no valid 'Authorization: Bearer <token>' header.",
             message="Invalid OAuth access token - Cannot parse access token",
             subcode=None,
         )
     if not hmac.compare_digest(given.encode(errors="surrogateescape"), token.encode()):
-        return _failed(
+        return graph_error(
             190,
             "The access token does not belong to this phone number.",
             message="Error validating access token: The session has been invalidated.",
@@ -589,8 +604,8 @@ def _decide(
         )
         details = "The phone number ID is not registered with the simulator."
         return _failed(100, details, message=message, type_="GraphMethodException", subcode=33)
-    if (denied := _auth_error(request, number.access_token)) is not None:
-        return denied
+    if (denied := auth_error(request, number.access_token)) is not None:
+        return Outcome(denied, error_code=190)
     try:
         to = validate_send(body)
     except Invalid as exc:
@@ -763,8 +778,11 @@ async def post_inbound(request: web.Request) -> web.Response:
     """Sends Meta's webhook for messages from a customer and answers what pigeon answered.
 
     Body: {"phone_number_id", "from", "profile_name"?, "message": {...}} or "messages": [...]
-    (one notification holding them all). Answers {"wa_message_id" or "wa_message_ids",
-    "webhook_status"}: pigeon's HTTP status, null if it could not be reached.
+    (one notification holding them all). A media message may give "media" (see
+    `parse_inbound_media`) instead of its object: the simulator makes and keeps the bytes and
+    sends Meta's object for them. Answers {"wa_message_id" or "wa_message_ids", "webhook_status"}:
+    pigeon's HTTP status, null if it could not be reached; and with media, "media": {"id",
+    "mime_type", "file_size", "sha256" (hex)} (a list in step with the ids, null for the others).
     """
     config = request.app[CONFIG]
     try:
@@ -790,14 +808,22 @@ async def post_inbound(request: web.Request) -> web.Response:
             raise ValueError("messages must be a non-empty list")
         where = "message" if single else "messages[{}]"
         messages = [_inbound_message(item, sender, where.format(index)) for index, item in enumerate(items)]
+        specs = [parse_inbound_media(message, where.format(index)) for index, message in enumerate(messages)]
     except ValueError as exc:  # includes a body that is not JSON
         return _bad_request(str(exc))
+    store = request.app[STATE].media
+    media = [
+        None if spec is None else keep_inbound_media(store, config, phone_number_id, message, spec)
+        for message, spec in zip(messages, specs, strict=True)
+    ]
     business = Business.of(phone_number_id, number)
     body = orjson.dumps(notification(business, inbound_value(sender, profile_name, messages)))
     delivery = Delivery("inbound", url, phone_number_id, body, sign(body, business.app_secret))
     status = await request.app[STATE].webhooks.deliver_now(delivery, _copies(config))
     ids = [message["id"] for message in messages]
     answer: dict[str, Any] = {"wa_message_id": ids[0]} if single else {"wa_message_ids": ids}
+    if any(media):
+        answer["media"] = media[0] if single else media
     return _json({**answer, "webhook_status": status})
 
 
@@ -874,7 +900,9 @@ async def _webhook_client(app: web.Application) -> AsyncIterator[None]:
 def create_app(config: SimConfig) -> web.Application:
     app = web.Application()
     app[CONFIG] = config
-    app[STATE] = State(records=deque(maxlen=MAX_RECORDS), windows={}, webhooks=WebhookSender())
+    store = MediaStore(config)
+    app[STATE] = State(records=deque(maxlen=MAX_RECORDS), windows={}, webhooks=WebhookSender(), media=store)
+    media = MediaRoutes(config, store, graph_error, auth_error)
     app.cleanup_ctx.append(_webhook_client)
     app.router.add_get("/_sim/health", health)
     app.router.add_get("/_sim/config", get_config)
@@ -886,6 +914,15 @@ def create_app(config: SimConfig) -> web.Application:
     app.router.add_post("/_sim/webhook", post_raw_webhook)
     app.router.add_get("/_sim/webhooks", get_webhooks)
     app.router.add_delete("/_sim/webhooks", delete_webhooks)
+    app.router.add_post("/_sim/media/faults", media.add_faults)
+    app.router.add_post("/_sim/media/{media_id}/expire", media.expire)
+    app.router.add_get(ATTACHMENTS_PATH, media.download)
     app.router.add_post("/{version}/{phone_number_id}/messages", send_message)
+    # The version pattern keeps these off the /_sim/ paths; a path whose version is not one falls
+    # through to not_found (2500), as on Meta.
+    version = f"{{version:{_VERSION.pattern}}}"
+    app.router.add_post(f"/{version}/{{phone_number_id}}/media", media.upload)
+    app.router.add_get(f"/{version}/{{media_id}}", media.retrieve)
+    app.router.add_delete(f"/{version}/{{media_id}}", media.delete)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

@@ -1,4 +1,4 @@
-"""The simulator's settings: latency, random failures, throughput, webhooks and phone numbers.
+"""The simulator's settings: latency, random failures, throughput, webhooks, media and phone numbers.
 
 One `SimConfig` object is shared by the running app and mutated in place by the
 `/_sim/` control endpoints, so tests holding a reference always see the live values.
@@ -108,12 +108,20 @@ class SimConfig:
     # A message's statuses go out newest first (read, delivered, sent) at the same delays:
     # Meta does not guarantee their order.
     webhook_out_of_order: bool = False
+    # Media (media.py): how long a retrieved download URL works, how long a media id lives (Meta:
+    # 7 days for a webhook's, 30 for an upload's), and the bytes kept for them all, oldest evicted
+    # first. Settings so that tests can shorten them.
+    media_url_seconds: int = 300
+    webhook_media_seconds: int = 7 * 24 * 3600
+    uploaded_media_seconds: int = 30 * 24 * 3600
+    media_budget_bytes: int = 1 << 30
 
     @classmethod
     def from_env(cls) -> "SimConfig":
         """Reads SIM_LATENCY, SIM_ERROR_RATE, SIM_ERROR_CODE, SIM_DEFAULT_MPS, SIM_PHONE_NUMBERS,
-        SIM_WEBHOOK_URL, SIM_STATUS_DELAYS_MS, SIM_SEND_READ, SIM_WEBHOOK_DUPLICATES and
-        SIM_WEBHOOK_OUT_OF_ORDER."""
+        SIM_WEBHOOK_URL, SIM_STATUS_DELAYS_MS, SIM_SEND_READ, SIM_WEBHOOK_DUPLICATES,
+        SIM_WEBHOOK_OUT_OF_ORDER, SIM_MEDIA_URL_SECONDS, SIM_WEBHOOK_MEDIA_SECONDS,
+        SIM_UPLOADED_MEDIA_SECONDS and SIM_MEDIA_BUDGET_BYTES."""
         return cls(
             latency=env("SIM_LATENCY", Latency(), parse_latency),
             error_rate=env("SIM_ERROR_RATE", 0.0, _parse_error_rate),
@@ -125,6 +133,10 @@ class SimConfig:
             send_read=env("SIM_SEND_READ", True, _parse_bool),
             webhook_duplicates=env("SIM_WEBHOOK_DUPLICATES", False, _parse_bool),
             webhook_out_of_order=env("SIM_WEBHOOK_OUT_OF_ORDER", False, _parse_bool),
+            media_url_seconds=env("SIM_MEDIA_URL_SECONDS", 300, _parse_positive_int),
+            webhook_media_seconds=env("SIM_WEBHOOK_MEDIA_SECONDS", 7 * 24 * 3600, _parse_positive_int),
+            uploaded_media_seconds=env("SIM_UPLOADED_MEDIA_SECONDS", 30 * 24 * 3600, _parse_positive_int),
+            media_budget_bytes=env("SIM_MEDIA_BUDGET_BYTES", 1 << 30, _parse_positive_int),
         )
 
     def mps_for(self, number: PhoneNumber) -> int:
@@ -142,6 +154,10 @@ class SimConfig:
             "send_read": self.send_read,
             "webhook_duplicates": self.webhook_duplicates,
             "webhook_out_of_order": self.webhook_out_of_order,
+            "media_url_seconds": self.media_url_seconds,
+            "webhook_media_seconds": self.webhook_media_seconds,
+            "uploaded_media_seconds": self.uploaded_media_seconds,
+            "media_budget_bytes": self.media_budget_bytes,
             "phone_numbers": {
                 phone_number_id: {
                     "mps": self.mps_for(number),
@@ -184,10 +200,16 @@ class SimConfig:
         send_read = _bool_field(changes, "send_read", self.send_read)
         duplicates = _bool_field(changes, "webhook_duplicates", self.webhook_duplicates)
         out_of_order = _bool_field(changes, "webhook_out_of_order", self.webhook_out_of_order)
+        url_seconds = _int_field(changes, "media_url_seconds", self.media_url_seconds)
+        webhook_media = _int_field(changes, "webhook_media_seconds", self.webhook_media_seconds)
+        uploaded_media = _int_field(changes, "uploaded_media_seconds", self.uploaded_media_seconds)
+        budget = _int_field(changes, "media_budget_bytes", self.media_budget_bytes)
         self.latency, self.error_rate = latency, error_rate
         self.error_code, self.default_mps = error_code, default_mps
         self.webhook_url, self.status_delays_ms, self.send_read = webhook_url, status_delays_ms, send_read
         self.webhook_duplicates, self.webhook_out_of_order = duplicates, out_of_order
+        self.media_url_seconds, self.media_budget_bytes = url_seconds, budget
+        self.webhook_media_seconds, self.uploaded_media_seconds = webhook_media, uploaded_media
 
 
 _PATCHABLE = frozenset(
@@ -201,6 +223,10 @@ _PATCHABLE = frozenset(
         "send_read",
         "webhook_duplicates",
         "webhook_out_of_order",
+        "media_url_seconds",
+        "webhook_media_seconds",
+        "uploaded_media_seconds",
+        "media_budget_bytes",
     }
 )
 
