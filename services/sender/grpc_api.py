@@ -10,7 +10,6 @@ bug, surfacing as UNKNOWN.
 """
 
 import logging
-import re
 import time
 from collections.abc import AsyncIterator
 from typing import NoReturn
@@ -19,6 +18,8 @@ import grpc
 import orjson
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
+from services.sender import grpc_media
+from services.sender.checks import InvalidRequest, check_account
 from services.sender.whatsapp import Accepted, CloudApiClient, SendResult
 from services.shared.failure_proto import failure_to_proto
 from services.shared.logs import REQUEST_ID
@@ -30,20 +31,11 @@ log = logging.getLogger(__name__)
 
 SERVICE_NAME = sender_pb2.DESCRIPTOR.services_by_name["Sender"].full_name
 
-# The id goes into the URL path, so only characters that cannot change the path's
-# meaning (Meta's ids are digits; letters, "_" and "-" keep test ids readable).
-_PHONE_NUMBER_ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
-# Visible ASCII only: a space, CR or LF would break or split the Authorization header.
-_ACCESS_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
 _MAX_CALLBACK_DATA_BYTES = 512
 _MAX_REPLY_TO_CHARS = 256
 
 # Messages in one SendMessages call (the contract says so).
 MAX_MESSAGES_PER_CALL = 256
-
-
-class InvalidRequest(ValueError):
-    """The request cannot be sent as it is; the message names the field."""
 
 
 class SenderServicer(sender_pb2_grpc.SenderServicer):
@@ -88,6 +80,23 @@ class SenderServicer(sender_pb2_grpc.SenderServicer):
         async for result in as_they_complete([one(index) for index in range(len(messages))]):
             yield result
 
+    async def DownloadMedia(
+        self, request: sender_pb2.DownloadMediaRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[sender_pb2.DownloadMediaChunk]:
+        try:
+            async for chunk in grpc_media.download(self._client, request):
+                yield chunk
+        except InvalidRequest as exc:
+            await _abort_invalid(context, exc)
+
+    async def UploadMedia(
+        self, requests: AsyncIterator[sender_pb2.UploadMediaChunk], context: grpc.aio.ServicerContext
+    ) -> sender_pb2.UploadMediaResponse:
+        try:
+            return await grpc_media.upload(self._client, requests)
+        except InvalidRequest as exc:
+            await _abort_invalid(context, exc)
+
     async def _send(self, request: sender_pb2.SendMessageRequest, to: str) -> SendResult:
         not_after = request.not_after_unix_seconds
         if not_after and time.time() > not_after:
@@ -130,10 +139,7 @@ def validate(request: sender_pb2.SendMessageRequest) -> str:
 
     Returns the recipient as the Cloud API wants it (digits only); raises InvalidRequest.
     """
-    if not _PHONE_NUMBER_ID.fullmatch(request.phone_number_id):
-        raise InvalidRequest("phone_number_id must be 1-64 letters, digits, '_' or '-'")
-    if not _ACCESS_TOKEN.fullmatch(request.access_token):
-        raise InvalidRequest("access_token must be non-empty visible ASCII")
+    check_account(request.phone_number_id, request.access_token)
     recipient = RECIPIENT.fullmatch(request.to)
     if recipient is None:
         raise InvalidRequest("to must be 5-15 digits, optionally after '+'")

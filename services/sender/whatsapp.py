@@ -1,5 +1,6 @@
 """The WhatsApp Cloud API client: one pooled HTTP session per process; what each Graph
-API error means for the caller is services/shared/whatsapp_errors.py.
+API error means for the caller is services/shared/whatsapp_errors.py. The media calls
+(download, upload) are whatsapp_media.py, on the same session and answer parsing.
 
 No gRPC here: `send` returns domain results (`Accepted` or `Failure`) and never raises
 for anything WhatsApp or the network does. Access tokens go into the Authorization
@@ -94,28 +95,44 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float:
 
 def parse_response(http_status: int, body: bytes, retry_after: str | None = None) -> SendResult:
     """Turns the Cloud API's answer into a result. Never raises on a malformed answer."""
+    if not 200 <= http_status < 300:
+        return parse_error(http_status, body, retry_after)
+    data = parse_json(http_status, body)
+    if isinstance(data, Failure):
+        return data
+    return _accepted(data) or bad_response(http_status, body, "success without messages[0].id")
+
+
+def parse_json(http_status: int, body: bytes, retry_after: str | None = None) -> dict[str, Any] | Failure:
+    """The answer's JSON object, or the bad response it is instead."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return _bad_response(http_status, body, "answer is not JSON", retry_after)
+        return bad_response(http_status, body, "answer is not JSON", retry_after)
     if not isinstance(data, dict):
-        return _bad_response(http_status, body, "answer is not a JSON object", retry_after)
-    if 200 <= http_status < 300:
-        return _accepted(data) or _bad_response(http_status, body, "success without messages[0].id")
+        return bad_response(http_status, body, "answer is not a JSON object", retry_after)
+    return data
+
+
+def parse_error(http_status: int, body: bytes, retry_after: str | None = None) -> Failure:
+    """A failed call's answer (not 2xx): the Graph error it carries, or the bad response it is."""
+    data = parse_json(http_status, body, retry_after)
+    if isinstance(data, Failure):
+        return data
     error = data.get("error")
-    code = _as_int(error.get("code")) if isinstance(error, dict) else None
+    code = as_int(error.get("code")) if isinstance(error, dict) else None
     if not isinstance(error, dict) or code is None:
-        return _bad_response(http_status, body, "error answer without error.code", retry_after)
+        return bad_response(http_status, body, "error answer without error.code", retry_after)
     error_data = error.get("error_data")
     return Failure(
         failure_class=classify(code, http_status),
         kind=FailureKind.WHATSAPP_ERROR,
         code=str(code),
-        message=_as_str(error.get("message")),
+        message=as_str(error.get("message")),
         http_status=http_status,
-        subcode=_as_int(error.get("error_subcode")) or 0,
-        details=_as_str(error_data.get("details")) if isinstance(error_data, dict) else "",
-        fbtrace_id=_as_str(error.get("fbtrace_id")),
+        subcode=as_int(error.get("error_subcode")) or 0,
+        details=as_str(error_data.get("details")) if isinstance(error_data, dict) else "",
+        fbtrace_id=as_str(error.get("fbtrace_id")),
         retry_after_seconds=parse_retry_after(retry_after),
     )
 
@@ -129,12 +146,12 @@ def _accepted(data: dict[str, Any]) -> Accepted | None:
     contact = contacts[0] if isinstance(contacts, list) and contacts else None
     return Accepted(
         wa_message_id=message["id"],
-        wa_id=_as_str(contact.get("wa_id")) if isinstance(contact, dict) else "",
-        message_status=_as_str(message.get("message_status")),
+        wa_id=as_str(contact.get("wa_id")) if isinstance(contact, dict) else "",
+        message_status=as_str(message.get("message_status")),
     )
 
 
-def _bad_response(http_status: int, body: bytes, reason: str, retry_after: str | None = None) -> Failure:
+def bad_response(http_status: int, body: bytes, reason: str, retry_after: str | None = None) -> Failure:
     # A proxy's HTML 502 or 429 is worth retrying (when its Retry-After says); a garbled
     # 2xx may mean the message went out, and another 4xx will not get better.
     snippet = body[:200].decode("utf-8", errors="replace")
@@ -149,7 +166,7 @@ def _bad_response(http_status: int, body: bytes, reason: str, retry_after: str |
     )
 
 
-def _as_int(value: object) -> int | None:
+def as_int(value: object) -> int | None:
     # Graph sends integers; tolerate digit strings rather than lose the code.
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -158,7 +175,7 @@ def _as_int(value: object) -> int | None:
     return None
 
 
-def _as_str(value: object) -> str:
+def as_str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
@@ -203,6 +220,18 @@ class CloudApiClient:
             raise_for_status=False,
         )
 
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The pooled session, which the media calls (whatsapp_media.py) share."""
+        if self._session is None:
+            raise RuntimeError("CloudApiClient.start() was not called")
+        return self._session
+
+    @property
+    def api_root(self) -> str:
+        """The base URL and version every Graph call starts with, e.g. https://graph.facebook.com/v21.0."""
+        return self._api_root
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -244,14 +273,14 @@ class CloudApiClient:
         result: SendResult
         try:
             async with self._session.post(url, data=data, headers=headers) as response:
-                answer = await _read_at_most(response, MAX_ANSWER_BYTES)
+                answer = await read_at_most(response, MAX_ANSWER_BYTES)
                 if answer is None:
-                    result = _bad_response(response.status, b"", f"answer over {MAX_ANSWER_BYTES} bytes")
+                    result = bad_response(response.status, b"", f"answer over {MAX_ANSWER_BYTES} bytes")
                 else:
                     result = parse_response(response.status, answer, response.headers.get("Retry-After"))
         except aiohttp.ConnectionTimeoutError as exc:
             # Checked before TimeoutError (its base): no connection, so nothing was sent.
-            result = _connection_failure(exc)
+            result = connection_failure(exc)
         except TimeoutError:
             result = Failure(
                 failure_class=FailureClass.RETRYABLE,
@@ -261,12 +290,12 @@ class CloudApiClient:
             )
         except (aiohttp.ClientError, OSError) as exc:
             # Refused, reset, DNS, TLS, or the answer cut off half way.
-            result = _connection_failure(exc)
+            result = connection_failure(exc)
 
         elapsed = time.perf_counter() - started
         if isinstance(result, Failure):
             WHATSAPP_LATENCY.labels("failure", _code_label(result.code)).observe(elapsed)
-            _log_failure(phone_number_id, result)
+            log_failure(phone_number_id, result)
         else:
             WHATSAPP_LATENCY.labels("accepted", "").observe(elapsed)
         if isinstance(result, Accepted) and log.isEnabledFor(logging.DEBUG):
@@ -277,7 +306,7 @@ class CloudApiClient:
         return result
 
 
-async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+async def read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
     """The body, or None when it is longer than `limit` (a misdirected URL, a proxy's page)."""
     if response.content_length is not None:
         return await response.read() if response.content_length <= limit else None
@@ -304,7 +333,7 @@ def _code_label(code: str) -> str:
     return code if code in _KNOWN_CODE_LABELS else "other"
 
 
-def _connection_failure(exc: BaseException) -> Failure:
+def connection_failure(exc: BaseException) -> Failure:
     # aiohttp's messages name the host and the OS error, never the request headers.
     return Failure(
         failure_class=FailureClass.RETRYABLE,
@@ -314,14 +343,14 @@ def _connection_failure(exc: BaseException) -> Failure:
     )
 
 
-def _log_failure(phone_number_id: str, failure: Failure) -> None:
+def log_failure(phone_number_id: str, failure: Failure, event: str = "whatsapp send failed") -> None:
     # A WhatsApp error is an ordinary outcome (bad number, closed window); no answer at
     # all points at the network or Meta, which an operator should notice. The recipient
     # is personal data and stays out of the line.
     level = logging.INFO if failure.kind is FailureKind.WHATSAPP_ERROR else logging.WARNING
     log.log(
         level,
-        "whatsapp send failed",
+        event,
         extra={
             "phone_number_id": phone_number_id,
             "kind": failure.kind.value if failure.kind else "",
