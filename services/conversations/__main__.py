@@ -26,7 +26,7 @@ SERVICE_NAME = conversations_pb2.DESCRIPTOR.services_by_name["Conversations"].fu
 
 
 async def serve(settings: ConversationsSettings) -> None:
-    parts = build(settings)
+    parts = await build(settings)
     servicer = ConversationsServicer(parts.use_cases)
     server, health, port = await build_server(
         [lambda server: conversations_pb2_grpc.add_ConversationsServicer_to_server(servicer, server)],
@@ -50,6 +50,8 @@ async def serve(settings: ConversationsSettings) -> None:
     await parts.use_cases.webhooks.start()
     if settings.outbox_worker_enabled:
         await parts.outbox_worker.start()
+    if settings.media_worker_enabled:
+        await parts.media_worker.start()
     log.info("conversations serving", extra={"bind": settings.bind, "port": port})
 
     async def stop() -> None:
@@ -59,12 +61,15 @@ async def serve(settings: ConversationsSettings) -> None:
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if settings.outbox_worker_enabled:
             steps.append(("outbox", lambda: parts.outbox_worker.stop(settings.grace_seconds)))
+        if settings.media_worker_enabled:
+            steps.append(("media", lambda: parts.media_worker.stop(settings.grace_seconds)))
         steps += [
             ("webhooks", parts.use_cases.webhooks.stop),
             ("listener", parts.listener.stop),
             # Sync sends already handed to WhatsApp record their outcomes before the sender goes.
             ("sync sends", lambda: parts.use_cases.send_now.drain(settings.outbox.send_timeout_seconds + 1)),
             ("sender", parts.close_sender),
+            ("media store", parts.media_store.close),
             ("database", parts.database.close),
         ]
         for name, step in steps:
@@ -76,6 +81,7 @@ async def serve(settings: ConversationsSettings) -> None:
     def stop_starting_work() -> None:
         parts.use_cases.events.close()  # endless streams would hold the grace period
         parts.outbox_worker.stop_claiming()  # deliveries in flight finish during it
+        parts.media_worker.stop_claiming()
 
     await serve_until_signalled(
         server, health, settings.grace_seconds, on_stop=stop, on_signal=stop_starting_work

@@ -1,4 +1,4 @@
-"""The conversations service's own metrics: caches, the outbox, webhooks."""
+"""The conversations service's own metrics: caches, the outbox, media, webhooks."""
 
 from collections.abc import Iterator
 
@@ -21,6 +21,16 @@ OUTBOX_LATE_FOR_SLOT = Counter(
 OUTBOX_IN_FLIGHT = Gauge("pigeon_outbox_in_flight", "Deliveries in flight in this replica")
 OUTBOX_DEPTH = Gauge("pigeon_outbox_queued", "Messages queued (all replicas)")
 OUTBOX_OLDEST = Gauge("pigeon_outbox_oldest_queued_seconds", "Age of the oldest queued message")
+MEDIA_COPIES = Counter(
+    "pigeon_media_copies_total",
+    "Attempts at copying inbound media, by outcome (stored, retried, failed)",
+    ["outcome"],
+)
+MEDIA_COPY_FAILURES = Counter(
+    "pigeon_media_copy_failures_total", "Failed attempts at copying inbound media, by reason", ["reason"]
+)
+MEDIA_BYTES_STORED = Counter("pigeon_media_stored_bytes_total", "Bytes of media stored (copies and uploads)")
+MEDIA_PENDING = Gauge("pigeon_media_pending", "Media copies waiting (all replicas)")
 WEBHOOKS = Counter("pigeon_webhook_notifications_total", "Webhook notifications by outcome", ["outcome"])
 
 

@@ -4,7 +4,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.shared.settings import SettingsError, env, positive, unix_socket_path
+from services.shared.settings import SettingsError, env, parse_bool, positive, unix_socket_path
 
 
 def database_dsn(url: str) -> str:
@@ -14,14 +14,6 @@ def database_dsn(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql://" + url[len(prefix) :]
     raise SettingsError(f"DATABASE_URL must be a postgresql:// URL, got scheme of {url.split(':', 1)[0]!r}")
-
-
-def parse_bool(raw: str) -> bool:
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("must be true or false")
 
 
 def at_least(minimum: float) -> Callable[[str], float]:
@@ -66,6 +58,32 @@ class SendPolicy:
 
 
 @dataclass(frozen=True)
+class MediaSettings:
+    # "filesystem" (under root) or "s3" (an S3-compatible object store).
+    store: str
+    root: str
+    s3_endpoint_url: str
+    s3_bucket: str
+    s3_region: str
+    s3_access_key_id: str
+    s3_secret_access_key: str
+    # Copies from WhatsApp running at once in this replica.
+    concurrency: int
+    # A copy's claim: due again after this long should its worker die.
+    lease_seconds: float
+    retry_base_seconds: float
+    retry_max_seconds: float
+    # How long a presigned URL of the object store is good for.
+    presign_seconds: int
+
+
+def media_store_kind(raw: str) -> str:
+    if raw not in ("filesystem", "s3"):
+        raise ValueError("must be filesystem or s3")
+    return raw
+
+
+@dataclass(frozen=True)
 class ConversationsSettings:
     database_url: str
     bind: str
@@ -78,8 +96,11 @@ class ConversationsSettings:
     sender_target: str
     metrics_port: int
     outbox_worker_enabled: bool
+    # This replica copies inbound media from WhatsApp.
+    media_worker_enabled: bool
     outbox: OutboxSettings
     send_policy: SendPolicy
+    media: MediaSettings
 
     @classmethod
     def from_env(cls) -> "ConversationsSettings":
@@ -100,6 +121,7 @@ class ConversationsSettings:
             sender_target=env("SENDER_TARGET", "127.0.0.1:50052"),
             metrics_port=env("CONVERSATIONS_METRICS_PORT", 9101, int),
             outbox_worker_enabled=env("DISPATCHER_ENABLED", True, parse_bool),
+            media_worker_enabled=env("MEDIA_WORKER_ENABLED", True, parse_bool),
             outbox=OutboxSettings(
                 concurrency=env("DISPATCH_CONCURRENCY", 1024, positive(int)),
                 max_attempts=env("MAX_ATTEMPTS", 8, positive(int)),
@@ -116,6 +138,20 @@ class ConversationsSettings:
                 message_ttl_seconds=env("MESSAGE_TTL_SECONDS", 3600.0, positive(float)),
                 pacing_margin_seconds=pacing_margin_seconds,
                 max_pacing_wait_seconds=pacing_horizon_seconds,
+            ),
+            media=MediaSettings(
+                store=env("MEDIA_STORE", "filesystem", media_store_kind),
+                root=env("MEDIA_ROOT", ".pigeon/media"),
+                s3_endpoint_url=env("S3_ENDPOINT_URL", ""),
+                s3_bucket=env("S3_BUCKET", "pigeon-media"),
+                s3_region=env("S3_REGION", "us-east-1"),
+                s3_access_key_id=env("S3_ACCESS_KEY_ID", ""),
+                s3_secret_access_key=env("S3_SECRET_ACCESS_KEY", ""),
+                concurrency=env("MEDIA_CONCURRENCY", 8, positive(int)),
+                lease_seconds=env("MEDIA_LEASE_SECONDS", 600.0, positive(float)),
+                retry_base_seconds=env("MEDIA_RETRY_BASE_SECONDS", 5.0, positive(float)),
+                retry_max_seconds=env("MEDIA_RETRY_MAX_SECONDS", 900.0, positive(float)),
+                presign_seconds=env("MEDIA_PRESIGN_SECONDS", 300, positive(int)),
             ),
         )
 

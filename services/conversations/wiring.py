@@ -1,5 +1,6 @@
 """The conversations service's parts, built and connected: the adapters (PostgreSQL, the
-sender, the LISTEN connection), the use cases on them, the outbox's worker."""
+object store, the sender, the LISTEN connection), the use cases on them, the outbox's and the
+media copies' workers."""
 
 from dataclasses import dataclass
 
@@ -8,15 +9,21 @@ from pigeon.sender.v1 import sender_pb2_grpc
 
 from services.conversations.adapters.database.database import Database
 from services.conversations.adapters.listener import Listener
+from services.conversations.adapters.media_store import open_media_store
 from services.conversations.adapters.sender_client import Sender, SenderClient
+from services.conversations.domain.media import CopyPolicy
+from services.conversations.entrypoints.media_worker import MediaWorker
 from services.conversations.entrypoints.outbox_worker import OutboxWorker
-from services.conversations.settings import ConversationsSettings, OutboxSettings, SendPolicy
+from services.conversations.settings import ConversationsSettings, MediaSettings, OutboxSettings, SendPolicy
 from services.conversations.use_cases import UseCases
 from services.conversations.use_cases.delivery import OutboxDelivery
 from services.conversations.use_cases.directory import CACHE_CHANNEL, Directory
 from services.conversations.use_cases.events import EventHub
+from services.conversations.use_cases.media_copies import MediaCopies
+from services.conversations.use_cases.media_files import MediaFiles
 from services.conversations.use_cases.outbound import OutboundMessages
 from services.conversations.use_cases.outcomes import Outcomes
+from services.conversations.use_cases.ports import MediaStore
 from services.conversations.use_cases.reading import Reading
 from services.conversations.use_cases.send_now import SendNow
 from services.conversations.use_cases.webhooks import Webhooks
@@ -29,6 +36,8 @@ class Parts:
     listener: Listener
     use_cases: UseCases
     outbox_worker: OutboxWorker
+    media_worker: MediaWorker
+    media_store: MediaStore
     sender_client: SenderClient
     sender_channel: grpc.aio.Channel
 
@@ -41,8 +50,10 @@ def use_cases(
     database: Database,
     listener: Listener,
     sender: Sender,
+    media_store: MediaStore,
     cache_ttl_seconds: float,
     policy: SendPolicy,
+    presign_seconds: int = 300,
 ) -> UseCases:
     directory = Directory(database.directory, cache_ttl_seconds)
     # Writes by any replica (or by hand) reach every replica's caches within milliseconds.
@@ -61,6 +72,7 @@ def use_cases(
         reading=Reading(directory, database.reads),
         events=EventHub(database.events, listener),
         webhooks=webhooks,
+        media=MediaFiles(database.media, media_store, presign_seconds),
     )
 
 
@@ -71,7 +83,20 @@ def outbox_worker(
     return OutboxWorker(database.outbox, delivery, listener, settings)
 
 
-def build(settings: ConversationsSettings) -> Parts:
+def media_worker(
+    database: Database,
+    listener: Listener,
+    sender: Sender,
+    media_store: MediaStore,
+    cases: UseCases,
+    settings: MediaSettings,
+) -> MediaWorker:
+    policy = CopyPolicy(settings.retry_base_seconds, settings.retry_max_seconds)
+    copies = MediaCopies(cases.directory, database.media, media_store, sender, policy)
+    return MediaWorker(database.media, copies, listener, settings)
+
+
+async def build(settings: ConversationsSettings) -> Parts:
     database = Database(settings.database_url, settings.db_pool_size)
     listener = Listener(settings.database_url)
     sender_channel = open_channel(settings.sender_target)
@@ -80,6 +105,32 @@ def build(settings: ConversationsSettings) -> Parts:
         sender_pb2_grpc.SenderStub(sender_channel), settings.outbox.send_timeout_seconds
     )
     sender = Sender(sender_client)
-    cases = use_cases(database, listener, sender, settings.cache_ttl_seconds, settings.send_policy)
-    worker = outbox_worker(database, listener, sender, cases, settings.outbox)
-    return Parts(database, listener, cases, worker, sender_client, sender_channel)
+    media = settings.media
+    media_store = await open_media_store(
+        media.store,
+        root=media.root,
+        s3_endpoint_url=media.s3_endpoint_url,
+        s3_bucket=media.s3_bucket,
+        s3_region=media.s3_region,
+        s3_access_key_id=media.s3_access_key_id,
+        s3_secret_access_key=media.s3_secret_access_key,
+    )
+    cases = use_cases(
+        database,
+        listener,
+        sender,
+        media_store,
+        settings.cache_ttl_seconds,
+        settings.send_policy,
+        media.presign_seconds,
+    )
+    return Parts(
+        database,
+        listener,
+        cases,
+        outbox_worker(database, listener, sender, cases, settings.outbox),
+        media_worker(database, listener, sender, media_store, cases, media),
+        media_store,
+        sender_client,
+        sender_channel,
+    )

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.conversations.__main__ import SERVICE_NAME
 from services.conversations.adapters.database.database import Database
 from services.conversations.adapters.listener import Listener
+from services.conversations.adapters.media_store.filesystem import FilesystemMediaStore
 from services.conversations.adapters.sender_client import Sender, SenderClient
 from services.conversations.domain.model import Accepted, Content, OutgoingMessage
 from services.conversations.entrypoints.grpc_api import MAX_BATCH_REQUESTS, ConversationsServicer
@@ -43,13 +44,16 @@ class Service:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def service(engine: AsyncEngine, database: str) -> AsyncIterator[Service]:
+async def service(
+    engine: AsyncEngine, database: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Service]:
     db = Database(database, 10)
     listener = Listener(database)
     # No sender here: SendNow is tested end to end (tests/e2e/test_sync_send.py).
     unreachable = grpc.aio.insecure_channel("127.0.0.1:9")
     sender = Sender(SenderClient(SenderStub(unreachable), timeout_seconds=1))
-    cases = use_cases(db, listener, sender, cache_ttl_seconds=60, policy=SendPolicy())
+    store = FilesystemMediaStore(str(tmp_path_factory.mktemp("media")))
+    cases = use_cases(db, listener, sender, store, cache_ttl_seconds=60, policy=SendPolicy())
     await listener.start()
     servicer = ConversationsServicer(cases)
     server, _, port = await build_server(

@@ -54,7 +54,9 @@ def test_a_column_list_is_written_into_the_statements_that_use_it(
     monkeypatch.setattr(queries, "__file__", str(tmp_path / "queries.py"))
     (tmp_path / "uses.sql").write_text("-- name: a\n-- one\nSELECT {message_columns} FROM messages m;\n")
     sql = Queries("uses.sql").a.sql
-    assert sql.startswith("SELECT m.id, m.account_id,") and sql.endswith("m.failed_at FROM messages m")
+    assert sql.startswith("SELECT m.id, m.account_id,") and sql.endswith(
+        "m.media::text AS media FROM messages m"
+    )
     (tmp_path / "unknown.sql").write_text("-- name: a\n-- one\nSELECT {no_such_columns};\n")
     with pytest.raises(ValueError, match="no column list named no_such_columns"):
         Queries("unknown.sql")

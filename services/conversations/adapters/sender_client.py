@@ -11,13 +11,14 @@ or a large one, goes as a plain `SendMessage`.
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import grpc
 from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
+from services.conversations.domain.media import MediaFile
 from services.conversations.domain.model import Accepted, OutgoingMessage
 from services.shared.failure_proto import failure_from_proto
 from services.shared.one_call_per_turn import OneCallPerTurn, streamed_results
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 MAX_MESSAGES_PER_CALL = 64
 # A larger request goes alone, so a call stays far below gRPC's 4 MiB message limit.
 MAX_SHARED_REQUEST_BYTES = 16 * 1024
+# A 100 MB document at a slow 1 MB/s, with room to spare; the sender gives up on a stalled
+# download much sooner (its read timeout).
+MEDIA_CALL_TIMEOUT_SECONDS = 300.0
 
 
 class SenderCallError(Exception):
@@ -178,3 +182,32 @@ class Sender:
         if response.HasField("accepted"):
             return Accepted(response.accepted.wa_message_id)
         return failure_from_proto(response.failure)
+
+    async def download_media(
+        self, phone_number_id: str, access_token: str, wa_media_id: str, max_bytes: int
+    ) -> AsyncGenerator[MediaFile | bytes | Failure, None]:
+        """What WhatsApp says of the file, then its bytes, or a failure (first, or after some
+        bytes, which are then to be dropped); ends after a failure."""
+        call = self.client.stub.DownloadMedia(
+            sender_pb2.DownloadMediaRequest(
+                phone_number_id=phone_number_id,
+                access_token=access_token,
+                media_id=wa_media_id,
+                max_bytes=max_bytes,
+            ),
+            timeout=MEDIA_CALL_TIMEOUT_SECONDS,
+        )
+        try:
+            async for chunk in call:
+                part = chunk.WhichOneof("part")
+                if part == "file":
+                    yield MediaFile(chunk.file.mime_type, chunk.file.size, chunk.file.sha256)
+                elif part == "failure":
+                    yield failure_from_proto(chunk.failure)
+                    return
+                else:
+                    yield chunk.data
+        except grpc.aio.AioRpcError as exc:
+            yield call_failure(_call_error(exc))
+        finally:
+            call.cancel()

@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from services.conversations.domain.media import Media
+
 
 class Direction(StrEnum):
     OUTBOUND = "outbound"
@@ -82,6 +84,8 @@ class Message:
     delivered_at: datetime | None
     read_at: datetime | None
     failed_at: datetime | None
+    # pigeon's copy of its file, for a media message that has one.
+    media: Media | None = None
 
 
 @dataclass(frozen=True, slots=True)

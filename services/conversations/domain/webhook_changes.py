@@ -14,6 +14,7 @@ from uuid import UUID
 
 import orjson
 
+from services.conversations.domain.media import InboundMedia, inbound_media
 from services.conversations.domain.statuses import REPORTED, StatusReport
 
 # What parsing a message or status of an unexpected shape raises.
@@ -30,6 +31,8 @@ class Inbound:
     body_json: str
     reply_to: str
     sent_at: datetime
+    # The file it carries, for pigeon to copy (image, audio, video, document, sticker).
+    media: InboundMedia | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,7 @@ def parse_inbound(account_id: UUID, names: dict[str, str], message: dict[str, An
         body_json=orjson.dumps(body).decode(),
         reply_to=str((message.get("context") or {}).get("id", "")),
         sent_at=_time(message["timestamp"]),
+        media=inbound_media(message_type, body),
     )
 
 

@@ -26,6 +26,7 @@ from services.conversations.domain.errors import (
     Unavailable,
 )
 from services.conversations.domain.model import MessageStatus
+from services.conversations.entrypoints import grpc_media
 from services.conversations.entrypoints.protobuf import (
     content_from_proto,
     conversation_to_proto,
@@ -345,3 +346,22 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
                 )
         except Exception as exc:
             await abort_for(exc, context)
+
+    @maps_errors
+    async def GetMedia(self, request: pb.GetMediaRequest, context: grpc.aio.ServicerContext) -> pb.Media:
+        return await grpc_media.get_media(self.use, request)
+
+    async def ReadMedia(
+        self, request: pb.ReadMediaRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.MediaChunk]:
+        try:
+            async for chunk in grpc_media.read_media(self.use, request):
+                yield chunk
+        except Exception as exc:
+            await abort_for(exc, context)
+
+    @maps_errors
+    async def UploadMedia(
+        self, requests: AsyncIterator[pb.UploadMediaRequest], context: grpc.aio.ServicerContext
+    ) -> pb.Media:
+        return await grpc_media.upload_media(self.use, requests)

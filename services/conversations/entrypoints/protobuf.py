@@ -8,6 +8,7 @@ from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.messages.v1 import content_pb2
 
 from services.conversations.domain.errors import NotFound
+from services.conversations.domain.media import Media, MediaStatus
 from services.conversations.domain.model import Content, Conversation, Direction, Message, MessageStatus
 
 _DIRECTION = {Direction.OUTBOUND: pb.DIRECTION_OUTBOUND, Direction.INBOUND: pb.DIRECTION_INBOUND}
@@ -66,6 +67,28 @@ def message_to_proto(message: Message) -> pb.Message:
         read_at=timestamp(message.read_at),
         failed_at=timestamp(message.failed_at),
         contact_wa_id=message.contact_wa_id,
+        media=media_to_proto(message.media) if message.media else None,
+    )
+
+
+_MEDIA_STATUS = {
+    MediaStatus.PENDING: pb.MEDIA_STATUS_PENDING,
+    MediaStatus.STORED: pb.MEDIA_STATUS_STORED,
+    MediaStatus.FAILED: pb.MEDIA_STATUS_FAILED,
+}
+
+
+def media_to_proto(media: Media, download_url: str = "") -> pb.Media:
+    return pb.Media(
+        id=str(media.id),
+        status=_MEDIA_STATUS[media.status],
+        mime_type=media.mime_type,
+        size=media.size or 0,
+        sha256=media.sha256 or "",
+        filename=media.filename,
+        caption=media.caption,
+        failure_reason=media.failure_reason or "",
+        download_url=download_url,
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.events import EventHub
+from services.conversations.use_cases.media_files import MediaFiles
 from services.conversations.use_cases.outbound import OutboundMessages
 from services.conversations.use_cases.outcomes import Outcomes
 from services.conversations.use_cases.reading import Reading
@@ -24,3 +25,4 @@ class UseCases:
     reading: Reading
     events: EventHub
     webhooks: Webhooks
+    media: MediaFiles

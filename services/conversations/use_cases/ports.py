@@ -1,12 +1,13 @@
 """The interfaces the use cases work through: implemented by the adapters (PostgreSQL, the
 sender's client), faked in unit tests."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from services.conversations.domain.media import ClaimedCopy, Media, MediaFile
 from services.conversations.domain.model import (
     Accepted,
     Account,
@@ -35,6 +36,58 @@ from services.shared.whatsapp_errors import Failure
 
 class LostDeadlock(Exception):
     """A transaction lost a deadlock to another and was rolled back: it may run again."""
+
+
+class MediaStoreUnavailable(Exception):
+    """The object store could not be reached, or refused for a reason that may pass (a
+    timeout, a 5xx, a full disk): retry later, answer 503."""
+
+
+class MediaObjectMissing(Exception):
+    """No object under that key."""
+
+
+class MediaWriter(Protocol):
+    async def write(self, chunk: bytes) -> None: ...
+    async def commit(self) -> None:
+        """After the last chunk: the object appears under its key, whole or not at all."""
+        ...
+
+
+class MediaStore(Protocol):
+    """Where files' bytes are kept: the filesystem, or an S3-compatible object store."""
+
+    def writer(self, key: str, content_type: str) -> AbstractAsyncContextManager[MediaWriter]:
+        """Writes an object in chunks; one left without `commit()` (an exception, a mismatch
+        the caller found) leaves nothing behind."""
+        ...
+
+    def read(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 256 * 1024
+    ) -> AsyncIterator[bytes]:
+        """The bytes of [start, end) in chunks; MediaObjectMissing when there is no object."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+    async def presigned_url(
+        self, key: str, *, expires_seconds: int, filename: str, content_type: str
+    ) -> str | None:
+        """A short-lived URL to GET the object from directly; None when the store has none."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class MediaRepositoryPort(Protocol):
+    async def claim_copies(self, limit: int, lease_seconds: float) -> list[ClaimedCopy]: ...
+    async def retry_copy(self, copy: ClaimedCopy, delay_seconds: float) -> bool: ...
+    async def store_copy(self, copy: ClaimedCopy, mime_type: str, size: int, sha256: str) -> bool: ...
+    async def fail_copy(self, copy: ClaimedCopy, reason: str) -> bool: ...
+    async def get(self, account_id: UUID, media_id: UUID) -> Media | None: ...
+    async def insert_upload(
+        self, account_id: UUID, media_id: UUID, mime_type: str, size: int, sha256: str, filename: str
+    ) -> Media: ...
+    async def pending_copies(self) -> int: ...
 
 
 class DirectoryPort(Protocol):
@@ -100,6 +153,12 @@ class NotificationsPort(Protocol):
 
 class SenderPort(Protocol):
     async def send(self, message: OutgoingMessage, request_id: str = "") -> Accepted | Failure: ...
+    def download_media(
+        self, phone_number_id: str, access_token: str, wa_media_id: str, max_bytes: int
+    ) -> AsyncGenerator[MediaFile | bytes | Failure, None]:
+        """What WhatsApp says of the file, then its bytes; or a failure, first or after some
+        bytes (which are then to be dropped)."""
+        ...
 
 
 class WebhookTransactionPort(Protocol):

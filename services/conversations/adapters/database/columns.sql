@@ -2,7 +2,8 @@
 -- What rows.message reads, of a messages row `m`.
 m.id, m.account_id, m.conversation_id, m.direction, m.contact_wa_id, m.type, m.body::text AS body,
 m.reply_to_wa_message_id, m.status, m.wa_message_id, m.error_code, m.error_message,
-m.created_at, m.sent_at, m.delivered_at, m.read_at, m.failed_at
+m.created_at, m.sent_at, m.delivered_at, m.read_at, m.failed_at,
+m.media::text AS media
 
 -- name: conversation_columns
 -- What rows.conversation reads, of a conversation `c` and its contact `k`.

@@ -10,6 +10,7 @@ talks to PostgreSQL at run time (SQLAlchemy is for the migrations).
 from services.conversations.adapters.database import messages, webhook_store
 from services.conversations.adapters.database.directory import DirectoryStore
 from services.conversations.adapters.database.events import EventLog
+from services.conversations.adapters.database.media import MediaRepository
 from services.conversations.adapters.database.messages import MessageStore
 from services.conversations.adapters.database.outbox import OutboxQueue
 from services.conversations.adapters.database.pool import StatementPool
@@ -29,6 +30,7 @@ class Database:
         self.outbox = OutboxQueue(self._outbox)
         self.events = EventLog(self._statements)
         self.webhooks = WebhookStore(self._webhooks)
+        self.media = MediaRepository(self._statements)
 
     async def close(self) -> None:
         """Waits for the batches in flight, then closes every connection."""

@@ -1,9 +1,13 @@
 """Rows as the domain's records."""
 
+from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 import asyncpg
+import orjson
 
+from services.conversations.domain.media import Media, MediaStatus
 from services.conversations.domain.model import (
     Content,
     Conversation,
@@ -32,6 +36,30 @@ def message(row: asyncpg.Record) -> Message:
         delivered_at=row["delivered_at"],
         read_at=row["read_at"],
         failed_at=row["failed_at"],
+        media=media_of_json(row["media"]) if row["media"] else None,
+    )
+
+
+def media_of_json(text: str) -> Media:
+    """A media row from its resource JSON (pigeon_media_json), as message rows carry it."""
+    data = orjson.loads(text)
+    return media_of_fields(data, UUID(data["id"]))
+
+
+def media(row: asyncpg.Record) -> Media:
+    return media_of_fields(row, row["id"])
+
+
+def media_of_fields(fields: Mapping[str, Any], media_id: UUID) -> Media:
+    return Media(
+        id=media_id,
+        status=MediaStatus(fields["status"]),
+        mime_type=fields["mime_type"],
+        size=fields["size"],
+        sha256=fields["sha256"],
+        filename=fields["filename"],
+        caption=fields["caption"],
+        failure_reason=fields["failure_reason"],
     )
 
 

@@ -19,6 +19,7 @@ from services.conversations.adapters.database.errors import database_unavailable
 from services.conversations.adapters.database.pool import StatementPool, Transaction, generic_plan_pool
 from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain.errors import Unavailable
+from services.conversations.domain.media import WEBHOOK_MEDIA_LIFETIME
 from services.conversations.domain.notifications import (
     AppSecret,
     NewEvent,
@@ -105,7 +106,15 @@ class WebhookTransaction:
             reply_tos=[m.reply_to for m in messages],
             wa_message_ids=[m.wa_message_id for m in messages],
             sent_ats=[m.sent_at for m in messages],
+            wa_media_ids=[m.media.wa_media_id if m.media else None for m in messages],
+            mime_types=[m.media.mime_type if m.media else None for m in messages],
+            filenames=[m.media.filename if m.media else None for m in messages],
+            captions=[m.media.caption if m.media else None for m in messages],
+            media_lifetime_seconds=WEBHOOK_MEDIA_LIFETIME.total_seconds(),
         )
+        with_media = [row["id"] for row in rows if row["media_id"] is not None]
+        if with_media:
+            await self.transaction.run(SQL.show_media, message_ids=with_media)
         return [
             StoredInbound(
                 row["account_id"], row["wa_message_id"], row["id"], row["conversation_id"], row["resource"]

@@ -78,15 +78,43 @@ FROM contact JOIN conversation ON conversation.contact_id = contact.id;
 
 -- name: insert_inbound
 -- Inbound messages, one per array element; one already stored (same WhatsApp id) is skipped.
-INSERT INTO messages (account_id, conversation_id, direction, contact_wa_id, type, body,
-                      reply_to_wa_message_id, status, wa_message_id, created_at)
-SELECT i.account_id, i.conversation_id, 'inbound', i.wa_id, i.type, i.body::jsonb, i.reply_to,
-       'received', i.wa_message_id, i.sent_at
-FROM unnest(:account_ids::uuid[], :conversation_ids::uuid[], :wa_ids::text[], :types::text[],
-            :bodies::text[], :reply_tos::text[], :wa_message_ids::text[], :sent_ats::timestamptz[])
-     AS i(account_id, conversation_id, wa_id, type, body, reply_to, wa_message_id, sent_at)
-ON CONFLICT (account_id, wa_message_id) WHERE wa_message_id IS NOT NULL DO NOTHING
-RETURNING id, account_id, wa_message_id, conversation_id, pigeon_message_json(messages)::text AS resource;
+-- One with a file (a wa_media_id) gets its media row, pending a copy, in the same statement:
+-- its resource is built here, as the message's own does not see that row yet.
+WITH input AS (
+    SELECT * FROM unnest(:account_ids::uuid[], :conversation_ids::uuid[], :wa_ids::text[], :types::text[],
+                         :bodies::text[], :reply_tos::text[], :wa_message_ids::text[],
+                         :sent_ats::timestamptz[], :wa_media_ids::text[], :mime_types::text[],
+                         :filenames::text[], :captions::text[]) WITH ORDINALITY
+         AS i(account_id, conversation_id, wa_id, type, body, reply_to, wa_message_id, sent_at,
+              wa_media_id, mime_type, filename, caption, ordinal)
+), message AS (
+    INSERT INTO messages (account_id, conversation_id, direction, contact_wa_id, type, body,
+                          reply_to_wa_message_id, status, wa_message_id, created_at, media_id)
+    SELECT account_id, conversation_id, 'inbound', wa_id, type, body::jsonb, reply_to, 'received',
+           wa_message_id, sent_at, CASE WHEN wa_media_id IS NOT NULL THEN gen_random_uuid() END
+    FROM input ORDER BY ordinal
+    ON CONFLICT (account_id, wa_message_id) WHERE wa_message_id IS NOT NULL DO NOTHING
+    RETURNING id, account_id, wa_message_id, conversation_id, media_id, pigeon_message_json(messages) AS resource
+), file AS (
+    INSERT INTO media (id, account_id, origin, wa_media_id, mime_type, filename, caption, status,
+                       next_attempt_at, give_up_at)
+    SELECT m.media_id, m.account_id, 'inbound', i.wa_media_id, i.mime_type, i.filename, i.caption,
+           'pending', now(), i.sent_at + make_interval(secs => :media_lifetime_seconds)
+    FROM message m JOIN input i USING (account_id, wa_message_id)
+    WHERE m.media_id IS NOT NULL
+    RETURNING id, pigeon_media_json(media) AS resource
+)
+SELECT m.id, m.account_id, m.wa_message_id, m.conversation_id, m.media_id,
+       (CASE WHEN f.id IS NULL THEN m.resource
+             ELSE m.resource || jsonb_build_object('media', f.resource) END)::text AS resource
+FROM message m JOIN input i USING (account_id, wa_message_id) LEFT JOIN file f ON f.id = m.media_id
+ORDER BY i.ordinal;
+
+-- name: show_media
+-- These messages show their files' media rows (those insert_inbound made, once it is done).
+UPDATE messages m SET media = pigeon_media_json(d)
+FROM media d
+WHERE m.id = ANY(:message_ids::uuid[]) AND d.id = m.media_id;
 
 -- name: touch_conversations
 -- Customers wrote: each conversation's 24 h window moves to its newest message, `count` more unread.

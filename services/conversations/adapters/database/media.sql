@@ -1,0 +1,58 @@
+-- name: claim_copies
+-- Pending copies that are due, each taken for `lease_seconds` (due again then, should its
+-- worker die) as one more attempt.
+UPDATE media d
+SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => :lease_seconds)
+FROM (SELECT id FROM media
+      WHERE status = 'pending' AND next_attempt_at <= now()
+      ORDER BY next_attempt_at
+      LIMIT :limit
+      FOR UPDATE SKIP LOCKED) AS due
+WHERE d.id = due.id
+RETURNING d.id, d.account_id, d.wa_media_id, d.attempts,
+          greatest(extract(epoch FROM d.give_up_at - now()), 0)::float8 AS gives_up_in_seconds;
+
+-- name: retry_copy
+-- A copy that failed, due again after `delay_seconds`; only under its claim (`attempt`).
+UPDATE media SET next_attempt_at = now() + make_interval(secs => :delay_seconds)
+WHERE id = :id AND attempts = :attempt AND status = 'pending'
+RETURNING id;
+
+-- name: end_copy
+-- A copy stored (with what was kept) or failed (why), under its claim (`attempt`); its
+-- message shows it, and gets a media.stored or media.failed event.
+WITH d AS (
+    UPDATE media
+    SET status = :status, size = :size, sha256 = :sha256,
+        mime_type = coalesce(:mime_type, mime_type), failure_reason = :failure_reason,
+        next_attempt_at = NULL, stored_at = CASE WHEN :status = 'stored' THEN now() END
+    WHERE id = :id AND attempts = :attempt AND status = 'pending'
+    RETURNING id, account_id, pigeon_media_json(media) AS resource
+), m AS (
+    UPDATE messages SET media = d.resource, updated_at = now()
+    FROM d
+    WHERE messages.media_id = d.id AND messages.account_id = d.account_id
+    RETURNING messages.id, messages.account_id, messages.conversation_id,
+              pigeon_message_json(messages) AS resource
+), appended AS (
+    SELECT pigeon_append_events(
+        array_agg(account_id ORDER BY id), array_agg('media.' || :status ORDER BY id),
+        array_agg(id ORDER BY id), array_agg(conversation_id ORDER BY id), array_agg(resource ORDER BY id))
+    FROM m
+)
+SELECT d.id FROM d, appended;
+
+-- name: get_media
+-- One media file of an account.
+SELECT id, status, mime_type, size, sha256, filename, caption, failure_reason
+FROM media WHERE id = :id AND account_id = :account_id;
+
+-- name: insert_upload
+-- A file a client uploaded, already in the object store.
+INSERT INTO media (id, account_id, origin, mime_type, size, sha256, filename, status, stored_at)
+VALUES (:id, :account_id, 'upload', :mime_type, :size, :sha256, :filename, 'stored', now())
+RETURNING id, status, mime_type, size, sha256, filename, caption, failure_reason;
+
+-- name: pending_copies
+-- How many copies wait (due or not), for the metrics.
+SELECT count(*) AS pending FROM media WHERE status = 'pending';
