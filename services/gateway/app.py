@@ -7,6 +7,7 @@ from aiohttp import web
 
 from services.gateway.context import CLIENTS, OPENAPI, SETTINGS, WEBHOOK_GUARD
 from services.gateway.handlers import routes
+from services.gateway.media import routes as media_routes
 from services.gateway.middlewares import authenticate, json_errors, request_id
 from services.gateway.openapi import openapi_document
 from services.gateway.ratelimit import RATE_LIMITER, rate_limiter
@@ -42,6 +43,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.cleanup_ctx.append(service_clients_context)
     app.add_routes(routes)
     app.add_routes(webhook_routes)
+    app.add_routes(media_routes)
     app[OPEN_SOCKETS] = set()
     app.on_shutdown.append(close_open_sockets)
     app.router.add_get("/ws", events_socket)

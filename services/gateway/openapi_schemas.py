@@ -183,6 +183,10 @@ SCHEMAS: dict[str, Any] = {
             "delivered_at": TIMESTAMP,
             "read_at": TIMESTAMP,
             "failed_at": TIMESTAMP,
+            "media": {
+                "$ref": "#/components/schemas/Media",
+                "description": "pigeon's copy of the file of a media message (only on those)",
+            },
         },
     },
     "Conversation": {
@@ -217,9 +221,14 @@ SCHEMAS: dict[str, Any] = {
                     "message.read",
                     "message.received",
                     "conversation.updated",
+                    "media.stored",
+                    "media.failed",
                 ],
             },
-            "data": {"description": "The Message, or for conversation.updated the Conversation"},
+            "data": {
+                "description": "The Message (for media.*, the message whose file was stored or failed), "
+                "or for conversation.updated the Conversation"
+            },
         },
     },
 }

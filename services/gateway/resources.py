@@ -59,7 +59,30 @@ def message_json(message: pb.Message) -> dict[str, Any]:
     }
     if content.reply_to_wa_message_id:
         resource["context"] = {"message_id": content.reply_to_wa_message_id}
+    if message.HasField("media"):
+        resource["media"] = media_json(message.media)
     return resource
+
+
+_MEDIA_STATUS = {
+    pb.MEDIA_STATUS_PENDING: "pending",
+    pb.MEDIA_STATUS_STORED: "stored",
+    pb.MEDIA_STATUS_FAILED: "failed",
+}
+
+
+def media_json(media: pb.Media) -> dict[str, Any]:
+    """A media file; size and sha256 are null until it is stored."""
+    return {
+        "id": media.id,
+        "status": _MEDIA_STATUS.get(media.status, "unknown"),
+        "mime_type": media.mime_type,
+        "size": media.size if media.sha256 else None,
+        "sha256": media.sha256 or None,
+        "filename": media.filename,
+        "caption": media.caption,
+        "failure_reason": media.failure_reason or None,
+    }
 
 
 def conversation_json(conversation: pb.Conversation) -> dict[str, Any]:

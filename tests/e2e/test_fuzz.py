@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -197,7 +198,17 @@ async def test_the_api_answers_every_generated_request_as_documented(running: Ru
                 text("SELECT id FROM messages WHERE account_id = :a LIMIT 1"), {"a": account.account_id}
             )
         ).scalar_one()
-    real_ids = {"conversation_id": account.conversation_ids[0], "message_id": str(message_id)}
+    form = aiohttp.FormData()
+    form.add_field("file", b"a text file to fetch", content_type="text/plain", filename="fuzz.txt")
+    headers = {"Authorization": f"Bearer {account.api_key}"}
+    async with running.http.post(f"{running.gateway}/media", data=form, headers=headers) as response:
+        assert response.status == 201
+        media_id = (await response.json())["id"]
+    real_ids = {
+        "conversation_id": account.conversation_ids[0],
+        "message_id": str(message_id),
+        "media_id": media_id,
+    }
 
     report = await asyncio.to_thread(fuzz, document, running.gateway, account, real_ids)
 

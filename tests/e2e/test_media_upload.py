@@ -1,0 +1,166 @@
+"""POST /media and GET /media/{id}, end to end: multipart into the gateway, chunks over gRPC
+to conversations, the object store (the filesystem here), and the bytes back with ranges."""
+
+import asyncio
+import hashlib
+import os
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+from sqlalchemy import text
+
+from tests.fixtures.stack import Running
+from tools.seed import SeededAccount
+from tools.stack import DATA_DIR
+
+
+def auth(account: SeededAccount) -> dict[str, str]:
+    return {"Authorization": f"Bearer {account.api_key}"}
+
+
+async def upload(
+    running: Running, account: SeededAccount, data: bytes, mime_type: str, filename: str = "file.bin"
+) -> tuple[int, Any]:
+    form = aiohttp.FormData()
+    form.add_field("file", data, content_type=mime_type, filename=filename)
+    async with running.http.post(f"{running.gateway}/media", data=form, headers=auth(account)) as response:
+        return response.status, await response.json()
+
+
+async def media_rows(running: Running, account: SeededAccount) -> int:
+    async with running.engine.connect() as connection:
+        result = await connection.execute(
+            text("SELECT count(*) FROM media WHERE account_id = :a"), {"a": account.account_id}
+        )
+        return int(result.scalar_one())
+
+
+def files_kept(running: Running) -> list[str]:
+    """Every file under the stack's media root, partial uploads included."""
+    root = DATA_DIR / "test-media" / running.stack.log_dir.name  # type: ignore[union-attr]
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+
+async def test_an_upload_is_stored_and_served_back_whole(running: Running) -> None:
+    data = os.urandom(700_000)
+    status, body = await upload(running, running.acme, data, "image/jpeg", "photo é.jpg")
+    assert status == 201, body
+    assert body["mime_type"] == "image/jpeg" and body["size"] == len(data)
+    assert body["sha256"] == hashlib.sha256(data).hexdigest() and body["status"] == "stored"
+    url = f"{running.gateway}/media/{body['id']}"
+    async with running.http.get(url, headers=auth(running.acme)) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "image/jpeg"
+        assert response.headers["Content-Length"] == str(len(data))
+        assert response.headers["ETag"] == f'"{body["sha256"]}"'
+        assert response.headers["Accept-Ranges"] == "bytes"
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith("attachment;") and "photo%20%C3%A9.jpg" in disposition
+        assert await response.read() == data
+
+
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [
+        ("bytes=0-99", 0, 100),
+        ("bytes=1000-", 1000, 5000),
+        ("bytes=-10", 4990, 5000),
+        ("bytes=4999-9999", 4999, 5000),
+    ],
+)
+async def test_a_range_is_answered_206(running: Running, header: str, start: int, end: int) -> None:
+    data = os.urandom(5000)
+    _, body = await upload(running, running.acme, data, "application/pdf")
+    headers = {**auth(running.acme), "Range": header}
+    async with running.http.get(f"{running.gateway}/media/{body['id']}", headers=headers) as response:
+        assert response.status == 206
+        assert response.headers["Content-Range"] == f"bytes {start}-{end - 1}/5000"
+        assert await response.read() == data[start:end]
+
+
+async def test_a_range_past_the_end_is_416(running: Running) -> None:
+    _, body = await upload(running, running.acme, b"0123456789", "text/plain")
+    headers = {**auth(running.acme), "Range": "bytes=50-60"}
+    async with running.http.get(f"{running.gateway}/media/{body['id']}", headers=headers) as response:
+        assert response.status == 416
+        assert response.headers["Content-Range"] == "bytes */10"
+        assert (await response.json())["error"]["code"] == "range_not_satisfiable"
+
+
+async def test_an_unchanged_file_is_not_sent_again(running: Running) -> None:
+    _, body = await upload(running, running.acme, b"0123456789", "text/plain")
+    headers = {**auth(running.acme), "If-None-Match": f'"{body["sha256"]}"'}
+    async with running.http.get(f"{running.gateway}/media/{body['id']}", headers=headers) as response:
+        assert response.status == 304
+
+
+async def test_another_accounts_media_and_an_unknown_id_are_404(running: Running) -> None:
+    _, body = await upload(running, running.acme, b"acme's secret", "text/plain")
+    for media_id in (body["id"], "00000000-0000-0000-0000-000000000000", "not-a-uuid"):
+        url = f"{running.gateway}/media/{media_id}"
+        async with running.http.get(url, headers=auth(running.globex)) as response:
+            assert response.status == 404
+            assert (await response.json())["error"]["code"] == "not_found"
+
+
+async def test_a_type_whatsapp_does_not_take_is_415_and_nothing_is_kept(running: Running) -> None:
+    before = await media_rows(running, running.globex)
+    status, body = await upload(running, running.globex, b"MZ\x90\x00", "application/x-msdownload")
+    assert status == 415 and body["error"]["code"] == "unsupported_media_type"
+    assert await media_rows(running, running.globex) == before
+
+
+async def test_a_file_over_its_types_limit_is_413_and_nothing_is_kept(running: Running) -> None:
+    before = await media_rows(running, running.globex), files_kept(running)
+    status, body = await upload(running, running.globex, b"\x00" * 500_001, "image/webp")
+    assert status == 413 and body["error"]["code"] == "file_too_large"
+    assert (await media_rows(running, running.globex), files_kept(running)) == before
+
+
+async def test_an_empty_file_and_a_form_without_one_are_400(running: Running) -> None:
+    status, body = await upload(running, running.globex, b"", "image/png")
+    assert status == 400 and body["error"]["code"] == "invalid_request"
+    form = aiohttp.FormData()
+    form.add_field("filename", "x.png")
+    async with running.http.post(
+        f"{running.gateway}/media", data=form, headers=auth(running.globex)
+    ) as response:
+        assert response.status == 400
+    async with running.http.post(
+        f"{running.gateway}/media",
+        data=b"{}",
+        headers={**auth(running.globex), "Content-Type": "application/json"},
+    ) as response:
+        assert response.status == 400
+
+
+async def test_an_upload_cut_off_mid_body_keeps_nothing(running: Running) -> None:
+    before = await media_rows(running, running.globex), files_kept(running)
+    boundary = "cutcutcut"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+    promised = len(head) + 400_000 + len(f"\r\n--{boundary}--\r\n")
+    address = urlsplit(running.gateway)
+    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    writer.write(
+        (
+            f"POST /media HTTP/1.1\r\nHost: {address.netloc}\r\n"
+            f"Authorization: Bearer {running.globex.api_key}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {promised}\r\n\r\n"
+        ).encode()
+        + head
+        + b"\x89PNG" * 25_000  # 100,000 of the 400,000 bytes promised
+    )
+    await writer.drain()
+    await asyncio.sleep(0.3)
+    writer.transport.get_extra_info("socket").shutdown(socket.SHUT_WR)
+    await asyncio.wait_for(reader.read(), 10)  # the gateway answers or closes
+    writer.close()
+    await asyncio.sleep(0.5)
+    assert (await media_rows(running, running.globex), files_kept(running)) == before
