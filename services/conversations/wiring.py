@@ -21,9 +21,10 @@ from services.conversations.use_cases.directory import CACHE_CHANNEL, Directory
 from services.conversations.use_cases.events import EventHub
 from services.conversations.use_cases.media_copies import MediaCopies
 from services.conversations.use_cases.media_files import MediaFiles
+from services.conversations.use_cases.media_sends import SendsWithPigeonMedia
 from services.conversations.use_cases.outbound import OutboundMessages
 from services.conversations.use_cases.outcomes import Outcomes
-from services.conversations.use_cases.ports import MediaStore
+from services.conversations.use_cases.ports import MediaStore, SenderPort
 from services.conversations.use_cases.reading import Reading
 from services.conversations.use_cases.send_now import SendNow
 from services.conversations.use_cases.webhooks import Webhooks
@@ -49,7 +50,7 @@ class Parts:
 def use_cases(
     database: Database,
     listener: Listener,
-    sender: Sender,
+    sender: SenderPort,
     media_store: MediaStore,
     cache_ttl_seconds: float,
     policy: SendPolicy,
@@ -77,7 +78,7 @@ def use_cases(
 
 
 def outbox_worker(
-    database: Database, listener: Listener, sender: Sender, cases: UseCases, settings: OutboxSettings
+    database: Database, listener: Listener, sender: SenderPort, cases: UseCases, settings: OutboxSettings
 ) -> OutboxWorker:
     delivery = OutboxDelivery(cases.directory, database.outbox, cases.outcomes, sender, settings)
     return OutboxWorker(database.outbox, delivery, listener, settings)
@@ -115,10 +116,12 @@ async def build(settings: ConversationsSettings) -> Parts:
         s3_access_key_id=media.s3_access_key_id,
         s3_secret_access_key=media.s3_secret_access_key,
     )
+    # Both kinds of send go through it: a message may name a file of pigeon's.
+    sending = SendsWithPigeonMedia(sender, database.media, media_store)
     cases = use_cases(
         database,
         listener,
-        sender,
+        sending,
         media_store,
         settings.cache_ttl_seconds,
         settings.send_policy,
@@ -128,7 +131,7 @@ async def build(settings: ConversationsSettings) -> Parts:
         database,
         listener,
         cases,
-        outbox_worker(database, listener, sender, cases, settings.outbox),
+        outbox_worker(database, listener, sending, cases, settings.outbox),
         media_worker(database, listener, sender, media_store, cases, media),
         media_store,
         sender_client,

@@ -104,7 +104,12 @@ def from_whatsapp_failure(
         "fbtrace_id": failure.fbtrace_id,
         "retryable": failure.failure_class == sender_pb2.FAILURE_CLASS_RETRYABLE,
     }
-    if failure.failure_class == sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED:
+    if failure.code == FailureCode.MEDIA_NOT_USABLE:
+        # Refused by pigeon before any WhatsApp call: the message's media_id.
+        error = ApiError(422, FailureCode.MEDIA_NOT_USABLE, failure.message, details)
+    elif failure.code == FailureCode.MEDIA_UNAVAILABLE:
+        error = ApiError(503, FailureCode.MEDIA_UNAVAILABLE, failure.message, details)
+    elif failure.failure_class == sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED:
         error = ApiError(
             422,
             FailureCode.REENGAGEMENT_REQUIRED,

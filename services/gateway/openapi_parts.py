@@ -27,7 +27,10 @@ REASONS = {
     413: "Body larger than the limit (`file_too_large`: a file over its type's limit)",
     415: "A file of a type WhatsApp takes for no message (`unsupported_media_type`)",
     416: "A Range past the end of the file (`range_not_satisfiable`)",
-    422: "Text too long, the 24 h window is closed, or WhatsApp refused the message (stored as failed)",
+    422: (
+        "Text too long, the 24 h window is closed, WhatsApp refused the message, or its media_id names "
+        "no stored file of the account of a type the message takes (`media_not_usable`); stored as failed"
+    ),
     429: (
         "Too many requests for this API key (`rate_limited`), or, on POST /messages/send, the "
         "account's next free WhatsApp send slot is too far away (`account_rate_limited`: nothing "
@@ -38,7 +41,10 @@ REASONS = {
         "(`whatsapp_account_problem`: do not retry), the message stored as failed; or a pigeon "
         "service answered an unexpected error (`upstream_error`)"
     ),
-    503: "A pigeon service or PostgreSQL is unavailable",
+    503: (
+        "A pigeon service, PostgreSQL or the object store is unavailable (`media_unavailable`: the "
+        "file a send names could not be read)"
+    ),
     504: (
         "WhatsApp did not answer in time (`whatsapp_timeout`, the message stored as failed), or the "
         "gateway's own deadline passed (`outcome_unknown`: the send may still complete; retry with "

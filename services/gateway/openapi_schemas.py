@@ -31,6 +31,11 @@ def _media_schema(media_type: str) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "link": {"type": "string", "pattern": "^https?://", "maxLength": 2048},
         "id": ID,
+        "media_id": {
+            "type": "string",
+            "format": "uuid",
+            "description": "A file uploaded with POST /media; pigeon uploads it to WhatsApp as needed",
+        },
     }
     if media_type in ("image", "video", "document"):
         properties["caption"] = {"type": "string", "maxLength": MAX_CAPTION_LENGTH}
@@ -38,9 +43,9 @@ def _media_schema(media_type: str) -> dict[str, Any]:
         properties["filename"] = {"type": "string", "maxLength": 240}
     return {
         "type": "object",
-        "description": "Exactly one of link or id.",
+        "description": "Exactly one of link, id (WhatsApp's media id) or media_id (pigeon's).",
         "properties": properties,
-        "oneOf": [{"required": ["link"]}, {"required": ["id"]}],
+        "oneOf": [{"required": ["link"]}, {"required": ["id"]}, {"required": ["media_id"]}],
     }
 
 

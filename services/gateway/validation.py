@@ -49,6 +49,7 @@ class SendCommand:
 # ASCII digits only: str.isdigit() also accepts characters such as "²" that int() refuses.
 PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 EVENT_ID = re.compile(r"[0-9]{1,18}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def parse_page_size(raw: str) -> int:
@@ -219,11 +220,15 @@ def _media(body: dict[str, Any], media_type: str) -> dict[str, Any]:
     media = _object(body, media_type, media_type)
     link = _string(media, "link", f"{media_type}.link", required=False, max_length=2048)
     media_id = _string(media, "id", f"{media_type}.id", required=False, max_length=MAX_ID_LENGTH)
-    if bool(link) == bool(media_id):
-        raise invalid(f"{media_type} needs exactly one of link or id", media_type)
+    # A file uploaded with POST /media: the send goes with WhatsApp's id for it.
+    pigeon_id = _string(media, "media_id", f"{media_type}.media_id", required=False, max_length=36)
+    if [bool(link), bool(media_id), bool(pigeon_id)].count(True) != 1:
+        raise invalid(f"{media_type} needs exactly one of link, id or media_id", media_type)
     if link and not link.startswith(("https://", "http://")):
         raise invalid(f"{media_type}.link must be an http(s) URL", f"{media_type}.link")
-    result = {"link": link} if link else {"id": media_id}
+    if pigeon_id and not _UUID.fullmatch(pigeon_id):
+        raise invalid(f"{media_type}.media_id must be the id POST /media answered", f"{media_type}.media_id")
+    result = {"link": link} if link else {"id": media_id} if media_id else {"media_id": pigeon_id.lower()}
     if media_type in ("image", "video", "document"):
         caption = _string(
             media, "caption", f"{media_type}.caption", required=False, max_length=MAX_CAPTION_LENGTH

@@ -34,6 +34,10 @@ class FailureCode(StrEnum):
     # The call to the sender failed (unreachable, or it refused the request).
     SENDER_UNAVAILABLE = "sender_unavailable"
     SENDER_REFUSED = "sender_refused"
+    # A send naming a file of pigeon's (media_id): none of the account's is stored under that
+    # id, or it is not of a type the message takes; or its bytes could not be read or uploaded.
+    MEDIA_NOT_USABLE = "media_not_usable"
+    MEDIA_UNAVAILABLE = "media_unavailable"
     # A media id WhatsApp no longer knows (expired, deleted, never there), or its download URL gone.
     MEDIA_NOT_FOUND = "media_not_found"
     # A media file larger than pigeon takes: not downloaded.
@@ -47,6 +51,8 @@ _FAILURE_OF_CODE: dict[str, tuple[FailureClass, FailureKind | None]] = {
     FailureCode.LATE_FOR_SLOT: (FailureClass.RETRYABLE, FailureKind.LATE),
     FailureCode.SENDER_UNAVAILABLE: (FailureClass.RETRYABLE, FailureKind.CONNECTION),
     FailureCode.SENDER_REFUSED: (FailureClass.PERMANENT, None),
+    FailureCode.MEDIA_NOT_USABLE: (FailureClass.PERMANENT, None),
+    FailureCode.MEDIA_UNAVAILABLE: (FailureClass.RETRYABLE, None),
 }
 
 # A failed call to the sender: "sender_" + the gRPC status name ("sender_unavailable", ...).

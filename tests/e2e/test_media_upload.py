@@ -164,3 +164,59 @@ async def test_an_upload_cut_off_mid_body_keeps_nothing(running: Running) -> Non
     writer.close()
     await asyncio.sleep(0.5)
     assert (await media_rows(running, running.globex), files_kept(running)) == before
+
+
+async def send(running: Running, account: SeededAccount, content: dict[str, Any]) -> tuple[int, Any]:
+    body = {"conversation_id": account.conversation_ids[0], **content}
+    async with running.http.post(
+        f"{running.gateway}/messages/send", json=body, headers=auth(account)
+    ) as response:
+        return response.status, await response.json()
+
+
+async def whatsapp_media_of(running: Running, message_id: str) -> str:
+    """The WhatsApp media id the simulator got in the send of this message."""
+    for request in await running.simulator_requests():
+        body: Any = request["body"]
+        if isinstance(body, dict) and body.get("biz_opaque_callback_data") == message_id:
+            return str(body[body["type"]]["id"])
+    raise AssertionError(f"no send of {message_id} reached the simulator")
+
+
+async def test_a_send_by_media_id_uploads_once_and_reuses_whatsapps_id(running: Running) -> None:
+    acme = running.acme
+    data = os.urandom(50_000)
+    _, file = await upload(running, acme, data, "image/png", "menu.png")
+    status, first = await send(
+        running, acme, {"type": "image", "image": {"media_id": file["id"], "caption": "Menu"}}
+    )
+    assert status == 200, first
+    assert first["image"] == {"media_id": file["id"], "caption": "Menu"}  # pigeon's id is what is kept
+    status, second = await send(running, acme, {"type": "image", "image": {"media_id": file["id"]}})
+    assert status == 200, second
+    whatsapp_id = await whatsapp_media_of(running, first["id"])
+    assert await whatsapp_media_of(running, second["id"]) == whatsapp_id
+    # WhatsApp has the very bytes under that id.
+    number = acme.phone_number_id
+    url = f"{running.simulator}/v21.0/{whatsapp_id}?phone_number_id={number}"
+    async with running.http.get(url, headers={"Authorization": f"Bearer {acme.access_token}"}) as response:
+        assert (await response.json())["sha256"] == hashlib.sha256(data).hexdigest()
+    # Once WhatsApp is about to forget it, the next send uploads it again.
+    async with running.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE media SET wa_upload_expires_at = now() WHERE id = :id"), {"id": file["id"]}
+        )
+    status, third = await send(running, acme, {"type": "image", "image": {"media_id": file["id"]}})
+    assert status == 200, third
+    assert await whatsapp_media_of(running, third["id"]) != whatsapp_id
+
+
+async def test_a_send_by_a_media_id_it_cannot_use_is_422(running: Running) -> None:
+    _, pdf = await upload(running, running.acme, b"%PDF-1.4 tiny", "application/pdf")
+    _, globex_png = await upload(running, running.globex, b"\x89PNG....", "image/png")
+    for media_id in (pdf["id"], globex_png["id"], "00000000-0000-0000-0000-000000000000"):
+        status, body = await send(running, running.acme, {"type": "image", "image": {"media_id": media_id}})
+        assert status == 422, body
+        assert body["error"]["code"] == "media_not_usable"
+    status, body = await send(running, running.acme, {"type": "image", "image": {"media_id": "nope"}})
+    assert status == 400 and body["error"]["code"] == "invalid_request"

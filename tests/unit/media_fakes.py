@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from uuid import UUID
 
 from services.conversations.domain.media import ClaimedCopy, Media, MediaFile, MediaStatus
+from services.conversations.domain.model import Accepted, OutgoingMessage
 from services.conversations.use_cases.ports import MediaObjectMissing, MediaStoreUnavailable
 from services.shared.whatsapp_errors import Failure
 
@@ -71,6 +72,9 @@ class MediaRow:
     account_id: UUID
     attempts: int = 0
     retry_in: float | None = None
+    # WhatsApp's id for the file after an upload, and the seconds it stays good (from now).
+    wa_upload_id: str | None = None
+    wa_upload_lifetime: float = 0.0
 
 
 @dataclass
@@ -117,13 +121,39 @@ class FakeMediaRepository:
     async def pending_copies(self) -> int:
         return sum(row.media.status is MediaStatus.PENDING for row in self.rows.values())
 
+    async def upload_of(
+        self, account_id: UUID, media_id: UUID, margin_seconds: float
+    ) -> tuple[Media, str | None] | None:
+        row = self.rows.get(media_id)
+        if row is None or row.account_id != account_id:
+            return None
+        return row.media, row.wa_upload_id if row.wa_upload_lifetime > margin_seconds else None
+
+    async def remember_upload(self, media_id: UUID, wa_upload_id: str, lifetime_seconds: float) -> None:
+        self.rows[media_id].wa_upload_id = wa_upload_id
+        self.rows[media_id].wa_upload_lifetime = lifetime_seconds
+
 
 class FakeMediaSender:
-    """Each download answers the parts scripted for its WhatsApp media id."""
+    """Each download answers the parts scripted for its WhatsApp media id; each upload keeps
+    the bytes and answers a new WhatsApp id (or `upload_answer` when set)."""
 
     def __init__(self) -> None:
         self.downloads: dict[str, list[MediaFile | bytes | Failure]] = {}
         self.asked: list[tuple[str, str, str]] = []
+        self.uploaded: list[bytes] = []
+        self.upload_answer: Failure | None = None
+        self.sent: list[OutgoingMessage] = []
+
+    async def send(self, message: OutgoingMessage, request_id: str = "") -> Accepted | Failure:
+        self.sent.append(message)
+        return Accepted(f"wamid.{message.message_id}")
+
+    async def upload_media(
+        self, phone_number_id: str, access_token: str, media: Media, chunks: AsyncIterator[bytes]
+    ) -> str | Failure:
+        self.uploaded.append(b"".join([chunk async for chunk in chunks]))
+        return self.upload_answer or f"wa-upload-{len(self.uploaded)}"
 
     async def download_media(
         self, phone_number_id: str, access_token: str, wa_media_id: str, max_bytes: int

@@ -59,7 +59,12 @@ async def test_the_sender_gets_the_message_for_the_conversations_contact() -> No
     result = await w.send()
     [sent] = w.sender.sent
     assert sent == OutgoingMessage(
-        w.account.phone_number_id, w.account.access_token, "15550001111", TEXT, result.message.id
+        w.account.phone_number_id,
+        w.account.access_token,
+        "15550001111",
+        TEXT,
+        result.message.id,
+        w.account.id,
     )
     assert w.sender.request_ids == ["req-1"]
 

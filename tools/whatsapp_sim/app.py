@@ -626,7 +626,7 @@ def _decide(
     ok = web.Response(body=orjson.dumps(payload), content_type="application/json")
     statuses = None
     if config.webhook_url and number.app_secret:
-        statuses = _status_plan(config, phone_number_id, number, wamid, digits, body)
+        statuses = _status_plan(config, state, phone_number_id, number, wamid, digits, body)
     return Outcome(ok, wamid=wamid, extra_delay=_extra_delay(digits), statuses=statuses)
 
 
@@ -636,6 +636,7 @@ def _copies(config: SimConfig) -> int:
 
 def _status_plan(
     config: SimConfig,
+    state: State,
     phone_number_id: str,
     number: PhoneNumber,
     wamid: str,
@@ -645,6 +646,10 @@ def _status_plan(
     failure = None
     if (code := _failure_trigger(digits)) is not None:
         failure = (code, error_title(code), error_info(code).details)
+    elif (unknown := _unknown_media_id(state, phone_number_id, body)) is not None:
+        # As Meta: the send is accepted, and its failed status says the media would not do.
+        details = f"Media id {unknown} does not exist or has expired."
+        failure = (131053, error_title(131053), details)
     return StatusPlan(
         business=Business.of(phone_number_id, number),
         url=config.webhook_url,
@@ -655,6 +660,15 @@ def _status_plan(
         copies=_copies(config),
         failure=failure,
     )
+
+
+def _unknown_media_id(state: State, phone_number_id: str, body: dict[str, Any]) -> str | None:
+    """The `id` of a media message's file when this phone number has no such media (any more)."""
+    content = body.get(body.get("type", ""))
+    if body.get("type") not in MEDIA_TYPES or not isinstance(content, dict) or "id" not in content:
+        return None
+    media = state.media.get(str(content["id"]))
+    return None if media is not None and media.phone_number_id == phone_number_id else str(content["id"])
 
 
 # --- /_sim/ control ---------------------------------------------------------------------------

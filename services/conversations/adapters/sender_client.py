@@ -18,7 +18,7 @@ import grpc
 from pigeon.messages.v1 import content_pb2
 from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
-from services.conversations.domain.media import MediaFile
+from services.conversations.domain.media import Media, MediaFile
 from services.conversations.domain.model import Accepted, OutgoingMessage
 from services.shared.failure_proto import failure_from_proto
 from services.shared.one_call_per_turn import OneCallPerTurn, streamed_results
@@ -211,3 +211,31 @@ class Sender:
             yield call_failure(_call_error(exc))
         finally:
             call.cancel()
+
+    async def upload_media(
+        self, phone_number_id: str, access_token: str, media: Media, chunks: AsyncIterator[bytes]
+    ) -> str | Failure:
+        """WhatsApp's id for the file, streamed from `chunks`, or why not. An error `chunks`
+        raise (the object store) is raised here, the call given up."""
+        call = self.client.stub.UploadMedia(timeout=MEDIA_CALL_TIMEOUT_SECONDS)
+        header = sender_pb2.UploadMediaHeader(
+            phone_number_id=phone_number_id,
+            access_token=access_token,
+            mime_type=media.mime_type,
+            filename=media.filename,
+            size=media.size or 0,
+        )
+        try:
+            await call.write(sender_pb2.UploadMediaChunk(header=header))
+            async for chunk in chunks:
+                await call.write(sender_pb2.UploadMediaChunk(data=chunk))
+            await call.done_writing()
+            response = await call
+        except grpc.aio.AioRpcError as exc:
+            return call_failure(_call_error(exc))
+        finally:
+            if not call.done():
+                call.cancel()
+        if response.WhichOneof("result") == "media_id":
+            return str(response.media_id)
+        return failure_from_proto(response.failure)

@@ -107,6 +107,7 @@ class OutgoingMessage:
     content: Content
     # pigeon's id, which WhatsApp echoes in the message's status webhooks.
     message_id: UUID
+    account_id: UUID
     # The event loop time after which the sender must not call WhatsApp (too late for the
     # message's pacing slot); None for no limit.
     send_by: float | None = None

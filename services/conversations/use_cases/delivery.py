@@ -72,6 +72,7 @@ class OutboxDelivery:
             message.contact_wa_id,
             message.content,
             message.id,
+            message.account_id,
             # The sender checks the slot again just before the WhatsApp call: a call held up
             # on its way (a busy sender) must not go out later than the margin allows either.
             send_by=slot + margin * 3 / 4,

@@ -24,9 +24,9 @@ from services.conversations.metrics import MEDIA_BYTES_STORED, MEDIA_COPIES, MED
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.ports import (
     MediaRepositoryPort,
+    MediaSenderPort,
     MediaStore,
     MediaStoreUnavailable,
-    SenderPort,
 )
 from services.shared.media_types import LARGEST_MEDIA_BYTES, max_bytes_of
 from services.shared.vocabulary import SENDER_CALL_PREFIX, FailureCode
@@ -54,7 +54,7 @@ class MediaCopies:
         directory: Directory,
         repository: MediaRepositoryPort,
         store: MediaStore,
-        sender: SenderPort,
+        sender: MediaSenderPort,
         policy: CopyPolicy,
     ) -> None:
         self.directory = directory

@@ -88,6 +88,13 @@ class MediaRepositoryPort(Protocol):
         self, account_id: UUID, media_id: UUID, mime_type: str, size: int, sha256: str, filename: str
     ) -> Media: ...
     async def pending_copies(self) -> int: ...
+    async def upload_of(
+        self, account_id: UUID, media_id: UUID, margin_seconds: float
+    ) -> tuple[Media, str | None] | None:
+        """A file of the account, and its WhatsApp id while WhatsApp keeps it longer than the margin."""
+        ...
+
+    async def remember_upload(self, media_id: UUID, wa_upload_id: str, lifetime_seconds: float) -> None: ...
 
 
 class DirectoryPort(Protocol):
@@ -153,12 +160,29 @@ class NotificationsPort(Protocol):
 
 class SenderPort(Protocol):
     async def send(self, message: OutgoingMessage, request_id: str = "") -> Accepted | Failure: ...
+
+
+class MediaSenderPort(Protocol):
     def download_media(
         self, phone_number_id: str, access_token: str, wa_media_id: str, max_bytes: int
     ) -> AsyncGenerator[MediaFile | bytes | Failure, None]:
         """What WhatsApp says of the file, then its bytes; or a failure, first or after some
         bytes (which are then to be dropped)."""
         ...
+
+    async def upload_media(
+        self,
+        phone_number_id: str,
+        access_token: str,
+        media: Media,
+        chunks: AsyncIterator[bytes],
+    ) -> str | Failure:
+        """WhatsApp's id for the file, uploaded from `chunks`, or why not."""
+        ...
+
+
+class SenderWithMediaPort(SenderPort, MediaSenderPort, Protocol):
+    """The sender's client itself: messages and files."""
 
 
 class WebhookTransactionPort(Protocol):

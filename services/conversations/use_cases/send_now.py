@@ -103,7 +103,9 @@ class SendNow:
             # The account's pacing slot: with the outbox's sends, it stays under its rate.
             await asyncio.sleep(target.send_delay_seconds)
         answer = await self.sender.send(
-            OutgoingMessage(target.phone_number_id, target.access_token, target.to, content, message.id),
+            OutgoingMessage(
+                target.phone_number_id, target.access_token, target.to, content, message.id, account_id
+            ),
             request_id,
         )
         answered = time.perf_counter()

@@ -79,6 +79,19 @@ class MediaRepository:
         )
         return rows.media(found[0])
 
+    async def upload_of(
+        self, account_id: UUID, media_id: UUID, margin_seconds: float
+    ) -> tuple[Media, str | None] | None:
+        found = await self.pool.run(
+            SQL.upload_of, id=media_id, account_id=account_id, margin_seconds=margin_seconds
+        )
+        return (rows.media(found[0]), found[0]["wa_upload_id"]) if found else None
+
+    async def remember_upload(self, media_id: UUID, wa_upload_id: str, lifetime_seconds: float) -> None:
+        await self.pool.run(
+            SQL.remember_upload, id=media_id, wa_upload_id=wa_upload_id, lifetime_seconds=lifetime_seconds
+        )
+
     async def pending_copies(self) -> int:
         found = await self.pool.run(SQL.pending_copies)
         return int(found[0]["pending"])

@@ -53,6 +53,21 @@ INSERT INTO media (id, account_id, origin, mime_type, size, sha256, filename, st
 VALUES (:id, :account_id, 'upload', :mime_type, :size, :sha256, :filename, 'stored', now())
 RETURNING id, status, mime_type, size, sha256, filename, caption, failure_reason;
 
+-- name: upload_of
+-- A stored file of an account for a send: what it is, and the id WhatsApp knows it by, while
+-- WhatsApp keeps it for more than `margin_seconds` yet.
+SELECT id, status, mime_type, size, sha256, filename, caption, failure_reason,
+       CASE WHEN wa_upload_expires_at > now() + make_interval(secs => :margin_seconds)
+            THEN wa_upload_id END AS wa_upload_id
+FROM media WHERE id = :id AND account_id = :account_id;
+
+-- name: remember_upload
+-- The id WhatsApp gave a file just uploaded, good for `lifetime_seconds`.
+UPDATE media
+SET wa_upload_id = :wa_upload_id,
+    wa_upload_expires_at = now() + make_interval(secs => :lifetime_seconds)
+WHERE id = :id;
+
 -- name: pending_copies
 -- How many copies wait (due or not), for the metrics.
 SELECT count(*) AS pending FROM media WHERE status = 'pending';

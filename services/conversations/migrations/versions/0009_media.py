@@ -79,6 +79,10 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", TS),
         # WhatsApp forgets a webhook's media after 7 days: retries stop then.
         sa.Column("give_up_at", TS),
+        # The id WhatsApp gave the file when pigeon last uploaded it for a send, and when
+        # WhatsApp forgets it (30 days).
+        sa.Column("wa_upload_id", sa.Text),
+        sa.Column("wa_upload_expires_at", TS),
         sa.Column("created_at", TS, nullable=False, server_default=NOW),
         sa.Column("stored_at", TS),
     )
