@@ -30,6 +30,7 @@ MEDIA_COPY_FAILURES = Counter(
     "pigeon_media_copy_failures_total", "Failed attempts at copying inbound media, by reason", ["reason"]
 )
 MEDIA_BYTES_STORED = Counter("pigeon_media_stored_bytes_total", "Bytes of media stored (copies and uploads)")
+MEDIA_DELETED = Counter("pigeon_media_deleted_total", "Media files deleted past the retention period")
 MEDIA_PENDING = Gauge("pigeon_media_pending", "Media copies waiting (all replicas)")
 WEBHOOKS = Counter("pigeon_webhook_notifications_total", "Webhook notifications by outcome", ["outcome"])
 

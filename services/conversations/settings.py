@@ -75,6 +75,8 @@ class MediaSettings:
     retry_max_seconds: float
     # How long a presigned URL of the object store is good for.
     presign_seconds: int
+    # Stored files are deleted this long after they were stored; 0 keeps them for ever.
+    retention_seconds: float
 
 
 def media_store_kind(raw: str) -> str:
@@ -152,6 +154,7 @@ class ConversationsSettings:
                 retry_base_seconds=env("MEDIA_RETRY_BASE_SECONDS", 5.0, positive(float)),
                 retry_max_seconds=env("MEDIA_RETRY_MAX_SECONDS", 900.0, positive(float)),
                 presign_seconds=env("MEDIA_PRESIGN_SECONDS", 300, positive(int)),
+                retention_seconds=env("MEDIA_RETENTION_DAYS", 0.0, at_least(0.0)) * 86400,
             ),
         )
 

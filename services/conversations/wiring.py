@@ -94,7 +94,7 @@ def media_worker(
 ) -> MediaWorker:
     policy = CopyPolicy(settings.retry_base_seconds, settings.retry_max_seconds)
     copies = MediaCopies(cases.directory, database.media, media_store, sender, policy)
-    return MediaWorker(database.media, copies, listener, settings)
+    return MediaWorker(database.media, copies, cases.media, listener, settings)
 
 
 async def build(settings: ConversationsSettings) -> Parts:

@@ -116,6 +116,9 @@ async def get_media(request: web.Request) -> web.StreamResponse:
         raise ApiError(
             409, "media_pending", "the file is not copied yet", media_json(media), {"Retry-After": "5"}
         )
+    if media.status == pb.MEDIA_STATUS_DELETED:
+        gone = "the file was deleted after the retention period"
+        raise ApiError(410, "media_deleted", gone, media_json(media))
     if media.status != pb.MEDIA_STATUS_STORED:
         raise ApiError(
             410, "media_failed", f"the file could not be kept: {media.failure_reason}", media_json(media)

@@ -16,7 +16,11 @@ MEDIA_SCHEMA: dict[str, Any] = {
     "required": ["id", "status", "mime_type", "size", "sha256", "filename", "caption", "failure_reason"],
     "properties": {
         "id": {"type": "string", "format": "uuid"},
-        "status": {"type": "string", "enum": ["pending", "stored", "failed"]},
+        "status": {
+            "type": "string",
+            "enum": ["pending", "stored", "failed", "deleted"],
+            "description": "deleted: its bytes were deleted after the retention (MEDIA_RETENTION_DAYS)",
+        },
         "mime_type": {"type": "string"},
         "size": {"type": "integer", "minimum": 0, "nullable": True},
         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "nullable": True},

@@ -23,7 +23,10 @@ REASONS = {
         "the message's state does not allow the change (`conflict`); or the media file is not "
         "copied yet (`media_pending`: retry after `Retry-After` seconds)"
     ),
-    410: "The media file could not be kept (`media_failed`; `details.failure_reason` says why)",
+    410: (
+        "The media file could not be kept (`media_failed`; `details.failure_reason` says why), or was "
+        "deleted after the retention period (`media_deleted`)"
+    ),
     413: "Body larger than the limit (`file_too_large`: a file over its type's limit)",
     415: "A file of a type WhatsApp takes for no message (`unsupported_media_type`)",
     416: "A Range past the end of the file (`range_not_satisfiable`)",

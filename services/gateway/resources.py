@@ -68,6 +68,7 @@ _MEDIA_STATUS = {
     pb.MEDIA_STATUS_PENDING: "pending",
     pb.MEDIA_STATUS_STORED: "stored",
     pb.MEDIA_STATUS_FAILED: "failed",
+    pb.MEDIA_STATUS_DELETED: "deleted",
 }
 
 

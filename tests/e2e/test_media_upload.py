@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from tests.fixtures.stack import Running
+from tests.fixtures.stack import Running, start_running
 from tools.seed import SeededAccount
 from tools.stack import DATA_DIR
 
@@ -220,3 +220,24 @@ async def test_a_send_by_a_media_id_it_cannot_use_is_422(running: Running) -> No
         assert body["error"]["code"] == "media_not_usable"
     status, body = await send(running, running.acme, {"type": "image", "image": {"media_id": "nope"}})
     assert status == 400 and body["error"]["code"] == "invalid_request"
+
+
+async def test_files_past_the_retention_are_deleted(postgres_server: str) -> None:
+    # 0.00002 days: 1.7 s.
+    async with start_running(
+        postgres_server, "media-retention", {"MEDIA_RETENTION_DAYS": "0.00002"}
+    ) as running:
+        status, body = await upload(running, running.acme, b"short-lived", "text/plain")
+        assert status == 201
+        url = f"{running.gateway}/media/{body['id']}"
+        async with asyncio.timeout(15):
+            while True:
+                async with running.http.get(url, headers=auth(running.acme)) as response:
+                    if response.status == 410:
+                        answer = await response.json()
+                        break
+                    assert response.status == 200
+                await asyncio.sleep(0.2)
+        assert answer["error"]["code"] == "media_deleted"
+        assert answer["error"]["details"]["status"] == "deleted"
+        assert files_kept(running) == []

@@ -75,6 +75,8 @@ class MediaRow:
     # WhatsApp's id for the file after an upload, and the seconds it stays good (from now).
     wa_upload_id: str | None = None
     wa_upload_lifetime: float = 0.0
+    # Seconds since it was stored.
+    age: float = 0.0
 
 
 @dataclass
@@ -128,6 +130,23 @@ class FakeMediaRepository:
         if row is None or row.account_id != account_id:
             return None
         return row.media, row.wa_upload_id if row.wa_upload_lifetime > margin_seconds else None
+
+    async def expired_files(self, retention_seconds: float, limit: int) -> list[tuple[UUID, UUID]]:
+        old = [
+            row
+            for row in self.rows.values()
+            if row.media.status is MediaStatus.STORED and row.age > retention_seconds
+        ]
+        return [(row.account_id, row.media.id) for row in old[:limit]]
+
+    async def mark_deleted(self, ids: list[UUID]) -> list[tuple[UUID, UUID]]:
+        marked = []
+        for media_id in ids:
+            row = self.rows[media_id]
+            if row.media.status is MediaStatus.STORED:
+                row.media = replace(row.media, status=MediaStatus.DELETED)
+                marked.append((row.account_id, media_id))
+        return marked
 
     async def remember_upload(self, media_id: UUID, wa_upload_id: str, lifetime_seconds: float) -> None:
         self.rows[media_id].wa_upload_id = wa_upload_id

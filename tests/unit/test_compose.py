@@ -126,7 +126,7 @@ def test_scalable_service_has_no_fixed_name_or_host_port(name: str) -> None:
     assert not fixed, f"{name}: fixed host ports {fixed} prevent --scale; publish the container port only"
 
 
-ONE_SHOT = ("migrate", "seed")
+ONE_SHOT = ("migrate", "seed", "media-bucket")
 
 
 @pytest.mark.parametrize("name", [name for name in SERVICES if name not in ONE_SHOT])

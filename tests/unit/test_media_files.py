@@ -100,3 +100,17 @@ async def test_bytes_lost_from_the_store_are_unavailable_not_a_crash() -> None:
     store.objects.clear()
     with pytest.raises(Unavailable):
         await read_all(media, ACCOUNT, stored.id, 0, 0)
+
+
+async def test_files_past_the_retention_lose_their_bytes_and_say_so() -> None:
+    media, repository, store = files()
+    old = await media.upload(ACCOUNT, "text/plain", "", chunks(b"old"))
+    new = await media.upload(ACCOUNT, "text/plain", "", chunks(b"new"))
+    repository.rows[old.id].age = 31 * 86400
+    assert await media.delete_expired(retention_seconds=30 * 86400) == 1
+    assert (await media.get(ACCOUNT, old.id))[0].status is MediaStatus.DELETED
+    assert storage_key(ACCOUNT, old.id) not in store.objects
+    assert store.objects[storage_key(ACCOUNT, new.id)] == b"new"
+    with pytest.raises(FailedPrecondition):
+        await read_all(media, ACCOUNT, old.id, 0, 0)
+    assert await media.delete_expired(retention_seconds=30 * 86400) == 0

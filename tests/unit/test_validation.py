@@ -613,7 +613,21 @@ def test_media_with_both_link_and_id(media_type: str) -> None:
     body = {"to": TO, "type": media_type, media_type: {"link": "https://x.org/f", "id": "1"}}
     error = assert_invalid(body, media_type)
 
-    assert error.message == f"{media_type} needs exactly one of link or id"
+    assert error.message == f"{media_type} needs exactly one of link, id or media_id"
+
+
+MEDIA_ID = "3f0c9a52-1d2e-4c5b-8a6f-0123456789ab"
+
+
+@pytest.mark.parametrize("other", [{"link": "https://x.org/f"}, {"id": "1"}])
+def test_media_id_goes_alone(other: dict[str, str]) -> None:
+    assert_invalid({"to": TO, "type": "image", "image": {"media_id": MEDIA_ID, **other}}, "image")
+
+
+def test_a_media_id_is_pigeons_uuid() -> None:
+    assert_invalid({"to": TO, "type": "image", "image": {"media_id": "1234"}}, "image.media_id")
+    command = parse_send(orjson.dumps({"to": TO, "type": "image", "image": {"media_id": MEDIA_ID.upper()}}))
+    assert orjson.loads(command.body_json) == {"media_id": MEDIA_ID}
 
 
 @pytest.mark.parametrize("media", [{}, {"link": "", "id": ""}, {"caption": "only a caption"}])

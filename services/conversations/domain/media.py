@@ -29,6 +29,8 @@ class MediaStatus(StrEnum):
     PENDING = "pending"
     STORED = "stored"
     FAILED = "failed"
+    # Its bytes deleted after the retention period (MEDIA_RETENTION_DAYS).
+    DELETED = "deleted"
 
 
 class MediaFailure(StrEnum):

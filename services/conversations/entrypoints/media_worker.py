@@ -1,5 +1,6 @@
 """The media worker's loop: claims due copies of inbound files and runs each
-(`use_cases/media_copies.py`), up to a number at once.
+(`use_cases/media_copies.py`), up to a number at once; and, with a retention set, deletes the
+files kept longer than it.
 
 Woken by the `pigeon_media` notification that a new media row sends, and otherwise every
 few seconds for retries that fall due. A copy cut short (a crash, a shutdown past the grace
@@ -11,9 +12,10 @@ import contextlib
 import logging
 
 from services.conversations.domain.media import ClaimedCopy
-from services.conversations.metrics import MEDIA_PENDING
+from services.conversations.metrics import MEDIA_DELETED, MEDIA_PENDING
 from services.conversations.settings import MediaSettings
 from services.conversations.use_cases.media_copies import MediaCopies
+from services.conversations.use_cases.media_files import MediaFiles
 from services.conversations.use_cases.ports import MediaRepositoryPort, NotificationsPort
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,8 @@ log = logging.getLogger(__name__)
 MEDIA_CHANNEL = "pigeon_media"
 # Retries fall due without a notification: looked for this often.
 POLL_SECONDS = 2.0
+# Files past the retention are looked for this often (or twice per retention, if shorter).
+RETENTION_EVERY_SECONDS = 300.0
 
 
 class MediaWorker:
@@ -28,11 +32,14 @@ class MediaWorker:
         self,
         repository: MediaRepositoryPort,
         copies: MediaCopies,
+        files: MediaFiles,
         listener: NotificationsPort,
         settings: MediaSettings,
     ) -> None:
         self.repository = repository
         self.copies = copies
+        self.files = files
+        self._retention_every = min(RETENTION_EVERY_SECONDS, settings.retention_seconds / 2)
         self.settings = settings
         self._wake = asyncio.Event()
         self._stopping = False
@@ -63,6 +70,7 @@ class MediaWorker:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_count = 0.0
+        next_retention = 0.0
         while not self._stopping:
             wait = POLL_SECONDS
             try:
@@ -79,6 +87,12 @@ class MediaWorker:
                 if loop.time() >= next_count:
                     next_count = loop.time() + POLL_SECONDS
                     MEDIA_PENDING.set(await self.repository.pending_copies())
+                if self.settings.retention_seconds and loop.time() >= next_retention:
+                    next_retention = loop.time() + self._retention_every
+                    deleted = await self.files.delete_expired(self.settings.retention_seconds)
+                    if deleted:
+                        MEDIA_DELETED.inc(deleted)
+                        log.info("deleted media past the retention", extra={"count": deleted})
             except Exception:
                 # The database may be restarting: keep the worker alive and try again.
                 log.exception("media worker iteration failed")

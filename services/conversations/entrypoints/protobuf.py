@@ -75,6 +75,7 @@ _MEDIA_STATUS = {
     MediaStatus.PENDING: pb.MEDIA_STATUS_PENDING,
     MediaStatus.STORED: pb.MEDIA_STATUS_STORED,
     MediaStatus.FAILED: pb.MEDIA_STATUS_FAILED,
+    MediaStatus.DELETED: pb.MEDIA_STATUS_DELETED,
 }
 
 

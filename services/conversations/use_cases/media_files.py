@@ -100,6 +100,18 @@ class MediaFiles:
         MEDIA_BYTES_STORED.inc(size)
         return media
 
+    async def delete_expired(self, retention_seconds: float, limit: int = 100) -> int:
+        """Deletes the bytes of up to `limit` files stored longer than the retention; how many.
+        Marked deleted first: a crash between the two leaves bytes behind, never a file that
+        says stored without them."""
+        expired = await self.repository.expired_files(retention_seconds, limit)
+        if not expired:
+            return 0
+        marked = await self.repository.mark_deleted([media_id for _, media_id in expired])
+        for account_id, media_id in marked:
+            await self.store.delete(storage_key(account_id, media_id))
+        return len(marked)
+
     async def _media(self, account_id: UUID, media_id: UUID) -> Media:
         media = await self.repository.get(account_id, media_id)
         if media is None:

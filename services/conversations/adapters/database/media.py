@@ -92,6 +92,16 @@ class MediaRepository:
             SQL.remember_upload, id=media_id, wa_upload_id=wa_upload_id, lifetime_seconds=lifetime_seconds
         )
 
+    async def expired_files(self, retention_seconds: float, limit: int) -> list[tuple[UUID, UUID]]:
+        """(account, media) of stored files older than the retention."""
+        found = await self.pool.run(SQL.expired_files, retention_seconds=retention_seconds, limit=limit)
+        return [(row["account_id"], row["id"]) for row in found]
+
+    async def mark_deleted(self, ids: list[UUID]) -> list[tuple[UUID, UUID]]:
+        """Marks files deleted; (account, media) of those that were still stored."""
+        found = await self.pool.run(SQL.mark_deleted, ids=ids)
+        return [(row["account_id"], row["id"]) for row in found]
+
     async def pending_copies(self) -> int:
         found = await self.pool.run(SQL.pending_copies)
         return int(found[0]["pending"])

@@ -68,6 +68,25 @@ SET wa_upload_id = :wa_upload_id,
     wa_upload_expires_at = now() + make_interval(secs => :lifetime_seconds)
 WHERE id = :id;
 
+-- name: expired_files
+-- Stored files kept longer than the retention, oldest first.
+SELECT id, account_id FROM media
+WHERE status = 'stored' AND stored_at < now() - make_interval(secs => :retention_seconds)
+ORDER BY stored_at
+LIMIT :limit;
+
+-- name: mark_deleted
+-- Files whose bytes go for the retention: deleted, as their messages' copies show.
+WITH d AS (
+    UPDATE media SET status = 'deleted', wa_upload_id = NULL, wa_upload_expires_at = NULL
+    WHERE id = ANY(:ids::uuid[]) AND status = 'stored'
+    RETURNING id, account_id, pigeon_media_json(media) AS resource
+), m AS (
+    UPDATE messages SET media = d.resource
+    FROM d WHERE messages.media_id = d.id AND messages.account_id = d.account_id
+)
+SELECT id, account_id FROM d;
+
 -- name: pending_copies
 -- How many copies wait (due or not), for the metrics.
 SELECT count(*) AS pending FROM media WHERE status = 'pending';

@@ -89,6 +89,9 @@ class S3MediaStore:
             # S3-compatible servers on a host name of their own (http://minio:9000) have no
             # <bucket>.<host> names: path-style addresses reach them all.
             s3={"addressing_style": "path"} if endpoint_url else None,
+            # Presigned URLs signed with SigV4 (X-Amz-Signature): SigV2's are refused by AWS in
+            # most regions and by newer S3-compatible servers.
+            signature_version="s3v4",
             # botocore adds CRC checksums to every upload by default since 1.36, which several
             # S3-compatible servers refuse: only where the API requires them.
             request_checksum_calculation="when_required",
