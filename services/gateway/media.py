@@ -8,7 +8,8 @@ kept; conversations checks again.
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import aiohttp
 import grpc
@@ -25,6 +26,7 @@ from services.shared.media_types import LARGEST_MEDIA_BYTES, attachment_disposit
 routes = web.RouteTableDef()
 
 CHUNK_BYTES = 256 * 1024
+MAX_FILENAME_BYTES = 1024
 # Room for the multipart framing around the file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -47,7 +49,7 @@ async def upload_media(request: web.Request) -> web.Response:
             if not isinstance(part, BodyPartReader):
                 raise ApiError(400, "invalid_request", "nested multipart is not an upload")
             if part.name == "filename":
-                filename = (await part.text())[:255]
+                filename = await _filename(part)
             elif part.name == "file":
                 media = await _store(request, part, filename or part.filename or "")
                 return json_response(media_json(media), status=201)
@@ -62,6 +64,16 @@ async def upload_media(request: web.Request) -> web.Response:
         # aiohttp's multipart reader raises these for a malformed or cut-off body.
         raise ApiError(400, "invalid_request", "the multipart body is malformed or was cut off") from None
     raise ApiError(400, "invalid_request", "the upload has no `file` part")
+
+
+async def _filename(part: BodyPartReader) -> str:
+    """The `filename` field, read no further than its limit."""
+    raw = b""
+    while chunk := await part.read_chunk(MAX_FILENAME_BYTES):
+        raw += chunk
+        if len(raw) > MAX_FILENAME_BYTES:
+            raise ApiError(400, "invalid_request", f"filename is over {MAX_FILENAME_BYTES} bytes")
+    return raw.decode("utf-8", errors="replace").replace("\x00", "")
 
 
 async def _store(request: web.Request, part: BodyPartReader, filename: str) -> pb.Media:
@@ -138,24 +150,22 @@ async def get_media(request: web.Request) -> web.StreamResponse:
     start, end = _range(request, media.size, etag)
     if end - start < media.size:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{media.size}"
-    chunks = _read(
-        request,
-        pb.ReadMediaRequest(account_id=account_id, media_id=media_id, offset=start, length=end - start),
-    )
-    # The first chunk before any header: a store that is down still answers a JSON 503.
-    first = await anext(chunks, b"")
-    response = web.StreamResponse(status=206 if "Content-Range" in headers else 200, headers=headers)
-    response.content_type = media.mime_type
-    response.content_length = end - start
-    await response.prepare(request)
-    await response.write(first)
-    async for chunk in chunks:
-        await response.write(chunk)
+    wanted = pb.ReadMediaRequest(account_id=account_id, media_id=media_id, offset=start, length=end - start)
+    async with aclosing(_read(request, wanted)) as chunks:
+        # The first chunk before any header: a store that is down still answers a JSON 503.
+        first = await anext(chunks, b"")
+        response = web.StreamResponse(status=206 if "Content-Range" in headers else 200, headers=headers)
+        response.content_type = media.mime_type
+        response.content_length = end - start
+        await response.prepare(request)
+        await response.write(first)
+        async for chunk in chunks:
+            await response.write(chunk)
     await response.write_eof()
     return response
 
 
-async def _read(request: web.Request, wanted: pb.ReadMediaRequest) -> AsyncIterator[bytes]:
+async def _read(request: web.Request, wanted: pb.ReadMediaRequest) -> AsyncGenerator[bytes, None]:
     call = request.app[CLIENTS].conversations.ReadMedia(
         wanted, timeout=request.app[SETTINGS].media_timeout_seconds, metadata=grpc_metadata(request)
     )

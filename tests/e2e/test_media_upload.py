@@ -241,3 +241,21 @@ async def test_files_past_the_retention_are_deleted(postgres_server: str) -> Non
         assert answer["error"]["code"] == "media_deleted"
         assert answer["error"]["details"]["status"] == "deleted"
         assert files_kept(running) == []
+
+
+async def test_a_filename_field_names_the_file_within_its_limit(running: Running) -> None:
+    form = aiohttp.FormData()
+    form.add_field("filename", "invoice-42.pdf")
+    form.add_field("file", b"%PDF-1.4 ...", content_type="application/pdf", filename="upload.bin")
+    async with running.http.post(
+        f"{running.gateway}/media", data=form, headers=auth(running.acme)
+    ) as response:
+        assert response.status == 201
+        assert (await response.json())["filename"] == "invoice-42.pdf"
+    form = aiohttp.FormData()
+    form.add_field("filename", "x" * 5000)
+    form.add_field("file", b"%PDF-1.4 ...", content_type="application/pdf", filename="a.pdf")
+    async with running.http.post(
+        f"{running.gateway}/media", data=form, headers=auth(running.acme)
+    ) as response:
+        assert response.status == 400
