@@ -7,9 +7,10 @@ kept; conversations checks again.
 """
 
 import asyncio
+import logging
 import re
-from collections.abc import AsyncGenerator
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 
 import aiohttp
 import grpc
@@ -24,9 +25,11 @@ from services.gateway.resources import media_json
 from services.shared.media_types import LARGEST_MEDIA_BYTES, attachment_disposition, max_bytes_of
 
 routes = web.RouteTableDef()
+log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 256 * 1024
 MAX_FILENAME_BYTES = 1024
+MAX_FILENAME_CHARACTERS = 255
 # Room for the multipart framing around the file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -51,7 +54,9 @@ async def upload_media(request: web.Request) -> web.Response:
             if part.name == "filename":
                 filename = await _filename(part)
             elif part.name == "file":
-                media = await _store(request, part, filename or part.filename or "")
+                media = await _store(
+                    request, part, filename or (part.filename or "")[:MAX_FILENAME_CHARACTERS]
+                )
                 return json_response(media_json(media), status=201)
     except (
         ValueError,
@@ -73,7 +78,7 @@ async def _filename(part: BodyPartReader) -> str:
         raw += chunk
         if len(raw) > MAX_FILENAME_BYTES:
             raise ApiError(400, "invalid_request", f"filename is over {MAX_FILENAME_BYTES} bytes")
-    return raw.decode("utf-8", errors="replace").replace("\x00", "")
+    return raw.decode("utf-8", errors="replace").replace("\x00", "")[:MAX_FILENAME_CHARACTERS]
 
 
 async def _store(request: web.Request, part: BodyPartReader, filename: str) -> pb.Media:
@@ -85,23 +90,30 @@ async def _store(request: web.Request, part: BodyPartReader, filename: str) -> p
             "unsupported_media_type",
             f"WhatsApp takes no file of type {mime_type or '(none given)'!r}: see the docs for the list",
         )
-    clients = request.app[CLIENTS]
-    call = clients.conversations.UploadMedia(
-        timeout=request.app[SETTINGS].media_timeout_seconds, metadata=grpc_metadata(request)
-    )
+    # No deadline for the whole call (a large file on a slow link takes what it takes): each
+    # step must make progress within the idle limit instead.
+    idle = request.app[SETTINGS].media_timeout_seconds
+    call = request.app[CLIENTS].conversations.UploadMedia(metadata=grpc_metadata(request))
     try:
         header = pb.UploadMediaHeader(account_id=request[ACCOUNT_ID], mime_type=mime_type, filename=filename)
-        await call.write(pb.UploadMediaRequest(header=header))
+        async with _stall_is(503, idle):
+            await call.write(pb.UploadMediaRequest(header=header))
         size = 0
-        while chunk := await part.read_chunk(CHUNK_BYTES):
+        while True:
+            async with _stall_is(408, idle):
+                chunk = await part.read_chunk(CHUNK_BYTES)
+            if not chunk:
+                break
             size += len(chunk)
             if size > limit:
                 raise ApiError(413, "file_too_large", f"a {mime_type} file may be at most {limit} bytes")
-            await call.write(pb.UploadMediaRequest(data=chunk))
+            async with _stall_is(503, idle):
+                await call.write(pb.UploadMediaRequest(data=chunk))
         if size == 0:
             raise ApiError(400, "invalid_request", "the file is empty")
-        await call.done_writing()
-        media: pb.Media = await call
+        async with _stall_is(503, idle):
+            await call.done_writing()
+            media: pb.Media = await call
         return media
     except grpc.aio.AioRpcError as exc:
         raise from_grpc(exc, "conversations") from None
@@ -111,7 +123,8 @@ async def _store(request: web.Request, part: BodyPartReader, filename: str) -> p
             call.cancel()
 
 
-@routes.get("/media/{media_id}")
+# HEAD would stream the bytes too (StreamResponse does not drop them): not served.
+@routes.get("/media/{media_id}", allow_head=False)
 async def get_media(request: web.Request) -> web.StreamResponse:
     """The file's bytes; a single `Range` gets 206; with presigned redirects on (and an object
     store that has them), a 307 to the store instead."""
@@ -151,6 +164,7 @@ async def get_media(request: web.Request) -> web.StreamResponse:
     if end - start < media.size:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{media.size}"
     wanted = pb.ReadMediaRequest(account_id=account_id, media_id=media_id, offset=start, length=end - start)
+    idle = request.app[SETTINGS].media_timeout_seconds
     async with aclosing(_read(request, wanted)) as chunks:
         # The first chunk before any header: a store that is down still answers a JSON 503.
         first = await anext(chunks, b"")
@@ -158,24 +172,51 @@ async def get_media(request: web.Request) -> web.StreamResponse:
         response.content_type = media.mime_type
         response.content_length = end - start
         await response.prepare(request)
-        await response.write(first)
-        async for chunk in chunks:
-            await response.write(chunk)
+        try:
+            async with asyncio.timeout(idle):
+                await response.write(first)
+            async for chunk in chunks:
+                async with asyncio.timeout(idle):
+                    await response.write(chunk)
+        except (ApiError, TimeoutError) as exc:
+            # The headers are out: no error answer can follow. The connection is cut, so that
+            # the client sees a short body, never a whole-looking one.
+            log.warning("media download cut off", extra={"request_id": request[REQUEST_ID]})
+            if request.transport is not None:
+                request.transport.abort()
+            raise ConnectionResetError("media download cut off") from exc
     await response.write_eof()
     return response
 
 
 async def _read(request: web.Request, wanted: pb.ReadMediaRequest) -> AsyncGenerator[bytes, None]:
-    call = request.app[CLIENTS].conversations.ReadMedia(
-        wanted, timeout=request.app[SETTINGS].media_timeout_seconds, metadata=grpc_metadata(request)
-    )
+    """The file's chunks; no deadline for the whole call, but each chunk within the idle limit."""
+    call = request.app[CLIENTS].conversations.ReadMedia(wanted, metadata=grpc_metadata(request))
+    chunks = aiter(call)
     try:
-        async for chunk in call:
+        while True:
+            async with _stall_is(503, request.app[SETTINGS].media_timeout_seconds):
+                chunk = await anext(chunks, None)
+            if chunk is None:
+                return
             yield chunk.data
     except grpc.aio.AioRpcError as exc:
         raise from_grpc(exc, "conversations") from None
     finally:
         call.cancel()
+
+
+@asynccontextmanager
+async def _stall_is(status: int, seconds: float) -> AsyncIterator[None]:
+    """A step of a transfer that must make progress within `seconds`: 408 when the client
+    stalls, 503 when pigeon's side does."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        if status == 408:
+            raise ApiError(408, "upload_stalled", f"no bytes of the upload for {seconds:g} s") from None
+        raise ApiError(503, "service_unavailable", "the conversations service stalled, retry later") from None
 
 
 def _range(request: web.Request, size: int, etag: str) -> tuple[int, int]:

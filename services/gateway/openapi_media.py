@@ -68,7 +68,7 @@ def media_paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": {"description": "Stored", **json_body(MEDIA)},
-                    **error_responses(*AUTHENTICATED, 400, 413, 415),
+                    **error_responses(*AUTHENTICATED, 400, 408, 413, 415),
                 },
             }
         },

@@ -23,6 +23,7 @@ REASONS = {
         "the message's state does not allow the change (`conflict`); or the media file is not "
         "copied yet (`media_pending`: retry after `Retry-After` seconds)"
     ),
+    408: "An upload that stalled: no bytes for MEDIA_TIMEOUT_SECONDS (`upload_stalled`); nothing is kept",
     410: (
         "The media file could not be kept (`media_failed`; `details.failure_reason` says why), or was "
         "deleted after the retention period (`media_deleted`)"

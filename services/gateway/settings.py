@@ -62,7 +62,8 @@ class GatewaySettings:
     rate_limit_per_second: float
     rate_limit_burst: int
     log_level: str
-    # Deadline of one media upload or download through the gateway (a 100 MB document).
+    # How long a media upload or download may make no progress (no bytes either way) before it
+    # is given up: no deadline bounds a whole transfer, which takes what its link allows.
     media_timeout_seconds: float
     # GET /media/{id} answers 307 to a short-lived URL of the object store, when it has them.
     media_presigned_redirect: bool
@@ -98,6 +99,6 @@ class GatewaySettings:
             rate_limit_per_second=env("RATE_LIMIT_PER_SECOND", 200.0, non_negative_float),
             rate_limit_burst=env("RATE_LIMIT_BURST", 400, non_negative_int),
             log_level=env("LOG_LEVEL", "INFO"),
-            media_timeout_seconds=env("MEDIA_TIMEOUT_SECONDS", 300.0, positive(float)),
+            media_timeout_seconds=env("MEDIA_TIMEOUT_SECONDS", 60.0, positive(float)),
             media_presigned_redirect=env("MEDIA_PRESIGNED_REDIRECT", False, parse_bool),
         )

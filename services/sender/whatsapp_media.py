@@ -134,7 +134,10 @@ async def _retrieve(
     link, mime_type = as_str(data.get("url")), as_str(data.get("mime_type"))
     # Meta's examples give file_size as a number and as a digit string.
     size, sha256 = as_int(data.get("file_size")), _sha256_hex(data.get("sha256"))
-    if not link.startswith(("https://", "http://")) or not mime_type or size is None or sha256 is None:
+    # The token goes with the download: over HTTPS only, unless WhatsApp itself is plain HTTP (a
+    # simulator on the same network).
+    schemes = ("https://", "http://") if client.api_root.startswith("http://") else ("https://",)
+    if not link.startswith(schemes) or not mime_type or size is None or sha256 is None:
         return bad_response(status, answer, "media answer without url, mime_type, file_size or sha256")
     return MediaInfo(link, mime_type, size, sha256)
 

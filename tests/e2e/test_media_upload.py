@@ -259,3 +259,11 @@ async def test_a_filename_field_names_the_file_within_its_limit(running: Running
         f"{running.gateway}/media", data=form, headers=auth(running.acme)
     ) as response:
         assert response.status == 400
+
+
+async def test_head_is_not_served(running: Running) -> None:
+    _, body = await upload(running, running.acme, b"0123456789", "text/plain")
+    async with running.http.head(
+        f"{running.gateway}/media/{body['id']}", headers=auth(running.acme)
+    ) as response:
+        assert response.status == 405

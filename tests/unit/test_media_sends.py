@@ -109,3 +109,10 @@ async def test_whatsapp_refusing_the_upload_is_the_sends_failure() -> None:
     setup.sender.upload_answer = refused
     assert await setup.send(image(media)) == refused
     assert setup.sender.sent == [] and setup.repository.rows[media.id].wa_upload_id is None
+
+
+async def test_a_caption_that_says_media_id_is_no_file_of_pigeons() -> None:
+    setup = Setup()
+    content = Content("image", orjson.dumps({"id": "123", "caption": "media_id"}))
+    await setup.send(content)
+    assert setup.sender.sent[0].content == content and setup.sender.uploaded == []

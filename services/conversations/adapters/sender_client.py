@@ -34,6 +34,10 @@ MAX_SHARED_REQUEST_BYTES = 16 * 1024
 # A 100 MB document at a slow 1 MB/s, with room to spare; the sender gives up on a stalled
 # download much sooner (its read timeout).
 MEDIA_CALL_TIMEOUT_SECONDS = 300.0
+# An upload runs inside a send, which holds its message's lease (60 s by default, both ways of
+# sending): it must end well within it, or another replica could take the message over and send
+# it too. 100 MB at 3.3 MB/s; a slower upload fails the send for a retry (media_unavailable).
+MEDIA_UPLOAD_TIMEOUT_SECONDS = 30.0
 
 
 class SenderCallError(Exception):
@@ -217,7 +221,7 @@ class Sender:
     ) -> str | Failure:
         """WhatsApp's id for the file, streamed from `chunks`, or why not. An error `chunks`
         raise (the object store) is raised here, the call given up."""
-        call = self.client.stub.UploadMedia(timeout=MEDIA_CALL_TIMEOUT_SECONDS)
+        call = self.client.stub.UploadMedia(timeout=MEDIA_UPLOAD_TIMEOUT_SECONDS)
         header = sender_pb2.UploadMediaHeader(
             phone_number_id=phone_number_id,
             access_token=access_token,

@@ -20,8 +20,9 @@ from services.shared.whatsapp_errors import Failure, FailureClass
 # Meta: "Media IDs in webhooks expire after 7 days".
 WEBHOOK_MEDIA_LIFETIME = timedelta(days=7)
 
-# A download whose bytes did not match what WhatsApp said of them is tried again this many
-# times in all: corruption on the way passes, a file that is not what it claims does not.
+# A download whose bytes do not match what WhatsApp said of them fails for good from this
+# attempt on (earlier attempts of any kind count): corruption on the way passes, a file that is
+# not what it claims does not.
 MAX_MISMATCHED_COPIES = 3
 
 
@@ -44,6 +45,8 @@ class MediaFailure(StrEnum):
     NOT_FOUND = "media_not_found"
     # The object store could not be reached or refused the write.
     STORE_UNAVAILABLE = "store_unavailable"
+    # Something unforeseen went wrong (logged).
+    INTERNAL = "internal_error"
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,11 @@ class MediaCopies:
         except MediaStoreUnavailable as exc:
             log.warning("object store unavailable", extra={"media_id": str(copy.media_id), "error": str(exc)})
             result = NotKept(MediaFailure.STORE_UNAVAILABLE, True)
+        except Exception:
+            # A bug or a fault no one foresaw: retried like any failure that may pass, and so
+            # given up when WhatsApp forgets the file, rather than claimed again for ever.
+            log.exception("media copy failed unexpectedly", extra={"media_id": str(copy.media_id)})
+            result = NotKept(MediaFailure.INTERNAL, True)
         if isinstance(result, Kept):
             written = await self.repository.store_copy(copy, result.mime_type, result.size, result.sha256)
             if written:

@@ -9,6 +9,7 @@ WhatsApp carries WhatsApp's.
 
 import logging
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -53,14 +54,18 @@ class SendsWithPigeonMedia:
         content = message.content
         if content.type not in MEDIA_TYPES or b'"media_id"' not in content.body_json:
             return await self.sender.send(message, request_id)
-        resolved = await self._with_whatsapp_id(message)
+        body = orjson.loads(content.body_json)
+        if "media_id" not in body:  # the bytes were in a caption or a file name
+            return await self.sender.send(message, request_id)
+        resolved = await self._with_whatsapp_id(message, body)
         if isinstance(resolved, Failure):
             return resolved
         return await self.sender.send(resolved, request_id)
 
-    async def _with_whatsapp_id(self, message: OutgoingMessage) -> OutgoingMessage | Failure:
+    async def _with_whatsapp_id(
+        self, message: OutgoingMessage, body: dict[str, Any]
+    ) -> OutgoingMessage | Failure:
         content = message.content
-        body = orjson.loads(content.body_json)
         try:
             media_id = UUID(str(body.pop("media_id")))
         except ValueError:

@@ -30,11 +30,15 @@ log = logging.getLogger(__name__)
 
 # S3 wants parts of at least 5 MiB but the last; more bytes a part means fewer requests.
 PART_SIZE = 8 * 1024 * 1024
+MAX_CONNECTIONS = 128
 
 _UNREACHABLE = (
     boto_errors.ConnectionError,  # refused, DNS, connect timeout, TLS
     boto_errors.HTTPClientError,  # read timeout, connection closed, a body cut short
     boto_errors.IncompleteReadError,
+    # Credentials missing or unreadable: an operator's to mend, as for a store that is down.
+    boto_errors.NoCredentialsError,
+    boto_errors.PartialCredentialsError,
     aiohttp.ClientError,
     TimeoutError,
 )
@@ -86,6 +90,9 @@ class S3MediaStore:
             connect_timeout=connect_timeout_seconds,
             read_timeout=read_timeout_seconds,
             retries={"mode": "standard", "total_max_attempts": max_attempts},
+            # A download served to a slow client holds its connection while it reads: room for
+            # many, so that they cannot starve the copies (botocore's default is 10).
+            max_pool_connections=MAX_CONNECTIONS,
             # S3-compatible servers on a host name of their own (http://minio:9000) have no
             # <bucket>.<host> names: path-style addresses reach them all.
             s3={"addressing_style": "path"} if endpoint_url else None,
