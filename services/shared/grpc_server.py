@@ -36,6 +36,11 @@ def server_options(max_message_bytes: int = 4 * 1024 * 1024) -> list[tuple[str, 
         # GOAWAY. Half the callers' interval leaves room for timer jitter.
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_recv_ping_interval_without_data_ms", KEEPALIVE_TIME_MS // 2),
+        # Fixed HTTP/2 windows: with BDP probing a fast client (the gateway streaming uploads)
+        # widens them, and gRPC holds the bytes this process has not consumed yet, so memory grew
+        # with the size of files in flight (bench/media.py). Messages here are small or streamed
+        # in 256 KiB chunks over a LAN: the default windows carry them as fast.
+        ("grpc.http2.bdp_probe", 0),
     ]
 
 
