@@ -7,10 +7,12 @@ import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest_asyncio
 from sqlalchemy import text
 
+from tests.e2e.test_media_upload import whatsapp_media_of
 from tests.fixtures.stack import Running, start_running
 from tools.seed import SeededAccount
 
@@ -140,24 +142,28 @@ async def test_a_file_whose_sha256_does_not_match_is_not_kept(media: Running) ->
 
 
 async def test_media_whatsapp_no_longer_has_fails_as_not_found(media: Running) -> None:
-    # The first download fails (a 500), and before the retry WhatsApp forgets the media.
+    # Downloads fail (500s) until WhatsApp has forgotten the media: then it is not found.
     async with media.http.post(
-        f"{media.simulator}/_sim/media/faults", json={"fault": "http_500", "count": 1}
+        f"{media.simulator}/_sim/media/faults", json={"fault": "http_500", "count": 1000}
     ) as response:
         assert response.status == 200
-    answer = await inject(media, {"type": "audio", "media": {"size": 10_000}})
-    message_id = await message_id_of(media, answer["wa_message_id"])
-    async with asyncio.timeout(10):
-        while True:
-            if await attempts_of(media, message_id) >= 1:
-                break
-            await asyncio.sleep(0.02)
-    async with media.http.post(f"{media.simulator}/_sim/media/{answer['media']['id']}/expire") as response:
-        assert response.status == 204
+    try:
+        answer = await inject(media, {"type": "audio", "media": {"size": 10_000}})
+        message_id = await message_id_of(media, answer["wa_message_id"])
+        async with asyncio.timeout(10):
+            while True:  # a second claim: the first attempt failed
+                if await attempts_of(media, message_id) >= 2:
+                    break
+                await asyncio.sleep(0.02)
+        expire = f"{media.simulator}/_sim/media/{answer['media']['id']}/expire"
+        async with media.http.post(expire) as response:
+            assert response.status == 204
+    finally:
+        async with media.http.delete(f"{media.simulator}/_sim/media/faults") as response:
+            assert response.status == 204
     message = await settled(media, message_id)
     assert message["media"]["status"] == "failed"
     assert message["media"]["failure_reason"] == "media_not_found"
-    assert await attempts_of(media, message_id) == 2
 
 
 async def test_a_download_broken_mid_body_is_retried_and_kept(media: Running) -> None:
@@ -171,3 +177,42 @@ async def test_a_download_broken_mid_body_is_retried_and_kept(media: Running) ->
     status, data = await fetch(media, message["media"]["id"])
     assert status == 200 and hashlib.sha256(data).hexdigest() == answer["media"]["sha256"]
     assert await attempts_of(media, message["id"]) == 3
+
+
+async def test_a_file_whatsapp_forgot_is_uploaded_again_after_its_131053(media: Running) -> None:
+    acme = media.acme
+    form = aiohttp.FormData()
+    form.add_field("file", b"\x89PNG" + bytes(2000), content_type="image/png", filename="logo.png")
+    async with media.http.post(f"{media.gateway}/media", data=form, headers=auth(acme)) as response:
+        file = await response.json()
+    content = {"type": "image", "image": {"media_id": file["id"]}}
+    first = await send_and_settle(media, content)
+    assert first["status"] in ("sent", "delivered", "read") and first["media"]["id"] == file["id"]
+    whatsapp_id = await whatsapp_media_of(media, first["id"])
+    # WhatsApp forgets the file (deleted), as it does after 30 days.
+    url = f"{media.simulator}/v21.0/{whatsapp_id}"
+    async with media.http.delete(url, headers={"Authorization": f"Bearer {acme.access_token}"}) as response:
+        assert response.status == 200
+    second = await send_and_settle(media, content)
+    assert second["status"] == "failed" and second["error"]["code"] == "131053"
+    third = await send_and_settle(media, content)
+    assert third["status"] != "failed"
+    assert await whatsapp_media_of(media, third["id"]) != whatsapp_id
+
+
+async def send_and_settle(running: Running, content: dict[str, Any]) -> Any:
+    """A sync send, then the message once its statuses stop moving (read, or failed)."""
+    body = {"conversation_id": running.acme.conversation_ids[0], **content}
+    async with running.http.post(
+        f"{running.gateway}/messages/send", json=body, headers=auth(running.acme)
+    ) as response:
+        assert response.status == 200, await response.text()
+        message_id = (await response.json())["id"]
+    async with asyncio.timeout(10):
+        while True:
+            url = f"{running.gateway}/messages/{message_id}"
+            async with running.http.get(url, headers=auth(running.acme)) as response:
+                message = await response.json()
+            if message["status"] in ("read", "failed"):
+                return message
+            await asyncio.sleep(0.05)

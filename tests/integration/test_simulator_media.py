@@ -503,6 +503,16 @@ async def test_http_500_fault_fails_the_next_downloads(sim: Simulator) -> None:
     assert statuses == [500, 500, 200]
 
 
+async def test_faults_can_be_cleared(sim: Simulator) -> None:
+    url = await media_url(sim, await upload_ok(sim))
+    await add_faults(sim, "http_500", count=5)
+
+    async with sim.session.delete(f"{sim.url}/_sim/media/faults") as resp:
+        assert resp.status == 204
+
+    assert (await download(sim, url))[0] == 200
+
+
 async def test_broken_body_fault_cuts_the_download(sim: Simulator) -> None:
     data = bytes(range(256)) * 1024
     url = await media_url(sim, await upload_ok(sim, data, "video/mp4"))

@@ -82,6 +82,8 @@ class MediaRow:
 @dataclass
 class FakeMediaRepository:
     rows: dict[UUID, MediaRow] = field(default_factory=dict)
+    # (message, media) of each message shown with a file.
+    shown: list[tuple[UUID, UUID]] = field(default_factory=list)
 
     def add(self, media: Media, account_id: UUID, attempts: int = 1) -> None:
         self.rows[media.id] = MediaRow(media, account_id, attempts)
@@ -130,6 +132,9 @@ class FakeMediaRepository:
         if row is None or row.account_id != account_id:
             return None
         return row.media, row.wa_upload_id if row.wa_upload_lifetime > margin_seconds else None
+
+    async def show_on_message(self, account_id: UUID, message_id: UUID, media_id: UUID) -> None:
+        self.shown.append((message_id, media_id))
 
     async def expired_files(self, retention_seconds: float, limit: int) -> list[tuple[UUID, UUID]]:
         old = [

@@ -929,6 +929,7 @@ def create_app(config: SimConfig) -> web.Application:
     app.router.add_get("/_sim/webhooks", get_webhooks)
     app.router.add_delete("/_sim/webhooks", delete_webhooks)
     app.router.add_post("/_sim/media/faults", media.add_faults)
+    app.router.add_delete("/_sim/media/faults", media.clear_faults)
     app.router.add_post("/_sim/media/{media_id}/expire", media.expire)
     app.router.add_get(ATTACHMENTS_PATH, media.download)
     app.router.add_post("/{version}/{phone_number_id}/messages", send_message)

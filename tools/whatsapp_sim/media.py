@@ -382,6 +382,11 @@ class MediaRoutes:
         self._store.download_faults.extend([DownloadFault(fault)] * count)
         return web.json_response({"pending": list(self._store.download_faults)})
 
+    async def clear_faults(self, request: web.Request) -> web.Response:
+        """DELETE /_sim/media/faults: no more faults; downloads answer as they should."""
+        self._store.download_faults.clear()
+        return web.Response(status=204)
+
 
 # --- inbound media (/_sim/inbound) -------------------------------------------------------------
 

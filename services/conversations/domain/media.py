@@ -19,6 +19,9 @@ from services.shared.whatsapp_errors import Failure, FailureClass
 
 # Meta: "Media IDs in webhooks expire after 7 days".
 WEBHOOK_MEDIA_LIFETIME = timedelta(days=7)
+# WhatsApp's "Media upload error": what a failed status says of a send whose media id it does
+# not know (any more); pigeon then uploads the file again for the next send.
+WHATSAPP_MEDIA_UPLOAD_ERROR = "131053"
 
 # A download whose bytes do not match what WhatsApp said of them fails for good from this
 # attempt on (earlier attempts of any kind count): corruption on the way passes, a file that is

@@ -78,6 +78,9 @@ class SendsWithPigeonMedia:
             return _not_usable(f"file {media_id} is {media.status.value}, not stored")
         if media_type_of(media.mime_type) != content.type:
             return _not_usable(f"a {media.mime_type} file cannot be sent as {content.type}")
+        # Its resource shows the file, and a failed status saying WhatsApp does not know the
+        # file (131053) finds it, to upload it again next time.
+        await self.repository.show_on_message(message.account_id, message.message_id, media.id)
         if wa_upload_id is None:
             uploaded = await self._upload(message, media)
             if isinstance(uploaded, Failure):

@@ -102,6 +102,11 @@ class MediaRepository:
         found = await self.pool.run(SQL.mark_deleted, ids=ids)
         return [(row["account_id"], row["id"]) for row in found]
 
+    async def show_on_message(self, account_id: UUID, message_id: UUID, media_id: UUID) -> None:
+        await self.pool.run(
+            SQL.show_on_message, account_id=account_id, message_id=message_id, media_id=media_id
+        )
+
     async def pending_copies(self) -> int:
         found = await self.pool.run(SQL.pending_copies)
         return int(found[0]["pending"])

@@ -87,6 +87,12 @@ WITH d AS (
 )
 SELECT id, account_id FROM d;
 
+-- name: show_on_message
+-- A message sent with a file of pigeon's points at it and shows it (both the account's).
+UPDATE messages m SET media_id = d.id, media = pigeon_media_json(d)
+FROM media d
+WHERE m.id = :message_id AND m.account_id = :account_id AND d.id = :media_id AND d.account_id = :account_id;
+
 -- name: pending_copies
 -- How many copies wait (due or not), for the metrics.
 SELECT count(*) AS pending FROM media WHERE status = 'pending';

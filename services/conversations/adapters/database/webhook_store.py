@@ -19,7 +19,7 @@ from services.conversations.adapters.database.errors import database_unavailable
 from services.conversations.adapters.database.pool import StatementPool, Transaction, generic_plan_pool
 from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain.errors import Unavailable
-from services.conversations.domain.media import WEBHOOK_MEDIA_LIFETIME
+from services.conversations.domain.media import WEBHOOK_MEDIA_LIFETIME, WHATSAPP_MEDIA_UPLOAD_ERROR
 from services.conversations.domain.notifications import (
     AppSecret,
     NewEvent,
@@ -170,6 +170,7 @@ class WebhookTransaction:
             failed_ats=[d.failed_at for d in deliveries],
             error_codes=[d.error_code for d in deliveries],
             error_messages=[d.error_message for d in deliveries],
+            upload_error=WHATSAPP_MEDIA_UPLOAD_ERROR,
         )
         return [
             UpdatedMessage(

@@ -149,18 +149,28 @@ ORDER BY m.id
 FOR UPDATE OF m;
 
 -- name: update_deliveries
--- Messages moved by their statuses (already locked), one per array element.
-UPDATE messages m
-SET status = u.status, wa_message_id = u.wa_message_id, sent_at = u.sent_at,
-    delivered_at = u.delivered_at, read_at = u.read_at, failed_at = u.failed_at,
-    error_code = u.error_code, error_message = u.error_message,
-    lease_expires_at = NULL, updated_at = now()
-FROM unnest(:ids::uuid[], :statuses::text[], :wa_message_ids::text[], :sent_ats::timestamptz[],
-            :delivered_ats::timestamptz[], :read_ats::timestamptz[], :failed_ats::timestamptz[],
-            :error_codes::text[], :error_messages::text[])
-     AS u(id, status, wa_message_id, sent_at, delivered_at, read_at, failed_at, error_code, error_message)
-WHERE m.id = u.id
-RETURNING m.id, m.account_id, m.conversation_id, m.status, pigeon_message_json(m)::text AS resource;
+-- Messages moved by their statuses (already locked), one per array element. A send of a file of
+-- pigeon's that WhatsApp failed as not knowing it (`upload_error`) makes pigeon upload it again.
+WITH m AS (
+    UPDATE messages m
+    SET status = u.status, wa_message_id = u.wa_message_id, sent_at = u.sent_at,
+        delivered_at = u.delivered_at, read_at = u.read_at, failed_at = u.failed_at,
+        error_code = u.error_code, error_message = u.error_message,
+        lease_expires_at = NULL, updated_at = now()
+    FROM unnest(:ids::uuid[], :statuses::text[], :wa_message_ids::text[], :sent_ats::timestamptz[],
+                :delivered_ats::timestamptz[], :read_ats::timestamptz[], :failed_ats::timestamptz[],
+                :error_codes::text[], :error_messages::text[])
+         AS u(id, status, wa_message_id, sent_at, delivered_at, read_at, failed_at, error_code, error_message)
+    WHERE m.id = u.id
+    RETURNING m.id, m.account_id, m.conversation_id, m.status, m.error_code, m.media_id,
+              pigeon_message_json(m)::text AS resource
+), forgotten AS (
+    UPDATE media d SET wa_upload_id = NULL, wa_upload_expires_at = NULL
+    FROM m
+    WHERE m.media_id IS NOT NULL AND m.error_code = :upload_error
+      AND d.id = m.media_id AND d.account_id = m.account_id
+)
+SELECT id, account_id, conversation_id, status, resource FROM m;
 
 -- name: keep_pending
 -- Statuses of messages pigeon does not know yet, kept until their WhatsApp id is stored.
