@@ -270,3 +270,25 @@ async def test_an_unsafe_key_is_refused(store: MediaStore, key: str) -> None:
 async def test_an_unknown_kind(tmp_path: Path, s3_server: S3Server) -> None:
     with pytest.raises(ValueError, match="unknown media store"):
         await open_store("ftp", tmp_path, s3_server)
+
+
+async def test_partial_files_of_writes_that_died_are_removed_at_start(tmp_path: Path) -> None:
+    partial = tmp_path / ".partial"
+    partial.mkdir()
+    (partial / "old").write_bytes(b"half a file")
+    (partial / "recent").write_bytes(b"a write in progress")
+    day_ago = time.time() - 2 * 86400
+    os.utime(partial / "old", (day_ago, day_ago))
+    store = await open_media_store(
+        "filesystem",
+        root=str(tmp_path),
+        s3_endpoint_url="",
+        s3_bucket="",
+        s3_region="",
+        s3_access_key_id="",
+        s3_secret_access_key="",
+    )
+    try:
+        assert sorted(path.name for path in partial.iterdir()) == ["recent"]
+    finally:
+        await store.close()

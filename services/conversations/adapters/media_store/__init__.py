@@ -7,6 +7,8 @@ hash, file name), the store only its bytes. The interface itself is the use case
 (`use_cases/ports.py`).
 """
 
+import logging
+
 from services.conversations.use_cases.ports import (
     MediaObjectMissing,
     MediaStore,
@@ -26,6 +28,8 @@ __all__ = [
     "check_range",
     "open_media_store",
 ]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 256 * 1024
 
@@ -63,7 +67,10 @@ async def open_media_store(
     if kind == "filesystem":
         from services.conversations.adapters.media_store.filesystem import FilesystemMediaStore
 
-        return FilesystemMediaStore(root)
+        store = FilesystemMediaStore(root)
+        if abandoned := store.forget_abandoned():
+            log.info("removed partial media files of writes that died", extra={"count": abandoned})
+        return store
     if kind == "s3":
         from services.conversations.adapters.media_store.s3 import S3MediaStore
 

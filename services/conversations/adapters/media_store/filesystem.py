@@ -4,8 +4,10 @@ place at commit, so a reader never sees half a file and an abandoned write leave
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PARTIAL_DIR = ".partial"
+# A partial file untouched this long belongs to no write: a copy's claim lasts 10 minutes.
+ABANDONED_AFTER_SECONDS = 86400.0
 # Blocking file calls run on threads of the store's own, one chunk a call: a slow disk then
 # holds up media only, not the users of the loop's default executor (DNS lookups).
 THREADS = 4
@@ -84,6 +88,21 @@ class FilesystemMediaStore:
     def __init__(self, root: str | Path, threads: int = THREADS) -> None:
         self.root = Path(root)
         self._executor = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="media-store")
+
+    def forget_abandoned(self, older_than_seconds: float = ABANDONED_AFTER_SECONDS) -> int:
+        """Removes partial files no write owns any more (a process killed mid-write); how many.
+        Called at start, before any write of this process."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        # A store that cannot be read now must not stop the service from starting: its writes
+        # will say so.
+        with contextlib.suppress(OSError):
+            for path in (self.root / PARTIAL_DIR).iterdir():
+                with contextlib.suppress(OSError):
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+        return removed
 
     def _path(self, key: str) -> Path:
         check_key(key)
