@@ -24,7 +24,8 @@ from services.conversations.use_cases.media_files import MediaFiles
 from services.conversations.use_cases.media_sends import SendsWithPigeonMedia
 from services.conversations.use_cases.outbound import OutboundMessages
 from services.conversations.use_cases.outcomes import Outcomes
-from services.conversations.use_cases.ports import MediaStore, SenderPort
+from services.conversations.use_cases.ports import MediaStore, ReadReceiptSenderPort, SenderPort
+from services.conversations.use_cases.read_receipts import ReadReceipts
 from services.conversations.use_cases.reading import Reading
 from services.conversations.use_cases.send_now import SendNow
 from services.conversations.use_cases.webhooks import Webhooks
@@ -51,6 +52,7 @@ def use_cases(
     database: Database,
     listener: Listener,
     sender: SenderPort,
+    receipt_sender: ReadReceiptSenderPort,
     media_store: MediaStore,
     cache_ttl_seconds: float,
     policy: SendPolicy,
@@ -74,6 +76,7 @@ def use_cases(
         events=EventHub(database.events, listener),
         webhooks=webhooks,
         media=MediaFiles(database.media, media_store, presign_seconds),
+        read_receipts=ReadReceipts(directory, database.webhooks, receipt_sender),
     )
 
 
@@ -122,6 +125,7 @@ async def build(settings: ConversationsSettings) -> Parts:
         database,
         listener,
         sending,
+        sender,
         media_store,
         settings.cache_ttl_seconds,
         settings.send_policy,

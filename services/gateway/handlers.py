@@ -19,7 +19,7 @@ from services.gateway.errors import (
     from_whatsapp_failure,
 )
 from services.gateway.resources import conversation_json, message_json
-from services.gateway.validation import parse_idempotency_key, parse_page_size, parse_send
+from services.gateway.validation import parse_idempotency_key, parse_page_size, parse_read, parse_send
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
@@ -215,11 +215,16 @@ async def list_messages(request: web.Request) -> web.Response:
 
 @routes.post("/conversations/{conversation_id}/read")
 async def mark_conversation_read(request: web.Request) -> web.Response:
-    conversation = await ask_conversations(
-        request,
-        request.app[CLIENTS].conversations.MarkConversationRead,
-        conversations_pb.MarkConversationReadRequest(
-            account_id=request[ACCOUNT_ID], conversation_id=request.match_info["conversation_id"]
-        ),
+    """Read in pigeon, then on WhatsApp (a WhatsApp call: the send deadline applies)."""
+    typing = parse_read(await request.read())
+    clients = request.app[CLIENTS]
+    wanted = conversations_pb.MarkConversationReadRequest(
+        account_id=request[ACCOUNT_ID], conversation_id=request.match_info["conversation_id"], typing=typing
     )
+    try:
+        conversation = await clients.conversations.MarkConversationRead(
+            wanted, timeout=clients.send_timeout, metadata=grpc_metadata(request)
+        )
+    except grpc.aio.AioRpcError as exc:
+        raise from_grpc(exc, "conversations") from None
     return json_response(conversation_json(conversation))

@@ -131,10 +131,19 @@ def _paths(heartbeat: float) -> dict[str, Any]:
         "/conversations/{conversation_id}/read": {
             "post": {
                 "summary": "Mark a conversation read: unread_count back to 0 (a conversation.updated event)",
+                "description": (
+                    "Then the customer's last message is marked read on WhatsApp (blue ticks), with "
+                    "the typing indicator when `typing` is true. That call failing does not undo the "
+                    "read: `read_receipt` says what became of it."
+                ),
                 "parameters": [id_parameter("conversation_id")],
+                "requestBody": {
+                    "required": False,
+                    **json_body({"type": "object", "properties": {"typing": {"type": "boolean"}}}),
+                },
                 "responses": {
                     "200": {"description": "The conversation", **json_body(CONVERSATION)},
-                    **error_responses(*AUTHENTICATED, 404),
+                    **error_responses(*AUTHENTICATED, 400, 404),
                 },
             }
         },

@@ -208,6 +208,22 @@ SCHEMAS: dict[str, Any] = {
             "last_message_at": TIMESTAMP,
             "last_inbound_at": TIMESTAMP,
             "unread_count": {"type": "integer", "minimum": 0},
+            "read_receipt": {
+                "type": "object",
+                "nullable": True,
+                "description": "The last read receipt sent WhatsApp (POST /conversations/{id}/read)",
+                "required": ["message_id", "status", "error", "at"],
+                "properties": {
+                    "message_id": {"type": "string"},
+                    "status": {"type": "string", "enum": ["sent", "failed"]},
+                    "error": {
+                        "type": "object",
+                        "nullable": True,
+                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                    "at": TIME,
+                },
+            },
         },
     },
     "Event": {

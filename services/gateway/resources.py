@@ -94,4 +94,18 @@ def conversation_json(conversation: pb.Conversation) -> dict[str, Any]:
         "last_message_at": _time(conversation, "last_message_at"),
         "last_inbound_at": _time(conversation, "last_inbound_at"),
         "unread_count": conversation.unread_count,
+        "read_receipt": read_receipt_json(conversation.read_receipt)
+        if conversation.HasField("read_receipt")
+        else None,
+    }
+
+
+def read_receipt_json(receipt: pb.ReadReceipt) -> dict[str, Any]:
+    return {
+        "message_id": receipt.message_id,
+        "status": receipt.status,
+        "error": {"code": receipt.error_code, "message": receipt.error_message}
+        if receipt.error_code
+        else None,
+        "at": _time(receipt, "at"),
     }

@@ -28,6 +28,8 @@ class ServiceClients:
     conversations_health: health_pb2_grpc.HealthStub
     sender_health: health_pb2_grpc.HealthStub
     rpc_timeout: float
+    # Calls that wait for WhatsApp (a sync send, a read receipt).
+    send_timeout: float
     # API key hash -> account id. A revoked key keeps working at most this TTL.
     accounts_by_key: TtlCache[bytes, str]
     # API key hash -> why conversations refused it, for a few seconds: bad keys cost it one
@@ -83,7 +85,8 @@ async def open_service_clients(settings: GatewaySettings) -> AsyncIterator[Servi
     conversations = conversations_pb2_grpc.ConversationsStub(conversations_channel)
     queued_sends = QueuedSendClient(conversations, settings.rpc_timeout_seconds)
     # Above conversations' own deadline for the WhatsApp call, which so answers first.
-    send_now = SendNowClient(conversations, settings.send_timeout_seconds + settings.rpc_timeout_seconds)
+    send_timeout = settings.send_timeout_seconds + settings.rpc_timeout_seconds
+    send_now = SendNowClient(conversations, send_timeout)
     webhooks = WebhookClient(
         conversations, settings.rpc_timeout_seconds, settings.webhook_batch_linger_ms / 1000.0
     )
@@ -93,6 +96,7 @@ async def open_service_clients(settings: GatewaySettings) -> AsyncIterator[Servi
             conversations_health=health_pb2_grpc.HealthStub(conversations_channel),
             sender_health=health_pb2_grpc.HealthStub(sender_channel),
             rpc_timeout=settings.rpc_timeout_seconds,
+            send_timeout=send_timeout,
             accounts_by_key=TtlCache(settings.auth_cache_ttl_seconds),
             refused_keys=TtlCache(
                 min(REFUSED_KEY_TTL_SECONDS, settings.auth_cache_ttl_seconds), REFUSED_KEYS_MAX

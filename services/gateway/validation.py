@@ -92,6 +92,16 @@ def invalid(message: str, field: str) -> ApiError:
     return ApiError(400, "invalid_request", message, {"field": field})
 
 
+def parse_read(raw: bytes) -> bool:
+    """The body of POST /conversations/{id}/read: none, or {"typing": true | false}."""
+    if not raw.strip():
+        return False
+    typing = parse_json_object(raw).get("typing", False)
+    if not isinstance(typing, bool):
+        raise invalid("typing must be true or false", "typing")
+    return typing
+
+
 def _depth(value: Any) -> int:
     """Nesting depth of a JSON value, without recursion."""
     deepest, stack = 0, [(value, 1)]

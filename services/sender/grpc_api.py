@@ -21,6 +21,7 @@ from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 from services.sender import grpc_media
 from services.sender.checks import InvalidRequest, check_account
 from services.sender.whatsapp import Accepted, CloudApiClient, SendResult
+from services.sender.whatsapp_receipts import mark_read
 from services.shared.failure_proto import failure_to_proto
 from services.shared.logs import REQUEST_ID
 from services.shared.one_call_per_turn import as_they_complete
@@ -96,6 +97,22 @@ class SenderServicer(sender_pb2_grpc.SenderServicer):
             return await grpc_media.upload(self._client, requests)
         except InvalidRequest as exc:
             await _abort_invalid(context, exc)
+
+    async def MarkRead(
+        self, request: sender_pb2.MarkReadRequest, context: grpc.aio.ServicerContext
+    ) -> sender_pb2.MarkReadResponse:
+        try:
+            check_account(request.phone_number_id, request.access_token)
+            if not request.message_id or len(request.message_id) > _MAX_REPLY_TO_CHARS:
+                raise InvalidRequest(f"message_id must be 1 to {_MAX_REPLY_TO_CHARS} characters")
+        except InvalidRequest as exc:
+            await _abort_invalid(context, exc)
+        failure = await mark_read(
+            self._client, request.phone_number_id, request.access_token, request.message_id, request.typing
+        )
+        if failure is None:
+            return sender_pb2.MarkReadResponse()
+        return sender_pb2.MarkReadResponse(failure=failure_to_proto(failure))
 
     async def _send(self, request: sender_pb2.SendMessageRequest, to: str) -> SendResult:
         not_after = request.not_after_unix_seconds

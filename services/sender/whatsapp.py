@@ -361,3 +361,16 @@ def log_failure(phone_number_id: str, failure: Failure, event: str = "whatsapp s
             "error": failure.message,
         },
     )
+
+
+def call_failure(client: CloudApiClient, exc: BaseException) -> Failure:
+    """A call that got no answer: a timeout waiting for one, or no connection."""
+    # A connection never made is a connection error (ConnectionTimeoutError is a TimeoutError).
+    if isinstance(exc, TimeoutError) and not isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return Failure(
+            failure_class=FailureClass.RETRYABLE,
+            kind=FailureKind.TIMEOUT,
+            code=FailureCode.TIMEOUT,
+            message=f"nothing from WhatsApp for {client.session.timeout.total:g} s",
+        )
+    return connection_failure(exc)

@@ -26,7 +26,7 @@ from services.sender.whatsapp import (
     as_int,
     as_str,
     bad_response,
-    connection_failure,
+    call_failure,
     log_failure,
     parse_error,
     parse_json,
@@ -107,7 +107,7 @@ async def _download(
             async for chunk in response.content.iter_chunked(chunk_size):
                 yield chunk
     except (aiohttp.ClientError, OSError) as exc:  # TimeoutError is an OSError
-        yield _call_failure(client, exc)
+        yield call_failure(client, exc)
 
 
 async def _retrieve(
@@ -123,7 +123,7 @@ async def _retrieve(
             status, retry_after = response.status, response.headers.get("Retry-After")
             answer = await read_at_most(response, MAX_ANSWER_BYTES)
     except (aiohttp.ClientError, OSError) as exc:
-        return _call_failure(client, exc)
+        return call_failure(client, exc)
     if answer is None:
         return bad_response(status, b"", f"answer over {MAX_ANSWER_BYTES} bytes")
     if not 200 <= status < 300:
@@ -180,7 +180,7 @@ async def upload_media(
     except (aiohttp.ClientError, OSError) as exc:
         if body.error is not None:
             raise body.error from None
-        result = _call_failure(client, exc)
+        result = call_failure(client, exc)
     if isinstance(result, Failure):
         log_failure(phone_number_id, result, "whatsapp media upload failed")
     return result
@@ -234,18 +234,6 @@ def _streaming(client: CloudApiClient) -> aiohttp.ClientTimeout:
     """No total: the connection within the connect timeout, then each read within the call's."""
     call = client.session.timeout
     return aiohttp.ClientTimeout(total=None, connect=call.connect, sock_read=call.total)
-
-
-def _call_failure(client: CloudApiClient, exc: BaseException) -> Failure:
-    # A connection never made is a connection error (ConnectionTimeoutError is a TimeoutError).
-    if isinstance(exc, TimeoutError) and not isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return Failure(
-            failure_class=FailureClass.RETRYABLE,
-            kind=FailureKind.TIMEOUT,
-            code=FailureCode.TIMEOUT,
-            message=f"nothing from WhatsApp for {client.session.timeout.total:g} s",
-        )
-    return connection_failure(exc)
 
 
 def _not_found(failure: Failure) -> Failure:

@@ -53,7 +53,7 @@ async def service(
     unreachable = grpc.aio.insecure_channel("127.0.0.1:9")
     sender = Sender(SenderClient(SenderStub(unreachable), timeout_seconds=1))
     store = FilesystemMediaStore(str(tmp_path_factory.mktemp("media")))
-    cases = use_cases(db, listener, sender, store, cache_ttl_seconds=60, policy=SendPolicy())
+    cases = use_cases(db, listener, sender, sender, store, cache_ttl_seconds=60, policy=SendPolicy())
     await listener.start()
     servicer = ConversationsServicer(cases)
     server, _, port = await build_server(

@@ -4,13 +4,20 @@ inlines them (a SQL function that is not inlined has its body parsed and planned
 every statement that calls it)."""
 
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 import asyncpg
+import orjson
 import pytest
 import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.gateway.resources import timestamp_json
+from services.conversations.adapters.database.pool import StatementPool
+from services.conversations.adapters.database.reads import ReadStore
+from services.conversations.entrypoints.protobuf import conversation_to_proto, message_to_proto
+from services.gateway.resources import conversation_json, message_json, timestamp_json
+from tools.seed import create_account
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -81,3 +88,56 @@ async def test_the_gateway_writes_timestamps_as_the_events_do(
     timestamp = Timestamp()
     timestamp.FromDatetime(moment)
     assert timestamp_json(timestamp) == in_database
+
+
+MESSAGE_WITH_MEDIA = """
+WITH file AS (
+    INSERT INTO media (id, account_id, origin, wa_media_id, mime_type, size, sha256, filename, caption,
+                       status, stored_at)
+    VALUES (gen_random_uuid(), $1, 'inbound', '777', 'image/jpeg', 1234, repeat('ab', 32), 'a.jpg',
+            'a caption', 'stored', now())
+    RETURNING media
+)
+INSERT INTO messages (account_id, conversation_id, direction, contact_wa_id, type, body, status,
+                      wa_message_id, media_id, media)
+SELECT $1, $2, 'inbound', '15550001111', 'image', '{"id": "777", "caption": "a caption"}',
+       'received', 'wamid.resource-' || gen_random_uuid(), (file.media).id, pigeon_media_json(file.media)
+FROM file
+RETURNING id, pigeon_message_json(messages)::text AS resource
+"""
+
+READ_RECEIPT = """
+UPDATE conversations c SET read_receipt = jsonb_build_object(
+    'message_id', 'wamid.x', 'status', CASE WHEN $2::text IS NULL THEN 'sent' ELSE 'failed' END,
+    'error', CASE WHEN $2::text IS NULL THEN NULL ELSE jsonb_build_object('code', $2::text, 'message', 'bad') END,
+    'at', pigeon_ts(now()))
+FROM contacts k
+WHERE c.id = $1 AND k.id = c.contact_id
+RETURNING pigeon_conversation_json(c, k)::text AS resource
+"""
+
+
+async def test_sql_and_the_gateway_build_the_same_resources(
+    connection: asyncpg.Connection, engine: AsyncEngine, database: str
+) -> None:
+    """A message with its file and a conversation with a read receipt, as the events show them
+    (PostgreSQL) and as the HTTP API does (the gateway, from protobuf, read by the adapter)."""
+    account = await create_account(engine, "Resources", conversations=1)
+    account_id, conversation_id = UUID(account.account_id), UUID(account.conversation_ids[0])
+    reads = ReadStore(StatementPool(database, 2))
+    try:
+        row = await connection.fetchrow(MESSAGE_WITH_MEDIA, account_id, conversation_id)
+        from_sql = orjson.loads(row["resource"])
+        assert from_sql["media"]["status"] == "stored"
+        message = await reads.get_message(account_id, row["id"])
+        assert message is not None
+        assert orjson.loads(orjson.dumps(message_json(message_to_proto(message)))) == from_sql
+        for error in (None, "131009"):
+            from_sql = orjson.loads(await connection.fetchval(READ_RECEIPT, conversation_id, error))
+            assert from_sql["read_receipt"]["status"] == ("sent" if error is None else "failed")
+            conversation = await reads.get_conversation(account_id, conversation_id)
+            assert conversation is not None
+            from_gateway = conversation_json(conversation_to_proto(conversation))
+            assert orjson.loads(orjson.dumps(from_gateway)) == from_sql
+    finally:
+        await reads.pool.close()

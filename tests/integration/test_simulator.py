@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from tests.fixtures.simulator import Simulator
-from tools.whatsapp_sim.app import http_status
+from tools.whatsapp_sim.app import STATE, http_status
 from tools.whatsapp_sim.config import Latency, SimConfig, parse_latency
 
 PHONE = "106540352242922"
@@ -587,3 +587,39 @@ async def test_patch_config_rejects_non_object(simulator: Simulator) -> None:
         async with simulator.session.patch(f"{simulator.url}/_sim/config", data=data) as resp:
             assert resp.status == 400
             assert "error" in await resp.json()
+
+
+# --- read receipts -------------------------------------------------------------------------------
+
+
+def receipt(message_id: str = "wamid.in-1", **extra: Any) -> dict[str, Any]:
+    return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id, **extra}
+
+
+async def test_a_read_receipt_for_a_received_message_succeeds(sim: Simulator) -> None:
+    sim.app[STATE].keep_inbound(PHONE, "wamid.in-1")
+    for body in (receipt(), receipt(typing_indicator={"type": "text"})):
+        status, answer = await send(sim, body)
+        assert (status, answer) == (200, {"success": True})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        receipt("wamid.never-received"),
+        receipt(typing_indicator={"type": "audio"}),
+        receipt(typing_indicator="text"),
+        {**receipt(), "status": "delivered"},
+        {**receipt(), "messaging_product": "sms"},
+    ],
+)
+async def test_a_read_receipt_that_meta_would_refuse_is_100(sim: Simulator, body: dict[str, Any]) -> None:
+    sim.app[STATE].keep_inbound(PHONE, "wamid.in-1")
+    status, answer = await send(sim, body)
+    assert_graph_error(status, answer, 400, 100)
+
+
+async def test_a_read_receipt_needs_the_numbers_token(sim: Simulator) -> None:
+    sim.app[STATE].keep_inbound(PHONE, "wamid.in-1")
+    status, answer = await send(sim, receipt(), token="wrong")
+    assert_graph_error(status, answer, 401, 190)

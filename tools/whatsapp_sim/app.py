@@ -28,7 +28,7 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import orjson
@@ -110,6 +110,14 @@ class State:
     windows: dict[str, deque[float]]
     webhooks: WebhookSender
     media: MediaStore
+    # (phone number id, wamid) of the customers' messages it sent, oldest first: what a read
+    # receipt may name.
+    inbound: dict[tuple[str, str], None] = field(default_factory=dict)
+
+    def keep_inbound(self, phone_number_id: str, wamid: str) -> None:
+        self.inbound[(phone_number_id, wamid)] = None
+        if len(self.inbound) > MAX_RECORDS:
+            del self.inbound[next(iter(self.inbound))]
 
 
 CONFIG = web.AppKey("config", SimConfig)
@@ -606,6 +614,8 @@ def _decide(
         return _failed(100, details, message=message, type_="GraphMethodException", subcode=33)
     if (denied := auth_error(request, number.access_token)) is not None:
         return Outcome(denied, error_code=190)
+    if isinstance(body, dict) and "status" in body:
+        return _read_receipt(state, phone_number_id, body)
     try:
         to = validate_send(body)
     except Invalid as exc:
@@ -628,6 +638,27 @@ def _decide(
     if config.webhook_url and number.app_secret:
         statuses = _status_plan(config, state, phone_number_id, number, wamid, digits, body)
     return Outcome(ok, wamid=wamid, extra_delay=_extra_delay(digits), statuses=statuses)
+
+
+def _read_receipt(state: State, phone_number_id: str, body: dict[str, Any]) -> Outcome:
+    """Marks a customer's message read, with a typing indicator when asked (Meta's "Typing
+    indicators" page): {"messaging_product", "status": "read", "message_id", "typing_indicator"?:
+    {"type": "text"}} answers {"success": true}."""
+    try:
+        product = _required(body, "messaging_product", "messaging_product")
+        if product != "whatsapp":
+            raise Invalid(100, "Param messaging_product must be 'whatsapp'.")
+        if body["status"] != "read":
+            raise Invalid(100, "Param status must be 'read'.")
+        message_id = _string(body, "message_id", "message_id")
+        typing = body.get("typing_indicator")
+        if typing is not None and _object(typing, "typing_indicator").get("type") != "text":
+            raise Invalid(100, "Param typing_indicator['type'] must be 'text'.")
+        if (phone_number_id, message_id) not in state.inbound:
+            raise Invalid(100, f"Param message_id is not a message this phone number received: {message_id}.")
+    except Invalid as exc:
+        return _failed(exc.code, exc.details)
+    return Outcome(web.Response(body=b'{"success":true}', content_type="application/json"))
 
 
 def _copies(config: SimConfig) -> int:
@@ -830,6 +861,8 @@ async def post_inbound(request: web.Request) -> web.Response:
         None if spec is None else keep_inbound_media(store, config, phone_number_id, message, spec)
         for message, spec in zip(messages, specs, strict=True)
     ]
+    for message in messages:
+        request.app[STATE].keep_inbound(phone_number_id, message["id"])
     business = Business.of(phone_number_id, number)
     body = orjson.dumps(notification(business, inbound_value(sender, profile_name, messages)))
     delivery = Delivery("inbound", url, phone_number_id, body, sign(body, business.app_secret))

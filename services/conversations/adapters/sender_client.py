@@ -243,3 +243,15 @@ class Sender:
         if response.WhichOneof("result") == "media_id":
             return str(response.media_id)
         return failure_from_proto(response.failure)
+
+    async def mark_read(
+        self, phone_number_id: str, access_token: str, message_id: str, typing: bool
+    ) -> Failure | None:
+        request = sender_pb2.MarkReadRequest(
+            phone_number_id=phone_number_id, access_token=access_token, message_id=message_id, typing=typing
+        )
+        try:
+            response = await self.client.stub.MarkRead(request, timeout=self.client.timeout_seconds)
+        except grpc.aio.AioRpcError as exc:
+            return call_failure(_call_error(exc))
+        return failure_from_proto(response.failure) if response.HasField("failure") else None

@@ -46,6 +46,18 @@ class ConversationRef:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadReceipt:
+    """The last read receipt pigeon sent WhatsApp for a conversation, and what became of it."""
+
+    message_id: str
+    # "sent", or "failed" with the error.
+    status: str
+    error_code: str | None
+    error_message: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Conversation:
     id: UUID
     account_id: UUID
@@ -56,6 +68,7 @@ class Conversation:
     last_inbound_at: datetime | None
     last_activity_at: datetime
     unread_count: int
+    read_receipt: ReadReceipt | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -330,6 +330,7 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
         account_id = parse_id(request.account_id, "account")
         conversation_id = parse_id(request.conversation_id, "conversation")
         await self.use.webhooks.applier.mark_read(account_id, conversation_id)
+        await self.use.read_receipts.send(account_id, conversation_id, request.typing)
         return conversation_to_proto(await self.use.reading.conversation(account_id, conversation_id))
 
     async def WatchEvents(

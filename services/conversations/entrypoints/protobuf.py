@@ -9,7 +9,14 @@ from pigeon.messages.v1 import content_pb2
 
 from services.conversations.domain.errors import NotFound
 from services.conversations.domain.media import Media, MediaStatus
-from services.conversations.domain.model import Content, Conversation, Direction, Message, MessageStatus
+from services.conversations.domain.model import (
+    Content,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    ReadReceipt,
+)
 
 _DIRECTION = {Direction.OUTBOUND: pb.DIRECTION_OUTBOUND, Direction.INBOUND: pb.DIRECTION_INBOUND}
 _STATUS = {
@@ -103,4 +110,15 @@ def conversation_to_proto(conversation: Conversation) -> pb.Conversation:
         last_message_at=timestamp(conversation.last_message_at),
         last_inbound_at=timestamp(conversation.last_inbound_at),
         unread_count=conversation.unread_count,
+        read_receipt=read_receipt_to_proto(conversation.read_receipt) if conversation.read_receipt else None,
+    )
+
+
+def read_receipt_to_proto(receipt: ReadReceipt) -> pb.ReadReceipt:
+    return pb.ReadReceipt(
+        message_id=receipt.message_id,
+        status=receipt.status,
+        error_code=receipt.error_code or "",
+        error_message=receipt.error_message or "",
+        at=timestamp(receipt.at),
     )

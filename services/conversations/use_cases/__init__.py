@@ -9,6 +9,7 @@ from services.conversations.use_cases.events import EventHub
 from services.conversations.use_cases.media_files import MediaFiles
 from services.conversations.use_cases.outbound import OutboundMessages
 from services.conversations.use_cases.outcomes import Outcomes
+from services.conversations.use_cases.read_receipts import ReadReceipts
 from services.conversations.use_cases.reading import Reading
 from services.conversations.use_cases.send_now import SendNow
 from services.conversations.use_cases.webhooks import Webhooks
@@ -26,3 +27,4 @@ class UseCases:
     events: EventHub
     webhooks: Webhooks
     media: MediaFiles
+    read_receipts: ReadReceipts

@@ -191,6 +191,26 @@ class SenderWithMediaPort(SenderPort, MediaSenderPort, Protocol):
     """The sender's client itself: messages and files."""
 
 
+class ReadReceiptSenderPort(Protocol):
+    async def mark_read(
+        self, phone_number_id: str, access_token: str, message_id: str, typing: bool
+    ) -> Failure | None:
+        """None once WhatsApp marked the message read, else why not."""
+        ...
+
+
+class ReadReceiptsPort(Protocol):
+    async def last_inbound(self, account_id: UUID, conversation_id: UUID) -> str | None: ...
+    async def record_read_receipt(
+        self,
+        account_id: UUID,
+        conversation_id: UUID,
+        message_id: str,
+        error_code: str | None,
+        error_message: str | None,
+    ) -> None: ...
+
+
 class WebhookTransactionPort(Protocol):
     """Statements of one webhook transaction; `events` are appended when it commits."""
 

@@ -1,6 +1,7 @@
 """Rows as the domain's records."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,7 @@ from services.conversations.domain.model import (
     Message,
     MessageStatus,
     Page,
+    ReadReceipt,
 )
 
 
@@ -78,6 +80,19 @@ def conversation(row: asyncpg.Record) -> Conversation:
         last_inbound_at=row["last_inbound_at"],
         last_activity_at=row["last_activity_at"],
         unread_count=row["unread_count"],
+        read_receipt=read_receipt_of_json(row["read_receipt"]) if row["read_receipt"] else None,
+    )
+
+
+def read_receipt_of_json(text: str) -> ReadReceipt:
+    data = orjson.loads(text)
+    error = data["error"] or {}
+    return ReadReceipt(
+        message_id=data["message_id"],
+        status=data["status"],
+        error_code=error.get("code"),
+        error_message=error.get("message"),
+        at=datetime.fromisoformat(data["at"]),
     )
 
 

@@ -269,6 +269,27 @@ class WebhookStore:
         rows = await self.pool.run(SQL.app_secrets)
         return [AppSecret(row["id"], row["phone_number_id"], row["app_secret"]) for row in rows]
 
+    async def last_inbound(self, account_id: UUID, conversation_id: UUID) -> str | None:
+        found = await self.pool.run(SQL.last_inbound, account_id=account_id, conversation_id=conversation_id)
+        return str(found[0]["wa_message_id"]) if found else None
+
+    async def record_read_receipt(
+        self,
+        account_id: UUID,
+        conversation_id: UUID,
+        message_id: str,
+        error_code: str | None,
+        error_message: str | None,
+    ) -> None:
+        await self.pool.run(
+            SQL.record_read_receipt,
+            account_id=account_id,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            error_code=error_code,
+            error_message=error_message,
+        )
+
     async def store_unapplied(self, body: bytes, signed_for: Sequence[UUID], error: str) -> int:
         """Stores a notification that could not be applied, its failure counted; its id."""
         rows = await self.pool.run(SQL.store_unapplied, body=body, signed_for=list(signed_for), error=error)

@@ -202,6 +202,24 @@ FROM contacts k
 WHERE c.id = :conversation_id AND c.account_id = :account_id AND k.id = c.contact_id
 RETURNING pigeon_conversation_json(c, k)::text AS resource;
 
+-- name: last_inbound
+-- The WhatsApp id of the customer's newest message in a conversation of the account.
+SELECT m.wa_message_id FROM messages m
+WHERE m.conversation_id = :conversation_id AND m.account_id = :account_id AND m.direction = 'inbound'
+ORDER BY m.created_at DESC, m.id DESC
+LIMIT 1;
+
+-- name: record_read_receipt
+-- What became of the read receipt of a conversation's message (error null: WhatsApp took it).
+UPDATE conversations
+SET read_receipt = jsonb_build_object(
+        'message_id', :message_id::text,
+        'status', CASE WHEN :error_code::text IS NULL THEN 'sent' ELSE 'failed' END,
+        'error', CASE WHEN :error_code::text IS NULL THEN NULL
+                      ELSE jsonb_build_object('code', :error_code::text, 'message', :error_message::text) END,
+        'at', pigeon_ts(now()))
+WHERE id = :conversation_id AND account_id = :account_id;
+
 -- name: append_events
 -- Events of several accounts, in array order per account (see pigeon_append_events).
 SELECT pigeon_append_events(:account_ids::uuid[], :types::text[], :message_ids::uuid[],
