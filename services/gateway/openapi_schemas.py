@@ -10,6 +10,7 @@ from services.gateway.validation import (
     MAX_CAPTION_LENGTH,
     MAX_ID_LENGTH,
     MAX_JSON_DEPTH,
+    MAX_LOCATION_TEXT_LENGTH,
     MAX_TEMPLATE_COMPONENTS,
     MAX_TEMPLATE_PARAMETERS,
     MAX_TEXT_LENGTH,
@@ -94,6 +95,20 @@ CONTENT_SCHEMAS: dict[str, Any] = {
         "properties": {
             "message_id": ID,
             "emoji": {"type": "string", "maxLength": 16, "description": "Empty removes the reaction"},
+        },
+    },
+    "location": {
+        "type": "object",
+        "required": ["latitude", "longitude"],
+        "properties": {
+            "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+            "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+            "name": {"type": "string", "maxLength": MAX_LOCATION_TEXT_LENGTH},
+            "address": {
+                "type": "string",
+                "maxLength": MAX_LOCATION_TEXT_LENGTH,
+                "description": "Shown with a name",
+            },
         },
     },
 }

@@ -25,6 +25,8 @@ MAX_JSON_DEPTH = 32
 # A message's content as stored and sent (a text of 4096 four-byte characters is 16 KiB):
 # pages of 100 messages and event backlogs stay well inside gRPC's 4 MiB messages.
 MAX_CONTENT_BYTES = 32 * 1024
+# Meta gives no limit for a location's name and address: pigeon's, as for a caption.
+MAX_LOCATION_TEXT_LENGTH = 1024
 TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 LANGUAGE_CODE = re.compile(r"^[a-zA-Z]{2,3}(_[a-zA-Z0-9]{2,4})?$")
 
@@ -262,6 +264,23 @@ def _reaction(body: dict[str, Any]) -> dict[str, Any]:
     return {"message_id": message_id, "emoji": emoji}
 
 
+def _location(body: dict[str, Any]) -> dict[str, Any]:
+    """Meta's location message: latitude and longitude in decimal degrees, an optional name and
+    address (the address shows only with a name)."""
+    location = _object(body, "location", "location")
+    result: dict[str, Any] = {}
+    for key, bound in (("latitude", 90), ("longitude", 180)):
+        value = location.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not -bound <= value <= bound:
+            raise invalid(f"location.{key} must be a number from -{bound} to {bound}", f"location.{key}")
+        result[key] = value
+    for key in ("name", "address"):
+        text = _string(location, key, f"location.{key}", required=False, max_length=MAX_LOCATION_TEXT_LENGTH)
+        if text:
+            result[key] = text
+    return result
+
+
 def parse_send(raw: bytes) -> SendCommand:
     body = parse_json_object(raw)
     message_type = _string(body, "type", "type")
@@ -280,6 +299,8 @@ def parse_send(raw: bytes) -> SendCommand:
         content = _template(body)
     elif message_type == "reaction":
         content = _reaction(body)
+    elif message_type == "location":
+        content = _location(body)
     else:
         content = _media(body, message_type)
     reply_to = ""

@@ -91,6 +91,7 @@ async def test_wamids_are_unique(sim: Simulator) -> None:
         {"type": "audio", "audio": {"id": "1234"}},
         {"type": "reaction", "reaction": {"message_id": "wamid.abc", "emoji": ""}},
         {"type": "location", "location": {"latitude": 52.5, "longitude": 13.4}},
+        {"type": "location", "location": {"latitude": "37.44", "longitude": "-122.16", "name": "Philz"}},
         {"type": "contacts", "contacts": [{"name": {"formatted_name": "Ada"}}]},
         {"type": "interactive", "interactive": {"type": "button", "action": {"buttons": []}}},
         {"text": {"body": "type defaults to text"}},
@@ -623,3 +624,18 @@ async def test_a_read_receipt_needs_the_numbers_token(sim: Simulator) -> None:
     sim.app[STATE].keep_inbound(PHONE, "wamid.in-1")
     status, answer = await send(sim, receipt(), token="wrong")
     assert_graph_error(status, answer, 401, 190)
+
+
+@pytest.mark.parametrize(
+    ("location", "code"),
+    [
+        ({"longitude": 13.4}, 131008),
+        ({"latitude": 91, "longitude": 13.4}, 131009),
+        ({"latitude": 52.5, "longitude": "east"}, 100),
+        ({"latitude": 52.5, "longitude": 13.4, "name": 1}, 100),
+    ],
+)
+async def test_a_location_meta_would_refuse(sim: Simulator, location: dict[str, Any], code: int) -> None:
+    body = {"messaging_product": "whatsapp", "to": "15551234567", "type": "location", "location": location}
+    status, answer = await send(sim, body)
+    assert_graph_error(status, answer, 400, code)

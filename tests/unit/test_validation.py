@@ -358,13 +358,39 @@ def test_type_not_a_string() -> None:
     assert error.message == "type must be a string"
 
 
-@pytest.mark.parametrize("message_type", ["location", "TEXT", "interactive", "contacts"])
+@pytest.mark.parametrize("message_type", ["TEXT", "interactive", "contacts"])
 def test_unknown_type(message_type: str) -> None:
     error = assert_invalid({"to": TO, "type": message_type}, "type")
 
     assert error.message == (
-        "type must be one of text, template, image, document, audio, video, sticker, reaction"
+        "type must be one of text, template, image, document, audio, video, sticker, reaction, location"
     )
+
+
+def test_a_location_keeps_what_whatsapp_takes() -> None:
+    location = {"latitude": -33.8568, "longitude": 151.2153, "name": "Opera House", "address": "Sydney"}
+    command = parse_send(orjson.dumps({"to": TO, "type": "location", "location": {**location, "zoom": 3}}))
+    assert orjson.loads(command.body_json) == location
+    command = parse_send(
+        orjson.dumps({"to": TO, "type": "location", "location": {"latitude": 0, "longitude": 0}})
+    )
+    assert orjson.loads(command.body_json) == {"latitude": 0, "longitude": 0}
+
+
+@pytest.mark.parametrize(
+    ("location", "field"),
+    [
+        ({"longitude": 1}, "location.latitude"),
+        ({"latitude": 90.5, "longitude": 1}, "location.latitude"),
+        ({"latitude": 1, "longitude": -181}, "location.longitude"),
+        ({"latitude": "52.5", "longitude": 1}, "location.latitude"),
+        ({"latitude": True, "longitude": 1}, "location.latitude"),
+        ({"latitude": 1, "longitude": 1, "name": 7}, "location.name"),
+        ({"latitude": 1, "longitude": 1, "address": "x" * 1025}, "location.address"),
+    ],
+)
+def test_a_location_outside_what_whatsapp_takes(location: dict[str, Any], field: str) -> None:
+    assert_invalid({"to": TO, "type": "location", "location": location}, field)
 
 
 def test_both_conversation_id_and_to() -> None:

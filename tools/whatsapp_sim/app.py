@@ -343,12 +343,6 @@ def _object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def _number(obj: dict[str, Any], key: str, where: str) -> None:
-    value = _required(obj, key, where)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid(100, f"Param {where} must be a number.")
-
-
 def validate_send(body: Any) -> str:
     """Checks a send body the way the Cloud API does; returns `to`, raises Invalid."""
     if not isinstance(body, dict):
@@ -448,9 +442,22 @@ def _reaction(content: Any, kind: str) -> None:
 
 
 def _location(content: Any, kind: str) -> None:
+    """Meta's "Location messages": latitude and longitude in decimal degrees (as numbers or
+    numeric strings), name and address optional strings."""
     location = _object(content, kind)
-    _number(location, "latitude", "location['latitude']")
-    _number(location, "longitude", "location['longitude']")
+    for key, bound in (("latitude", 90), ("longitude", 180)):
+        value = _required(location, key, f"location['{key}']")
+        try:
+            degrees = float(value) if isinstance(value, str) else value
+        except ValueError:
+            degrees = None
+        if isinstance(degrees, bool) or not isinstance(degrees, int | float):
+            raise Invalid(100, f"Param location['{key}'] must be a number.")
+        if not -bound <= degrees <= bound:
+            raise Invalid(131009, f"Param location['{key}'] must be between -{bound} and {bound}.")
+    for key in ("name", "address"):
+        if key in location and not isinstance(location[key], str):
+            raise Invalid(100, f"Param location['{key}'] must be a string.")
 
 
 def _contacts(content: Any, kind: str) -> None:
