@@ -6,8 +6,13 @@ come from validation.py, so the two cannot drift apart.
 from typing import Any
 
 from services.gateway.validation import (
+    CONTACT_LISTS,
+    CONTACT_NAME_FIELDS,
+    CONTACT_ORG_FIELDS,
     LANGUAGE_CODE,
     MAX_CAPTION_LENGTH,
+    MAX_CONTACT_ITEMS,
+    MAX_CONTACTS,
     MAX_ID_LENGTH,
     MAX_JSON_DEPTH,
     MAX_LOCATION_TEXT_LENGTH,
@@ -95,6 +100,36 @@ CONTENT_SCHEMAS: dict[str, Any] = {
         "properties": {
             "message_id": ID,
             "emoji": {"type": "string", "maxLength": 16, "description": "Empty removes the reaction"},
+        },
+    },
+    "contacts": {
+        "type": "array",
+        "description": "Contact cards, as Meta's contacts messages take them; unknown fields are dropped.",
+        "minItems": 1,
+        "maxItems": MAX_CONTACTS,
+        "items": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {
+                    "type": "object",
+                    "required": ["formatted_name"],
+                    "properties": {key: {"type": "string"} for key in CONTACT_NAME_FIELDS},
+                },
+                **{
+                    part: {
+                        "type": "array",
+                        "maxItems": MAX_CONTACT_ITEMS,
+                        "items": {"type": "object", "properties": {key: {"type": "string"} for key in keys}},
+                    }
+                    for part, keys in CONTACT_LISTS.items()
+                },
+                "org": {
+                    "type": "object",
+                    "properties": {key: {"type": "string"} for key in CONTACT_ORG_FIELDS},
+                },
+                "birthday": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+            },
         },
     },
     "location": {

@@ -27,6 +27,10 @@ MAX_JSON_DEPTH = 32
 MAX_CONTENT_BYTES = 32 * 1024
 # Meta gives no limit for a location's name and address: pigeon's, as for a caption.
 MAX_LOCATION_TEXT_LENGTH = 1024
+# Meta: "up to 257 contacts" a message. Its parts have no stated limits: pigeon's.
+MAX_CONTACTS = 257
+MAX_CONTACT_ITEMS = 20
+MAX_CONTACT_TEXT_LENGTH = 1024
 TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")
 LANGUAGE_CODE = re.compile(r"^[a-zA-Z]{2,3}(_[a-zA-Z0-9]{2,4})?$")
 
@@ -281,6 +285,70 @@ def _location(body: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+# Meta's "Contacts messages": the parts of a contact card, each with the fields WhatsApp shows.
+CONTACT_NAME_FIELDS = ("formatted_name", "first_name", "last_name", "middle_name", "suffix", "prefix")
+CONTACT_LISTS = {
+    "addresses": ("street", "city", "state", "zip", "country", "country_code", "type"),
+    "emails": ("email", "type"),
+    "phones": ("phone", "type", "wa_id"),
+    "urls": ("url", "type"),
+}
+CONTACT_ORG_FIELDS = ("company", "department", "title")
+BIRTHDAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _strings(obj: dict[str, Any], keys: tuple[str, ...], field: str) -> dict[str, str]:
+    """The given keys of an object that hold non-empty strings (each at most 1024 characters)."""
+    kept = {}
+    for key in keys:
+        value = _string(obj, key, f"{field}.{key}", required=False, max_length=MAX_CONTACT_TEXT_LENGTH)
+        if value:
+            kept[key] = value
+    return kept
+
+
+def _contacts(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Meta's contacts message: 1 to 257 contact cards, each with a name.formatted_name; other
+    parts kept as WhatsApp takes them, unknown fields dropped."""
+    cards = body.get("contacts")
+    if not isinstance(cards, list) or not 1 <= len(cards) <= MAX_CONTACTS:
+        raise invalid(f"contacts must be a list of 1 to {MAX_CONTACTS} contacts", "contacts")
+    result = []
+    for index, card in enumerate(cards):
+        field = f"contacts[{index}]"
+        if not isinstance(card, dict):
+            raise invalid(f"{field} must be an object", field)
+        name = _strings(_object(card, "name", f"{field}.name"), CONTACT_NAME_FIELDS, f"{field}.name")
+        if "formatted_name" not in name:
+            raise invalid(f"{field}.name.formatted_name is required", f"{field}.name.formatted_name")
+        contact: dict[str, Any] = {"name": name}
+        for part, keys in CONTACT_LISTS.items():
+            items = card.get(part, [])
+            if not isinstance(items, list) or len(items) > MAX_CONTACT_ITEMS:
+                raise invalid(
+                    f"{field}.{part} must be a list of at most {MAX_CONTACT_ITEMS}", f"{field}.{part}"
+                )
+            kept = []
+            for number, item in enumerate(items):
+                if not isinstance(item, dict):
+                    raise invalid(f"{field}.{part}[{number}] must be an object", f"{field}.{part}[{number}]")
+                if strings := _strings(item, keys, f"{field}.{part}[{number}]"):
+                    kept.append(strings)
+            if kept:
+                contact[part] = kept
+        if "org" in card and (
+            org := _strings(_object(card, "org", f"{field}.org"), CONTACT_ORG_FIELDS, f"{field}.org")
+        ):
+            contact["org"] = org
+        birthday = _string(card, "birthday", f"{field}.birthday", required=False, max_length=10)
+        if birthday:
+            if not BIRTHDAY.fullmatch(birthday):
+                raise invalid(f"{field}.birthday must be YYYY-MM-DD", f"{field}.birthday")
+            contact["birthday"] = birthday
+        result.append(contact)
+    return result
+
+
 def parse_send(raw: bytes) -> SendCommand:
     body = parse_json_object(raw)
     message_type = _string(body, "type", "type")
@@ -293,6 +361,7 @@ def parse_send(raw: bytes) -> SendCommand:
         raise invalid("give exactly one of conversation_id or to", "conversation_id")
     if to and not RECIPIENT.fullmatch(to):
         raise invalid("to must be a phone number in E.164 digits, e.g. 15551234567", "to")
+    content: dict[str, Any] | list[dict[str, Any]]
     if message_type == "text":
         content = _text(body)
     elif message_type == "template":
@@ -301,6 +370,8 @@ def parse_send(raw: bytes) -> SendCommand:
         content = _reaction(body)
     elif message_type == "location":
         content = _location(body)
+    elif message_type == "contacts":
+        content = _contacts(body)
     else:
         content = _media(body, message_type)
     reply_to = ""

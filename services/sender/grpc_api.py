@@ -25,7 +25,7 @@ from services.sender.whatsapp_receipts import mark_read
 from services.shared.failure_proto import failure_to_proto
 from services.shared.logs import REQUEST_ID
 from services.shared.one_call_per_turn import as_they_complete
-from services.shared.vocabulary import MESSAGE_TYPES, RECIPIENT, FailureCode
+from services.shared.vocabulary import ARRAY_CONTENT_TYPES, MESSAGE_TYPES, RECIPIENT, FailureCode
 from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,10 @@ def validate(request: sender_pb2.SendMessageRequest) -> str:
         body = orjson.loads(content.body_json)
     except orjson.JSONDecodeError:
         raise InvalidRequest("content.body_json is not valid UTF-8 JSON") from None
-    if not isinstance(body, dict):
+    if content.type in ARRAY_CONTENT_TYPES:
+        if not isinstance(body, list):
+            raise InvalidRequest(f"content.body_json of {content.type} must be a JSON array")
+    elif not isinstance(body, dict):
         raise InvalidRequest("content.body_json must be a JSON object")
     if len(content.reply_to_wa_message_id) > _MAX_REPLY_TO_CHARS:
         raise InvalidRequest(f"content.reply_to_wa_message_id is longer than {_MAX_REPLY_TO_CHARS}")

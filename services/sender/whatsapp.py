@@ -59,10 +59,11 @@ def build_request_body(
 ) -> bytes:
     """The JSON of a Cloud API send request.
 
-    `body` is the object that goes under the `message_type` key. As bytes it must be one
-    valid JSON object (the servicer checks); it is then spliced in verbatim through
-    orjson.Fragment, so content travels from the gateway to WhatsApp without being
-    re-encoded. orjson does not validate a Fragment: unchecked bytes could inject keys.
+    `body` is the object (for contacts, the array) that goes under the `message_type` key. As
+    bytes it must be one valid JSON value of that shape (the servicer checks); it is then
+    spliced in verbatim through orjson.Fragment, so content travels from the gateway to
+    WhatsApp without being re-encoded. orjson does not validate a Fragment: unchecked bytes
+    could inject keys.
     """
     payload: dict[str, Any] = {
         "messaging_product": "whatsapp",

@@ -8,7 +8,9 @@ from services.shared.whatsapp_errors import FailureClass, FailureKind
 
 # The Cloud API's `type` values of the messages pigeon sends.
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
-MESSAGE_TYPES = ("text", "template", *MEDIA_TYPES, "reaction", "location")
+MESSAGE_TYPES = ("text", "template", *MEDIA_TYPES, "reaction", "location", "contacts")
+# The one type whose content is a JSON array (of contacts), not an object.
+ARRAY_CONTENT_TYPES = frozenset({"contacts"})
 
 # A recipient: an E.164 number, 5 to 15 digits, optionally after "+"; group 1 is the digits
 # the Cloud API wants. WhatsApp would refuse a longer one.

@@ -100,6 +100,10 @@ async def test_send_each_type_with_reply_context(running: Running) -> None:
         {"type": "video", "video": {"id": "99887766"}},
         {"type": "reaction", "reaction": {"message_id": "wamid.abc", "emoji": "👍"}},
         {"type": "location", "location": {"latitude": 52.52, "longitude": 13.405, "name": "Office"}},
+        {
+            "type": "contacts",
+            "contacts": [{"name": {"formatted_name": "Front desk"}, "phones": [{"phone": "+1555"}]}],
+        },
         {"type": "text", "text": {"body": "Replying"}, "context": {"message_id": "wamid.original"}},
     ]
     sent_ids = []

@@ -358,13 +358,51 @@ def test_type_not_a_string() -> None:
     assert error.message == "type must be a string"
 
 
-@pytest.mark.parametrize("message_type", ["TEXT", "interactive", "contacts"])
+@pytest.mark.parametrize("message_type", ["TEXT", "interactive", "contact"])
 def test_unknown_type(message_type: str) -> None:
     error = assert_invalid({"to": TO, "type": message_type}, "type")
 
     assert error.message == (
-        "type must be one of text, template, image, document, audio, video, sticker, reaction, location"
+        "type must be one of text, template, image, document, audio, video, sticker, reaction, location, "
+        "contacts"
     )
+
+
+CARD = {
+    "name": {"formatted_name": "Ada Lovelace", "first_name": "Ada", "nickname": "dropped"},
+    "phones": [{"phone": "+44 20 7946 0000", "type": "WORK", "wa_id": "442079460000"}],
+    "emails": [{"email": "ada@example.com", "type": "WORK"}],
+    "addresses": [{"street": "12 St James's Square", "city": "London", "country_code": "GB"}],
+    "org": {"company": "Analytical Engines", "title": "Countess"},
+    "urls": [{"url": "https://example.com"}],
+    "birthday": "1815-12-10",
+    "extra": "dropped",
+}
+
+
+def test_contacts_keep_the_parts_whatsapp_shows() -> None:
+    command = parse_send(orjson.dumps({"to": TO, "type": "contacts", "contacts": [CARD]}))
+    [card] = orjson.loads(command.body_json)
+    assert card["name"] == {"formatted_name": "Ada Lovelace", "first_name": "Ada"}
+    assert card["phones"] == CARD["phones"] and card["org"] == CARD["org"]
+    assert card["birthday"] == "1815-12-10" and "extra" not in card
+
+
+@pytest.mark.parametrize(
+    ("contacts", "field"),
+    [
+        ([], "contacts"),
+        ({"name": {"formatted_name": "A"}}, "contacts"),
+        ([{"name": {"formatted_name": "A"}}] * 258, "contacts"),
+        ([{"phones": []}], "contacts[0].name"),
+        ([{"name": {"first_name": "A"}}], "contacts[0].name.formatted_name"),
+        ([{"name": {"formatted_name": "A"}, "birthday": "10/12/1815"}], "contacts[0].birthday"),
+        ([{"name": {"formatted_name": "A"}, "phones": "+1555"}], "contacts[0].phones"),
+        ([{"name": {"formatted_name": "A"}, "emails": [{"email": 7}]}], "contacts[0].emails[0].email"),
+    ],
+)
+def test_contacts_outside_what_whatsapp_takes(contacts: Any, field: str) -> None:
+    assert_invalid({"to": TO, "type": "contacts", "contacts": contacts}, field)
 
 
 def test_a_location_keeps_what_whatsapp_takes() -> None:

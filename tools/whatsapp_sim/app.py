@@ -461,8 +461,11 @@ def _location(content: Any, kind: str) -> None:
 
 
 def _contacts(content: Any, kind: str) -> None:
+    """Meta's "Contacts messages": up to 257 contacts, each with name['formatted_name']."""
     if not isinstance(content, list) or not content:
         raise Invalid(100, "Param contacts must be a non-empty array.")
+    if len(content) > 257:
+        raise Invalid(131009, "Param contacts must hold at most 257 contacts.")
     for index, item in enumerate(content):
         contact = _object(item, f"contacts[{index}]")
         name = _object(_required(contact, "name", f"contacts[{index}]['name']"), f"contacts[{index}]['name']")
