@@ -23,6 +23,7 @@ import aiohttp
 import orjson
 from sqlalchemy import text
 
+from services.shared.vocabulary import SENDER_CALL_PREFIX
 from tests.fixtures.stack import WHATSAPP_TIMEOUT_SECONDS, Running, start_running
 from tools.seed import SeededAccount, create_account
 from tools.stack import DATA_DIR, RestartablePostgres
@@ -941,16 +942,14 @@ async def test_sigterm_of_gateway_and_sender_under_load(postgres_server: str) ->
         assert (gateway.code, sender.code) == (0, 0)
         assert gateway.exited_in < 5 and sender.exited_in < 5
         assert unanswered == set(), f"{len(unanswered)} stored messages whose request got no answer"
-        # No 5xx but the sender's absence (502 sender_unavailable, stored failed), and connection
-        # errors only while the gateway was away.
+        # No 5xx but the sender's absence (502 with a sender_* code, stored failed: mostly
+        # sender_unavailable, or sender_cancelled for a call the stopping server dropped as it came
+        # in), and connection errors only while the gateway was away.
         assert async_client.bad_shape == [] and sync_client.bad_shape == []
         assert {k for k in async_answers if k.isdigit()} == {"202"}, async_answers
         assert {k for k in sync_answers if k[0].isdigit()} <= {"200", "502/whatsapp_failed"}, sync_answers
-        assert all(
-            a.details["whatsapp_code"] == "sender_unavailable"
-            for a in sync_client.attempts
-            if a.outcome == "502"
-        )
+        codes = Counter(a.details["whatsapp_code"] for a in sync_client.attempts if a.outcome == "502")
+        assert all(code.startswith(SENDER_CALL_PREFIX) for code in codes), codes
         assert sender_errors_outside == [], [
             (round(a.started - sender.signalled, 2), round(a.started - sender_up, 2))
             for a in sender_errors_outside
