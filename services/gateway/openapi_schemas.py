@@ -21,7 +21,7 @@ from services.gateway.validation import (
     MAX_TEXT_LENGTH,
     TEMPLATE_NAME,
 )
-from services.shared.vocabulary import MEDIA_TYPES, MESSAGE_TYPES, RECIPIENT
+from services.shared.vocabulary import ARRAY_CONTENT_TYPES, MEDIA_TYPES, MESSAGE_TYPES, RECIPIENT
 
 TIME = {
     "type": "string",
@@ -220,7 +220,10 @@ SCHEMAS: dict[str, Any] = {
             "direction": {"type": "string", "enum": ["outbound", "inbound"]},
             "contact_wa_id": {"type": "string"},
             "type": {"type": "string"},
-            **{name: {"type": "object"} for name in CONTENT_SCHEMAS},
+            **{
+                name: {"type": "array" if name in ARRAY_CONTENT_TYPES else "object"}
+                for name in CONTENT_SCHEMAS
+            },
             "status": {
                 "type": "string",
                 "enum": ["queued", "sending", "sent", "delivered", "read", "failed", "received"],
