@@ -3,6 +3,7 @@
 import argparse
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -10,8 +11,11 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from tools.stack import DATA_DIR, database_url, ensure_database, migrate
 
@@ -74,6 +78,36 @@ def git_revision() -> dict[str, Any]:
 
     changed = git("status", "--porcelain", "--", "services", "tools", "protos")
     return {"commit": git("rev-parse", "HEAD") or None, "dirty_files": changed.splitlines()}
+
+
+def results_document(
+    benchmark: str, args: argparse.Namespace, started_at: datetime, leave_out: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """A run's results document, begun: what was measured where; prints the code and the
+    machine's speed, by which runs of other days are compared."""
+    revision = git_revision()
+    print(
+        f"code: {revision['commit']}"
+        + (f" with local changes {revision['dirty_files']}" if revision["dirty_files"] else "")
+    )
+    print(f"python speed: {python_speed_seconds():.3f} s for the yardstick loop (lower is faster)")
+    return {
+        "benchmark": benchmark,
+        "started_at": started_at.isoformat(),
+        "command": " ".join(shlex.quote(a) for a in ["python", "-m", f"bench.{benchmark}", *sys.argv[1:]]),
+        "machine": machine(),
+        "code": revision,
+        "config": {k: v for k, v in vars(args).items() if k not in leave_out},
+    }
+
+
+def write_results(document: dict[str, Any], benchmark: str, started_at: datetime) -> Path:
+    """The document as JSON in .pigeon/bench-results/, named by benchmark and start time."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{benchmark}-{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    print(f"results written to {path}")
+    return path
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:

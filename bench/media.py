@@ -34,7 +34,6 @@ import hashlib
 import itertools
 import os
 import random
-import shlex
 import shutil
 import subprocess
 import sys
@@ -56,14 +55,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import (
     LOG_DIR,
-    RESULTS_DIR,
     CpuMeter,
     embedded_postmaster_pid,
     fresh_database,
-    git_revision,
-    machine,
     machine_busy_cores,
-    python_speed_seconds,
+    results_document,
+    write_results,
 )
 from services.conversations.migrate import sqlalchemy_url
 from services.conversations.settings import database_dsn
@@ -265,13 +262,7 @@ async def ingest_phase(
     await run_clients(args.clients, count, inject)
     injected_at = time.time()
     ids = [f.wa_media_id for f in injected]
-    deadline = time.monotonic() + args.ingest_timeout
-    while True:
-        state = await db.fetchrow(_PHASE_STATE, ids)
-        assert state is not None
-        if state["stored"] + state["failed"] >= len(ids) or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.05)
+    state = await copies_settled(db, ids, args.ingest_timeout)
     cores = cpu.stop()
     cpu_seconds = time.perf_counter() - cpu_t0
     stored, failed = int(state["stored"]), int(state["failed"])
@@ -433,13 +424,7 @@ async def drain_phase(
     t0 = time.time()
     await db.execute("UPDATE media SET next_attempt_at = now() WHERE wa_media_id = ANY($1::text[])", ids)
     await db.execute("SELECT pg_notify('pigeon_media', '')")
-    deadline = time.monotonic() + args.ingest_timeout
-    while True:
-        state = await db.fetchrow(_PHASE_STATE, ids)
-        assert state is not None
-        if state["stored"] + state["failed"] >= len(ids) or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.05)
+    state = await copies_settled(db, ids, args.ingest_timeout)
     cores = cpu.stop()
     cpu_seconds = time.perf_counter() - cpu_t0
     stored, failed = int(state["stored"]), int(state["failed"])
@@ -922,29 +907,24 @@ def report_rss(result: dict[str, Any]) -> None:
         print(f"{name:>14}{(before['hwm_kb'] or 0) / 1024:>9.0f}{peaks}{grown}")
 
 
+async def copies_settled(db: asyncpg.Connection, ids: list[str], patience: float) -> asyncpg.Record:
+    """The phase's files once each is stored or failed, or `patience` seconds passed."""
+    deadline = time.monotonic() + patience
+    while True:
+        state = await db.fetchrow(_PHASE_STATE, ids)
+        assert state is not None
+        if state["stored"] + state["failed"] >= len(ids) or time.monotonic() > deadline:
+            return state
+        await asyncio.sleep(0.05)
+
+
 async def main(args: argparse.Namespace) -> int:
     started_at = datetime.now(UTC)
-    revision = git_revision()
-    print(
-        f"code: {revision['commit']}"
-        + (f" with local changes {revision['dirty_files']}" if revision["dirty_files"] else "")
-    )
-    print(f"python speed: {python_speed_seconds():.3f} s for the yardstick loop (lower is faster)")
+    document = results_document("media", args, started_at, leave_out=("static_server", "port"))
     print(f"load average {load_average()}, machine busy {await busy_cores(2.0)} cores before the run")
-    document: dict[str, Any] = {
-        "benchmark": "media",
-        "started_at": started_at.isoformat(),
-        "command": " ".join(shlex.quote(a) for a in ["python", "-m", "bench.media", *sys.argv[1:]]),
-        "machine": machine(),
-        "code": revision,
-        "config": {k: v for k, v in vars(args).items() if k not in ("static_server", "port")},
-    }
     document.update(await run(args))
     report(document)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"media-{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
-    path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
-    print(f"results written to {path}")
+    write_results(document, "media", started_at)
     errors = _errors(document)
     if errors:
         print("ERRORS: " + "; ".join(errors))

@@ -26,26 +26,22 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shlex
 import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import uvloop
 
 from bench.common import (
     LOG_DIR,
-    RESULTS_DIR,
     CpuMeter,
     embedded_postmaster_pid,
     fresh_database,
-    git_revision,
-    machine,
     median_of,
-    python_speed_seconds,
+    results_document,
+    write_results,
 )
 from bench.http_load import ClosedLoop, OpenLoop
 from bench.mixed_load import mixed
@@ -379,29 +375,13 @@ def report_mixed(result: dict[str, Any]) -> None:
 
 async def main(args: argparse.Namespace) -> int:
     started_at = datetime.now(UTC)
-    revision = git_revision()
-    print(
-        f"code: {revision['commit']}"
-        + (f" with local changes {revision['dirty_files']}" if revision["dirty_files"] else "")
-    )
-    print(f"python speed: {python_speed_seconds():.3f} s for the yardstick loop (lower is faster)")
-    document: dict[str, Any] = {
-        "benchmark": "webhooks",
-        "started_at": started_at.isoformat(),
-        "command": " ".join(shlex.quote(a) for a in ["python", "-m", "bench.webhooks", *sys.argv[1:]]),
-        "machine": machine(),
-        "code": revision,
-        "config": {k: v for k, v in vars(args).items()},
-    }
+    document = results_document("webhooks", args, started_at)
     if "ingest" in args.parts:
         document["ingest"] = await ingest(args)
     if "mixed" in args.parts:
         document["mixed"] = await mixed(args)
     report(document)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"webhooks-{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
-    path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
-    print(f"results written to {path}")
+    write_results(document, "webhooks", started_at)
     return 0
 
 

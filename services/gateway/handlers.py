@@ -25,11 +25,14 @@ routes = web.RouteTableDef()
 T = TypeVar("T")
 
 
-async def ask_conversations(request: web.Request, rpc: Callable[..., Awaitable[T]], message: Any) -> T:
-    """One call to the conversations service, its failure mapped to an HTTP error."""
+async def ask_conversations(
+    request: web.Request, rpc: Callable[..., Awaitable[T]], message: Any, deadline: float | None = None
+) -> T:
+    """One call to the conversations service (given `deadline` seconds, else the RPC timeout),
+    its failure mapped to an HTTP error."""
     clients = request.app[CLIENTS]
     try:
-        return await rpc(message, timeout=clients.rpc_timeout, metadata=grpc_metadata(request))
+        return await rpc(message, timeout=deadline or clients.rpc_timeout, metadata=grpc_metadata(request))
     except grpc.aio.AioRpcError as exc:
         raise from_grpc(exc, "conversations") from None
 
@@ -218,13 +221,14 @@ async def mark_conversation_read(request: web.Request) -> web.Response:
     """Read in pigeon, then on WhatsApp (a WhatsApp call: the send deadline applies)."""
     typing = parse_read(await request.read())
     clients = request.app[CLIENTS]
-    wanted = conversations_pb.MarkConversationReadRequest(
-        account_id=request[ACCOUNT_ID], conversation_id=request.match_info["conversation_id"], typing=typing
+    conversation = await ask_conversations(
+        request,
+        clients.conversations.MarkConversationRead,
+        conversations_pb.MarkConversationReadRequest(
+            account_id=request[ACCOUNT_ID],
+            conversation_id=request.match_info["conversation_id"],
+            typing=typing,
+        ),
+        clients.send_timeout,
     )
-    try:
-        conversation = await clients.conversations.MarkConversationRead(
-            wanted, timeout=clients.send_timeout, metadata=grpc_metadata(request)
-        )
-    except grpc.aio.AioRpcError as exc:
-        raise from_grpc(exc, "conversations") from None
     return json_response(conversation_json(conversation))
