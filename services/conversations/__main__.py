@@ -9,9 +9,15 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 
-from pigeon.conversations.v1 import conversations_pb2, conversations_pb2_grpc
+from pigeon.conversations.v1 import (
+    conversations_pb2,
+    conversations_pb2_grpc,
+    webhook_endpoints_pb2,
+    webhook_endpoints_pb2_grpc,
+)
 
 from services.conversations.entrypoints.grpc_api import ConversationsServicer
+from services.conversations.entrypoints.grpc_webhook_endpoints import WebhookEndpointsServicer
 from services.conversations.metrics import register_caches
 from services.conversations.settings import ConversationsSettings
 from services.conversations.wiring import build
@@ -23,14 +29,21 @@ from services.shared.settings import SettingsError
 log = logging.getLogger("services.conversations")
 
 SERVICE_NAME = conversations_pb2.DESCRIPTOR.services_by_name["Conversations"].full_name
+WEBHOOK_ENDPOINTS_NAME = webhook_endpoints_pb2.DESCRIPTOR.services_by_name["WebhookEndpoints"].full_name
 
 
 async def serve(settings: ConversationsSettings) -> None:
     parts = await build(settings)
     servicer = ConversationsServicer(parts.use_cases)
+    endpoints = WebhookEndpointsServicer(parts.webhook_endpoints)
     server, health, port = await build_server(
-        [lambda server: conversations_pb2_grpc.add_ConversationsServicer_to_server(servicer, server)],
-        [SERVICE_NAME],
+        [
+            lambda server: conversations_pb2_grpc.add_ConversationsServicer_to_server(servicer, server),
+            lambda server: webhook_endpoints_pb2_grpc.add_WebhookEndpointsServicer_to_server(
+                endpoints, server
+            ),
+        ],
+        [SERVICE_NAME, WEBHOOK_ENDPOINTS_NAME],
         settings.bind,
         metrics_name="conversations",
         unix_socket=settings.unix_socket,
@@ -52,6 +65,8 @@ async def serve(settings: ConversationsSettings) -> None:
         await parts.outbox_worker.start()
     if settings.media_worker_enabled:
         await parts.media_worker.start()
+    if settings.outbound_webhooks.worker_enabled:
+        await parts.webhook_worker.start()
     log.info("conversations serving", extra={"bind": settings.bind, "port": port})
 
     async def stop() -> None:
@@ -63,6 +78,8 @@ async def serve(settings: ConversationsSettings) -> None:
             steps.append(("outbox", lambda: parts.outbox_worker.stop(settings.grace_seconds)))
         if settings.media_worker_enabled:
             steps.append(("media", lambda: parts.media_worker.stop(settings.grace_seconds)))
+        if settings.outbound_webhooks.worker_enabled:
+            steps.append(("outbound webhooks", lambda: parts.webhook_worker.stop(settings.grace_seconds)))
         steps += [
             ("webhooks", parts.use_cases.webhooks.stop),
             ("listener", parts.listener.stop),
@@ -70,6 +87,7 @@ async def serve(settings: ConversationsSettings) -> None:
             ("sync sends", lambda: parts.use_cases.send_now.drain(settings.outbox.send_timeout_seconds + 1)),
             ("sender", parts.close_sender),
             ("media store", parts.media_store.close),
+            ("webhook http", parts.webhook_http.close),
             ("database", parts.database.close),
         ]
         for name, step in steps:
@@ -82,6 +100,7 @@ async def serve(settings: ConversationsSettings) -> None:
         parts.use_cases.events.close()  # endless streams would hold the grace period
         parts.outbox_worker.stop_claiming()  # deliveries in flight finish during it
         parts.media_worker.stop_claiming()
+        parts.webhook_worker.stop_claiming()
 
     await serve_until_signalled(
         server, health, settings.grace_seconds, on_stop=stop, on_signal=stop_starting_work

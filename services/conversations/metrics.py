@@ -1,4 +1,4 @@
-"""The conversations service's own metrics: caches, the outbox, media, webhooks."""
+"""The conversations service's own metrics: caches, the outbox, media, webhooks in and out."""
 
 from collections.abc import Iterator
 
@@ -33,6 +33,15 @@ MEDIA_BYTES_STORED = Counter("pigeon_media_stored_bytes_total", "Bytes of media 
 MEDIA_DELETED = Counter("pigeon_media_deleted_total", "Media files deleted past the retention period")
 MEDIA_PENDING = Gauge("pigeon_media_pending", "Media copies waiting (all replicas)")
 WEBHOOKS = Counter("pigeon_webhook_notifications_total", "Webhook notifications by outcome", ["outcome"])
+OUTBOUND_WEBHOOK_ATTEMPTS = Counter(
+    "pigeon_outbound_webhook_attempts_total",
+    "Attempts at delivering events to customers' endpoints, by verdict (delivered, retry, gone)",
+    ["verdict"],
+)
+OUTBOUND_WEBHOOK_DISABLED = Counter(
+    "pigeon_outbound_webhook_endpoints_disabled_total", "Endpoints disabled by their deliveries", ["reason"]
+)
+OUTBOUND_WEBHOOK_RUNS = Gauge("pigeon_outbound_webhook_runs", "Endpoints being delivered to by this replica")
 
 
 class CacheCollector(Collector):

@@ -79,6 +79,32 @@ class MediaSettings:
     retention_seconds: float
 
 
+@dataclass(frozen=True)
+class OutboundWebhookSettings:
+    """Signed webhooks to customers' endpoints (docs/architecture.md, "Outbound webhooks")."""
+
+    # This replica delivers.
+    worker_enabled: bool
+    # Endpoints delivered to at once by this replica, and requests in flight per endpoint
+    # (for events of different conversations; a conversation's go one after another).
+    concurrency: int
+    parallelism: int
+    timeout_seconds: float
+    retry_base_seconds: float
+    retry_max_seconds: float
+    # An endpoint failing this long is disabled.
+    retry_window_seconds: float
+    # After a rotation, deliveries are signed with the old secret too for this long.
+    secret_grace_seconds: float
+    # A claimed endpoint's lease, renewed while its deliveries run.
+    lease_seconds: float
+    # http:// URLs and loopback or private addresses (make run, tests); never in production.
+    allow_insecure_urls: bool
+    max_endpoints_per_account: int
+    # Attempts are listed this long, then deleted.
+    attempts_retention_seconds: float
+
+
 def media_store_kind(raw: str) -> str:
     if raw not in ("filesystem", "s3"):
         raise ValueError("must be filesystem or s3")
@@ -103,6 +129,7 @@ class ConversationsSettings:
     outbox: OutboxSettings
     send_policy: SendPolicy
     media: MediaSettings
+    outbound_webhooks: OutboundWebhookSettings
 
     @classmethod
     def from_env(cls) -> "ConversationsSettings":
@@ -155,6 +182,23 @@ class ConversationsSettings:
                 retry_max_seconds=env("MEDIA_RETRY_MAX_SECONDS", 900.0, positive(float)),
                 presign_seconds=env("MEDIA_PRESIGN_SECONDS", 300, positive(int)),
                 retention_seconds=env("MEDIA_RETENTION_DAYS", 0.0, at_least(0.0)) * 86400,
+            ),
+            outbound_webhooks=OutboundWebhookSettings(
+                worker_enabled=env("OUTBOUND_WEBHOOKS_ENABLED", True, parse_bool),
+                concurrency=env("OUTBOUND_WEBHOOK_CONCURRENCY", 64, positive(int)),
+                parallelism=env("OUTBOUND_WEBHOOK_PARALLELISM", 8, positive(int)),
+                timeout_seconds=env("OUTBOUND_WEBHOOK_TIMEOUT_SECONDS", 10.0, positive(float)),
+                retry_base_seconds=env("OUTBOUND_WEBHOOK_RETRY_BASE_SECONDS", 5.0, positive(float)),
+                retry_max_seconds=env("OUTBOUND_WEBHOOK_RETRY_MAX_SECONDS", 3600.0, positive(float)),
+                retry_window_seconds=env("OUTBOUND_WEBHOOK_RETRY_WINDOW_SECONDS", 259200.0, positive(float)),
+                secret_grace_seconds=env("OUTBOUND_WEBHOOK_SECRET_GRACE_SECONDS", 86400.0, at_least(0.0)),
+                lease_seconds=env("OUTBOUND_WEBHOOK_LEASE_SECONDS", 60.0, positive(float)),
+                allow_insecure_urls=env("OUTBOUND_WEBHOOK_ALLOW_INSECURE_URLS", False, parse_bool),
+                max_endpoints_per_account=env("OUTBOUND_WEBHOOK_MAX_ENDPOINTS", 20, positive(int)),
+                attempts_retention_seconds=env(
+                    "OUTBOUND_WEBHOOK_ATTEMPTS_RETENTION_DAYS", 7.0, positive(float)
+                )
+                * 86400,
             ),
         )
 

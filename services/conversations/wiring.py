@@ -1,7 +1,8 @@
 """The conversations service's parts, built and connected: the adapters (PostgreSQL, the
-object store, the sender, the LISTEN connection), the use cases on them, the outbox's and the
-media copies' workers."""
+object store, the sender, the LISTEN connection, HTTP to customers' endpoints), the use cases
+on them, the workers of the outbox, the media copies and the outbound webhooks."""
 
+import uuid
 from dataclasses import dataclass
 
 import grpc
@@ -11,10 +12,18 @@ from services.conversations.adapters.database.database import Database
 from services.conversations.adapters.listener import Listener
 from services.conversations.adapters.media_store import open_media_store
 from services.conversations.adapters.sender_client import Sender, SenderClient
+from services.conversations.adapters.webhook_http import WebhookHttp
 from services.conversations.domain.media import CopyPolicy
 from services.conversations.entrypoints.media_worker import MediaWorker
 from services.conversations.entrypoints.outbox_worker import OutboxWorker
-from services.conversations.settings import ConversationsSettings, MediaSettings, OutboxSettings, SendPolicy
+from services.conversations.entrypoints.webhook_delivery_worker import WebhookDeliveryWorker
+from services.conversations.settings import (
+    ConversationsSettings,
+    MediaSettings,
+    OutboundWebhookSettings,
+    OutboxSettings,
+    SendPolicy,
+)
 from services.conversations.use_cases import UseCases
 from services.conversations.use_cases.delivery import OutboxDelivery
 from services.conversations.use_cases.directory import CACHE_CHANNEL, Directory
@@ -28,6 +37,8 @@ from services.conversations.use_cases.ports import MediaStore, ReadReceiptSender
 from services.conversations.use_cases.read_receipts import ReadReceipts
 from services.conversations.use_cases.reading import Reading
 from services.conversations.use_cases.send_now import SendNow
+from services.conversations.use_cases.webhook_deliveries import EndpointDeliveries
+from services.conversations.use_cases.webhook_endpoints import WebhookEndpoints
 from services.conversations.use_cases.webhooks import Webhooks
 from services.shared.grpc_client import open_channel
 
@@ -42,6 +53,9 @@ class Parts:
     media_store: MediaStore
     sender_client: SenderClient
     sender_channel: grpc.aio.Channel
+    webhook_endpoints: WebhookEndpoints
+    webhook_worker: WebhookDeliveryWorker
+    webhook_http: WebhookHttp
 
     async def close_sender(self) -> None:
         await self.sender_client.close()
@@ -100,6 +114,16 @@ def media_worker(
     return MediaWorker(database.media, copies, cases.media, listener, settings)
 
 
+def outbound_webhooks(
+    database: Database, listener: Listener, http: WebhookHttp, settings: OutboundWebhookSettings
+) -> tuple[WebhookEndpoints, WebhookDeliveryWorker]:
+    deliveries = EndpointDeliveries(database.webhook_endpoints, http, settings, owner=uuid.uuid4())
+    return (
+        WebhookEndpoints(database.webhook_endpoints, http, settings),
+        WebhookDeliveryWorker(database.webhook_endpoints, deliveries, listener, settings),
+    )
+
+
 async def build(settings: ConversationsSettings) -> Parts:
     database = Database(settings.database_url, settings.db_pool_size)
     listener = Listener(settings.database_url)
@@ -131,6 +155,11 @@ async def build(settings: ConversationsSettings) -> Parts:
         settings.send_policy,
         media.presign_seconds,
     )
+    hooks = settings.outbound_webhooks
+    webhook_http = WebhookHttp(
+        hooks.timeout_seconds, hooks.allow_insecure_urls, hooks.concurrency * hooks.parallelism
+    )
+    endpoints, webhook_worker = outbound_webhooks(database, listener, webhook_http, hooks)
     return Parts(
         database,
         listener,
@@ -140,4 +169,7 @@ async def build(settings: ConversationsSettings) -> Parts:
         media_store,
         sender_client,
         sender_channel,
+        endpoints,
+        webhook_worker,
+        webhook_http,
     )

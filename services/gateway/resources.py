@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 from pigeon.conversations.v1 import conversations_pb2 as pb
+from pigeon.conversations.v1 import webhook_endpoints_pb2 as hooks_pb
 
 _DIRECTION = {pb.DIRECTION_OUTBOUND: "outbound", pb.DIRECTION_INBOUND: "inbound"}
 _STATUS = {
@@ -108,4 +109,40 @@ def read_receipt_json(receipt: pb.ReadReceipt) -> dict[str, Any]:
         if receipt.error_code
         else None,
         "at": _time(receipt, "at"),
+    }
+
+
+def webhook_endpoint_json(endpoint: hooks_pb.WebhookEndpoint) -> dict[str, Any]:
+    """The same fields as the data of a webhook_endpoint.disabled event; `secret` only in the
+    answers that make one (creation, rotation)."""
+    resource: dict[str, Any] = {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": list(endpoint.events),
+        "description": endpoint.description,
+        "enabled": endpoint.enabled,
+        "disabled_reason": endpoint.disabled_reason or None,
+        "last_event_id": endpoint.last_event_id,
+        "failures": endpoint.failures,
+        "failing_since": _time(endpoint, "failing_since"),
+        "next_attempt_at": _time(endpoint, "next_attempt_at"),
+        "created_at": _time(endpoint, "created_at"),
+        "updated_at": _time(endpoint, "updated_at"),
+    }
+    if endpoint.secret:
+        resource["secret"] = endpoint.secret
+    return resource
+
+
+def webhook_attempt_json(attempt: hooks_pb.WebhookAttempt) -> dict[str, Any]:
+    return {
+        "id": str(attempt.id),
+        "event_id": attempt.event_id or None,
+        "event_type": attempt.event_type,
+        "webhook_id": attempt.webhook_id,
+        "attempted_at": _time(attempt, "attempted_at"),
+        "http_status": attempt.http_status or None,
+        "latency_ms": round(attempt.latency_ms, 3),
+        "error": attempt.error or None,
+        "succeeded": attempt.succeeded,
     }

@@ -1,5 +1,6 @@
 """pigeon's vocabulary, defined once for every service and the SQL that filters on it: the
-message types it sends, the recipients it sends them to, and its own failure codes."""
+message types it sends, the recipients it sends them to, the events it tells of, and its own
+failure codes."""
 
 import re
 from enum import StrEnum
@@ -15,6 +16,23 @@ ARRAY_CONTENT_TYPES = frozenset({"contacts"})
 # A recipient: an E.164 number, 5 to 15 digits, optionally after "+"; group 1 is the digits
 # the Cloud API wants. WhatsApp would refuse a longer one.
 RECIPIENT = re.compile(r"\+?([0-9]{5,15})")
+
+# The types of the events in an account's log (GET /ws, outbound webhooks). The statements
+# that append them spell them too: `'message.' || status`, `'media.' || status`.
+EVENT_TYPES = (
+    "message.queued",
+    "message.sent",
+    "message.failed",
+    "message.delivered",
+    "message.read",
+    "message.received",
+    "conversation.updated",
+    "media.stored",
+    "media.failed",
+    "webhook_endpoint.disabled",
+)
+# The event an endpoint's test sends (POST /webhook-endpoints/{id}/test); never in the log.
+PING_EVENT_TYPE = "ping"
 
 # pigeon's own failure codes: a message's `error_code` when it failed without a numbered
 # WhatsApp error. WhatsApp's own codes are its numbers as text ("131026").

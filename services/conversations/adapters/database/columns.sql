@@ -9,3 +9,8 @@ m.media::text AS media
 -- What rows.conversation reads, of a conversation `c` and its contact `k`.
 c.id, c.account_id, k.wa_id AS contact_wa_id, k.profile_name AS contact_name, c.created_at,
 c.last_message_at, c.last_inbound_at, c.last_activity_at, c.unread_count, c.read_receipt::text AS read_receipt
+
+-- name: webhook_endpoint_columns
+-- What the webhook endpoints' repository reads as an endpoint, of a webhook_endpoints row.
+id, url, event_types, description, enabled, disabled_reason, last_event_id, failures,
+failing_since, next_attempt_at, created_at, updated_at
