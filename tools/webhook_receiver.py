@@ -25,7 +25,7 @@ KEPT = 1_000_000
 HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent")
 
 BEHAVIOURS = web.AppKey("behaviours", dict[str, dict[str, Any]])
-RECEIVED = web.AppKey("received", deque[dict[str, Any]])
+RECEIVED: web.AppKey[deque[dict[str, Any]]] = web.AppKey("received")
 
 
 async def deliver(request: web.Request) -> web.Response:
@@ -55,9 +55,9 @@ async def set_behaviour(request: web.Request) -> web.Response:
 
 
 async def received(request: web.Request) -> web.Response:
-    return web.Response(
-        body=orjson.dumps({"received": list(request.app[RECEIVED])}), content_type="application/json"
-    )
+    kept = request.app[RECEIVED]
+    records = list(kept)
+    return web.Response(body=orjson.dumps({"received": records}), content_type="application/json")
 
 
 async def forget(request: web.Request) -> web.Response:

@@ -76,13 +76,18 @@ async def test_events_reach_the_endpoint_signed_in_the_websocket_shape(
     assert event["type"] == "message.sent"
     assert event["data"]["id"] == message["id"]
     assert event["data"]["status"] == "sent"
-    assert record["headers"]["webhook-id"] == f"msg_{endpoint['id'].replace('-', '')}_{endpoint['last_event_id'] + 1}"
+    assert (
+        record["headers"]["webhook-id"]
+        == f"msg_{endpoint['id'].replace('-', '')}_{endpoint['last_event_id'] + 1}"
+    )
     # Any other secret fails.
     other = await create_endpoint(running, account, receiver.url("/other"))
     with pytest.raises(WebhookVerificationError):
         verified(other["secret"], record)
 
-    status, deliveries = await call(running, account, "GET", f"/webhook-endpoints/{endpoint['id']}/deliveries")
+    status, deliveries = await call(
+        running, account, "GET", f"/webhook-endpoints/{endpoint['id']}/deliveries"
+    )
     assert status == 200
     (attempt,) = deliveries["deliveries"]
     assert attempt["succeeded"] is True and attempt["http_status"] == 204
