@@ -21,20 +21,20 @@ SELECT {webhook_endpoint_columns} FROM webhook_endpoints WHERE id = :id AND acco
 -- Changes an endpoint (a NULL keeps that field) and stops a worker's run of it as it was.
 -- Enabling it, or a new URL, starts afresh from its cursor: no failures counted, due now.
 UPDATE webhook_endpoints e
-SET url = coalesce(c.url, e.url),
-    event_types = coalesce(c.event_types, e.event_types),
-    description = coalesce(c.description, e.description),
-    enabled = coalesce(c.enabled, e.enabled),
-    disabled_reason = CASE WHEN c.enabled THEN NULL
-                           WHEN NOT c.enabled AND e.enabled THEN 'by_request'
+SET url = coalesce(c.new_url, e.url),
+    event_types = coalesce(c.new_event_types, e.event_types),
+    description = coalesce(c.new_description, e.description),
+    enabled = coalesce(c.new_enabled, e.enabled),
+    disabled_reason = CASE WHEN c.new_enabled THEN NULL
+                           WHEN NOT c.new_enabled AND e.enabled THEN 'by_request'
                            ELSE e.disabled_reason END,
     failures = CASE WHEN c.fresh_start THEN 0 ELSE e.failures END,
     failing_since = CASE WHEN c.fresh_start THEN NULL ELSE e.failing_since END,
     next_attempt_at = now(),
     generation = e.generation + 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-FROM (SELECT u.*, coalesce((u.enabled AND NOT w.enabled) OR u.url <> w.url, false) AS fresh_start
-      FROM (SELECT :url::text AS url, :event_types::text[] AS event_types,
-                   :description::text AS description, :enabled::bool AS enabled) u,
+FROM (SELECT u.*, coalesce((u.new_enabled AND NOT w.enabled) OR u.new_url <> w.url, false) AS fresh_start
+      FROM (SELECT :url::text AS new_url, :event_types::text[] AS new_event_types,
+                   :description::text AS new_description, :enabled::bool AS new_enabled) u,
            webhook_endpoints w
       WHERE w.id = :id) c
 WHERE e.id = :id AND e.account_id = :account_id
