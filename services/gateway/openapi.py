@@ -21,6 +21,8 @@ from services.gateway.openapi_parts import (
     page_parameters,
 )
 from services.gateway.openapi_schemas import READINESS, SCHEMAS, page_of
+from services.gateway.openapi_webhook_endpoints import SCHEMAS as WEBHOOK_ENDPOINT_SCHEMAS
+from services.gateway.openapi_webhook_endpoints import webhook_endpoint_paths
 from services.gateway.settings import GatewaySettings
 from services.gateway.validation import MAX_TEXT_LENGTH
 
@@ -273,6 +275,7 @@ def _paths(heartbeat: float) -> dict[str, Any]:
             }
         },
         **media_paths(),
+        **webhook_endpoint_paths(),
     }
 
 
@@ -297,7 +300,12 @@ def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
             ),
         },
         "components": {
-            "schemas": {**SCHEMAS, "Readiness": READINESS, "Media": MEDIA_SCHEMA},
+            "schemas": {
+                **SCHEMAS,
+                **WEBHOOK_ENDPOINT_SCHEMAS,
+                "Readiness": READINESS,
+                "Media": MEDIA_SCHEMA,
+            },
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer"},
                 # Browsers cannot set headers on a WebSocket: /ws also takes ?token=.

@@ -20,8 +20,9 @@ REASONS = {
     409: (
         "The Idempotency-Key was used with another request (`idempotency_key_reused`), the sync "
         "send it names is still at WhatsApp (`send_in_progress`: retry later with the same key), or "
-        "the message's state does not allow the change (`conflict`); or the media file is not "
-        "copied yet (`media_pending`: retry after `Retry-After` seconds)"
+        "the message's state does not allow the change, or the account has as many webhook endpoints "
+        "as it may (`conflict`); or the media file is not copied yet (`media_pending`: retry after "
+        "`Retry-After` seconds)"
     ),
     408: "An upload that stalled: no bytes for MEDIA_TIMEOUT_SECONDS (`upload_stalled`); nothing is kept",
     410: (

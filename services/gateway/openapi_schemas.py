@@ -21,7 +21,7 @@ from services.gateway.validation import (
     MAX_TEXT_LENGTH,
     TEMPLATE_NAME,
 )
-from services.shared.vocabulary import ARRAY_CONTENT_TYPES, MEDIA_TYPES, MESSAGE_TYPES, RECIPIENT
+from services.shared.vocabulary import ARRAY_CONTENT_TYPES, EVENT_TYPES, MEDIA_TYPES, MESSAGE_TYPES, RECIPIENT
 
 TIME = {
     "type": "string",
@@ -285,23 +285,10 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "type", "data"],
         "properties": {
             "id": {"type": "integer", "description": "Increasing per account; resume with ?since=<id>"},
-            "type": {
-                "type": "string",
-                "enum": [
-                    "message.queued",
-                    "message.sent",
-                    "message.failed",
-                    "message.delivered",
-                    "message.read",
-                    "message.received",
-                    "conversation.updated",
-                    "media.stored",
-                    "media.failed",
-                ],
-            },
+            "type": {"type": "string", "enum": list(EVENT_TYPES)},
             "data": {
                 "description": "The Message (for media.*, the message whose file was stored or failed), "
-                "or for conversation.updated the Conversation"
+                "for conversation.updated the Conversation, for webhook_endpoint.disabled the WebhookEndpoint"
             },
         },
     },
