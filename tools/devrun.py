@@ -100,6 +100,8 @@ def run_stack(
         log_dir=DATA_DIR / "logs",
         webhook_verify_token=str(demo["webhook_verify_token"]),
         sim_env={"SIM_LATENCY": os.environ.get("SIM_LATENCY", "500-800")},
+        # Outbound webhooks to a receiver on this machine (python -m tools.webhook_receiver).
+        extra_env={"OUTBOUND_WEBHOOK_ALLOW_INSECURE_URLS": "true"},
         unix_socket_dir=sockets,
     )
     stack.start(phone_numbers)
