@@ -24,6 +24,7 @@ import orjson
 from sqlalchemy import text
 
 from services.shared.vocabulary import SENDER_CALL_PREFIX
+from tests.fixtures.receiver import Receiver
 from tests.fixtures.stack import WHATSAPP_TIMEOUT_SECONDS, Running, start_running
 from tools.seed import SeededAccount, create_account
 from tools.stack import DATA_DIR, RestartablePostgres
@@ -519,13 +520,52 @@ async def restart_postgres(
     restart.ready_after = await until(ready, 10, "/readyz 200 after the restart")
 
 
-async def test_postgres_restart_mid_load(postgres_server: str) -> None:
+@dataclass(frozen=True)
+class Endpoint:
+    id: str
+    account_id: str
+    # The account's newest event when it was made: it gets those after.
+    first_after: int
+
+
+async def register_endpoints(
+    running: Running, accounts: list[SeededAccount], receiver: Receiver
+) -> list[Endpoint]:
+    """An outbound webhook endpoint per account, taking every event."""
+    endpoints = []
+    for account in accounts:
+        async with running.http.post(
+            f"{running.gateway}/webhook-endpoints",
+            json={"url": receiver.url(f"/{account.account_id}"), "events": ["*"]},
+            headers={"Authorization": f"Bearer {account.api_key}"},
+        ) as response:
+            assert response.status == 201
+            created = await response.json()
+        endpoints.append(Endpoint(created["id"], account.account_id, created["last_event_id"]))
+    return endpoints
+
+
+async def undelivered(running: Running, endpoints: list[Endpoint], receiver: Receiver) -> set[str]:
+    """The webhook-ids of the endpoints' events that the receiver has not had."""
+    expected = set()
+    async with running.engine.connect() as connection:
+        for endpoint in endpoints:
+            rows = await connection.execute(
+                text("SELECT id FROM events WHERE account_id = CAST(:account AS uuid) AND id > :after"),
+                {"account": endpoint.account_id, "after": endpoint.first_after},
+            )
+            expected |= {f"msg_{endpoint.id.replace('-', '')}_{row.id}" for row in rows}
+    return expected - {r["headers"]["webhook-id"] for r in await receiver.received()}
+
+
+async def test_postgres_restart_mid_load(postgres_server: str, receiver: Receiver) -> None:
     postgres = RestartablePostgres(DATA_DIR / f"pg-faults-{os.getpid()}-{secrets.token_hex(3)}")
     server = await asyncio.to_thread(postgres.start)
     try:
         async with start_running(server, "faults-postgres", POSTGRES_ENV) as running:
             await set_sim(running, latency="20-60")
             accounts = await new_accounts(running, "Postgres", 3)
+            endpoints = await register_endpoints(running, accounts, receiver)
             before = pids(running)
             client, restart, start = Client(), Restart(), asyncio.Event()
 
@@ -600,6 +640,13 @@ async def test_postgres_restart_mid_load(postgres_server: str) -> None:
             assert restart.readyz_during_gap[503] > 0
             # Reconnected by themselves: no pigeon process was restarted.
             assert after_pids == before and all(after_pids.values()), (before, after_pids)
+            # Every event reached the accounts' webhook endpoints too.
+            deadline = time.monotonic() + 60
+            while missing := await undelivered(running, endpoints, receiver):
+                assert time.monotonic() < deadline, f"{len(missing)} events never delivered"
+                await asyncio.sleep(0.5)
+            # At least each message's queued and sent events.
+            assert len(await receiver.received()) >= 2 * len(accepted)
     finally:
         await asyncio.to_thread(postgres.close)
 
