@@ -1,8 +1,10 @@
 """Event loops and the garbage collector: every pigeon process runs on uvloop, with the
-collector tuned for a server that keeps hundreds of requests in flight."""
+collector tuned for a server that keeps hundreds of requests in flight; and how a worker's
+tasks end at shutdown."""
 
+import asyncio
 import gc
-from collections.abc import Coroutine
+from collections.abc import Collection, Coroutine
 from typing import Any
 
 import uvloop
@@ -26,3 +28,14 @@ def new_event_loop() -> uvloop.Loop:
     """For frameworks that run their own loop (aiohttp's run_app)."""
     _tune_garbage_collector()
     return uvloop.new_event_loop()
+
+
+async def finish_or_cancel(tasks: Collection[asyncio.Task[None]], grace_seconds: float) -> None:
+    """At shutdown: lets `tasks` finish within the grace period, then cancels those still
+    running and waits for them to end."""
+    if tasks:
+        await asyncio.wait(list(tasks), timeout=grace_seconds)
+    for task in list(tasks):
+        task.cancel()
+    if tasks:
+        await asyncio.wait(list(tasks))

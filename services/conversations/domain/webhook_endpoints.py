@@ -271,8 +271,9 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Retry-After as seconds from now: delay-seconds or an HTTP date; None if absent or bad."""
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value.strip())
+    seconds = value.strip()
+    if seconds.isascii() and seconds.isdigit():
+        return float(seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

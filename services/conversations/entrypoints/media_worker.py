@@ -17,6 +17,7 @@ from services.conversations.settings import MediaSettings
 from services.conversations.use_cases.media_copies import MediaCopies
 from services.conversations.use_cases.media_files import MediaFiles
 from services.conversations.use_cases.ports import MediaRepositoryPort, NotificationsPort
+from services.shared.runtime import finish_or_cancel
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +61,7 @@ class MediaWorker:
         self.stop_claiming()
         if self._task is not None:
             await self._task
-        if self._in_flight:
-            await asyncio.wait(list(self._in_flight), timeout=grace_seconds)
-        for task in list(self._in_flight):
-            task.cancel()
-        if self._in_flight:
-            await asyncio.wait(list(self._in_flight))
+        await finish_or_cancel(self._in_flight, grace_seconds)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

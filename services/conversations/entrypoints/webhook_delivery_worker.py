@@ -21,6 +21,7 @@ from services.conversations.settings import OutboundWebhookSettings
 from services.conversations.use_cases.events import EVENTS_CHANNEL
 from services.conversations.use_cases.ports import NotificationsPort, WebhookDeliveryQueuePort
 from services.conversations.use_cases.webhook_deliveries import EndpointDeliveries
+from services.shared.runtime import finish_or_cancel
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +79,7 @@ class WebhookDeliveryWorker:
         self.stop_claiming()
         if self._task is not None:
             await self._task
-        if self._runs:
-            await asyncio.wait(list(self._runs), timeout=grace_seconds)
-        for task in list(self._runs):
-            task.cancel()
-        if self._runs:
-            await asyncio.wait(list(self._runs))
+        await finish_or_cancel(self._runs, grace_seconds)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
