@@ -12,6 +12,7 @@ import hmac
 import ipaddress
 import random
 import secrets
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,17 +128,24 @@ def takes(patterns: Iterable[str], event_type: str) -> bool:
 # --- which URLs and addresses ---
 
 
+# NAT64 prefixes (RFC 6052's well-known one and RFC 8215's local-use one).
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
 def address_allowed(address: str, allow_private: bool) -> bool:
     """Whether a delivery may connect to this IP address: public ones only, unless the
     setting allows private ones (tests, `make run`). Loopback, private, link-local (the cloud
     metadata address among them), shared, multicast and reserved ranges are refused, and so
-    is an IPv6 address that wraps one of them."""
+    is an IPv6 address that wraps one of them (mapped, 6to4, Teredo, NAT64)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address):
         wrapped = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if wrapped is None and any(ip in prefix for prefix in _NAT64):
+            # A NAT64 gateway would translate it to the IPv4 address in its last 32 bits.
+            wrapped = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if wrapped is not None:
             return address_allowed(str(wrapped), allow_private)
     if ip.is_global and not ip.is_multicast:
@@ -164,7 +172,7 @@ def parse_endpoint_url(url: str, allow_insecure: bool) -> str:
         raise InvalidArgument("url has no host")
     if parts.username is not None or parts.password is not None:
         raise InvalidArgument("url must not carry credentials; the signature authenticates pigeon")
-    if any(c.isspace() or ord(c) < 0x20 for c in url):
+    if any(c.isspace() or unicodedata.category(c) == "Cc" for c in url):
         raise InvalidArgument("url must not contain whitespace or control characters")
     if is_ip(host) and not address_allowed(host, allow_insecure):
         raise InvalidArgument("url points at an address deliveries may not reach")
