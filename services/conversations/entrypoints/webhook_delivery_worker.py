@@ -69,7 +69,8 @@ class WebhookDeliveryWorker:
         self._task = asyncio.create_task(self._run(), name="webhook-delivery-worker")
 
     def stop_claiming(self) -> None:
-        """Claims nothing more; runs end after their round, releasing their endpoints."""
+        """Claims nothing more; runs start no attempt, and release their endpoints once those
+        in flight end."""
         self._stopping = True
         self._wake_all()
 
@@ -132,7 +133,7 @@ class WebhookDeliveryWorker:
             return not self._stopping
 
         try:
-            await self.deliveries.run(claim, more_events)
+            await self.deliveries.run(claim, more_events, lambda: self._stopping)
         except Exception:
             # Its lease brings it back; the events after its cursor are delivered again.
             log.exception("webhook deliveries failed unexpectedly", extra={"endpoint_id": str(claim.id)})

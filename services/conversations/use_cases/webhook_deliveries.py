@@ -43,6 +43,7 @@ from services.conversations.use_cases.ports import WebhookDeliveryQueuePort, Web
 log = logging.getLogger(__name__)
 
 ROUND_EVENTS = 256
+RELEASE_ON_CANCEL_SECONDS = 1.0
 
 
 class ClaimLost(Exception):
@@ -74,15 +75,28 @@ class EndpointDeliveries:
         )
         self.rng = rng or random.Random()
 
-    async def run(self, claim: ClaimedEndpoint, more_events: Callable[[], Awaitable[bool]]) -> None:
+    async def run(
+        self,
+        claim: ClaimedEndpoint,
+        more_events: Callable[[], Awaitable[bool]],
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
         """Delivers until done; `more_events` waits a moment for new events of the account and
-        says whether to look again (False: release the endpoint)."""
-        run = _Run(self, claim)
+        says whether to look again (False: release the endpoint). Once `stopping` (shutdown),
+        no attempt starts: those in flight end, then the progress is recorded and the endpoint
+        released, for another replica to go on at once."""
+        run = _Run(self, claim, stopping)
         heartbeat = asyncio.create_task(run.keep_lease())
         try:
             await run.deliver(more_events)
         except ClaimLost:
             pass
+        except asyncio.CancelledError:
+            # Cut short past the grace period: keep what was delivered and let the endpoint go,
+            # if the database answers at once (else its lease brings it back).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(run.record(release=True), RELEASE_ON_CANCEL_SECONDS)
+            raise
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -113,9 +127,12 @@ class EndpointDeliveries:
 class _Run:
     """The state of one run: the claim, the progress, the failures in a row."""
 
-    def __init__(self, deliveries: EndpointDeliveries, claim: ClaimedEndpoint) -> None:
+    def __init__(
+        self, deliveries: EndpointDeliveries, claim: ClaimedEndpoint, stopping: Callable[[], bool]
+    ) -> None:
         self.d = deliveries
         self.claim = claim
+        self.stopping = stopping
         self.progress = Progress(claim.last_event_id, set(claim.done_ids))
         self.failures = claim.failures
         # When the failures in a row began, on this clock; None while there are none.
@@ -125,6 +142,9 @@ class _Run:
 
     async def deliver(self, more_events: Callable[[], Awaitable[bool]]) -> None:
         while not self.lost:
+            if self.stopping():
+                await self.record(release=True)
+                return
             events = await self.d.queue.events_after(
                 self.claim.account_id, self.progress.cursor, ROUND_EVENTS
             )
@@ -158,7 +178,7 @@ class _Run:
         async def lane(lane_events: list[PendingEvent]) -> None:
             for event in lane_events:
                 async with in_flight:
-                    if round_.failure is not None or self.lost:
+                    if round_.failure is not None or self.lost or self.stopping():
                         return
                     attempt, result = await self.d.attempt(claim, event)
                 round_.attempts.append(attempt)
