@@ -103,7 +103,10 @@ class FakeDeliveryQueue:
         delay_seconds: float,
         lease_seconds: float,
         release: bool,
+        attempts: Sequence[Attempt] = (),
     ) -> bool:
+        if attempts:
+            self.logged.append((claim.id, list(attempts)))
         self.recorded.append(
             Recorded(
                 owner,

@@ -4,8 +4,9 @@ retention.
 
 Woken by `pigeon_events`, the notification every commit of events sends (its payload is the
 account): it wakes the runs of that account's endpoints, and the claim loop (at most every
-CLAIM_SPACING_SECONDS). Otherwise the loop looks every POLL_SECONDS, for endpoints whose
-backoff ended or that changed. A run cut short (a crash) leaves its endpoint to be claimed
+CLAIM_SPACING_SECONDS); so does `pigeon_webhook_endpoints`, sent when an endpoint changed
+through the API (a replay, say). Otherwise the loop looks every POLL_SECONDS, for endpoints
+whose backoff ended. A run cut short (a crash) leaves its endpoint to be claimed
 again when its lease runs out; its events after the recorded cursor are then delivered
 again, under the same webhook-id.
 """
@@ -25,6 +26,8 @@ from services.shared.runtime import finish_or_cancel
 
 log = logging.getLogger(__name__)
 
+# An endpoint changed through the API (migration 0011's trigger).
+ENDPOINTS_CHANNEL = "pigeon_webhook_endpoints"
 POLL_SECONDS = 1.0
 CLAIM_SPACING_SECONDS = 0.05
 # A run that has caught up keeps its endpoint this long, for the next events.
@@ -51,6 +54,7 @@ class WebhookDeliveryWorker:
         self._runs: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         listener.subscribe(EVENTS_CHANNEL, self._on_events)
+        listener.subscribe(ENDPOINTS_CHANNEL, lambda _: self._wake.set())
         listener.on_reconnect(self._wake_all)
 
     def _on_events(self, payload: str) -> None:

@@ -14,3 +14,14 @@ c.last_message_at, c.last_inbound_at, c.last_activity_at, c.unread_count, c.read
 -- What the webhook endpoints' repository reads as an endpoint, of a webhook_endpoints row.
 id, url, event_types, description, enabled, disabled_reason, last_event_id, failures,
 failing_since, next_attempt_at, created_at, updated_at
+
+-- name: attempt_columns
+-- The columns of webhook_attempts a statement logs an attempt in.
+webhook_attempts (endpoint_id, event_id, event_type, webhook_id, attempted_at, http_status, latency_ms,
+                  error, succeeded)
+
+-- name: attempt_rows
+-- The attempts a statement logs, from its array parameters (one row per element), as `a`.
+unnest(:event_ids::bigint[], :event_types::text[], :webhook_ids::text[], :attempted_at::timestamptz[],
+       :http_statuses::int[], :latencies_ms::float8[], :errors::text[], :succeeded::bool[])
+    AS a(event_id, event_type, webhook_id, attempted_at, http_status, latency_ms, error, succeeded)

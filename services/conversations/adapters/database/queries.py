@@ -10,8 +10,9 @@ Parameters are written `:name` (not inside a string literal or a comment; a `::t
 not one) and compiled once, when the file is read, into asyncpg's `$1, $2, ...`; callers pass
 them by name, and a name missing or left over is an error before anything reaches PostgreSQL.
 
-The column lists several statements read a record from are named in `columns.sql` and
-written `{name}` where used.
+The column lists several statements read a record from (and the few other fragments they
+share, such as the attempts a statement logs) are named in `columns.sql` and written `{name}`
+where used.
 """
 
 import re

@@ -7,6 +7,7 @@ worker that took over an expired lease) writes nothing more.
 """
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -199,6 +200,7 @@ class WebhookEndpointStore:
         delay_seconds: float,
         lease_seconds: float,
         release: bool,
+        attempts: Sequence[Attempt] = (),
     ) -> bool:
         """False when the claim no longer holds: the run must stop."""
         found = await self.pool.run(
@@ -212,6 +214,7 @@ class WebhookEndpointStore:
             delay_seconds=delay_seconds,
             lease_seconds=lease_seconds,
             release=release,
+            **_attempt_arrays(attempts),
         )
         return bool(found)
 
@@ -222,21 +225,23 @@ class WebhookEndpointStore:
         return bool(found)
 
     async def log_attempts(self, endpoint_id: UUID, attempts: Sequence[Attempt]) -> None:
-        if not attempts:
-            return
-        await self.pool.run(
-            SQL.log_attempts,
-            endpoint_id=endpoint_id,
-            event_ids=[a.event_id for a in attempts],
-            event_types=[a.event_type for a in attempts],
-            webhook_ids=[a.webhook_id for a in attempts],
-            attempted_at=[a.attempted_at for a in attempts],
-            http_statuses=[a.http_status for a in attempts],
-            latencies_ms=[a.latency_ms for a in attempts],
-            errors=[a.error for a in attempts],
-            succeeded=[a.succeeded for a in attempts],
-        )
+        if attempts:
+            await self.pool.run(SQL.log_attempts, id=endpoint_id, **_attempt_arrays(attempts))
 
     async def delete_old_attempts(self, retention_seconds: float, limit: int) -> int:
         found = await self.pool.run(SQL.delete_old_attempts, retention_seconds=retention_seconds, limit=limit)
         return int(found[0]["deleted"])
+
+
+def _attempt_arrays(attempts: Sequence[Attempt]) -> dict[str, list[Any]]:
+    """Attempts as the arrays the statements unnest, one element each."""
+    return {
+        "event_ids": [a.event_id for a in attempts],
+        "event_types": [a.event_type for a in attempts],
+        "webhook_ids": [a.webhook_id for a in attempts],
+        "attempted_at": [a.attempted_at for a in attempts],
+        "http_statuses": [a.http_status for a in attempts],
+        "latencies_ms": [a.latency_ms for a in attempts],
+        "errors": [a.error for a in attempts],
+        "succeeded": [a.succeeded for a in attempts],
+    }

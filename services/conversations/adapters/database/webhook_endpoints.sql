@@ -99,15 +99,31 @@ LIMIT :limit;
 -- name: record_progress
 -- A run's progress, while its claim (`owner`, `generation`) holds: the cursor, the failures in
 -- a row (since when), when the endpoint is due again; its lease renewed, or given up
--- (`release`). Its id if the claim held.
-UPDATE webhook_endpoints
-SET last_event_id = :last_event_id, done_ids = :done_ids, failures = :failures,
-    failing_since = CASE WHEN :failures = 0 THEN NULL ELSE coalesce(failing_since, now()) END,
-    next_attempt_at = now() + make_interval(secs => :delay_seconds),
-    lease_owner = CASE WHEN :release THEN NULL ELSE lease_owner END,
-    lease_expires_at = CASE WHEN :release THEN NULL ELSE now() + make_interval(secs => :lease_seconds) END
-WHERE id = :id AND generation = :generation AND lease_owner = :owner
-RETURNING id;
+-- (`release`). Its round's attempts (one row per array element) are logged whether the claim
+-- holds or not, while the endpoint exists. Its id if the claim held.
+WITH endpoint AS (
+    -- Locked first (the update below then works on it): a delete committing meanwhile would
+    -- break the attempts' foreign key. (A row locked after this statement updated it would
+    -- be skipped.)
+    SELECT id, generation = :generation AND lease_owner = :owner AS held
+    FROM webhook_endpoints WHERE id = :id
+    FOR NO KEY UPDATE
+), logged AS (
+    INSERT INTO {attempt_columns}
+    SELECT endpoint.id, a.* FROM endpoint, {attempt_rows}
+), progress AS (
+    UPDATE webhook_endpoints w
+    SET last_event_id = :last_event_id, done_ids = :done_ids, failures = :failures,
+        failing_since = CASE WHEN :failures = 0 THEN NULL ELSE coalesce(w.failing_since, now()) END,
+        next_attempt_at = now() + make_interval(secs => :delay_seconds),
+        lease_owner = CASE WHEN :release THEN NULL ELSE w.lease_owner END,
+        lease_expires_at = CASE WHEN :release THEN NULL
+                                ELSE now() + make_interval(secs => :lease_seconds) END
+    FROM endpoint
+    WHERE w.id = endpoint.id AND endpoint.held
+    RETURNING w.id
+)
+SELECT id FROM progress;
 
 -- name: disable_endpoint
 -- An endpoint disabled by its deliveries (`reason`: gone, failing), unless changed since
@@ -133,15 +149,12 @@ WITH e AS (
 SELECT e.id FROM e, appended;
 
 -- name: log_attempts
--- Delivery attempts of an endpoint (one row per array element), if it still exists.
-INSERT INTO webhook_attempts (endpoint_id, event_id, event_type, webhook_id, attempted_at, http_status,
-                              latency_ms, error, succeeded)
-SELECT w.id, a.event_id, a.event_type, a.webhook_id, a.attempted_at, a.http_status, a.latency_ms,
-       a.error, a.succeeded
-FROM unnest(:event_ids::bigint[], :event_types::text[], :webhook_ids::text[], :attempted_at::timestamptz[],
-            :http_statuses::int[], :latencies_ms::float8[], :errors::text[], :succeeded::bool[])
-         AS a(event_id, event_type, webhook_id, attempted_at, http_status, latency_ms, error, succeeded)
-JOIN webhook_endpoints w ON w.id = :endpoint_id;
+-- Attempts of an endpoint (one row per array element; a test ping's), while it exists.
+WITH endpoint AS (
+    SELECT id FROM webhook_endpoints WHERE id = :id FOR KEY SHARE
+)
+INSERT INTO {attempt_columns}
+SELECT endpoint.id, a.* FROM endpoint, {attempt_rows};
 
 -- name: list_attempts
 -- An account endpoint's attempts before an attempt id, newest first; only the succeeded or

@@ -22,6 +22,19 @@ depends_on = None
 TS = sa.DateTime(timezone=True)
 NOW = sa.text("now()")
 
+# A change through the API (PATCH, replay, rotation) bumps the generation: the delivery workers
+# are told at commit, and claim the endpoint as it now is at once.
+NOTIFY_CHANGED = """
+CREATE FUNCTION pigeon_notify_webhook_endpoint() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('pigeon_webhook_endpoints', '');
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER webhook_endpoints_notify AFTER UPDATE OF generation ON webhook_endpoints
+    FOR EACH ROW EXECUTE FUNCTION pigeon_notify_webhook_endpoint()
+"""
+
 
 def upgrade() -> None:
     op.create_table(
@@ -83,8 +96,12 @@ def upgrade() -> None:
     )
     op.create_index("webhook_attempts_endpoint_idx", "webhook_attempts", ["endpoint_id", "id"])
     op.create_index("webhook_attempts_time_idx", "webhook_attempts", ["attempted_at"])
+    for statement in NOTIFY_CHANGED.split(";\n\n"):
+        op.execute(statement.strip().removesuffix(";"))
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER webhook_endpoints_notify ON webhook_endpoints")
+    op.execute("DROP FUNCTION pigeon_notify_webhook_endpoint()")
     op.drop_table("webhook_attempts")
     op.drop_table("webhook_endpoints")
