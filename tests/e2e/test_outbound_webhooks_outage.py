@@ -464,3 +464,33 @@ async def test_a_stopped_worker_lets_its_endpoint_go_at_once(outage: Running, re
     counts = check_deliveries(endpoint, events, await delivered.fetch())
     print(f"\nworker stopped: {counts} sent={len(flow.accepted)}")
     assert counts["repeats"] == 0, counts
+
+
+async def test_a_deleted_endpoint_gets_no_attempt_started_after_the_delete(
+    outage: Running, receiver: Receiver
+) -> None:
+    """A DELETE while its endpoint has a backlog: the run learns of it at once (a notification)
+    and starts no attempt; only those already in flight may still arrive."""
+    running = outage
+    account = await new_account(running, "Hooks deleted")
+    await receiver.behave("/deleted", delay_ms=RECEIVER_DELAY_MS)
+    endpoint = await create_endpoint(running, account, receiver.url("/deleted"))
+    delivered = Delivered(receiver, "/deleted", endpoint)
+    flow, stop_sending = Flow(), asyncio.Event()
+    sending = asyncio.create_task(
+        send_steadily(running, account, BACKLOG_SENDS_PER_SECOND, flow, stop_sending)
+    )
+    await asyncio.sleep(BACKLOG_SENDS / BACKLOG_SENDS_PER_SECOND)
+    stop_sending.set()
+    await sending
+    await until(lambda: _under_way(delivered), timeout=60)
+
+    status, _ = await call(running, account, "DELETE", f"/webhook-endpoints/{endpoint['id']}")
+    assert status == 204
+    deleted_at = time.time()
+    await asyncio.sleep(3 * RECEIVER_DELAY_MS / 1000 + 1)
+    records = await delivered.fetch()
+    after = [r for r in records if r["received_at"] > deleted_at]
+    # At most what was in flight (8 requests per endpoint); the backlog was hundreds of events.
+    assert len(after) <= 8, len(after)
+    assert len(records) < BACKLOG_SENDS, len(records)

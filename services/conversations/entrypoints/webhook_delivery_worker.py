@@ -4,8 +4,9 @@ retention.
 
 Woken by `pigeon_events`, the notification every commit of events sends (its payload is the
 account): it wakes the runs of that account's endpoints, and the claim loop (at most every
-CLAIM_SPACING_SECONDS); so does `pigeon_webhook_endpoints`, sent when an endpoint changed
-through the API (a replay, say). Otherwise the loop looks every POLL_SECONDS, for endpoints
+CLAIM_SPACING_SECONDS); so does `pigeon_webhook_endpoints`, sent with an endpoint's id when
+it changed through the API (a replay, say) or was deleted, which also stops this replica's
+run of it as it was. Otherwise the loop looks every POLL_SECONDS, for endpoints
 whose backoff ended. A run cut short (a crash) leaves its endpoint to be claimed
 again when its lease runs out; its events after the recorded cursor are then delivered
 again, under the same webhook-id.
@@ -52,15 +53,25 @@ class WebhookDeliveryWorker:
         self._waiting: dict[UUID, set[asyncio.Event]] = {}
         self._stopping = False
         self._runs: set[asyncio.Task[None]] = set()
+        # The endpoints this replica runs, and those of them changed or deleted since claimed.
+        self._running: set[UUID] = set()
+        self._changed: set[UUID] = set()
         self._task: asyncio.Task[None] | None = None
         listener.subscribe(EVENTS_CHANNEL, self._on_events)
-        listener.subscribe(ENDPOINTS_CHANNEL, lambda _: self._wake.set())
+        listener.subscribe(ENDPOINTS_CHANNEL, self._on_endpoint_changed)
         listener.on_reconnect(self._wake_all)
 
     def _on_events(self, payload: str) -> None:
         with contextlib.suppress(ValueError):
             for wake in self._waiting.get(UUID(payload), ()):
                 wake.set()
+        self._wake.set()
+
+    def _on_endpoint_changed(self, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            endpoint_id = UUID(payload)
+            if endpoint_id in self._running:
+                self._changed.add(endpoint_id)
         self._wake.set()
 
     def _wake_all(self) -> None:
@@ -125,23 +136,31 @@ class WebhookDeliveryWorker:
         # Registered for the whole run: events committed while it reads still wake it.
         wake = asyncio.Event()
         self._waiting.setdefault(claim.account_id, set()).add(wake)
+        self._running.add(claim.id)
+        self._changed.discard(claim.id)
+
+        def stopping() -> bool:
+            # Shutdown; or the endpoint changed or went: no attempt of it as it was starts.
+            return self._stopping or claim.id in self._changed
 
         async def more_events() -> bool:
-            if self._stopping:
+            if stopping():
                 return False
             try:
                 await asyncio.wait_for(wake.wait(), LINGER_SECONDS)
             except TimeoutError:
                 return False
             wake.clear()
-            return not self._stopping
+            return not stopping()
 
         try:
-            await self.deliveries.run(claim, more_events, lambda: self._stopping)
+            await self.deliveries.run(claim, more_events, stopping)
         except Exception:
             # Its lease brings it back; the events after its cursor are delivered again.
             log.exception("webhook deliveries failed unexpectedly", extra={"endpoint_id": str(claim.id)})
         finally:
+            self._running.discard(claim.id)
+            self._changed.discard(claim.id)
             waiting = self._waiting.get(claim.account_id)
             if waiting is not None:
                 waiting.discard(wake)

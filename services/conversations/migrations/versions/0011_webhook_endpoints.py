@@ -22,16 +22,17 @@ depends_on = None
 TS = sa.DateTime(timezone=True)
 NOW = sa.text("now()")
 
-# A change through the API (PATCH, replay, rotation) bumps the generation: the delivery workers
-# are told at commit, and claim the endpoint as it now is at once.
+# A change through the API (PATCH, replay, rotation: the generation moves) or a delete: the
+# delivery workers are told (the endpoint's id) at commit, stop a run of the endpoint as it was
+# and claim it as it now is at once.
 NOTIFY_CHANGED = """
 CREATE FUNCTION pigeon_notify_webhook_endpoint() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('pigeon_webhook_endpoints', '');
+    PERFORM pg_notify('pigeon_webhook_endpoints', OLD.id::text);
     RETURN NULL;
 END $$;
 
-CREATE TRIGGER webhook_endpoints_notify AFTER UPDATE OF generation ON webhook_endpoints
+CREATE TRIGGER webhook_endpoints_notify AFTER UPDATE OF generation OR DELETE ON webhook_endpoints
     FOR EACH ROW EXECUTE FUNCTION pigeon_notify_webhook_endpoint()
 """
 
