@@ -5,6 +5,7 @@ come from validation.py, so the two cannot drift apart.
 
 from typing import Any
 
+from services.gateway.openapi_interactive import INTERACTIVE
 from services.gateway.validation import (
     CONTACT_LISTS,
     CONTACT_NAME_FIELDS,
@@ -146,6 +147,7 @@ CONTENT_SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "interactive": INTERACTIVE,
 }
 CONTEXT = {"type": "object", "required": ["message_id"], "properties": {"message_id": ID}}
 

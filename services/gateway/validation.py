@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 
 from services.gateway.errors import ApiError
+from services.gateway.fields import invalid, object_field, string_field
+from services.gateway.interactive import parse_interactive
 from services.shared.vocabulary import MESSAGE_TYPES, RECIPIENT
 
 MAX_TEXT_LENGTH = 4096
@@ -94,10 +96,6 @@ def parse_idempotency_key(value: str | None) -> str:
     return value
 
 
-def invalid(message: str, field: str) -> ApiError:
-    return ApiError(400, "invalid_request", message, {"field": field})
-
-
 def parse_read(raw: bytes) -> bool:
     """The body of POST /conversations/{id}/read: none, or {"typing": true | false}."""
     if not raw.strip():
@@ -157,31 +155,9 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _string(obj: dict[str, Any], key: str, field: str, *, required: bool = True, max_length: int = 0) -> str:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise invalid(f"{field} is required", field)
-        return ""
-    if not isinstance(value, str):
-        raise invalid(f"{field} must be a string", field)
-    if required and not value:
-        raise invalid(f"{field} must not be empty", field)
-    if max_length and len(value) > max_length:
-        raise invalid(f"{field} must be at most {max_length} characters", field)
-    return value
-
-
-def _object(obj: dict[str, Any], key: str, field: str) -> dict[str, Any]:
-    value = obj.get(key)
-    if not isinstance(value, dict):
-        raise invalid(f"{field} must be an object", field)
-    return value
-
-
 def _text(body: dict[str, Any]) -> dict[str, Any]:
-    text = _object(body, "text", "text")
-    message = _string(text, "body", "text.body")
+    text = object_field(body, "text", "text")
+    message = string_field(text, "body", "text.body")
     if len(message) > MAX_TEXT_LENGTH:
         raise ApiError(
             422,
@@ -196,12 +172,12 @@ def _text(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _template(body: dict[str, Any]) -> dict[str, Any]:
-    template = _object(body, "template", "template")
-    name = _string(template, "name", "template.name")
+    template = object_field(body, "template", "template")
+    name = string_field(template, "name", "template.name")
     if not TEMPLATE_NAME.fullmatch(name):
         raise invalid("template.name must be lowercase letters, digits and underscores", "template.name")
-    language = _object(template, "language", "template.language")
-    code = _string(language, "code", "template.language.code")
+    language = object_field(template, "language", "template.language")
+    code = string_field(language, "code", "template.language.code")
     if not LANGUAGE_CODE.fullmatch(code):
         raise invalid("template.language.code must look like en or en_US", "template.language.code")
     result: dict[str, Any] = {"name": name, "language": {"code": code}}
@@ -217,7 +193,7 @@ def _template(body: dict[str, Any]) -> dict[str, Any]:
             field = f"template.components[{index}]"
             if not isinstance(component, dict):
                 raise invalid(f"{field} must be an object", field)
-            _string(component, "type", f"{field}.type", max_length=32)
+            string_field(component, "type", f"{field}.type", max_length=32)
             component_parameters = component.get("parameters", [])
             if not isinstance(component_parameters, list) or not all(
                 isinstance(p, dict) for p in component_parameters
@@ -233,11 +209,11 @@ def _template(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _media(body: dict[str, Any], media_type: str) -> dict[str, Any]:
-    media = _object(body, media_type, media_type)
-    link = _string(media, "link", f"{media_type}.link", required=False, max_length=2048)
-    media_id = _string(media, "id", f"{media_type}.id", required=False, max_length=MAX_ID_LENGTH)
+    media = object_field(body, media_type, media_type)
+    link = string_field(media, "link", f"{media_type}.link", required=False, max_length=2048)
+    media_id = string_field(media, "id", f"{media_type}.id", required=False, max_length=MAX_ID_LENGTH)
     # A file uploaded with POST /media: the send goes with WhatsApp's id for it.
-    pigeon_id = _string(media, "media_id", f"{media_type}.media_id", required=False, max_length=36)
+    pigeon_id = string_field(media, "media_id", f"{media_type}.media_id", required=False, max_length=36)
     if [bool(link), bool(media_id), bool(pigeon_id)].count(True) != 1:
         raise invalid(f"{media_type} needs exactly one of link, id or media_id", media_type)
     if link and not link.startswith(("https://", "http://")):
@@ -246,7 +222,7 @@ def _media(body: dict[str, Any], media_type: str) -> dict[str, Any]:
         raise invalid(f"{media_type}.media_id must be the id POST /media answered", f"{media_type}.media_id")
     result = {"link": link} if link else {"id": media_id} if media_id else {"media_id": pigeon_id.lower()}
     if media_type in ("image", "video", "document"):
-        caption = _string(
+        caption = string_field(
             media, "caption", f"{media_type}.caption", required=False, max_length=MAX_CAPTION_LENGTH
         )
         if caption:
@@ -254,24 +230,24 @@ def _media(body: dict[str, Any], media_type: str) -> dict[str, Any]:
     elif "caption" in media:
         raise invalid(f"{media_type} messages take no caption", f"{media_type}.caption")
     if media_type == "document":
-        filename = _string(media, "filename", "document.filename", required=False, max_length=240)
+        filename = string_field(media, "filename", "document.filename", required=False, max_length=240)
         if filename:
             result["filename"] = filename
     return result
 
 
 def _reaction(body: dict[str, Any]) -> dict[str, Any]:
-    reaction = _object(body, "reaction", "reaction")
-    message_id = _string(reaction, "message_id", "reaction.message_id", max_length=MAX_ID_LENGTH)
+    reaction = object_field(body, "reaction", "reaction")
+    message_id = string_field(reaction, "message_id", "reaction.message_id", max_length=MAX_ID_LENGTH)
     # An empty emoji removes the reaction, as in the Cloud API.
-    emoji = _string(reaction, "emoji", "reaction.emoji", required=False, max_length=16)
+    emoji = string_field(reaction, "emoji", "reaction.emoji", required=False, max_length=16)
     return {"message_id": message_id, "emoji": emoji}
 
 
 def _location(body: dict[str, Any]) -> dict[str, Any]:
     """Meta's location message: latitude and longitude in decimal degrees, an optional name and
     address (the address shows only with a name)."""
-    location = _object(body, "location", "location")
+    location = object_field(body, "location", "location")
     result: dict[str, Any] = {}
     for key, bound in (("latitude", 90), ("longitude", 180)):
         value = location.get(key)
@@ -279,7 +255,9 @@ def _location(body: dict[str, Any]) -> dict[str, Any]:
             raise invalid(f"location.{key} must be a number from -{bound} to {bound}", f"location.{key}")
         result[key] = value
     for key in ("name", "address"):
-        text = _string(location, key, f"location.{key}", required=False, max_length=MAX_LOCATION_TEXT_LENGTH)
+        text = string_field(
+            location, key, f"location.{key}", required=False, max_length=MAX_LOCATION_TEXT_LENGTH
+        )
         if text:
             result[key] = text
     return result
@@ -301,7 +279,7 @@ def _strings(obj: dict[str, Any], keys: tuple[str, ...], field: str) -> dict[str
     """The given keys of an object that hold non-empty strings (each at most 1024 characters)."""
     kept = {}
     for key in keys:
-        value = _string(obj, key, f"{field}.{key}", required=False, max_length=MAX_CONTACT_TEXT_LENGTH)
+        value = string_field(obj, key, f"{field}.{key}", required=False, max_length=MAX_CONTACT_TEXT_LENGTH)
         if value:
             kept[key] = value
     return kept
@@ -318,7 +296,7 @@ def _contacts(body: dict[str, Any]) -> list[dict[str, Any]]:
         field = f"contacts[{index}]"
         if not isinstance(card, dict):
             raise invalid(f"{field} must be an object", field)
-        name = _strings(_object(card, "name", f"{field}.name"), CONTACT_NAME_FIELDS, f"{field}.name")
+        name = _strings(object_field(card, "name", f"{field}.name"), CONTACT_NAME_FIELDS, f"{field}.name")
         if "formatted_name" not in name:
             raise invalid(f"{field}.name.formatted_name is required", f"{field}.name.formatted_name")
         contact: dict[str, Any] = {"name": name}
@@ -337,10 +315,10 @@ def _contacts(body: dict[str, Any]) -> list[dict[str, Any]]:
             if kept:
                 contact[part] = kept
         if "org" in card and (
-            org := _strings(_object(card, "org", f"{field}.org"), CONTACT_ORG_FIELDS, f"{field}.org")
+            org := _strings(object_field(card, "org", f"{field}.org"), CONTACT_ORG_FIELDS, f"{field}.org")
         ):
             contact["org"] = org
-        birthday = _string(card, "birthday", f"{field}.birthday", required=False, max_length=10)
+        birthday = string_field(card, "birthday", f"{field}.birthday", required=False, max_length=10)
         if birthday:
             if not BIRTHDAY.fullmatch(birthday):
                 raise invalid(f"{field}.birthday must be YYYY-MM-DD", f"{field}.birthday")
@@ -351,12 +329,12 @@ def _contacts(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def parse_send(raw: bytes) -> SendCommand:
     body = parse_json_object(raw)
-    message_type = _string(body, "type", "type")
+    message_type = string_field(body, "type", "type")
     if message_type not in MESSAGE_TYPES:
         raise invalid(f"type must be one of {', '.join(MESSAGE_TYPES)}", "type")
-    account_id = _string(body, "account_id", "account_id", required=False, max_length=64)
-    conversation_id = _string(body, "conversation_id", "conversation_id", required=False, max_length=64)
-    to = _string(body, "to", "to", required=False, max_length=16)
+    account_id = string_field(body, "account_id", "account_id", required=False, max_length=64)
+    conversation_id = string_field(body, "conversation_id", "conversation_id", required=False, max_length=64)
+    to = string_field(body, "to", "to", required=False, max_length=16)
     if bool(conversation_id) == bool(to):
         raise invalid("give exactly one of conversation_id or to", "conversation_id")
     if to and not RECIPIENT.fullmatch(to):
@@ -372,12 +350,14 @@ def parse_send(raw: bytes) -> SendCommand:
         content = _location(body)
     elif message_type == "contacts":
         content = _contacts(body)
+    elif message_type == "interactive":
+        content = parse_interactive(body)
     else:
         content = _media(body, message_type)
     reply_to = ""
     if "context" in body:
-        context = _object(body, "context", "context")
-        reply_to = _string(context, "message_id", "context.message_id", max_length=MAX_ID_LENGTH)
+        context = object_field(body, "context", "context")
+        reply_to = string_field(context, "message_id", "context.message_id", max_length=MAX_ID_LENGTH)
         if "\x00" in reply_to:
             raise invalid(NUL_MESSAGE.format(field="context.message_id"), "context.message_id")
     body_json = orjson.dumps(content)

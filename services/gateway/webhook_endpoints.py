@@ -11,9 +11,10 @@ from aiohttp import web
 from pigeon.conversations.v1 import webhook_endpoints_pb2 as pb
 
 from services.gateway.context import ACCOUNT_ID, CLIENTS
+from services.gateway.fields import invalid
 from services.gateway.handlers import ask_conversations, json_response, page_params
 from services.gateway.resources import webhook_attempt_json, webhook_endpoint_json
-from services.gateway.validation import invalid, parse_json_object
+from services.gateway.validation import parse_json_object
 
 routes = web.RouteTableDef()
 

@@ -9,7 +9,7 @@ from services.shared.whatsapp_errors import FailureClass, FailureKind
 
 # The Cloud API's `type` values of the messages pigeon sends.
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
-MESSAGE_TYPES = ("text", "template", *MEDIA_TYPES, "reaction", "location", "contacts")
+MESSAGE_TYPES = ("text", "template", *MEDIA_TYPES, "reaction", "location", "contacts", "interactive")
 # The one type whose content is a JSON array (of contacts), not an object.
 ARRAY_CONTENT_TYPES = frozenset({"contacts"})
 

@@ -12,6 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.shared.api_keys import hash_api_key
+from tests.fixtures.interactive_messages import (
+    INTERACTIVE_BUTTONS,
+    INTERACTIVE_CTA,
+    INTERACTIVE_LIST,
+    INTERACTIVE_LOCATION_REQUEST,
+)
 from tests.fixtures.stack import Running
 from tools.seed import SeededAccount, create_account
 
@@ -104,6 +110,15 @@ async def test_send_each_type_with_reply_context(running: Running) -> None:
             "type": "contacts",
             "contacts": [{"name": {"formatted_name": "Front desk"}, "phones": [{"phone": "+1555"}]}],
         },
+        *(
+            {"type": "interactive", "interactive": message}
+            for message in (
+                INTERACTIVE_BUTTONS,
+                INTERACTIVE_LIST,
+                INTERACTIVE_CTA,
+                INTERACTIVE_LOCATION_REQUEST,
+            )
+        ),
         {"type": "text", "text": {"body": "Replying"}, "context": {"message_id": "wamid.original"}},
     ]
     sent_ids = []
@@ -114,6 +129,9 @@ async def test_send_each_type_with_reply_context(running: Running) -> None:
         sent_ids.append(message["id"])
     records = {r["body"]["biz_opaque_callback_data"]: r["body"] for r in await running.simulator_requests()}
     assert [records[i]["type"] for i in sent_ids] == [c["type"] for c in contents]
+    # An interactive message reaches WhatsApp as it was sent.
+    interactive = [(i, c) for i, c in zip(sent_ids, contents, strict=True) if c["type"] == "interactive"]
+    assert [records[i]["interactive"] for i, _ in interactive] == [c["interactive"] for _, c in interactive]
     assert records[sent_ids[-1]]["context"] == {"message_id": "wamid.original"}
 
 

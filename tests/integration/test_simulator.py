@@ -7,6 +7,13 @@ from typing import Any
 import orjson
 import pytest
 
+from tests.fixtures.interactive_messages import (
+    INTERACTIVE_BUTTONS,
+    INTERACTIVE_CTA,
+    INTERACTIVE_LIST,
+    INTERACTIVE_LOCATION_REQUEST,
+    with_value,
+)
 from tests.fixtures.simulator import Simulator
 from tools.whatsapp_sim.app import STATE, http_status
 from tools.whatsapp_sim.config import Latency, SimConfig, parse_latency
@@ -93,7 +100,10 @@ async def test_wamids_are_unique(sim: Simulator) -> None:
         {"type": "location", "location": {"latitude": 52.5, "longitude": 13.4}},
         {"type": "location", "location": {"latitude": "37.44", "longitude": "-122.16", "name": "Philz"}},
         {"type": "contacts", "contacts": [{"name": {"formatted_name": "Ada"}}]},
-        {"type": "interactive", "interactive": {"type": "button", "action": {"buttons": []}}},
+        {"type": "interactive", "interactive": INTERACTIVE_BUTTONS},
+        {"type": "interactive", "interactive": INTERACTIVE_LIST},
+        {"type": "interactive", "interactive": INTERACTIVE_CTA},
+        {"type": "interactive", "interactive": INTERACTIVE_LOCATION_REQUEST},
         {"text": {"body": "type defaults to text"}},
     ],
 )
@@ -637,5 +647,51 @@ async def test_a_read_receipt_needs_the_numbers_token(sim: Simulator) -> None:
 )
 async def test_a_location_meta_would_refuse(sim: Simulator, location: dict[str, Any], code: int) -> None:
     body = {"messaging_product": "whatsapp", "to": "15551234567", "type": "location", "location": location}
+    status, answer = await send(sim, body)
+    assert_graph_error(status, answer, 400, code)
+
+
+@pytest.mark.parametrize(
+    ("interactive", "code"),
+    [
+        (with_value(INTERACTIVE_BUTTONS, "type", "carousel"), 100),
+        (with_value(INTERACTIVE_BUTTONS, "body.text", "x" * 1025), 131009),
+        (with_value(INTERACTIVE_BUTTONS, "footer.text", "x" * 61), 131009),
+        (
+            with_value(INTERACTIVE_BUTTONS, "action.buttons", INTERACTIVE_BUTTONS["action"]["buttons"] * 2),
+            131009,
+        ),  # type: ignore[index]
+        (with_value(INTERACTIVE_BUTTONS, "action.buttons.1.reply.id", "yes"), 131009),
+        (with_value(INTERACTIVE_BUTTONS, "action.buttons.0.reply.title", "x" * 21), 131009),
+        (with_value(INTERACTIVE_BUTTONS, "action.buttons.0.reply", {"title": "Yes"}), 131008),
+        (
+            with_value(
+                INTERACTIVE_LIST, "header", {"type": "image", "image": {"link": "https://e.com/a.png"}}
+            ),
+            131009,
+        ),
+        (with_value(INTERACTIVE_LIST, "action.sections.1.title", None), 131008),
+        (with_value(INTERACTIVE_LIST, "action.sections.0.rows.0.description", "x" * 73), 131009),
+        (
+            with_value(
+                INTERACTIVE_LIST, "action.sections.0.rows", [{"id": f"r{n}", "title": "t"} for n in range(10)]
+            ),
+            131009,
+        ),
+        (with_value(INTERACTIVE_LIST, "action.button", "x" * 21), 131009),
+        (with_value(INTERACTIVE_CTA, "action.parameters.url", "ftp://example.com"), 131009),
+        (with_value(INTERACTIVE_LOCATION_REQUEST, "footer", {"text": "no"}), 100),
+        (with_value(INTERACTIVE_LOCATION_REQUEST, "action.name", "send_address"), 100),
+    ],
+)
+async def test_an_interactive_message_meta_would_refuse(
+    sim: Simulator, interactive: dict[str, Any], code: int
+) -> None:
+    body = {
+        "messaging_product": "whatsapp",
+        "to": "15551234567",
+        "type": "interactive",
+        "interactive": interactive,
+    }
     status, answer = await send(sim, body)
     assert_graph_error(status, answer, 400, code)

@@ -358,13 +358,13 @@ def test_type_not_a_string() -> None:
     assert error.message == "type must be a string"
 
 
-@pytest.mark.parametrize("message_type", ["TEXT", "interactive", "contact"])
+@pytest.mark.parametrize("message_type", ["TEXT", "Interactive", "contact"])
 def test_unknown_type(message_type: str) -> None:
     error = assert_invalid({"to": TO, "type": message_type}, "type")
 
     assert error.message == (
         "type must be one of text, template, image, document, audio, video, sticker, reaction, location, "
-        "contacts"
+        "contacts, interactive"
     )
 
 

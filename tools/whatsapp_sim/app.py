@@ -34,7 +34,9 @@ from typing import Any, NamedTuple
 import orjson
 from aiohttp import web
 
+from tools.whatsapp_sim.checks import Invalid, json_object, required, string
 from tools.whatsapp_sim.config import PhoneNumber, SimConfig, parse_phone_number
+from tools.whatsapp_sim.interactive import validate_interactive
 from tools.whatsapp_sim.media import (
     ATTACHMENTS_PATH,
     MediaRoutes,
@@ -311,46 +313,14 @@ def graph_error(
 # --- request validation -----------------------------------------------------------------------
 
 
-class Invalid(Exception):
-    """A send body Meta would reject: 100 for wrong JSON types or unsupported values,
-    131008 for a missing required parameter, 131009 for a present but unacceptable value."""
-
-    def __init__(self, code: int, details: str) -> None:
-        super().__init__(details)
-        self.code = code
-        self.details = details
-
-
-def _required(obj: dict[str, Any], key: str, where: str) -> Any:
-    value = obj.get(key)
-    if value is None:
-        raise Invalid(131008, f"The parameter {where} is required.")
-    return value
-
-
-def _string(obj: dict[str, Any], key: str, where: str, *, non_empty: bool = True) -> str:
-    value = _required(obj, key, where)
-    if not isinstance(value, str):
-        raise Invalid(100, f"Param {where} must be a string.")
-    if non_empty and not value:
-        raise Invalid(131009, f"Param {where} must not be empty.")
-    return value
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise Invalid(100, f"Param {where} must be a JSON object.")
-    return value
-
-
 def validate_send(body: Any) -> str:
     """Checks a send body the way the Cloud API does; returns `to`, raises Invalid."""
     if not isinstance(body, dict):
         raise Invalid(100, "The request body must be a JSON object.")
-    product = _required(body, "messaging_product", "messaging_product")
+    product = required(body, "messaging_product", "messaging_product")
     if product != "whatsapp":
         raise Invalid(100, "Param messaging_product must be 'whatsapp'.")
-    to = _required(body, "to", "to")
+    to = required(body, "to", "to")
     if not isinstance(to, str):
         raise Invalid(100, "Param to must be a string.")
     if not _RECIPIENT.fullmatch(to):
@@ -362,11 +332,11 @@ def validate_send(body: Any) -> str:
     kind = body.get("type", "text")
     if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         raise Invalid(100, f"Param type must be one of {{{_TYPE_LIST}}}.")
-    content = _required(body, kind, kind)
+    content = required(body, kind, kind)
     _VALIDATORS[kind](content, kind)
     context = body.get("context")
     if context is not None:
-        message_id = _object(context, "context").get("message_id")
+        message_id = json_object(context, "context").get("message_id")
         if not isinstance(message_id, str) or not message_id:
             raise Invalid(100, "Param context['message_id'] must be a non-empty string.")
     opaque = body.get("biz_opaque_callback_data")
@@ -379,8 +349,8 @@ def validate_send(body: Any) -> str:
 
 
 def _text(content: Any, kind: str) -> None:
-    text = _object(content, kind)
-    body = _string(text, "body", "text['body']")
+    text = json_object(content, kind)
+    body = string(text, "body", "text['body']")
     if len(body) > 4096:
         raise Invalid(131009, "Param text['body'] must be at most 4096 characters long.")
     preview = text.get("preview_url")
@@ -389,10 +359,10 @@ def _text(content: Any, kind: str) -> None:
 
 
 def _template(content: Any, kind: str) -> None:
-    template = _object(content, kind)
-    _string(template, "name", "template['name']")
-    language = _object(_required(template, "language", "template['language']"), "template['language']")
-    _string(language, "code", "template['language']['code']")
+    template = json_object(content, kind)
+    string(template, "name", "template['name']")
+    language = json_object(required(template, "language", "template['language']"), "template['language']")
+    string(language, "code", "template['language']['code']")
     components = template.get("components")
     if components is None:
         return
@@ -400,26 +370,26 @@ def _template(content: Any, kind: str) -> None:
         raise Invalid(100, "Param template['components'] must be an array.")
     for index, component in enumerate(components):
         field = f"template['components'][{index}]"
-        _string(_object(component, field), "type", f"{field}['type']")
+        string(json_object(component, field), "type", f"{field}['type']")
         parameters = component.get("parameters", [])
         if not isinstance(parameters, list):
             raise Invalid(100, f"Param {field}['parameters'] must be an array.")
         for number, parameter in enumerate(parameters):
-            _string(
-                _object(parameter, f"{field}['parameters'][{number}]"),
+            string(
+                json_object(parameter, f"{field}['parameters'][{number}]"),
                 "type",
                 f"{field}['parameters'][{number}]['type']",
             )
 
 
 def _media(content: Any, kind: str) -> None:
-    media = _object(content, kind)
+    media = json_object(content, kind)
     has_link, has_id = "link" in media, "id" in media
     if not has_link and not has_id:
         raise Invalid(131008, f"Param {kind} must have a 'link' or an 'id'.")
     if has_link and has_id:
         raise Invalid(131009, f"Param {kind} must have only one of 'link' or 'id'.")
-    reference = _string(media, "link" if has_link else "id", f"{kind}['{'link' if has_link else 'id'}']")
+    reference = string(media, "link" if has_link else "id", f"{kind}['{'link' if has_link else 'id'}']")
     if has_link and not reference.startswith(("https://", "http://")):
         raise Invalid(131009, f"Param {kind}['link'] must be an http(s) URL.")
     if "caption" in media:
@@ -435,18 +405,18 @@ def _media(content: Any, kind: str) -> None:
 
 
 def _reaction(content: Any, kind: str) -> None:
-    reaction = _object(content, kind)
-    _string(reaction, "message_id", "reaction['message_id']")
+    reaction = json_object(content, kind)
+    string(reaction, "message_id", "reaction['message_id']")
     # An empty emoji removes the reaction.
-    _string(reaction, "emoji", "reaction['emoji']", non_empty=False)
+    string(reaction, "emoji", "reaction['emoji']", non_empty=False)
 
 
 def _location(content: Any, kind: str) -> None:
     """Meta's "Location messages": latitude and longitude in decimal degrees (as numbers or
     numeric strings), name and address optional strings."""
-    location = _object(content, kind)
+    location = json_object(content, kind)
     for key, bound in (("latitude", 90), ("longitude", 180)):
-        value = _required(location, key, f"location['{key}']")
+        value = required(location, key, f"location['{key}']")
         try:
             degrees = float(value) if isinstance(value, str) else value
         except ValueError:
@@ -467,15 +437,11 @@ def _contacts(content: Any, kind: str) -> None:
     if len(content) > 257:
         raise Invalid(131009, "Param contacts must hold at most 257 contacts.")
     for index, item in enumerate(content):
-        contact = _object(item, f"contacts[{index}]")
-        name = _object(_required(contact, "name", f"contacts[{index}]['name']"), f"contacts[{index}]['name']")
-        _string(name, "formatted_name", f"contacts[{index}]['name']['formatted_name']")
-
-
-def _interactive(content: Any, kind: str) -> None:
-    interactive = _object(content, kind)
-    _string(interactive, "type", "interactive['type']")
-    _object(_required(interactive, "action", "interactive['action']"), "interactive['action']")
+        contact = json_object(item, f"contacts[{index}]")
+        name = json_object(
+            required(contact, "name", f"contacts[{index}]['name']"), f"contacts[{index}]['name']"
+        )
+        string(name, "formatted_name", f"contacts[{index}]['name']['formatted_name']")
 
 
 _VALIDATORS = {
@@ -484,7 +450,7 @@ _VALIDATORS = {
     "reaction": _reaction,
     "location": _location,
     "contacts": _contacts,
-    "interactive": _interactive,
+    "interactive": validate_interactive,
     **dict.fromkeys(MEDIA_TYPES, _media),
 }
 
@@ -655,14 +621,14 @@ def _read_receipt(state: State, phone_number_id: str, body: dict[str, Any]) -> O
     indicators" page): {"messaging_product", "status": "read", "message_id", "typing_indicator"?:
     {"type": "text"}} answers {"success": true}."""
     try:
-        product = _required(body, "messaging_product", "messaging_product")
+        product = required(body, "messaging_product", "messaging_product")
         if product != "whatsapp":
             raise Invalid(100, "Param messaging_product must be 'whatsapp'.")
         if body["status"] != "read":
             raise Invalid(100, "Param status must be 'read'.")
-        message_id = _string(body, "message_id", "message_id")
+        message_id = string(body, "message_id", "message_id")
         typing = body.get("typing_indicator")
-        if typing is not None and _object(typing, "typing_indicator").get("type") != "text":
+        if typing is not None and json_object(typing, "typing_indicator").get("type") != "text":
             raise Invalid(100, "Param typing_indicator['type'] must be 'text'.")
         if (phone_number_id, message_id) not in state.inbound:
             raise Invalid(100, f"Param message_id is not a message this phone number received: {message_id}.")
