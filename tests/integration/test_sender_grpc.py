@@ -248,7 +248,7 @@ _TEXT = content_pb2.Content(type="text", body_json=b'{"body": "Hello"}')
         ({"to": ""}, "to"),
         ({"to": "555-1234"}, "to"),
         ({"to": "1234567890123456"}, "to"),
-        ({"content": content_pb2.Content(type="interactive", body_json=b"{}")}, "content.type"),
+        ({"content": content_pb2.Content(type="carousel", body_json=b"{}")}, "content.type"),
         ({"content": content_pb2.Content(type="contacts", body_json=b"{}")}, "content.body_json"),
         ({"content": content_pb2.Content(type="text", body_json=b"[]")}, "content.body_json"),
         ({"content": content_pb2.Content(type="", body_json=b"{}")}, "content.type"),
