@@ -431,16 +431,15 @@ async def _under_way(delivered: Delivered) -> bool:
     return len(records) >= 60 and records[-1]["received_at"] > started - RECEIVER_DELAY_MS / 1000 * 0.8
 
 
-async def test_a_stopped_worker_lets_its_endpoint_go_at_once(outage: Running, receiver: Receiver) -> None:
-    """SIGTERM while an endpoint has a backlog longer than the grace period: no attempt starts,
-    those in flight end and are recorded, and the endpoint is released for the next replica to
-    take at once; nothing is delivered twice."""
-    running = outage
-    account = await new_account(running, "Hooks stop")
-    await receiver.behave("/stop", delay_ms=RECEIVER_DELAY_MS)
-    endpoint = await create_endpoint(running, account, receiver.url("/stop"))
-    delivered = Delivered(receiver, "/stop", endpoint)
-    # A backlog: about 600 events, some 30 s of deliveries at this receiver's pace.
+async def backlog(
+    running: Running, receiver: Receiver, path: str
+) -> tuple[SeededAccount, dict[str, Any], Delivered, Flow]:
+    """A fresh account's endpoint at a slow receiver with a backlog of about 600 events (some
+    30 s of deliveries at its pace), its deliveries under way."""
+    account = await new_account(running, f"Hooks {path}")
+    await receiver.behave(f"/{path}", delay_ms=RECEIVER_DELAY_MS)
+    endpoint = await create_endpoint(running, account, receiver.url(f"/{path}"))
+    delivered = Delivered(receiver, f"/{path}", endpoint)
     flow, stop_sending = Flow(), asyncio.Event()
     sending = asyncio.create_task(
         send_steadily(running, account, BACKLOG_SENDS_PER_SECOND, flow, stop_sending)
@@ -449,8 +448,17 @@ async def test_a_stopped_worker_lets_its_endpoint_go_at_once(outage: Running, re
     stop_sending.set()
     await sending
     assert flow.gave_up == [], f"{len(flow.gave_up)} sends never accepted: {dict(flow.rejected)}"
-    conversations = running.stack.service("conversations")
     await until(lambda: _under_way(delivered), timeout=60)
+    return account, endpoint, delivered, flow
+
+
+async def test_a_stopped_worker_lets_its_endpoint_go_at_once(outage: Running, receiver: Receiver) -> None:
+    """SIGTERM while an endpoint has a backlog longer than the grace period: no attempt starts,
+    those in flight end and are recorded, and the endpoint is released for the next replica to
+    take at once; nothing is delivered twice."""
+    running = outage
+    account, endpoint, delivered, flow = await backlog(running, receiver, "stop")
+    conversations = running.stack.service("conversations")
     conversations.signal(signal.SIGTERM)
     assert conversations.process is not None
     assert await asyncio.to_thread(conversations.process.wait, 30) == 0
@@ -472,18 +480,7 @@ async def test_a_deleted_endpoint_gets_no_attempt_started_after_the_delete(
     """A DELETE while its endpoint has a backlog: the run learns of it at once (a notification)
     and starts no attempt; only those already in flight may still arrive."""
     running = outage
-    account = await new_account(running, "Hooks deleted")
-    await receiver.behave("/deleted", delay_ms=RECEIVER_DELAY_MS)
-    endpoint = await create_endpoint(running, account, receiver.url("/deleted"))
-    delivered = Delivered(receiver, "/deleted", endpoint)
-    flow, stop_sending = Flow(), asyncio.Event()
-    sending = asyncio.create_task(
-        send_steadily(running, account, BACKLOG_SENDS_PER_SECOND, flow, stop_sending)
-    )
-    await asyncio.sleep(BACKLOG_SENDS / BACKLOG_SENDS_PER_SECOND)
-    stop_sending.set()
-    await sending
-    await until(lambda: _under_way(delivered), timeout=60)
+    account, endpoint, delivered, _ = await backlog(running, receiver, "deleted")
 
     status, _ = await call(running, account, "DELETE", f"/webhook-endpoints/{endpoint['id']}")
     assert status == 204
