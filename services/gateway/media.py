@@ -32,6 +32,7 @@ MAX_FILENAME_BYTES = 1024
 MAX_FILENAME_CHARACTERS = 255
 # Room for the multipart framing around the file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+DELETED = "the file was deleted after the retention period"
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
@@ -142,8 +143,7 @@ async def get_media(request: web.Request) -> web.StreamResponse:
             409, "media_pending", "the file is not copied yet", media_json(media), {"Retry-After": "5"}
         )
     if media.status == pb.MEDIA_STATUS_DELETED:
-        gone = "the file was deleted after the retention period"
-        raise ApiError(410, "media_deleted", gone, media_json(media))
+        raise ApiError(410, "media_deleted", DELETED, media_json(media))
     if media.status != pb.MEDIA_STATUS_STORED:
         raise ApiError(
             410, "media_failed", f"the file could not be kept: {media.failure_reason}", media_json(media)
@@ -201,6 +201,10 @@ async def _read(request: web.Request, wanted: pb.ReadMediaRequest) -> AsyncGener
                 return
             yield chunk.data
     except grpc.aio.AioRpcError as exc:
+        if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+            # Stored when asked, no longer when read: deleted in between, past the retention.
+            details = {"id": wanted.media_id, "status": "deleted"}
+            raise ApiError(410, "media_deleted", DELETED, details) from None
         raise from_grpc(exc, "conversations") from None
     finally:
         call.cancel()
