@@ -11,6 +11,10 @@ With `webhook_url` set, every accepted send to a number with an app secret is fo
 status webhooks (see `webhooks.py`); `/_sim/inbound` and `/_sim/webhook` send inbound messages
 and arbitrary bodies, and `/_sim/webhooks` lists every POST made.
 
+Templates (see `templates.py`): a catalog per WABA, listed at
+`GET /{version}/{waba_id}/message_templates`, checked on every template send; `/_sim/templates`
+adds one or changes its status (sending Meta's status-update webhook).
+
 Media (see `media.py`): upload (`POST /{version}/{phone_number_id}/media`), retrieve and delete
 (`GET`/`DELETE /{version}/{media_id}`) and the download URL the retrieve answers, with Meta's
 types, size limits and lifetimes; an inbound message injected with `media` gets real bytes behind
@@ -43,6 +47,13 @@ from tools.whatsapp_sim.media import (
     MediaStore,
     keep_inbound_media,
     parse_inbound_media,
+)
+from tools.whatsapp_sim.templates import (
+    TemplateCatalog,
+    page,
+    page_limit,
+    parse_template,
+    status_update_notification,
 )
 from tools.whatsapp_sim.webhooks import (
     Business,
@@ -112,6 +123,7 @@ class State:
     windows: dict[str, deque[float]]
     webhooks: WebhookSender
     media: MediaStore
+    templates: TemplateCatalog = field(default_factory=TemplateCatalog)
     # (phone number id, wamid) of the customers' messages it sent, oldest first: what a read
     # receipt may name.
     inbound: dict[tuple[str, str], None] = field(default_factory=dict)
@@ -596,6 +608,10 @@ def _decide(
         to = validate_send(body)
     except Invalid as exc:
         return _failed(exc.code, exc.details)
+    if body.get("type", "text") == "template":
+        waba_id = Business.of(phone_number_id, number).waba_id
+        if (refused := state.templates.refusal(waba_id, body["template"])) is not None:
+            return _failed(*refused)
     if not _admit(state.windows, phone_number_id, config.mps_for(number)):
         return _failed(130429)
     digits = to.removeprefix("+")
@@ -903,6 +919,90 @@ async def delete_webhooks(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+# --- templates ---------------------------------------------------------------------------------
+
+
+def _numbers_of(config: SimConfig, waba_id: str) -> list[tuple[str, PhoneNumber]]:
+    return [
+        (phone_number_id, number)
+        for phone_number_id, number in config.phone_numbers.items()
+        if Business.of(phone_number_id, number).waba_id == waba_id
+    ]
+
+
+async def list_templates(request: web.Request) -> web.Response:
+    """Meta's `GET /{waba_id}/message_templates`, with the token of a phone number of the WABA."""
+    waba_id = request.match_info["waba_id"]
+    numbers = _numbers_of(request.app[CONFIG], waba_id)
+    if not numbers:
+        message = (
+            f"Unsupported get request. Object with ID '{waba_id}' does not exist, cannot be loaded due "
+            "to missing permissions, or does not support this operation"
+        )
+        details = "The WABA id is not of a registered phone number."
+        return graph_error(100, details, message=message, type_="GraphMethodException", subcode=33)
+    denials = [auth_error(request, number.access_token) for _, number in numbers]
+    if all(denial is not None for denial in denials):
+        return denials[0]  # type: ignore[return-value]
+    try:
+        limit = page_limit(request.query.get("limit"))
+    except ValueError as exc:
+        return graph_error(100, f"Param limit is not valid: {exc}.")
+    templates = list(request.app[STATE].templates.of(waba_id).values())
+    url = request.url
+
+    def next_url(after: str) -> str:
+        return str(url.update_query(limit=str(limit), after=after))
+
+    return _json(page(templates, limit, request.query.get("after", ""), next_url))
+
+
+async def post_template(request: web.Request) -> web.Response:
+    """Adds a template to a WABA, or replaces one (keeping its id, as an edit on Meta does), without
+    a webhook; answers it as the listing shows it."""
+    try:
+        waba_id, template = parse_template(await _json_body(request))
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    templates = request.app[STATE].templates.of(waba_id)
+    if (replaced := templates.get((template.name, template.language))) is not None:
+        template.id = replaced.id
+    templates[(template.name, template.language)] = template
+    return _json(template.as_json(), status=201)
+
+
+async def patch_template(request: web.Request) -> web.Response:
+    """Changes a template's status: {"status", "reason"?}. With a webhook URL, sends Meta's
+    `message_template_status_update` for it, signed with the app secret of a phone number of the
+    WABA, and answers pigeon's HTTP status as "webhook_status"."""
+    config, state = request.app[CONFIG], request.app[STATE]
+    waba_id, name, language = (request.match_info[key] for key in ("waba_id", "name", "language"))
+    template = state.templates.of(waba_id).get((name, language))
+    if template is None:
+        return _json({"error": f"no template {name} in {language} for WABA {waba_id}"}, status=404)
+    try:
+        data = await _json_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("the body must be a JSON object")
+        changed = parse_template({**template.as_json(), **data, "waba_id": waba_id})[1]
+        reason = data.get("reason", "NONE")
+        if not isinstance(reason, str):
+            raise ValueError("reason must be a string")
+    except ValueError as exc:
+        return _bad_request(str(exc))
+    template.status = changed.status
+    answer: dict[str, Any] = {**template.as_json(), "webhook_status": None}
+    signers = [(pn, number) for pn, number in _numbers_of(config, waba_id) if number.app_secret]
+    if config.webhook_url and signers:
+        phone_number_id, number = signers[0]
+        body = orjson.dumps(status_update_notification(waba_id, template, reason))
+        delivery = Delivery(
+            "template", config.webhook_url, phone_number_id, body, sign(body, number.app_secret)
+        )
+        answer["webhook_status"] = await state.webhooks.deliver_now(delivery, _copies(config))
+    return _json(answer)
+
+
 async def health(request: web.Request) -> web.Response:
     return _json({"status": "ok"})
 
@@ -937,6 +1037,8 @@ def create_app(config: SimConfig) -> web.Application:
     app.router.add_post("/_sim/webhook", post_raw_webhook)
     app.router.add_get("/_sim/webhooks", get_webhooks)
     app.router.add_delete("/_sim/webhooks", delete_webhooks)
+    app.router.add_post("/_sim/templates", post_template)
+    app.router.add_patch("/_sim/templates/{waba_id}/{name}/{language}", patch_template)
     app.router.add_post("/_sim/media/faults", media.add_faults)
     app.router.add_delete("/_sim/media/faults", media.clear_faults)
     app.router.add_post("/_sim/media/{media_id}/expire", media.expire)
@@ -946,6 +1048,7 @@ def create_app(config: SimConfig) -> web.Application:
     # through to not_found (2500), as on Meta.
     version = f"{{version:{_VERSION.pattern}}}"
     app.router.add_post(f"/{version}/{{phone_number_id}}/media", media.upload)
+    app.router.add_get(f"/{version}/{{waba_id}}/message_templates", list_templates)
     app.router.add_get(f"/{version}/{{media_id}}", media.retrieve)
     app.router.add_delete(f"/{version}/{{media_id}}", media.delete)
     app.router.add_route("*", "/{tail:.*}", not_found)

@@ -36,7 +36,7 @@ MAX_WEBHOOK_RECORDS = 50_000
 # A conversation (Meta's 24-hour billing window) expires this long after it opens.
 _CONVERSATION_SECONDS = 24 * 3600
 
-Kind = Literal["status", "inbound", "raw"]
+Kind = Literal["status", "inbound", "raw", "template"]
 
 
 def sign(body: bytes, app_secret: str) -> str:
