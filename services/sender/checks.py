@@ -14,8 +14,9 @@ class InvalidRequest(ValueError):
     """The request cannot be sent as it is; the message names the field."""
 
 
-def check_account(phone_number_id: str, access_token: str) -> None:
+def check_account(phone_number_id: str, access_token: str, id_name: str = "phone_number_id") -> None:
+    """A Graph object id (a phone number's, a WABA's: `id_name` says which) and a token."""
     if not _PHONE_NUMBER_ID.fullmatch(phone_number_id):
-        raise InvalidRequest("phone_number_id must be 1-64 letters, digits, '_' or '-'")
+        raise InvalidRequest(f"{id_name} must be 1-64 letters, digits, '_' or '-'")
     if not _ACCESS_TOKEN.fullmatch(access_token):
         raise InvalidRequest("access_token must be non-empty visible ASCII")

@@ -22,6 +22,7 @@ from services.sender import grpc_media
 from services.sender.checks import InvalidRequest, check_account
 from services.sender.whatsapp import Accepted, CloudApiClient, SendResult
 from services.sender.whatsapp_receipts import mark_read
+from services.sender.whatsapp_templates import list_templates
 from services.shared.failure_proto import failure_to_proto
 from services.shared.logs import REQUEST_ID
 from services.shared.one_call_per_turn import as_they_complete
@@ -113,6 +114,30 @@ class SenderServicer(sender_pb2_grpc.SenderServicer):
         if failure is None:
             return sender_pb2.MarkReadResponse()
         return sender_pb2.MarkReadResponse(failure=failure_to_proto(failure))
+
+    async def ListTemplates(
+        self, request: sender_pb2.ListTemplatesRequest, context: grpc.aio.ServicerContext
+    ) -> sender_pb2.ListTemplatesResponse:
+        try:
+            check_account(request.waba_id, request.access_token, "waba_id")
+        except InvalidRequest as exc:
+            await _abort_invalid(context, exc)
+        listed = await list_templates(self._client, request.waba_id, request.access_token)
+        if isinstance(listed, Failure):
+            return sender_pb2.ListTemplatesResponse(failure=failure_to_proto(listed))
+        templates = [
+            sender_pb2.WhatsAppTemplate(
+                id=t.id,
+                name=t.name,
+                language=t.language,
+                status=t.status,
+                category=t.category,
+                parameter_format=t.parameter_format,
+                components_json=t.components_json,
+            )
+            for t in listed
+        ]
+        return sender_pb2.ListTemplatesResponse(templates=sender_pb2.TemplateList(templates=templates))
 
     async def _send(self, request: sender_pb2.SendMessageRequest, to: str) -> SendResult:
         not_after = request.not_after_unix_seconds
