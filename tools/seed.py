@@ -20,8 +20,8 @@ from services.shared.api_keys import hash_api_key
 _INSERT_ACCOUNT = text(
     """
     INSERT INTO accounts (name, phone_number_id, display_phone_number, access_token, app_secret,
-                          messages_per_second)
-    VALUES (:name, :phone_number_id, :display_phone_number, :access_token, :app_secret, :mps)
+                          messages_per_second, waba_id)
+    VALUES (:name, :phone_number_id, :display_phone_number, :access_token, :app_secret, :mps, :waba_id)
     RETURNING id
     """
 )
@@ -65,6 +65,8 @@ class SeededAccount:
     access_token: str
     app_secret: str
     messages_per_second: int
+    # Its WhatsApp Business Account: where its templates are listed from.
+    waba_id: str = ""
     conversation_ids: list[str] = field(default_factory=list)
     contact_wa_ids: list[str] = field(default_factory=list)
 
@@ -93,9 +95,10 @@ async def create_account(
     phone_number_id: str = "",
     access_token: str = "",
     app_secret: str = "",
+    waba_id: str = "",
 ) -> SeededAccount:
     """A new account with an API key and `conversations` contacts who wrote recently.
-    Phone number and secrets are made up unless given (to match a simulator's)."""
+    Phone number, WABA and secrets are made up unless given (to match a simulator's)."""
     account = SeededAccount(
         account_id="",
         name=name,
@@ -105,6 +108,7 @@ async def create_account(
         access_token=access_token or "EAAG" + secrets.token_urlsafe(48),
         app_secret=app_secret or secrets.token_hex(16),
         messages_per_second=messages_per_second,
+        waba_id=waba_id or "1" + _digits(14),
     )
     async with engine.begin() as connection:
         account_id: UUID = (
@@ -117,6 +121,7 @@ async def create_account(
                     "access_token": account.access_token,
                     "app_secret": account.app_secret,
                     "mps": messages_per_second,
+                    "waba_id": account.waba_id,
                 },
             )
         ).scalar_one()
@@ -180,6 +185,7 @@ async def _seed_from_environment() -> None:
             phone_number_id=phone_number_id,
             access_token=os.environ["SEED_ACCESS_TOKEN"],
             app_secret=os.environ["SEED_APP_SECRET"],
+            waba_id=os.environ.get("SEED_WABA_ID", ""),
         )
         print(orjson.dumps(account.public(), option=orjson.OPT_INDENT_2).decode())
     finally:

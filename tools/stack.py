@@ -286,7 +286,7 @@ async def phone_numbers_in(database: str) -> list[dict[str, Any]]:
     connection = await asyncpg.connect(database_dsn(database))
     try:
         rows = await connection.fetch(
-            "SELECT phone_number_id, access_token, app_secret, messages_per_second FROM accounts"
+            "SELECT phone_number_id, access_token, app_secret, messages_per_second, waba_id FROM accounts"
         )
     finally:
         await connection.close()
@@ -296,6 +296,7 @@ async def phone_numbers_in(database: str) -> list[dict[str, Any]]:
             "access_token": r["access_token"],
             "app_secret": r["app_secret"],
             "mps": r["messages_per_second"],
+            "waba_id": r["waba_id"],
         }
         for r in rows
     ]

@@ -12,11 +12,14 @@ from collections.abc import Awaitable, Callable
 from pigeon.conversations.v1 import (
     conversations_pb2,
     conversations_pb2_grpc,
+    templates_pb2,
+    templates_pb2_grpc,
     webhook_endpoints_pb2,
     webhook_endpoints_pb2_grpc,
 )
 
 from services.conversations.entrypoints.grpc_api import ConversationsServicer
+from services.conversations.entrypoints.grpc_templates import TemplatesServicer
 from services.conversations.entrypoints.grpc_webhook_endpoints import WebhookEndpointsServicer
 from services.conversations.metrics import register_caches
 from services.conversations.settings import ConversationsSettings
@@ -29,6 +32,7 @@ from services.shared.settings import SettingsError
 log = logging.getLogger("services.conversations")
 
 SERVICE_NAME = conversations_pb2.DESCRIPTOR.services_by_name["Conversations"].full_name
+TEMPLATES_NAME = templates_pb2.DESCRIPTOR.services_by_name["Templates"].full_name
 WEBHOOK_ENDPOINTS_NAME = webhook_endpoints_pb2.DESCRIPTOR.services_by_name["WebhookEndpoints"].full_name
 
 
@@ -36,14 +40,16 @@ async def serve(settings: ConversationsSettings) -> None:
     parts = await build(settings)
     servicer = ConversationsServicer(parts.use_cases)
     endpoints = WebhookEndpointsServicer(parts.webhook_endpoints)
+    templates = TemplatesServicer(parts.use_cases.templates)
     server, health, port = await build_server(
         [
             lambda server: conversations_pb2_grpc.add_ConversationsServicer_to_server(servicer, server),
             lambda server: webhook_endpoints_pb2_grpc.add_WebhookEndpointsServicer_to_server(
                 endpoints, server
             ),
+            lambda server: templates_pb2_grpc.add_TemplatesServicer_to_server(templates, server),
         ],
-        [SERVICE_NAME, WEBHOOK_ENDPOINTS_NAME],
+        [SERVICE_NAME, WEBHOOK_ENDPOINTS_NAME, TEMPLATES_NAME],
         settings.bind,
         metrics_name="conversations",
         unix_socket=settings.unix_socket,
@@ -55,6 +61,7 @@ async def serve(settings: ConversationsSettings) -> None:
             "accounts": directory.accounts,
             "conversations": directory.conversations,
             "conversations_by_contact": directory.conversations_by_contact,
+            "templates": parts.use_cases.templates.catalogs,
         }
     )
     serve_metrics(settings.metrics_port)
@@ -67,6 +74,8 @@ async def serve(settings: ConversationsSettings) -> None:
         await parts.media_worker.start()
     if settings.outbound_webhooks.worker_enabled:
         await parts.webhook_worker.start()
+    if settings.templates.worker_enabled:
+        await parts.template_worker.start()
     log.info("conversations serving", extra={"bind": settings.bind, "port": port})
 
     async def stop() -> None:
@@ -80,6 +89,8 @@ async def serve(settings: ConversationsSettings) -> None:
             steps.append(("media", lambda: parts.media_worker.stop(settings.grace_seconds)))
         if settings.outbound_webhooks.worker_enabled:
             steps.append(("outbound webhooks", lambda: parts.webhook_worker.stop(settings.grace_seconds)))
+        if settings.templates.worker_enabled:
+            steps.append(("templates", parts.template_worker.stop))
         steps += [
             ("webhooks", parts.use_cases.webhooks.stop),
             ("listener", parts.listener.stop),

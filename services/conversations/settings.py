@@ -105,6 +105,18 @@ class OutboundWebhookSettings:
     attempts_retention_seconds: float
 
 
+@dataclass(frozen=True)
+class TemplateSettings:
+    """Each account's templates, listed from WhatsApp (docs/architecture.md, "Templates")."""
+
+    # This replica lists them.
+    worker_enabled: bool
+    # Listed again this long after the last listing (and at once on a status-update webhook).
+    sync_every_seconds: float
+    # A listing that failed is tried again after this long.
+    retry_seconds: float
+
+
 def media_store_kind(raw: str) -> str:
     if raw not in ("filesystem", "s3"):
         raise ValueError("must be filesystem or s3")
@@ -129,6 +141,7 @@ class ConversationsSettings:
     outbox: OutboxSettings
     send_policy: SendPolicy
     media: MediaSettings
+    templates: TemplateSettings
     outbound_webhooks: OutboundWebhookSettings
 
     @classmethod
@@ -182,6 +195,11 @@ class ConversationsSettings:
                 retry_max_seconds=env("MEDIA_RETRY_MAX_SECONDS", 900.0, positive(float)),
                 presign_seconds=env("MEDIA_PRESIGN_SECONDS", 300, positive(int)),
                 retention_seconds=env("MEDIA_RETENTION_DAYS", 0.0, at_least(0.0)) * 86400,
+            ),
+            templates=TemplateSettings(
+                worker_enabled=env("TEMPLATE_SYNC_ENABLED", True, parse_bool),
+                sync_every_seconds=env("TEMPLATE_SYNC_EVERY_SECONDS", 900.0, positive(float)),
+                retry_seconds=env("TEMPLATE_SYNC_RETRY_SECONDS", 60.0, positive(float)),
             ),
             outbound_webhooks=OutboundWebhookSettings(
                 worker_enabled=env("OUTBOUND_WEBHOOKS_ENABLED", True, parse_bool),

@@ -16,6 +16,7 @@ from services.conversations.adapters.webhook_http import WebhookHttp
 from services.conversations.domain.media import CopyPolicy
 from services.conversations.entrypoints.media_worker import MediaWorker
 from services.conversations.entrypoints.outbox_worker import OutboxWorker
+from services.conversations.entrypoints.template_sync_worker import TemplateSyncWorker
 from services.conversations.entrypoints.webhook_delivery_worker import WebhookDeliveryWorker
 from services.conversations.settings import (
     ConversationsSettings,
@@ -23,6 +24,7 @@ from services.conversations.settings import (
     OutboundWebhookSettings,
     OutboxSettings,
     SendPolicy,
+    TemplateSettings,
 )
 from services.conversations.use_cases import UseCases
 from services.conversations.use_cases.delivery import OutboxDelivery
@@ -37,6 +39,7 @@ from services.conversations.use_cases.ports import MediaStore, ReadReceiptSender
 from services.conversations.use_cases.read_receipts import ReadReceipts
 from services.conversations.use_cases.reading import Reading
 from services.conversations.use_cases.send_now import SendNow
+from services.conversations.use_cases.templates import Templates, TemplateSync
 from services.conversations.use_cases.webhook_deliveries import EndpointDeliveries
 from services.conversations.use_cases.webhook_endpoints import WebhookEndpoints
 from services.conversations.use_cases.webhooks import Webhooks
@@ -56,6 +59,7 @@ class Parts:
     webhook_endpoints: WebhookEndpoints
     webhook_worker: WebhookDeliveryWorker
     webhook_http: WebhookHttp
+    template_worker: TemplateSyncWorker
 
     async def close_sender(self) -> None:
         await self.sender_client.close()
@@ -76,7 +80,10 @@ def use_cases(
     # Writes by any replica (or by hand) reach every replica's caches within milliseconds.
     listener.subscribe(CACHE_CHANNEL, directory.forget)
     listener.on_reconnect(directory.forget_everything)
-    outbound = OutboundMessages(directory, database.messages, policy)
+    templates = Templates(database.templates, cache_ttl_seconds)
+    listener.subscribe(CACHE_CHANNEL, templates.forget)
+    listener.on_reconnect(templates.forget_everything)
+    outbound = OutboundMessages(directory, templates, database.messages, policy)
     outcomes = Outcomes(database.messages, database.reads)
     webhooks = Webhooks(database.webhooks, directory)
     listener.subscribe(CACHE_CHANNEL, webhooks.forget_secrets)
@@ -91,6 +98,7 @@ def use_cases(
         webhooks=webhooks,
         media=MediaFiles(database.media, media_store, presign_seconds),
         read_receipts=ReadReceipts(directory, database.webhooks, receipt_sender),
+        templates=templates,
     )
 
 
@@ -122,6 +130,12 @@ def outbound_webhooks(
         WebhookEndpoints(database.webhook_endpoints, http, settings),
         WebhookDeliveryWorker(database.webhook_endpoints, deliveries, listener, settings),
     )
+
+
+def template_worker(
+    database: Database, listener: Listener, sender: Sender, settings: TemplateSettings
+) -> TemplateSyncWorker:
+    return TemplateSyncWorker(TemplateSync(database.templates, sender, settings), listener)
 
 
 async def build(settings: ConversationsSettings) -> Parts:
@@ -172,4 +186,5 @@ async def build(settings: ConversationsSettings) -> Parts:
         endpoints,
         webhook_worker,
         webhook_http,
+        template_worker(database, listener, sender, settings.templates),
     )

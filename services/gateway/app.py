@@ -13,6 +13,7 @@ from services.gateway.openapi import openapi_document
 from services.gateway.ratelimit import RATE_LIMITER, rate_limiter
 from services.gateway.service_clients import open_service_clients
 from services.gateway.settings import GatewaySettings
+from services.gateway.templates import routes as template_routes
 from services.gateway.webhook_endpoints import routes as webhook_endpoint_routes
 from services.gateway.webhook_guard import WebhookGuard
 from services.gateway.webhooks import routes as webhook_routes
@@ -46,6 +47,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(webhook_routes)
     app.add_routes(media_routes)
     app.add_routes(webhook_endpoint_routes)
+    app.add_routes(template_routes)
     app[OPEN_SOCKETS] = set()
     app.on_shutdown.append(close_open_sockets)
     app.router.add_get("/ws", events_socket)

@@ -14,7 +14,7 @@ from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.sender.v1 import sender_pb2
 
 from services.shared.failure_proto import FAILURE_CLASS_TO_PROTO, FAILURE_KIND_TO_PROTO
-from services.shared.vocabulary import FailureCode, failure_of_code
+from services.shared.vocabulary import FailureCode, failure_of_code, refusal_in
 from services.shared.whatsapp_errors import classify
 
 
@@ -72,6 +72,9 @@ def from_item_status(status: conversations_pb.ItemStatus, service: str) -> ApiEr
 
 
 def from_status(code: grpc.StatusCode, details: str, service: str) -> ApiError:
+    if code == grpc.StatusCode.FAILED_PRECONDITION and (refusal := refusal_in(details)) is not None:
+        # A send refused before any WhatsApp call (an unknown template, say): nothing stored.
+        return ApiError(422, refusal[0], refusal[1])
     status, error_code = _GRPC_TO_HTTP.get(code, (502, "upstream_error"))
     if status >= 500:
         # The downstream's own text may describe internals; say which dependency failed.

@@ -21,6 +21,8 @@ from services.gateway.openapi_parts import (
     page_parameters,
 )
 from services.gateway.openapi_schemas import READINESS, SCHEMAS, page_of
+from services.gateway.openapi_templates import SCHEMAS as TEMPLATE_SCHEMAS
+from services.gateway.openapi_templates import template_paths
 from services.gateway.openapi_webhook_endpoints import SCHEMAS as WEBHOOK_ENDPOINT_SCHEMAS
 from services.gateway.openapi_webhook_endpoints import webhook_endpoint_paths
 from services.gateway.settings import GatewaySettings
@@ -276,6 +278,7 @@ def _paths(heartbeat: float) -> dict[str, Any]:
         },
         **media_paths(),
         **webhook_endpoint_paths(),
+        **template_paths(),
     }
 
 
@@ -303,6 +306,7 @@ def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
             "schemas": {
                 **SCHEMAS,
                 **WEBHOOK_ENDPOINT_SCHEMAS,
+                **TEMPLATE_SCHEMAS,
                 "Readiness": READINESS,
                 "Media": MEDIA_SCHEMA,
             },

@@ -34,7 +34,12 @@ REASONS = {
     416: "A Range past the end of the file (`range_not_satisfiable`)",
     422: (
         "Text too long, the 24 h window is closed, WhatsApp refused the message, or its media_id names "
-        "no stored file of the account of a type the message takes (`media_not_usable`); stored as failed"
+        "no stored file of the account of a type the message takes (`media_not_usable`); stored as failed. "
+        "Or a template send WhatsApp would refuse, refused before anything is stored: no template of "
+        "that name (`template_not_found`) or not in that language (`template_language_not_found`), "
+        "a template not APPROVED (`template_not_approved`), another number of parameters than a "
+        "component takes (`template_parameter_mismatch`), or a MARKETING template to a contact who "
+        "opted out of marketing messages (`marketing_opted_out`)"
     ),
     429: (
         "Too many requests for this API key (`rate_limited`), or, on POST /messages/send, the "

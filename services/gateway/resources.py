@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
 from pigeon.conversations.v1 import conversations_pb2 as pb
+from pigeon.conversations.v1 import templates_pb2 as templates_pb
 from pigeon.conversations.v1 import webhook_endpoints_pb2 as hooks_pb
 
 _DIRECTION = {pb.DIRECTION_OUTBOUND: "outbound", pb.DIRECTION_INBOUND: "inbound"}
@@ -31,7 +32,7 @@ def timestamp_json(timestamp: Timestamp) -> str:
     )
 
 
-def _time(holder: Any, field: str) -> str | None:
+def time_json(holder: Any, field: str) -> str | None:
     if not holder.HasField(field):
         return None
     return timestamp_json(getattr(holder, field))
@@ -52,11 +53,11 @@ def message_json(message: pb.Message) -> dict[str, Any]:
         "error": {"code": message.error_code, "message": message.error_message}
         if message.error_code
         else None,
-        "created_at": _time(message, "created_at"),
-        "sent_at": _time(message, "sent_at"),
-        "delivered_at": _time(message, "delivered_at"),
-        "read_at": _time(message, "read_at"),
-        "failed_at": _time(message, "failed_at"),
+        "created_at": time_json(message, "created_at"),
+        "sent_at": time_json(message, "sent_at"),
+        "delivered_at": time_json(message, "delivered_at"),
+        "read_at": time_json(message, "read_at"),
+        "failed_at": time_json(message, "failed_at"),
     }
     if content.reply_to_wa_message_id:
         resource["context"] = {"message_id": content.reply_to_wa_message_id}
@@ -91,9 +92,9 @@ def conversation_json(conversation: pb.Conversation) -> dict[str, Any]:
     return {
         "id": conversation.id,
         "contact": {"wa_id": conversation.contact_wa_id, "name": conversation.contact_name or None},
-        "created_at": _time(conversation, "created_at"),
-        "last_message_at": _time(conversation, "last_message_at"),
-        "last_inbound_at": _time(conversation, "last_inbound_at"),
+        "created_at": time_json(conversation, "created_at"),
+        "last_message_at": time_json(conversation, "last_message_at"),
+        "last_inbound_at": time_json(conversation, "last_inbound_at"),
         "unread_count": conversation.unread_count,
         "read_receipt": read_receipt_json(conversation.read_receipt)
         if conversation.HasField("read_receipt")
@@ -108,7 +109,7 @@ def read_receipt_json(receipt: pb.ReadReceipt) -> dict[str, Any]:
         "error": {"code": receipt.error_code, "message": receipt.error_message}
         if receipt.error_code
         else None,
-        "at": _time(receipt, "at"),
+        "at": time_json(receipt, "at"),
     }
 
 
@@ -124,10 +125,10 @@ def webhook_endpoint_json(endpoint: hooks_pb.WebhookEndpoint) -> dict[str, Any]:
         "disabled_reason": endpoint.disabled_reason or None,
         "last_event_id": endpoint.last_event_id,
         "failures": endpoint.failures,
-        "failing_since": _time(endpoint, "failing_since"),
-        "next_attempt_at": _time(endpoint, "next_attempt_at"),
-        "created_at": _time(endpoint, "created_at"),
-        "updated_at": _time(endpoint, "updated_at"),
+        "failing_since": time_json(endpoint, "failing_since"),
+        "next_attempt_at": time_json(endpoint, "next_attempt_at"),
+        "created_at": time_json(endpoint, "created_at"),
+        "updated_at": time_json(endpoint, "updated_at"),
     }
     if endpoint.secret:
         resource["secret"] = endpoint.secret
@@ -140,9 +141,23 @@ def webhook_attempt_json(attempt: hooks_pb.WebhookAttempt) -> dict[str, Any]:
         "event_id": attempt.event_id or None,
         "event_type": attempt.event_type,
         "webhook_id": attempt.webhook_id,
-        "attempted_at": _time(attempt, "attempted_at"),
+        "attempted_at": time_json(attempt, "attempted_at"),
         "http_status": attempt.http_status or None,
         "latency_ms": round(attempt.latency_ms, 3),
         "error": attempt.error or None,
         "succeeded": attempt.succeeded,
+    }
+
+
+def template_json(template: templates_pb.Template) -> dict[str, Any]:
+    return {
+        "name": template.name,
+        "language": template.language,
+        "whatsapp_id": template.whatsapp_id,
+        "category": template.category,
+        "status": template.status,
+        "parameter_format": template.parameter_format,
+        "components": orjson.loads(template.components_json or b"[]"),
+        "parameter_counts": dict(template.parameter_counts),
+        "updated_at": time_json(template, "updated_at"),
     }

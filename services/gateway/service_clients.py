@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
-from pigeon.conversations.v1 import conversations_pb2_grpc, webhook_endpoints_pb2_grpc
+from pigeon.conversations.v1 import conversations_pb2_grpc, templates_pb2_grpc, webhook_endpoints_pb2_grpc
 
 from services.gateway.errors import ApiError, from_grpc
 from services.gateway.queued_sends_client import QueuedSendClient
@@ -27,6 +27,8 @@ class ServiceClients:
     conversations: conversations_pb2_grpc.ConversationsStub
     # Outbound webhooks' endpoints, served by conversations too.
     webhook_endpoints: webhook_endpoints_pb2_grpc.WebhookEndpointsStub
+    # Message templates, served by conversations too.
+    templates: templates_pb2_grpc.TemplatesStub
     conversations_health: health_pb2_grpc.HealthStub
     sender_health: health_pb2_grpc.HealthStub
     rpc_timeout: float
@@ -96,6 +98,7 @@ async def open_service_clients(settings: GatewaySettings) -> AsyncIterator[Servi
         yield ServiceClients(
             conversations=conversations,
             webhook_endpoints=webhook_endpoints_pb2_grpc.WebhookEndpointsStub(conversations_channel),
+            templates=templates_pb2_grpc.TemplatesStub(conversations_channel),
             conversations_health=health_pb2_grpc.HealthStub(conversations_channel),
             sender_health=health_pb2_grpc.HealthStub(sender_channel),
             rpc_timeout=settings.rpc_timeout_seconds,

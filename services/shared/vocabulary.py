@@ -17,6 +17,21 @@ ARRAY_CONTENT_TYPES = frozenset({"contacts"})
 # the Cloud API wants. WhatsApp would refuse a longer one.
 RECIPIENT = re.compile(r"\+?([0-9]{5,15})")
 
+# A message template's statuses and categories (Meta's "Template management").
+TEMPLATE_STATUSES = (
+    "APPROVED",
+    "PENDING",
+    "REJECTED",
+    "PAUSED",
+    "DISABLED",
+    "IN_APPEAL",
+    "LIMIT_EXCEEDED",
+    "ARCHIVED",
+    "PENDING_DELETION",
+    "DELETED",
+)
+TEMPLATE_CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
+
 # The types of the events in an account's log (GET /ws, outbound webhooks). The statements
 # that append them spell them too: `'message.' || status`, `'media.' || status`.
 EVENT_TYPES = (
@@ -62,6 +77,31 @@ class FailureCode(StrEnum):
     MEDIA_NOT_FOUND = "media_not_found"
     # A media file larger than pigeon takes: not downloaded.
     MEDIA_TOO_LARGE = "media_too_large"
+
+
+class RefusalCode(StrEnum):
+    """Why pigeon refused a send before storing it or calling WhatsApp (HTTP 422): what WhatsApp
+    would refuse after the round trip (`domain/templates.py`)."""
+
+    TEMPLATE_NOT_FOUND = "template_not_found"
+    TEMPLATE_LANGUAGE_NOT_FOUND = "template_language_not_found"
+    TEMPLATE_NOT_APPROVED = "template_not_approved"
+    TEMPLATE_PARAMETER_MISMATCH = "template_parameter_mismatch"
+    MARKETING_OPTED_OUT = "marketing_opted_out"
+
+
+def refusal_text(code: RefusalCode, message: str) -> str:
+    """A refusal as conversations words it in a FAILED_PRECONDITION status: "<code>: <message>"."""
+    return f"{code}: {message}"
+
+
+def refusal_in(text: str) -> tuple[RefusalCode, str] | None:
+    """The refusal a FAILED_PRECONDITION status's text carries, if it is one."""
+    code, _, message = text.partition(": ")
+    try:
+        return RefusalCode(code), message
+    except ValueError:
+        return None
 
 
 _FAILURE_OF_CODE: dict[str, tuple[FailureClass, FailureKind | None]] = {

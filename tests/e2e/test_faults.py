@@ -29,7 +29,7 @@ from tests.fixtures.stack import WHATSAPP_TIMEOUT_SECONDS, Running, start_runnin
 from tools.seed import SeededAccount, create_account
 from tools.stack import DATA_DIR, RestartablePostgres
 
-TEMPLATE = {"type": "template", "template": {"name": "t", "language": {"code": "en"}}}
+TEMPLATE = {"type": "template", "template": {"name": "hello_world", "language": {"code": "en_US"}}}
 BASELINE_LATENCY = "5-25"
 # A simulator answer this much later than its arrival may have come after the sender's
 # WhatsApp timeout (1.5 s in the test stacks): the sender gave up, WhatsApp kept the message.

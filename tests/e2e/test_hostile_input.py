@@ -32,6 +32,7 @@ from multidict import CIMultiDictProxy
 from sqlalchemy import text
 
 from tests.fixtures.stack import Running, start_running
+from tests.fixtures.templates import add_template, synced
 from tools.seed import SeededAccount, create_account
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -44,6 +45,18 @@ async def victim(running: Running) -> SeededAccount:
     """An account of its own, so that the counts below see no other test's writes."""
     account = await create_account(running.engine, "Hostile")
     await running.register(account)
+    # Takes the most parameters the gateway lets through, over two components.
+    placeholders = " ".join(f"{{{{{n}}}}}" for n in range(1, 51))
+    components = [
+        {"type": "HEADER", "format": "TEXT", "text": placeholders},
+        {"type": "BODY", "text": placeholders},
+    ]
+    await add_template(
+        running,
+        account,
+        {"name": "many_parameters", "language": "en", "category": "UTILITY", "components": components},
+    )
+    await synced(running, account)
     return account
 
 
@@ -333,7 +346,8 @@ def template_with(parameters: int) -> dict[str, Any]:
         {"type": "header", "parameters": [{"type": "text", "text": f"h{n}"} for n in range(half)]},
         {"type": "body", "parameters": [{"type": "text", "text": f"b{n}"} for n in range(parameters - half)]},
     ]
-    return {"to": "15550420100", "type": "template", "template": {**TEMPLATE, "components": components}}
+    template = {"name": "many_parameters", "language": {"code": "en"}, "components": components}
+    return {"to": "15550420100", "type": "template", "template": template}
 
 
 async def test_templates_take_at_most_100_parameters(running: Running, victim: SeededAccount) -> None:

@@ -21,7 +21,7 @@ from tests.fixtures.stack import Running, start_running
 from tools.seed import SeededAccount, create_account
 from tools.stack import ServiceProcess
 
-TEMPLATE = {"type": "template", "template": {"name": "t", "language": {"code": "en"}}}
+TEMPLATE = {"type": "template", "template": {"name": "hello_world", "language": {"code": "en_US"}}}
 ACCOUNTS = 6
 MESSAGES = 3000
 CLIENT_CONCURRENCY = 32

@@ -104,7 +104,7 @@ async def test_a_conversation_nobody_wrote_in_sends_no_receipt(hooked: Running) 
         json={
             "to": "15550004003",
             "type": "template",
-            "template": {"name": "hi", "language": {"code": "en"}},
+            "template": {"name": "hello_world", "language": {"code": "en_US"}},
         },
         headers=auth(account),
     ) as response:

@@ -144,7 +144,7 @@ async def test_send_to_a_new_contact_opens_a_conversation(running: Running) -> N
             "account_id": globex.account_id,
             "to": "+447700900123",
             "type": "template",
-            "template": {"name": "welcome", "language": {"code": "en"}},
+            "template": {"name": "hello_world", "language": {"code": "en_US"}},
         },
     )
     assert status == 200, message

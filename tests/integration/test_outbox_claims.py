@@ -20,6 +20,7 @@ from services.conversations.migrate import sqlalchemy_url
 from services.conversations.settings import SendPolicy
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.outbound import OutboundMessages
+from services.conversations.use_cases.templates import Templates
 from tests.fixtures.database import create_engine
 from tools.seed import create_account
 from tools.stack import drop_database, ensure_database, migrate
@@ -59,7 +60,9 @@ async def store(claims_database: str, claims_engine: AsyncEngine) -> AsyncIterat
 
 async def two_accounts_with_queued_messages(store: Database, engine: AsyncEngine) -> tuple[UUID, UUID]:
     """Two accounts, lower id first, with three queued messages each."""
-    outbound = OutboundMessages(Directory(store.directory, 60.0), store.messages, SendPolicy())
+    outbound = OutboundMessages(
+        Directory(store.directory, 60.0), Templates(store.templates, 60.0), store.messages, SendPolicy()
+    )
     accounts = [await create_account(engine, f"Claims {i}") for i in range(2)]
     for account in accounts:
         for _ in range(3):

@@ -24,6 +24,7 @@ from services.conversations.use_cases.delivery import OutboxDelivery
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.outbound import OutboundMessages
 from services.conversations.use_cases.outcomes import Outcomes
+from services.conversations.use_cases.templates import Templates
 from tools.seed import SeededAccount
 
 TEMPLATE = Content("template", b'{"name": "hello_world", "language": {"code": "en_US"}}', "")
@@ -71,7 +72,7 @@ async def pacing(
 ) -> AsyncIterator[tuple[Database, OutboundMessages, OutboxDelivery, RecordingSender]]:
     store = Database(database, 2)
     directory = Directory(store.directory, 60.0)
-    outbound = OutboundMessages(directory, store.messages, SendPolicy())
+    outbound = OutboundMessages(directory, Templates(store.templates, 60.0), store.messages, SendPolicy())
     sender = RecordingSender()
     outcomes = Outcomes(store.messages, store.reads)
     delivery = OutboxDelivery(directory, store.outbox, outcomes, Sender(sender), SETTINGS)  # type: ignore[arg-type]

@@ -44,6 +44,7 @@ from services.conversations.domain.notifications import (
 )
 from services.conversations.domain.outbound import SYNC_SEND_ATTEMPT, NewOutbound, SendOutcome, StoredOutbound
 from services.conversations.domain.statuses import Delivery
+from services.conversations.domain.templates import Catalog, DueListing, ListedTemplate, Template
 from services.conversations.domain.webhook_changes import Inbound, StatusUpdate
 from services.shared.api_keys import hash_api_key
 from services.shared.whatsapp_errors import Failure
@@ -348,6 +349,79 @@ class FakeSender:
         if self.meanwhile is not None:
             self.meanwhile(message)
         return self.answers.pop(0) if self.answers else Accepted(f"wamid.{message.message_id}")
+
+
+# --- TemplateStorePort and TemplateSenderPort ------------------------------------------
+
+
+class FakeTemplateStore:
+    """Each account's templates and listing state; `due` the accounts whose listing is due."""
+
+    def __init__(self) -> None:
+        self.catalogs: dict[UUID, Catalog] = {}
+        self.wabas: dict[UUID, tuple[str, str]] = {}
+        self.due: list[UUID] = []
+        self.failures: dict[UUID, str] = {}
+        self.synced_at: dict[UUID, datetime] = {}
+
+    def add_account(self, account_id: UUID, waba_id: str, access_token: str = "token") -> None:
+        self.wabas[account_id] = (waba_id, access_token)
+        self.catalogs[account_id] = Catalog(False, {})
+        self.due.append(account_id)
+
+    async def claim_due(self, limit: int, lease_seconds: float) -> list[DueListing]:
+        claimed, self.due = self.due[:limit], self.due[limit:]
+        return [DueListing(a, *self.wabas[a]) for a in claimed]
+
+    async def replace(
+        self, account_id: UUID, templates: Sequence[Template], sync_every_seconds: float
+    ) -> None:
+        self.catalogs[account_id] = Catalog(True, {(t.name, t.language): t for t in templates})
+        self.synced_at[account_id] = datetime.now(UTC)
+        self.failures[account_id] = ""
+
+    async def failed(self, account_id: UUID, failure: str, retry_seconds: float) -> None:
+        self.failures[account_id] = failure
+
+    async def sync_now(self, account_id: UUID) -> None:
+        self.due.append(account_id)
+
+    async def catalog(self, account_id: UUID) -> Catalog:
+        return self.catalogs.get(account_id, Catalog(False, {}))
+
+    async def list_page(
+        self,
+        account_id: UUID,
+        limit: int,
+        after: tuple[str, str] | None,
+        status: str | None,
+        category: str | None,
+        name: str | None,
+    ) -> list[ListedTemplate]:
+        found = sorted(self.catalogs[account_id].templates.values(), key=lambda t: (t.name, t.language))
+        return [
+            ListedTemplate(t, self.synced_at[account_id])
+            for t in found
+            if (after is None or (t.name, t.language) > after)
+            and status in (None, t.status)
+            and category in (None, t.category)
+            and name in (None, t.name)
+        ][:limit]
+
+    async def sync_state(self, account_id: UUID) -> tuple[datetime | None, str]:
+        return self.synced_at.get(account_id), self.failures.get(account_id, "")
+
+
+class FakeTemplateSender:
+    """Answers each WABA's listing from `listings` (a Failure, or the templates)."""
+
+    def __init__(self) -> None:
+        self.listings: dict[str, list[Template] | Failure] = {}
+        self.asked: list[str] = []
+
+    async def list_templates(self, waba_id: str, access_token: str) -> list[Template] | Failure:
+        self.asked.append(waba_id)
+        return self.listings[waba_id]
 
 
 # --- NotificationsPort and EventLogPort ------------------------------------------------

@@ -17,7 +17,8 @@ from services.conversations.use_cases.outbound import (
     Created,
     OutboundMessages,
 )
-from tests.unit.fakes import TEXT, FakeDirectoryStore, FakeMessageStore, new_account
+from services.conversations.use_cases.templates import Templates
+from tests.unit.fakes import TEXT, FakeDirectoryStore, FakeMessageStore, FakeTemplateStore, new_account
 
 POLICY = SendPolicy(
     sync_lease_seconds=30.0, message_ttl_seconds=600.0, pacing_margin_seconds=0.2, max_pacing_wait_seconds=1.5
@@ -31,7 +32,10 @@ class World:
         self.store = FakeMessageStore()
         self.account = self.directory_store.add_account(new_account(messages_per_second=10))
         self.conversation = self.directory_store.add_conversation(self.account.id, "15550001111")
-        self.outbound = OutboundMessages(Directory(self.directory_store, 60.0), self.store, POLICY)
+        self.templates = FakeTemplateStore()
+        self.outbound = OutboundMessages(
+            Directory(self.directory_store, 60.0), Templates(self.templates, 60.0), self.store, POLICY
+        )
 
     async def create(
         self,

@@ -14,9 +14,17 @@ from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.outbound import OutboundMessages
 from services.conversations.use_cases.outcomes import Outcomes
 from services.conversations.use_cases.send_now import SendNow, SendNowResult
+from services.conversations.use_cases.templates import Templates
 from services.shared.vocabulary import FailureCode
 from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind
-from tests.unit.fakes import TEXT, FakeDirectoryStore, FakeMessageStore, FakeSender, new_account
+from tests.unit.fakes import (
+    TEXT,
+    FakeDirectoryStore,
+    FakeMessageStore,
+    FakeSender,
+    FakeTemplateStore,
+    new_account,
+)
 
 MARGIN = 0.04
 UNDELIVERABLE = Failure(FailureClass.PERMANENT, FailureKind.WHATSAPP_ERROR, "131026", "undeliverable")
@@ -33,7 +41,9 @@ class World:
         directory = Directory(self.directory_store, 60.0)
         policy = SendPolicy(pacing_margin_seconds=margin)
         self.send_now = SendNow(
-            OutboundMessages(directory, self.store, policy), Outcomes(self.store, self.store), sender
+            OutboundMessages(directory, Templates(FakeTemplateStore(), 60.0), self.store, policy),
+            Outcomes(self.store, self.store),
+            sender,
         )
 
     async def send(self, key: str = "", request_hash: bytes = b"h") -> SendNowResult:

@@ -20,6 +20,7 @@ from pigeon.sender.v1 import sender_pb2, sender_pb2_grpc
 
 from services.conversations.domain.media import Media, MediaFile
 from services.conversations.domain.model import Accepted, OutgoingMessage
+from services.conversations.domain.templates import Template, template_of
 from services.shared.failure_proto import failure_from_proto
 from services.shared.one_call_per_turn import OneCallPerTurn, streamed_results
 from services.shared.vocabulary import FailureCode, sender_call_failed
@@ -38,6 +39,8 @@ MEDIA_CALL_TIMEOUT_SECONDS = 300.0
 # sending): it must end well within it, or another replica could take the message over and send
 # it too. 100 MB at 3.3 MB/s; a slower upload fails the send for a retry (media_unavailable).
 MEDIA_UPLOAD_TIMEOUT_SECONDS = 30.0
+# A template listing is every page of it (up to 40 calls to WhatsApp).
+LIST_TEMPLATES_TIMEOUT_SECONDS = 120.0
 
 
 class SenderCallError(Exception):
@@ -255,3 +258,17 @@ class Sender:
         except grpc.aio.AioRpcError as exc:
             return call_failure(_call_error(exc))
         return failure_from_proto(response.failure) if response.HasField("failure") else None
+
+    async def list_templates(self, waba_id: str, access_token: str) -> list[Template] | Failure:
+        request = sender_pb2.ListTemplatesRequest(waba_id=waba_id, access_token=access_token)
+        try:
+            # Every page of the listing in one call: more time than one send.
+            response = await self.client.stub.ListTemplates(request, timeout=LIST_TEMPLATES_TIMEOUT_SECONDS)
+        except grpc.aio.AioRpcError as exc:
+            return call_failure(_call_error(exc))
+        if response.HasField("failure"):
+            return failure_from_proto(response.failure)
+        return [
+            template_of(t.name, t.language, t.id, t.category, t.status, t.parameter_format, t.components_json)
+            for t in response.templates.templates
+        ]

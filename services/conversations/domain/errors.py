@@ -1,6 +1,8 @@
 """The errors a caller can act on. Each maps to one gRPC status, in one place
 (entrypoints/grpc_api.py)."""
 
+from services.shared.vocabulary import RefusalCode, refusal_text
+
 
 class DomainError(Exception):
     """Base of the errors a caller can act on; each maps to one gRPC status."""
@@ -20,6 +22,14 @@ class Unauthenticated(DomainError):
 
 class FailedPrecondition(DomainError):
     pass
+
+
+class Refused(FailedPrecondition):
+    """A send pigeon refuses before storing it, as WhatsApp would after the round trip."""
+
+    def __init__(self, code: RefusalCode, message: str) -> None:
+        super().__init__(refusal_text(code, message))
+        self.code = code
 
 
 class Conflict(DomainError):

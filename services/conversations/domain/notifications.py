@@ -26,6 +26,8 @@ class AppSecret:
     account_id: UUID
     phone_number_id: str
     app_secret: str
+    # Its WhatsApp Business Account, which names it in template webhooks ("" when unknown).
+    waba_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

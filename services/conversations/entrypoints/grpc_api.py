@@ -22,6 +22,7 @@ from services.conversations.domain.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    Refused,
     Unauthenticated,
     Unavailable,
 )
@@ -50,6 +51,8 @@ _STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    # Its text is "<refusal code>: <message>" (vocabulary.refusal_text): the gateway's 422.
+    Refused: grpc.StatusCode.FAILED_PRECONDITION,
     Conflict: grpc.StatusCode.ALREADY_EXISTS,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
 }

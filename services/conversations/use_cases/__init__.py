@@ -12,6 +12,7 @@ from services.conversations.use_cases.outcomes import Outcomes
 from services.conversations.use_cases.read_receipts import ReadReceipts
 from services.conversations.use_cases.reading import Reading
 from services.conversations.use_cases.send_now import SendNow
+from services.conversations.use_cases.templates import Templates
 from services.conversations.use_cases.webhooks import Webhooks
 
 
@@ -28,3 +29,4 @@ class UseCases:
     webhooks: Webhooks
     media: MediaFiles
     read_receipts: ReadReceipts
+    templates: Templates

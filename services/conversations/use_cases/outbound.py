@@ -3,7 +3,8 @@ by a caller that sends it itself), `queued` for the outbox to deliver.
 
 The one statement that stores it also applies the rules of `domain/outbound.py` (the 24 h
 window; a sync send's pacing slot) and the idempotency key: a key used before answers the
-original message, or a conflict when it came with another request.
+original message, or a conflict when it came with another request. Before it, a template send
+WhatsApp would refuse (`domain/templates.py`) is refused, and not stored.
 """
 
 import re
@@ -11,12 +12,20 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from services.conversations.domain import pacing
-from services.conversations.domain.errors import Conflict, InvalidArgument, NotFound
-from services.conversations.domain.model import Content, Message, MessageStatus, SendTarget
+from services.conversations.domain.errors import Conflict, InvalidArgument, NotFound, Refused
+from services.conversations.domain.model import (
+    Account,
+    Content,
+    ConversationRef,
+    Message,
+    MessageStatus,
+    SendTarget,
+)
 from services.conversations.domain.outbound import NewOutbound
 from services.conversations.settings import SendPolicy
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.ports import MessagesPort
+from services.conversations.use_cases.templates import Templates
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 # A message's content as stored: 100 of them (a page) stay well inside a 4 MiB gRPC message.
@@ -36,8 +45,11 @@ class Created:
 
 
 class OutboundMessages:
-    def __init__(self, directory: Directory, messages: MessagesPort, policy: SendPolicy) -> None:
+    def __init__(
+        self, directory: Directory, templates: Templates, messages: MessagesPort, policy: SendPolicy
+    ) -> None:
         self.directory = directory
+        self.templates = templates
         self.messages = messages
         self.policy = policy
 
@@ -67,6 +79,15 @@ class OutboundMessages:
             conversation = await self.directory.conversation_with(account_id, to)
         else:
             raise InvalidArgument("either conversation_id or to is required")
+        try:
+            await self.templates.check(account_id, content)
+        except Refused:
+            # A retry of a send accepted before (the template changed since) gets the original.
+            if idempotency_key and (
+                original := await self._original(account_id, idempotency_key, request_hash)
+            ):
+                return Created(original, self._target(account, conversation, 0.0), replayed=True)
+            raise
         stored = await self.messages.insert_outbound(
             NewOutbound(
                 conversation,
@@ -82,21 +103,28 @@ class OutboundMessages:
                 max_pacing_wait_seconds=self.policy.max_pacing_wait_seconds,
             )
         )
-        send_delay = stored.send_delay_seconds if stored is not None else 0.0
-        target = SendTarget(
+        target = self._target(account, conversation, stored.send_delay_seconds if stored is not None else 0.0)
+        if stored is not None:
+            return Created(stored.message, target, replayed=False)
+        if idempotency_key and (original := await self._original(account_id, idempotency_key, request_hash)):
+            return Created(original, target, replayed=True)
+        self.directory.forget_conversation(conversation)
+        raise NotFound(f"conversation {conversation.id} not found")
+
+    def _target(self, account: Account, conversation: ConversationRef, send_delay: float) -> SendTarget:
+        return SendTarget(
             account.phone_number_id,
             account.access_token,
             conversation.contact_wa_id,
             pacing.wait_before_sending(send_delay, self.policy.pacing_margin_seconds),
         )
-        if stored is not None:
-            return Created(stored.message, target, replayed=False)
-        if idempotency_key:
-            original = await self.messages.idempotent_original(account_id, idempotency_key)
-            if original is not None:
-                used_with, message = original
-                if used_with != request_hash:
-                    raise Conflict("this Idempotency-Key was already used with a different request")
-                return Created(message, target, replayed=True)
-        self.directory.forget_conversation(conversation)
-        raise NotFound(f"conversation {conversation.id} not found")
+
+    async def _original(self, account_id: UUID, idempotency_key: str, request_hash: bytes) -> Message | None:
+        """The message first stored under this key, if any; a conflict when it came with another request."""
+        original = await self.messages.idempotent_original(account_id, idempotency_key)
+        if original is None:
+            return None
+        used_with, message = original
+        if used_with != request_hash:
+            raise Conflict("this Idempotency-Key was already used with a different request")
+        return message

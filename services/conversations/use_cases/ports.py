@@ -30,6 +30,13 @@ from services.conversations.domain.notifications import (
 )
 from services.conversations.domain.outbound import NewOutbound, SendOutcome, StoredOutbound
 from services.conversations.domain.statuses import Delivery
+from services.conversations.domain.templates import (
+    Catalog,
+    DueListing,
+    ListedTemplate,
+    Template,
+    TemplateStatusChange,
+)
 from services.conversations.domain.webhook_changes import Inbound, StatusUpdate
 from services.conversations.domain.webhook_endpoints import (
     Attempt,
@@ -206,6 +213,32 @@ class ReadReceiptSenderPort(Protocol):
         ...
 
 
+class TemplateSenderPort(Protocol):
+    async def list_templates(self, waba_id: str, access_token: str) -> list[Template] | Failure:
+        """Every template of the WhatsApp Business Account, or why they could not be listed."""
+        ...
+
+
+class TemplateStorePort(Protocol):
+    async def claim_due(self, limit: int, lease_seconds: float) -> list[DueListing]: ...
+    async def replace(
+        self, account_id: UUID, templates: Sequence[Template], sync_every_seconds: float
+    ) -> None: ...
+    async def failed(self, account_id: UUID, failure: str, retry_seconds: float) -> None: ...
+    async def sync_now(self, account_id: UUID) -> None: ...
+    async def catalog(self, account_id: UUID) -> Catalog: ...
+    async def list_page(
+        self,
+        account_id: UUID,
+        limit: int,
+        after: tuple[str, str] | None,
+        status: str | None,
+        category: str | None,
+        name: str | None,
+    ) -> list[ListedTemplate]: ...
+    async def sync_state(self, account_id: UUID) -> tuple[datetime | None, str]: ...
+
+
 class ReadReceiptsPort(Protocol):
     async def last_inbound(self, account_id: UUID, conversation_id: UUID) -> str | None: ...
     async def record_read_receipt(
@@ -225,6 +258,9 @@ class WebhookTransactionPort(Protocol):
 
     async def lock_notifications(self, ids: Sequence[int]) -> set[int]: ...
     async def accounts_by_phone_number(self, numbers: Sequence[str]) -> dict[str, UUID]: ...
+    async def apply_template_statuses(
+        self, changes: Sequence[TemplateStatusChange], signed_for: Sequence[UUID]
+    ) -> int: ...
     async def open_conversations(
         self, senders: Sequence[tuple[UUID, str, str]]
     ) -> dict[tuple[UUID, str], UUID]: ...

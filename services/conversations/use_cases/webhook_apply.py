@@ -33,6 +33,7 @@ from uuid import UUID
 from services.conversations.domain.errors import NotFound, Unavailable
 from services.conversations.domain.notifications import NewEvent, Notification, StoredInbound
 from services.conversations.domain.statuses import Delivery, StatusReport, advance
+from services.conversations.domain.templates import template_status_changes
 from services.conversations.domain.webhook_changes import (
     Changes,
     Inbound,
@@ -206,6 +207,14 @@ class WebhookApplier:
         results = await apply_statuses(transaction, [s for _, s in statuses])
         for (index, _), result in zip(statuses, results, strict=True):
             outcomes[index][f"statuses_{result}"] += 1
+        for index, notification in enumerate(batch):
+            template_changes = template_status_changes(notification.payload) if notification.payload else []
+            if template_changes:
+                reached = await transaction.apply_template_statuses(
+                    template_changes, list(notification.signed_for)
+                )
+                outcomes[index]["template_changes"] += len(template_changes)
+                outcomes[index]["template_accounts"] += reached
         return [_report(n, c, o) for n, c, o in zip(batch, changes, outcomes, strict=True)], touched
 
     async def match_pending(self) -> int:

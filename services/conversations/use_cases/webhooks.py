@@ -1,7 +1,8 @@
 """Meta's webhook notifications: verified, then stored and applied.
 
 `receive` verifies X-Hub-Signature-256 with one HMAC: the app secret of the first phone
-number the body names (a notification comes from one Meta app, signed with its secret).
+number the body names, or of its WhatsApp Business Account when it names none (a template
+status update); a notification comes from one Meta app, signed with its secret.
 Nothing is stored or applied before that check over the raw bytes passes. The notification
 is then stored and applied in one transaction with those that arrive meanwhile
 (`webhook_apply.py`), before the answer. The sweep applies what could not be applied at
@@ -24,6 +25,7 @@ import orjson
 
 from services.conversations.domain.errors import InvalidArgument, Unauthenticated
 from services.conversations.domain.notifications import AppSecret, Notification
+from services.conversations.domain.templates import businesses_named
 from services.conversations.domain.webhook_changes import phone_numbers_named, without_nul
 from services.conversations.metrics import WEBHOOKS
 from services.conversations.use_cases.ports import ConversationCache, WebhookStorePort
@@ -76,6 +78,7 @@ class AppSecrets:
     def __init__(self, store: WebhookStorePort) -> None:
         self.store = store
         self._by_number: dict[str, AppSecret] = {}
+        self._by_waba: dict[str, AppSecret] = {}
         self._accounts_by_secret: dict[str, list[UUID]] = {}
         self._loaded_at = -math.inf  # loop time the last load started
         # Bumped when an account is added or changed: a load already under way may have
@@ -83,20 +86,27 @@ class AppSecrets:
         self._generation = 0
         self._reload_lock = asyncio.Lock()
 
-    async def for_numbers(self, numbers: Sequence[str]) -> tuple[str, list[UUID]] | None:
-        """The secret that must have signed a body naming these numbers (the first known
-        one's), with the accounts it covers; None when no account has any of them."""
+    async def for_numbers(
+        self, numbers: Sequence[str], businesses: Sequence[str] = ()
+    ) -> tuple[str, list[UUID]] | None:
+        """The secret that must have signed a body naming these phone numbers (the first known
+        one's) or, naming none, these WhatsApp Business Accounts (a template webhook), with the
+        accounts it covers; None when no account has any of them."""
         await self._read_within(SECRETS_TTL_SECONDS)
-        found = self._first(numbers)
-        if found is None and numbers:
+        found = self._first(numbers, businesses)
+        if found is None and (numbers or businesses):
             # Perhaps an account created since the secrets were read (its NOTIFY lost).
             await self._read_within(SECRETS_RELOAD_PAUSE_SECONDS)
-            found = self._first(numbers)
+            found = self._first(numbers, businesses)
         return found
 
-    def _first(self, numbers: Sequence[str]) -> tuple[str, list[UUID]] | None:
-        for number in numbers:
-            secret = self._by_number.get(number)
+    def _first(self, numbers: Sequence[str], businesses: Sequence[str]) -> tuple[str, list[UUID]] | None:
+        known = (
+            [self._by_number.get(n) for n in numbers]
+            if numbers
+            else [self._by_waba.get(b) for b in businesses]
+        )
+        for secret in known:
             if secret is not None:
                 return secret.app_secret, self._accounts_by_secret[secret.app_secret]
         return None
@@ -114,6 +124,7 @@ class AppSecrets:
             started, generation = loop.time(), self._generation
             secrets = await self.store.app_secrets()
             self._by_number = {s.phone_number_id: s for s in secrets}
+            self._by_waba = {s.waba_id: s for s in secrets if s.waba_id}
             self._accounts_by_secret = {}
             for s in secrets:
                 self._accounts_by_secret.setdefault(s.app_secret, []).append(s.account_id)
@@ -148,7 +159,7 @@ class Webhooks:
         if payload is None:
             WEBHOOKS.labels("malformed").inc()
             raise InvalidArgument("the body is not a JSON object")
-        signer = await self.secrets.for_numbers(phone_numbers_named(payload))
+        signer = await self.secrets.for_numbers(phone_numbers_named(payload), businesses_named(payload))
         if signer is None:
             # Nothing to verify it with, nothing it could change: acknowledged, so that Meta
             # does not retry it for days, and neither stored nor applied.

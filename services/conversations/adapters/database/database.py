@@ -15,6 +15,7 @@ from services.conversations.adapters.database.messages import MessageStore
 from services.conversations.adapters.database.outbox import OutboxQueue
 from services.conversations.adapters.database.pool import StatementPool
 from services.conversations.adapters.database.reads import ReadStore
+from services.conversations.adapters.database.templates import TemplateStore
 from services.conversations.adapters.database.webhook_endpoints import WebhookEndpointStore
 from services.conversations.adapters.database.webhook_store import WebhookStore
 
@@ -33,6 +34,7 @@ class Database:
         self.webhooks = WebhookStore(self._webhooks)
         self.media = MediaRepository(self._statements)
         self.webhook_endpoints = WebhookEndpointStore(self._statements)
+        self.templates = TemplateStore(self._statements)
 
     async def close(self) -> None:
         """Waits for the batches in flight, then closes every connection."""

@@ -30,6 +30,7 @@ from services.conversations.domain.notifications import (
     UpdatedMessage,
 )
 from services.conversations.domain.statuses import Delivery, StatusReport
+from services.conversations.domain.templates import STATUSES, TemplateStatusChange
 from services.conversations.domain.webhook_changes import Inbound, StatusUpdate
 from services.conversations.use_cases.ports import LostDeadlock
 
@@ -78,6 +79,20 @@ class WebhookTransaction:
             return {}
         rows = await self.transaction.run(SQL.accounts_by_phone_number, numbers=list(numbers))
         return {row["phone_number_id"]: row["id"] for row in rows}
+
+    async def apply_template_statuses(
+        self, changes: Sequence[TemplateStatusChange], signed_for: Sequence[UUID]
+    ) -> int:
+        """Sets the changes on the signing accounts' templates; how many accounts they reached."""
+        rows = await self.transaction.run(
+            SQL.apply_template_statuses,
+            waba_ids=[c.waba_id for c in changes],
+            whatsapp_ids=[c.whatsapp_id for c in changes],
+            # An event that is no status (FLAGGED, REINSTATED) only calls for a listing.
+            statuses=[c.event if c.event in STATUSES else "" for c in changes],
+            signed_for=list(signed_for),
+        )
+        return len(rows)
 
     async def open_conversations(
         self, senders: Sequence[tuple[UUID, str, str]]
@@ -267,7 +282,9 @@ class WebhookStore:
 
     async def app_secrets(self) -> list[AppSecret]:
         rows = await self.pool.run(SQL.app_secrets)
-        return [AppSecret(row["id"], row["phone_number_id"], row["app_secret"]) for row in rows]
+        return [
+            AppSecret(row["id"], row["phone_number_id"], row["app_secret"], row["waba_id"]) for row in rows
+        ]
 
     async def last_inbound(self, account_id: UUID, conversation_id: UUID) -> str | None:
         found = await self.pool.run(SQL.last_inbound, account_id=account_id, conversation_id=conversation_id)

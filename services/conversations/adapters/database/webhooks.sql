@@ -1,6 +1,6 @@
 -- name: app_secrets
--- Every account's phone number and app secret: what verifies its webhooks.
-SELECT id, phone_number_id, app_secret FROM accounts;
+-- Every account's phone number, WABA and app secret: what verifies its webhooks.
+SELECT id, phone_number_id, waba_id, app_secret FROM accounts;
 
 -- name: accounts_by_phone_number
 -- The accounts of these phone numbers (read inside the apply: current on every replica).
@@ -224,3 +224,22 @@ WHERE id = :conversation_id AND account_id = :account_id;
 -- Events of several accounts, in array order per account (see pigeon_append_events).
 SELECT pigeon_append_events(:account_ids::uuid[], :types::text[], :message_ids::uuid[],
                             :conversation_ids::uuid[], :datas::jsonb[]);
+
+-- name: apply_template_statuses
+-- Template status changes (arrays, one element per change) set on the templates of the signing
+-- accounts of that WABA; those accounts' listings due at once, and their catalogs dropped.
+WITH changed AS (
+    SELECT DISTINCT c.waba_id, c.whatsapp_id, c.status, a.id AS account_id
+    FROM unnest(:waba_ids::text[], :whatsapp_ids::text[], :statuses::text[]) AS c(waba_id, whatsapp_id, status)
+    JOIN accounts a ON a.waba_id = c.waba_id AND a.id = ANY(:signed_for::uuid[])
+), updated AS (
+    UPDATE templates t SET status = changed.status, updated_at = now()
+    FROM changed
+    WHERE t.account_id = changed.account_id AND t.whatsapp_id = changed.whatsapp_id
+      AND changed.status <> '' AND t.status <> changed.status
+    RETURNING t.account_id
+)
+UPDATE template_syncs s SET due_at = now()
+WHERE s.account_id IN (SELECT account_id FROM changed)
+RETURNING s.account_id, pg_notify('pigeon_templates', s.account_id::text),
+          pg_notify('pigeon_cache', 'templates:' || s.account_id::text);
