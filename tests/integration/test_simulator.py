@@ -291,7 +291,7 @@ async def test_biz_opaque_callback_data_of_512_bytes_is_fine(sim: Simulator) -> 
     [
         ("1999131026", 400, 131026),
         ("1999131047", 400, 131047),
-        ("+1999132001", 400, 132001),
+        ("+1999132001", 404, 132001),
         ("1999130429", 429, 130429),
         ("1999131056", 429, 131056),
         ("19994", 429, 4),
@@ -312,24 +312,27 @@ async def test_error_triggers_by_recipient(sim: Simulator, to: str, status: int,
 
 
 def test_http_status_mapping() -> None:
-    assert [http_status(code) for code in (190, 10, 250, 4, 80007, 130429, 131056)] == [
+    assert [http_status(code) for code in (190, 10, 250, 368, 131031, 130497, 131005, 132001)] == [
         401,
         403,
         403,
-        429,
-        429,
-        429,
-        429,
+        403,
+        403,
+        403,
+        403,
+        404,
     ]
-    assert [http_status(code) for code in (1, 2, 131000, 131016, 100, 131026, 368)] == [
+    assert [http_status(code) for code in (4, 80007, 130429, 131056)] == [429, 429, 429, 429]
+    assert [http_status(code) for code in (1, 2, 131000, 131045, 131057, 131016, 133004)] == [
+        500,
+        500,
         500,
         500,
         500,
         503,
-        400,
-        400,
-        400,
+        503,
     ]
+    assert [http_status(code) for code in (100, 131026, 131047, 131050, 132000, 132015, 135000)] == [400] * 7
 
 
 async def test_delay_trigger_answers_late_then_succeeds(sim: Simulator) -> None:

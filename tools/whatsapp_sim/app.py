@@ -147,8 +147,12 @@ class ErrorInfo(NamedTuple):
     subcode: int | None = None
 
 
-# Messages and details follow Meta's error-code reference. Graph-level codes (1, 2, 190) carry
-# no "(#code)" prefix; every WhatsApp error's type is OAuthException.
+# Messages and details follow Meta's "Error codes" reference
+# (developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes, as of
+# September 2026): `details` as it gives them; the message is "(#code) <title>" with the titles of
+# its earlier versions, which had a title column. Codes it never titled (newer ones) repeat the
+# details as their title, as Meta's 131050 does in its webhooks. Graph-level codes (1, 2, 190)
+# carry no "(#code)" prefix; every WhatsApp error's type is OAuthException.
 _ERRORS: dict[int, ErrorInfo] = {
     1: ErrorInfo("An unknown error has occurred.", "Invalid request or possible server error."),
     2: ErrorInfo(
@@ -171,10 +175,17 @@ _ERRORS: dict[int, ErrorInfo] = {
     80007: ErrorInfo(
         "(#80007) Rate limit issues", "The WhatsApp Business Account has reached its rate limit."
     ),
+    130403: ErrorInfo(
+        "(#130403) Unable to deliver the message. This business has blocked the end user on WhatsApp",
+        "Unable to deliver the message. This business has blocked the end user on WhatsApp",
+    ),
     130429: ErrorInfo("(#130429) Rate limit hit", "Cloud API message throughput has been reached.", 2494055),
     130472: ErrorInfo(
-        "(#130472) User's number is part of an experiment",
-        "Failed to send message because this user's phone number is part of an experiment.",
+        "(#130472) User's number is part of an experiment", "Message was not sent as part of an experiment."
+    ),
+    130497: ErrorInfo(
+        "(#130497) Business account is restricted from messaging users in this country.",
+        "The WhatsApp Business Account is restricted from messaging to users in certain countries.",
     ),
     131000: ErrorInfo("(#131000) Something went wrong", "Message failed to send due to an unknown error."),
     131005: ErrorInfo("(#131005) Access denied", "Permission is either not granted or has been removed."),
@@ -198,8 +209,15 @@ _ERRORS: dict[int, ErrorInfo] = {
         "(#131031) Business Account locked",
         "The WhatsApp Business Account has been restricted or disabled for violating a platform policy.",
     ),
+    131037: ErrorInfo(
+        "(#131037) Display name approval needed",
+        "The 555 business phone number used to send the request does not have an approved display name.",
+    ),
     131042: ErrorInfo(
         "(#131042) Business eligibility payment issue", "There was an error related to your payment method."
+    ),
+    131045: ErrorInfo(
+        "(#131045) Incorrect certificate", "Message failed to send due to a phone number registration error."
     ),
     131047: ErrorInfo(
         "(#131047) Re-engagement message",
@@ -215,15 +233,34 @@ _ERRORS: dict[int, ErrorInfo] = {
         "(#131049) This message was not delivered to maintain healthy ecosystem engagement.",
         "In order to maintain a healthy ecosystem engagement, the message failed to be delivered.",
     ),
+    131050: ErrorInfo(
+        "(#131050) Unable to deliver the message. This recipient has chosen to stop receiving marketing "
+        "messages on WhatsApp from your business.",
+        "Unable to deliver the message. This recipient has chosen to stop receiving marketing messages "
+        "on WhatsApp from your business.",
+    ),
     131051: ErrorInfo("(#131051) Unsupported message type", "Unsupported message type."),
     131052: ErrorInfo("(#131052) Media download error", "Unable to download the media sent by the user."),
     131053: ErrorInfo("(#131053) Media upload error", "Unable to upload the media used in the message."),
+    131055: ErrorInfo("(#131055) Method not allowed", "Only marketing template messages are supported"),
     131056: ErrorInfo(
         "(#131056) (Business Account, Consumer Account) pair rate limit hit",
         "Message failed to send because there were too many messages sent from this phone number to the "
         "same phone number in a short period of time.",
     ),
     131057: ErrorInfo("(#131057) Account in maintenance mode", "Business Account is in maintenance mode."),
+    131063: ErrorInfo(
+        "(#131063) Your template is categorized as Marketing, but marketing templates are currently "
+        "disabled for your Cloud API configuration.",
+        "Your template is categorized as Marketing, but marketing templates are currently disabled for "
+        "your Cloud API configuration.",
+    ),
+    131064: ErrorInfo(
+        "(#131064) Message failed to send because this account has reached its messaging limit due to "
+        "template classification violations.",
+        "Message failed to send because this account has reached its messaging limit due to template "
+        "classification violations. This applies to both template messages and direct send messages.",
+    ),
     132000: ErrorInfo(
         "(#132000) Number of parameters does not match the expected number of params",
         "The number of variable parameter values does not match the number defined in the template.",
@@ -240,10 +277,40 @@ _ERRORS: dict[int, ErrorInfo] = {
         "(#132012) Parameter format does not match format in the created template",
         "Variable parameter values formatted incorrectly.",
     ),
-    132015: ErrorInfo("(#132015) Template is Paused", "Template is paused due to low quality."),
-    132016: ErrorInfo("(#132016) Template is Disabled", "Template has been paused too many times."),
-    135000: ErrorInfo("(#135000) Generic user error", "Message failed to send because of an unknown error."),
+    132015: ErrorInfo(
+        "(#132015) Template is Paused",
+        "Template is paused due to low quality so it cannot be sent in a template message.",
+    ),
+    132016: ErrorInfo(
+        "(#132016) Template is Disabled",
+        "Template has been paused too many times due to low quality and is now permanently disabled.",
+    ),
+    132018: ErrorInfo(
+        "(#132018) Template validation error", "There's an issue with the parameters in your template."
+    ),
+    132068: ErrorInfo("(#132068) Flow is blocked", "Flow is in blocked state."),
+    132069: ErrorInfo(
+        "(#132069) Flow is throttled",
+        "Flow is in throttled state and 10 messages using this flow were already sent in the last hour.",
+    ),
+    133004: ErrorInfo("(#133004) Server Temporarily Unavailable", "Server is temporarily unavailable."),
+    133010: ErrorInfo(
+        "(#133010) Phone number Not Registered",
+        "Phone number not registered on the WhatsApp Business Platform.",
+    ),
+    134011: ErrorInfo(
+        "(#134011) Message failed to send because WhatsApp Payments terms of service acceptance is "
+        "pending for this WhatsApp Business Account.",
+        "Message failed to send because WhatsApp Payments terms of service acceptance is pending for "
+        "this WhatsApp Business Account.",
+    ),
+    135000: ErrorInfo(
+        "(#135000) Generic user error",
+        "Message failed to send because of an unknown error with your request parameters.",
+    ),
 }
+# The codes Meta documents, each with its own entry above.
+DOCUMENTED_CODES = frozenset(_ERRORS)
 
 
 def error_info(code: int) -> ErrorInfo:
@@ -264,22 +331,36 @@ def error_title(code: int) -> str:
     return _CODE_PREFIX.sub("", error_info(code).message, count=1)
 
 
-_STATUS_429 = frozenset({4, 80007, 130429, 131056})
+# The HTTP status each code comes with, from the status column earlier versions of Meta's
+# reference had (integrity and permission errors 403, 132001 404, 131045 and 131057 500, 133004
+# 503); 400 for the rest. Rate limits answer 429, as the digest and clients see them.
+_STATUS_OF_CODE = {
+    190: 401,
+    10: 403,
+    368: 403,
+    130497: 403,
+    131005: 403,
+    131031: 403,
+    132001: 404,
+    4: 429,
+    80007: 429,
+    130429: 429,
+    131056: 429,
+    1: 500,
+    2: 500,
+    131000: 500,
+    131045: 500,
+    131057: 500,
+    131016: 503,
+    133004: 503,
+}
 
 
 def http_status(code: int) -> int:
     """The HTTP status Meta pairs with a Graph error code; clients should branch on the code."""
-    if code == 190:
-        return 401
-    if code == 10 or 200 <= code <= 299:
+    if 200 <= code <= 299:
         return 403
-    if code in _STATUS_429:
-        return 429
-    if code in (1, 2, 131000):
-        return 500
-    if code == 131016:
-        return 503
-    return 400
+    return _STATUS_OF_CODE.get(code, 400)
 
 
 # Default for graph_error's subcode: take it from the table.
