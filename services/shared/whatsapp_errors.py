@@ -44,16 +44,55 @@ class Failure:
     retry_after_seconds: float = 0.0
 
 
-# Graph API error codes by what the caller should do, from the shared Cloud API digest
-# (/work/shared/whatsapp-cloud-api.md). Codes not listed fall back on the HTTP status.
-# Beyond the digest, from Meta's error-code list: 131057 (account in maintenance, e.g. a
-# throughput upgrade) passes; 133010 (phone number not registered) needs an operator.
-RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057})
+# Graph API error codes by what the caller should do. Sources: the shared Cloud API digest
+# (/work/shared/whatsapp-cloud-api.md) and Meta's "Error codes" page
+# (developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes, as
+# of September 2026); the quotes are Meta's "possible reasons and solutions". Codes not
+# listed fall back on the HTTP status. docs/architecture.md has the table with the reasons.
+
+# Trouble on Meta's side, or a limit that passes by itself: the same request may succeed later.
+RETRYABLE_CODES = frozenset(
+    {1, 2, 131000, 131016, 133004}  # unknown error, "temporarily unavailable": "try again"
+    | {4, 80007, 130429, 131056}  # app, account, throughput and pair rate limits: "try again later"
+    | {131057}  # account in maintenance mode, e.g. "undergoing a throughput upgrade"
+)
+
+# 131047: "more than 24 hours have passed since the recipient last replied": "send the
+# recipient a template message instead".
 REENGAGEMENT_CODES = frozenset({131047})
-NEEDS_OPERATOR_CODES = frozenset({190, 131053, 131048, 131049, 133010})
+
+# The request is fine, but something only a person can mend on the business side stops
+# every such send until then; a retry meanwhile fails the same way.
+NEEDS_OPERATOR_CODES = frozenset(
+    {190}  # the access token expired: "get a new access token"
+    | {131037, 131045, 133010}  # the business number: no approved display name, not registered
+    | {131048, 131064}  # the number's messaging is limited (spam, template misclassification)
+    | {131049}  # Meta chose not to deliver: "wait at least 24 hours before resending"
+    | {131053}  # media upload failed: the file must be fixed
+    | {131063}  # marketing templates are disabled in the account's Cloud API settings
+    | {134011}  # WhatsApp Payments terms of service not accepted yet
+    # A paused template: "edit the template ... and try again once it is approved"; a blocked
+    # or throttled Flow: "correct the Flow".
+    | {132015, 132068, 132069}
+)
+
+# No retry of this request can succeed: it must change, or this recipient cannot get it.
 PERMANENT_CODES = frozenset(
-    {100, 131008, 131009, 131026, 131051, 131031, 368, 131042, 10}
-    | set(range(132000, 132017))  # template problems
+    {100, 131008, 131009, 131051, 131055, 135000}  # the request is malformed or unsupported
+    # Template problems: wrong parameter count or format, no such template or translation,
+    # text too long, a policy violation, "permanently disabled" (132016: "create a new
+    # template"); 132015, paused, needs an operator instead.
+    | (set(range(132000, 132017)) - {132015})
+    | {132018}
+    | {131026}  # undeliverable: not a WhatsApp user, old app, terms not accepted
+    | {131050}  # the user stopped marketing messages: "do not retry"
+    | {130472}  # the user's number is held out by a Meta experiment
+    | {130403}  # the business blocked this user: "do not retry"
+    | {130497}  # the account may not message users in the recipient's country
+    | {131021}  # the recipient is the sender
+    | {131052}  # the media a user sent cannot be downloaded: "ask the user to send it another way"
+    | {368, 131031, 131042}  # account restricted or locked for a policy, payment method
+    | {10, 131005}
     | set(range(200, 300))  # permissions
 )
 

@@ -20,9 +20,13 @@ from prometheus_client import REGISTRY
 from services.conversations.adapters.sender_client import SenderCallError, SenderClient
 from services.sender.grpc_api import SERVICE_NAME, SenderServicer
 from services.sender.whatsapp import CloudApiClient
+from services.shared.failure_proto import FAILURE_CLASS_TO_PROTO
 from services.shared.grpc_server import build_server
+from services.shared.whatsapp_errors import FailureClass
+from tests.fixtures.error_classes import EXPECTED_CLASS
 from tests.fixtures.simulator import Simulator
 from tools.stack import free_port
+from tools.whatsapp_sim.app import error_info, http_status
 
 TOKEN = "EAAG-test-token"
 # Recipients that make the simulator answer a Graph error ("1999" + code) or wait ("1998" + ms).
@@ -157,28 +161,19 @@ async def test_wrong_token_needs_an_operator(
     assert "EAAG-someone-else" not in str(response)
 
 
-@pytest.mark.parametrize(
-    ("code", "failure_class"),
-    [
-        (131026, sender_pb2.FAILURE_CLASS_PERMANENT),
-        (130429, sender_pb2.FAILURE_CLASS_RETRYABLE),
-        (131000, sender_pb2.FAILURE_CLASS_RETRYABLE),
-        (131047, sender_pb2.FAILURE_CLASS_REENGAGEMENT_REQUIRED),
-    ],
-)
-async def test_graph_errors_are_classified_results(
-    sender: sender_pb2_grpc.SenderStub, phone_number_id: str, code: int, failure_class: int
+@pytest.mark.parametrize(("code", "expected"), sorted(EXPECTED_CLASS.items()))
+async def test_every_graph_error_is_a_result_of_its_class(
+    sender: sender_pb2_grpc.SenderStub, phone_number_id: str, code: int, expected: FailureClass
 ) -> None:
     response = await sender.SendMessage(send_request(phone_number_id, to=f"1999{code}"))
 
     failure = response.failure
     assert response.WhichOneof("result") == "failure"
-    assert failure.failure_class == failure_class
+    assert failure.failure_class == FAILURE_CLASS_TO_PROTO[expected]
     assert failure.kind == sender_pb2.FAILURE_KIND_WHATSAPP_ERROR
     assert failure.code == str(code)
-    assert failure.http_status >= 400
-    assert failure.message
-    assert failure.details
+    assert failure.http_status == http_status(code)
+    assert (failure.message, failure.details) == error_info(code)[:2]
     assert failure.fbtrace_id
 
 

@@ -16,40 +16,34 @@ from services.sender.whatsapp import (
     parse_response,
     parse_retry_after,
 )
-
-
-@pytest.mark.parametrize(
-    ("codes", "expected"),
-    [
-        ([1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057], FailureClass.RETRYABLE),
-        ([131047], FailureClass.REENGAGEMENT_REQUIRED),
-        ([190, 131053, 131048, 131049, 133010], FailureClass.NEEDS_OPERATOR),
-        (
-            [
-                100,
-                131008,
-                131009,
-                131026,
-                131051,
-                131031,
-                368,
-                131042,
-                10,
-                132000,
-                132001,
-                132016,
-                200,
-                250,
-                299,
-            ],
-            FailureClass.PERMANENT,
-        ),
-    ],
+from services.shared.whatsapp_errors import (
+    KNOWN_CODES,
+    NEEDS_OPERATOR_CODES,
+    PERMANENT_CODES,
+    REENGAGEMENT_CODES,
+    RETRYABLE_CODES,
 )
-def test_known_codes_decide_whatever_the_http_status(codes: list[int], expected: FailureClass) -> None:
-    for code in codes:
-        for http_status in (0, 400, 401, 429, 500, 503):
-            assert classify(code, http_status) is expected, (code, http_status)
+from tests.fixtures.error_classes import EXPECTED_CLASS
+from tools.whatsapp_sim.app import DOCUMENTED_CODES
+
+
+@pytest.mark.parametrize(("code", "expected"), sorted(EXPECTED_CLASS.items()))
+def test_known_codes_decide_whatever_the_http_status(code: int, expected: FailureClass) -> None:
+    for http_status in (0, 400, 401, 403, 404, 429, 500, 503):
+        assert classify(code, http_status) is expected, http_status
+
+
+def test_every_code_meta_documents_has_a_class_decided_for_it() -> None:
+    # The simulator's table is Meta's list; 200-299 is one range there, sampled here.
+    assert DOCUMENTED_CODES | {200, 299} == set(EXPECTED_CLASS)
+    # And the classification table names no code but those and its two ranges.
+    ranges = set(range(200, 300)) | set(range(132000, 132017))
+    assert KNOWN_CODES - ranges == DOCUMENTED_CODES - ranges
+
+
+def test_no_code_is_in_two_classes() -> None:
+    tables = [RETRYABLE_CODES, REENGAGEMENT_CODES, NEEDS_OPERATOR_CODES, PERMANENT_CODES]
+    assert sum(len(table) for table in tables) == len(KNOWN_CODES)
 
 
 @pytest.mark.parametrize(
