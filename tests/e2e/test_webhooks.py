@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 import orjson
+import pytest
 import pytest_asyncio
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
@@ -20,6 +21,7 @@ from sqlalchemy import text
 
 from tests.fixtures.stack import Running, start_running
 from tools.seed import SeededAccount, create_account
+from tools.whatsapp_sim.app import error_title
 
 _ids = itertools.count(1)
 
@@ -520,6 +522,50 @@ async def test_failed_status_records_the_error(hooked: Running) -> None:
     ) as response:
         resource = await response.json()
     assert resource["error"] == {"code": "131026", "message": "Message undeliverable not on WhatsApp"}
+
+
+# A code of each failure class as a `failed` status reports it after WhatsApp accepted the send,
+# and what a replay of that send answers from the stored code: the class, through HTTP.
+STATUS_FAILURES = [
+    (131050, 422, "whatsapp_rejected", False),  # permanent: the user stopped marketing messages
+    (131047, 422, "reengagement_required", False),
+    (131049, 502, "whatsapp_account_problem", False),  # needs an operator: Meta chose not to deliver
+    (131000, 502, "whatsapp_failed", True),  # retryable: an unknown error on Meta's side
+]
+
+
+@pytest.mark.parametrize(("code", "status", "error_code", "retryable"), STATUS_FAILURES)
+async def test_a_failed_status_lands_on_the_message_with_its_code_and_class(
+    hooked: Running, code: int, status: int, error_code: str, retryable: bool
+) -> None:
+    account = await new_account(hooked, f"Failed {code}")
+    headers = {"Authorization": f"Bearer {account.api_key}", "Idempotency-Key": f"failed-status-{code}"}
+    # The simulator accepts a send to "1997" + code, then reports it failed with that code.
+    body = {
+        "to": f"1997{code}",
+        "type": "template",
+        "template": {"name": "promo", "language": {"code": "en"}},
+    }
+    async with hooked.http.post(f"{hooked.gateway}/messages/send", json=body, headers=headers) as response:
+        assert response.status == 200
+        message_id = (await response.json())["id"]
+
+    async def failed() -> Any:
+        async with hooked.http.get(f"{hooked.gateway}/messages/{message_id}", headers=headers) as response:
+            message = await response.json()
+        return message if message["status"] == "failed" else None
+
+    message = await eventually(failed)
+    assert message, "the failed status never reached the message"
+    assert message["error"]["code"] == str(code)
+    assert message["error"]["message"].startswith(error_title(code))
+    async with hooked.http.post(f"{hooked.gateway}/messages/send", json=body, headers=headers) as response:
+        replayed = await response.json()
+        assert response.status == status, replayed
+    assert replayed["error"]["code"] == error_code
+    details = replayed["error"]["details"]
+    assert (details["message_id"], details["whatsapp_code"]) == (message_id, str(code))
+    assert details["retryable"] is retryable
 
 
 async def test_a_number_of_no_account_is_acknowledged_and_neither_stored_nor_applied(hooked: Running) -> None:
