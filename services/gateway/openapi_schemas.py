@@ -220,7 +220,7 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "string", "format": "uuid"},
             "conversation_id": {"type": "string", "format": "uuid"},
             "direction": {"type": "string", "enum": ["outbound", "inbound"]},
-            "contact_wa_id": {"type": "string"},
+            "contact_wa_id": {"type": "string", "nullable": True},
             "type": {"type": "string"},
             **{
                 name: {"type": "array" if name in ARRAY_CONTENT_TYPES else "object"}
@@ -256,8 +256,25 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "string", "format": "uuid"},
             "contact": {
                 "type": "object",
-                "required": ["wa_id", "name"],
-                "properties": {"wa_id": {"type": "string"}, "name": {"type": "string", "nullable": True}},
+                "required": ["wa_id", "user_id", "username", "name", "marketing_opt_out"],
+                "properties": {
+                    "wa_id": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "Phone number (digits); null when only the BSUID is known.",
+                    },
+                    "user_id": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "Business-scoped user id (BSUID), e.g. US.13491208655302741918.",
+                    },
+                    "username": {"type": "string", "nullable": True},
+                    "name": {"type": "string", "nullable": True},
+                    "marketing_opt_out": {
+                        "type": "boolean",
+                        "description": "The customer stopped marketing messages (user_preferences).",
+                    },
+                },
             },
             "created_at": TIME,
             "last_message_at": TIMESTAMP,

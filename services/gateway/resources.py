@@ -44,7 +44,7 @@ def message_json(message: pb.Message) -> dict[str, Any]:
         "id": message.id,
         "conversation_id": message.conversation_id,
         "direction": _DIRECTION.get(message.direction, "unknown"),
-        "contact_wa_id": message.contact_wa_id,
+        "contact_wa_id": message.contact_wa_id or None,
         "type": content.type,
         # Stored as validated JSON: spliced in as is, not decoded and encoded again.
         content.type: orjson.Fragment(content.body_json),
@@ -91,7 +91,13 @@ def media_json(media: pb.Media) -> dict[str, Any]:
 def conversation_json(conversation: pb.Conversation) -> dict[str, Any]:
     return {
         "id": conversation.id,
-        "contact": {"wa_id": conversation.contact_wa_id, "name": conversation.contact_name or None},
+        "contact": {
+            "wa_id": conversation.contact_wa_id or None,
+            "user_id": conversation.contact_user_id or None,
+            "username": conversation.contact_username or None,
+            "name": conversation.contact_name or None,
+            "marketing_opt_out": conversation.contact_marketing_opt_out,
+        },
         "created_at": time_json(conversation, "created_at"),
         "last_message_at": time_json(conversation, "last_message_at"),
         "last_inbound_at": time_json(conversation, "last_inbound_at"),

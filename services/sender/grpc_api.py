@@ -26,7 +26,7 @@ from services.sender.whatsapp_templates import list_templates
 from services.shared.failure_proto import failure_to_proto
 from services.shared.logs import REQUEST_ID
 from services.shared.one_call_per_turn import as_they_complete
-from services.shared.vocabulary import ARRAY_CONTENT_TYPES, MESSAGE_TYPES, RECIPIENT, FailureCode
+from services.shared.vocabulary import ARRAY_CONTENT_TYPES, BSUID, MESSAGE_TYPES, RECIPIENT, FailureCode
 from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,7 @@ class SenderServicer(sender_pb2_grpc.SenderServicer):
             body=content.body_json,
             reply_to=content.reply_to_wa_message_id,
             biz_opaque_callback_data=request.biz_opaque_callback_data,
+            recipient="" if to else request.recipient_user_id,
         )
 
 
@@ -179,11 +180,14 @@ def _warn_late(late_seconds: float) -> None:
 def validate(request: sender_pb2.SendMessageRequest) -> str:
     """Checks everything WhatsApp would reject or that could corrupt the call.
 
-    Returns the recipient as the Cloud API wants it (digits only); raises InvalidRequest.
+    Returns the recipient's phone number as the Cloud API wants it (digits only), "" for one
+    named by recipient_user_id alone; raises InvalidRequest.
     """
     check_account(request.phone_number_id, request.access_token)
     recipient = RECIPIENT.fullmatch(request.to)
-    if recipient is None:
+    if not request.to and not BSUID.fullmatch(request.recipient_user_id):
+        raise InvalidRequest("to or recipient_user_id is required: a BSUID such as US.13491208655302741918")
+    if request.to and recipient is None:
         raise InvalidRequest("to must be 5-15 digits, optionally after '+'")
     content = request.content
     if content.type not in MESSAGE_TYPES:
@@ -205,7 +209,7 @@ def validate(request: sender_pb2.SendMessageRequest) -> str:
         raise InvalidRequest(f"content.reply_to_wa_message_id is longer than {_MAX_REPLY_TO_CHARS}")
     if len(request.biz_opaque_callback_data.encode()) > _MAX_CALLBACK_DATA_BYTES:
         raise InvalidRequest(f"biz_opaque_callback_data is longer than {_MAX_CALLBACK_DATA_BYTES} bytes")
-    return recipient.group(1)
+    return recipient.group(1) if recipient else ""
 
 
 async def _abort_invalid(context: grpc.aio.ServicerContext, error: InvalidRequest) -> NoReturn:

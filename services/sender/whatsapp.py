@@ -56,6 +56,7 @@ def build_request_body(
     body: bytes | Mapping[str, Any],
     reply_to: str = "",
     biz_opaque_callback_data: str = "",
+    recipient: str = "",
 ) -> bytes:
     """The JSON of a Cloud API send request.
 
@@ -64,11 +65,14 @@ def build_request_body(
     spliced in verbatim through orjson.Fragment, so content travels from the gateway to
     WhatsApp without being re-encoded. orjson does not validate a Fragment: unchecked bytes
     could inject keys.
+
+    A recipient known only by business-scoped user id goes in `recipient` (`to` ""): Meta
+    takes a BSUID there, not in `to` ("Business-scoped user IDs", send message request).
     """
     payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to,
+        **({"to": to} if to else {"recipient": recipient}),
         "type": message_type,
         message_type: orjson.Fragment(body) if isinstance(body, bytes) else body,
     }
@@ -259,6 +263,7 @@ class CloudApiClient:
         body: bytes | Mapping[str, Any],
         reply_to: str = "",
         biz_opaque_callback_data: str = "",
+        recipient: str = "",
     ) -> SendResult:
         """Sends one message; WhatsApp's answer, or the reason there was none, is the result.
 
@@ -268,7 +273,7 @@ class CloudApiClient:
         if self._session is None:
             raise RuntimeError("CloudApiClient.start() was not called")
         url = f"{self._api_root}/{phone_number_id}/messages"
-        data = build_request_body(to, message_type, body, reply_to, biz_opaque_callback_data)
+        data = build_request_body(to, message_type, body, reply_to, biz_opaque_callback_data, recipient)
         headers = {"Authorization": f"Bearer {access_token}"}
         started = time.perf_counter()
         result: SendResult

@@ -17,6 +17,11 @@ ARRAY_CONTENT_TYPES = frozenset({"contacts"})
 # the Cloud API wants. WhatsApp would refuse a longer one.
 RECIPIENT = re.compile(r"\+?([0-9]{5,15})")
 
+# A business-scoped user id (BSUID): an ISO 3166 alpha-2 country code, a period, up to 128
+# alphanumerics; a parent BSUID has "ENT." after the period (Meta, "Business-scoped user IDs":
+# US.13491208655302741918, US.ENT.11815799212886844830).
+BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+
 # A message template's statuses and categories (Meta's "Template management").
 TEMPLATE_STATUSES = (
     "APPROVED",

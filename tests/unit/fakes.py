@@ -35,7 +35,9 @@ from services.conversations.domain.model import (
 )
 from services.conversations.domain.notifications import (
     AppSecret,
+    ChangedContact,
     NewEvent,
+    Sender,
     StatusTarget,
     StoredInbound,
     StoredNotification,
@@ -45,7 +47,12 @@ from services.conversations.domain.notifications import (
 from services.conversations.domain.outbound import SYNC_SEND_ATTEMPT, NewOutbound, SendOutcome, StoredOutbound
 from services.conversations.domain.statuses import Delivery
 from services.conversations.domain.templates import Catalog, DueListing, ListedTemplate, Template
-from services.conversations.domain.webhook_changes import Inbound, StatusUpdate
+from services.conversations.domain.webhook_changes import (
+    IdentityChange,
+    Inbound,
+    MarketingPreference,
+    StatusUpdate,
+)
 from services.shared.api_keys import hash_api_key
 from services.shared.whatsapp_errors import Failure
 
@@ -302,8 +309,8 @@ class FakeOutbox:
         self.requeued.append((message.id, delay_seconds, error_code, error_message))
         return self.still_claimed
 
-    async def pause_recipient(self, account_id: UUID, contact_wa_id: str, delay_seconds: float) -> None:
-        self.paused.append((account_id, contact_wa_id, delay_seconds))
+    async def pause_recipient(self, message: ClaimedMessage, delay_seconds: float) -> None:
+        self.paused.append((message.account_id, message.contact_wa_id, delay_seconds))
 
     async def requeue_expired_leases(self) -> int:
         return 0
@@ -498,8 +505,12 @@ class WebhookTables:
     """What a webhook transaction reads and writes; a transaction works on a copy, kept on commit."""
 
     accounts_by_number: dict[str, UUID] = field(default_factory=dict)
+    # Each contact's conversation, by (account, phone number) and by (account, BSUID).
     conversations: dict[tuple[UUID, str], UUID] = field(default_factory=dict)
     profile_names: dict[UUID, str] = field(default_factory=dict)
+    usernames: dict[UUID, str] = field(default_factory=dict)
+    # A conversation's contact's marketing preference: (opted out, as of).
+    preferences: dict[UUID, tuple[bool, datetime]] = field(default_factory=dict)
     unread: dict[UUID, int] = field(default_factory=dict)
     inbound: dict[tuple[UUID, str], StoredInbound] = field(default_factory=dict)
     messages: dict[UUID, MessageRow] = field(default_factory=dict)
@@ -529,16 +540,73 @@ class FakeWebhookTransaction:
     async def accounts_by_phone_number(self, numbers: Sequence[str]) -> dict[str, UUID]:
         return {n: self.tables.accounts_by_number[n] for n in numbers if n in self.tables.accounts_by_number}
 
-    async def open_conversations(
-        self, senders: Sequence[tuple[UUID, str, str]]
-    ) -> dict[tuple[UUID, str], UUID]:
-        opened = {}
-        for account_id, wa_id, name in senders:
-            conversation_id = self.tables.conversations.setdefault((account_id, wa_id), uuid4())
-            if name or conversation_id not in self.tables.profile_names:
-                self.tables.profile_names[conversation_id] = name
-            opened[(account_id, wa_id)] = conversation_id
+    def _known(self, account_id: UUID, wa_id: str, user_id: str) -> UUID | None:
+        """A user's conversation: by BSUID first, then phone."""
+        found = self.tables.conversations
+        return (found.get((account_id, user_id)) if user_id else None) or (
+            found.get((account_id, wa_id)) if wa_id else None
+        )
+
+    def _phone_of(self, conversation_id: UUID) -> str:
+        return next(
+            (
+                key
+                for (_, key), c in self.tables.conversations.items()
+                if c == conversation_id and "." not in key
+            ),
+            "",
+        )
+
+    async def change_identities(self, changes: Sequence[IdentityChange]) -> list[ChangedContact]:
+        changed = []
+        for change in changes:
+            conversation_id = self._known(change.account_id, change.old_wa_id, change.old_user_id)
+            if conversation_id is None:
+                continue
+            for old, new in ((change.old_wa_id, change.new_wa_id), (change.old_user_id, change.new_user_id)):
+                if new:
+                    self.tables.conversations.pop((change.account_id, old), None)
+                    self.tables.conversations[(change.account_id, new)] = conversation_id
+            changed.append(
+                ChangedContact(
+                    change.account_id, change.old_wa_id, conversation_id, _resource(id=conversation_id)
+                )
+            )
+        return changed
+
+    async def identify_contacts(self, users: Sequence[tuple[UUID, str, str]]) -> None:
+        for account_id, wa_id, user_id in users:
+            conversation_id = self._known(account_id, wa_id, user_id) or uuid4()
+            for key in (wa_id, user_id):
+                if key:
+                    self.tables.conversations.setdefault((account_id, key), conversation_id)
+
+    async def open_conversations(self, senders: Sequence[Sender]) -> list[tuple[UUID, str]]:
+        opened = []
+        for sender in senders:
+            conversation_id = self._known(sender.account_id, sender.wa_id, sender.user_id)
+            assert conversation_id is not None, "identify_contacts first"
+            if sender.profile_name or conversation_id not in self.tables.profile_names:
+                self.tables.profile_names[conversation_id] = sender.profile_name
+            if sender.username:
+                self.tables.usernames[conversation_id] = sender.username
+            opened.append((conversation_id, self._phone_of(conversation_id)))
         return opened
+
+    async def record_preferences(
+        self, preferences: Sequence[MarketingPreference]
+    ) -> list[TouchedConversation]:
+        touched = []
+        for preference in preferences:
+            conversation_id = self._known(preference.account_id, preference.wa_id, preference.user_id)
+            assert conversation_id is not None, "identify_contacts first"
+            known = self.tables.preferences.get(conversation_id)
+            if known is None or known[1] < preference.at:
+                self.tables.preferences[conversation_id] = (preference.opted_out, preference.at)
+                touched.append(
+                    TouchedConversation(conversation_id, preference.account_id, _resource(id=conversation_id))
+                )
+        return touched
 
     async def insert_inbound(
         self, messages: Sequence[Inbound], conversation_ids: Sequence[UUID]

@@ -139,6 +139,7 @@ def send_request(message: OutgoingMessage) -> sender_pb2.SendMessageRequest:
         phone_number_id=message.phone_number_id,
         access_token=message.access_token,
         to=message.to,
+        recipient_user_id=message.recipient_user_id,
         content=content_pb2.Content(
             type=message.content.type,
             body_json=message.content.body_json,

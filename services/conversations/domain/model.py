@@ -41,8 +41,12 @@ class ConversationRef:
 
     id: UUID
     account_id: UUID
+    # The contact's phone number, "" when only its business-scoped user id is known.
     contact_wa_id: str
     last_inbound_at: datetime | None
+    # The contact's business-scoped user id (BSUID), "" when unknown: where a send goes when
+    # the phone number is unknown.
+    contact_user_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,9 @@ class Conversation:
     last_activity_at: datetime
     unread_count: int
     read_receipt: ReadReceipt | None = None
+    contact_user_id: str = ""
+    contact_username: str = ""
+    contact_marketing_opt_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +115,8 @@ class SendTarget:
     to: str
     # How long to wait for the account's pacing slot before sending.
     send_delay_seconds: float = 0.0
+    # The recipient's BSUID: where the message goes when `to` (the phone number) is "".
+    recipient_user_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +133,8 @@ class OutgoingMessage:
     # The event loop time after which the sender must not call WhatsApp (too late for the
     # message's pacing slot); None for no limit.
     send_by: float | None = None
+    # The recipient's BSUID: where the message goes when `to` (the phone number) is "".
+    recipient_user_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +163,8 @@ class ClaimedMessage:
     send_delay_seconds: float
     # The message's validity period ends this long after the claim.
     expires_in_seconds: float
+    # The recipient's BSUID, "" when not known; the send names it when contact_wa_id is "".
+    contact_user_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,28 @@ class NewEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Sender:
+    """A user as an inbound message names them: a phone number, a BSUID or both ("" for the
+    one not given); a profile name and username when the webhook gives them."""
+
+    account_id: UUID
+    wa_id: str
+    user_id: str
+    profile_name: str = ""
+    username: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedContact:
+    """A contact an identity change moved to new identifiers, and its conversation if it has one."""
+
+    account_id: UUID
+    old_wa_id: str
+    conversation_id: UUID | None
+    resource: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class StoredInbound:
     account_id: UUID
     wa_message_id: str

@@ -227,7 +227,10 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
             # stays here, for the outbox.
             response.target.CopyFrom(
                 pb.SendTarget(
-                    phone_number_id=target.phone_number_id, access_token=target.access_token, to=target.to
+                    phone_number_id=target.phone_number_id,
+                    access_token=target.access_token,
+                    to=target.to,
+                    recipient_user_id=target.recipient_user_id,
                 )
             )
         return response

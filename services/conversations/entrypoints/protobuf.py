@@ -111,6 +111,9 @@ def conversation_to_proto(conversation: Conversation) -> pb.Conversation:
         last_inbound_at=timestamp(conversation.last_inbound_at),
         unread_count=conversation.unread_count,
         read_receipt=read_receipt_to_proto(conversation.read_receipt) if conversation.read_receipt else None,
+        contact_user_id=conversation.contact_user_id,
+        contact_username=conversation.contact_username,
+        contact_marketing_opt_out=conversation.contact_marketing_opt_out,
     )
 
 

@@ -76,6 +76,7 @@ class OutboxDelivery:
             # The sender checks the slot again just before the WhatsApp call: a call held up
             # on its way (a busy sender) must not go out later than the margin allows either.
             send_by=slot + margin * 3 / 4,
+            recipient_user_id=message.contact_user_id,
         )
         handed_over()
         answer = await self.sender.send(outgoing)
@@ -106,7 +107,7 @@ class OutboxDelivery:
         pause = recipient_pause_seconds(failure)
         if pause:
             # The recipient's other queued messages wait too, one pause after another.
-            await self.outbox.pause_recipient(message.account_id, message.contact_wa_id, pause)
+            await self.outbox.pause_recipient(message, pause)
 
     async def _fail(self, message: ClaimedMessage, code: str, text: str) -> None:
         recorded = await self.outcomes.record_failed(

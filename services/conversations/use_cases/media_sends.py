@@ -96,6 +96,7 @@ class SendsWithPigeonMedia:
             message.message_id,
             message.account_id,
             message.send_by,
+            message.recipient_user_id,
         )
 
     async def _upload(self, message: OutgoingMessage, media: Media) -> str | Failure:

@@ -117,6 +117,7 @@ class OutboundMessages:
             account.access_token,
             conversation.contact_wa_id,
             pacing.wait_before_sending(send_delay, self.policy.pacing_margin_seconds),
+            conversation.contact_user_id,
         )
 
     async def _original(self, account_id: UUID, idempotency_key: str, request_hash: bytes) -> Message | None:

@@ -21,7 +21,9 @@ from services.conversations.domain.model import (
 )
 from services.conversations.domain.notifications import (
     AppSecret,
+    ChangedContact,
     NewEvent,
+    Sender,
     StatusTarget,
     StoredInbound,
     StoredNotification,
@@ -37,7 +39,12 @@ from services.conversations.domain.templates import (
     Template,
     TemplateStatusChange,
 )
-from services.conversations.domain.webhook_changes import Inbound, StatusUpdate
+from services.conversations.domain.webhook_changes import (
+    IdentityChange,
+    Inbound,
+    MarketingPreference,
+    StatusUpdate,
+)
 from services.conversations.domain.webhook_endpoints import (
     Attempt,
     AttemptResult,
@@ -157,7 +164,7 @@ class OutboxPort(Protocol):
     async def requeue(
         self, message: ClaimedMessage, delay_seconds: float, error_code: str, error_message: str
     ) -> bool: ...
-    async def pause_recipient(self, account_id: UUID, contact_wa_id: str, delay_seconds: float) -> None: ...
+    async def pause_recipient(self, message: ClaimedMessage, delay_seconds: float) -> None: ...
     async def requeue_expired_leases(self) -> int: ...
     async def release(self, claims: Sequence[ClaimedMessage]) -> None: ...
     async def queue_depth(self) -> tuple[int, float]: ...
@@ -261,9 +268,12 @@ class WebhookTransactionPort(Protocol):
     async def apply_template_statuses(
         self, changes: Sequence[TemplateStatusChange], signed_for: Sequence[UUID]
     ) -> int: ...
-    async def open_conversations(
-        self, senders: Sequence[tuple[UUID, str, str]]
-    ) -> dict[tuple[UUID, str], UUID]: ...
+    async def change_identities(self, changes: Sequence[IdentityChange]) -> list[ChangedContact]: ...
+    async def identify_contacts(self, users: Sequence[tuple[UUID, str, str]]) -> None: ...
+    async def open_conversations(self, senders: Sequence[Sender]) -> list[tuple[UUID, str]]: ...
+    async def record_preferences(
+        self, preferences: Sequence[MarketingPreference]
+    ) -> list[TouchedConversation]: ...
     async def insert_inbound(
         self, messages: Sequence[Inbound], conversation_ids: Sequence[UUID]
     ) -> list[StoredInbound]: ...

@@ -104,7 +104,13 @@ class SendNow:
             await asyncio.sleep(target.send_delay_seconds)
         answer = await self.sender.send(
             OutgoingMessage(
-                target.phone_number_id, target.access_token, target.to, content, message.id, account_id
+                target.phone_number_id,
+                target.access_token,
+                target.to,
+                content,
+                message.id,
+                account_id,
+                recipient_user_id=target.recipient_user_id,
             ),
             request_id,
         )

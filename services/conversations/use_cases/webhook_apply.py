@@ -19,8 +19,13 @@ also applies what an older version or a failed apply left. What a batch keeps:
   notification may carry is applied again one notification at a time. A notification that
   still fails, for a reason of its own, is tried again by the sweep and after five failures
   ends `failed`, its bytes kept.
-- *No deadlocks between batches*: rows are locked in one order (contacts by wa_id,
-  conversations and messages by id, event counters by account); one lost is retried.
+- *One contact per user*: a user is known by a phone number, a business-scoped user id
+  (BSUID) or both, matched by BSUID first; a message naming both fills in the one its
+  contact lacked. System messages that give a user a new number or BSUID move the contact
+  to them (before the batch's messages are stored), so its conversation and history stay.
+- *The latest marketing preference wins*, by the webhook's own time.
+- *Deadlocks between batches are rare*: rows are mostly locked in one order (conversations
+  and messages by id, event counters by account); one lost is retried.
 """
 
 import logging
@@ -31,15 +36,18 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from services.conversations.domain.errors import NotFound, Unavailable
-from services.conversations.domain.notifications import NewEvent, Notification, StoredInbound
+from services.conversations.domain.notifications import NewEvent, Notification, Sender, StoredInbound
 from services.conversations.domain.statuses import Delivery, StatusReport, advance
 from services.conversations.domain.templates import template_status_changes
 from services.conversations.domain.webhook_changes import (
     Changes,
+    IdentityChange,
     Inbound,
+    MarketingPreference,
     StatusUpdate,
     changes_in,
     phone_numbers_named,
+    with_identities_changed,
 )
 from services.conversations.metrics import WEBHOOKS
 from services.conversations.use_cases.ports import (
@@ -199,8 +207,18 @@ class WebhookApplier:
             for n in batch
         ]
         outcomes = [Counter(c.counts) for c in changes]
+        for outcome, c in zip(outcomes, changes, strict=True):
+            for name, items in (("identity_changes", c.identity_changes), ("preferences", c.preferences)):
+                if items:
+                    outcome[name] += len(items)
+        identity_changes = [i for c in changes for i in c.identity_changes]
+        touched = await change_identities(transaction, identity_changes)
         inbound = [(index, m) for index, c in enumerate(changes) for m in c.inbound]
-        stored, touched = await store_inbound(transaction, [m for _, m in inbound])
+        stored, touched_by_inbound = await store_inbound(
+            transaction, with_identities_changed(identity_changes, [m for _, m in inbound])
+        )
+        touched += touched_by_inbound
+        await record_preferences(transaction, [p for c in changes for p in c.preferences])
         for (index, _), was_stored in zip(inbound, stored, strict=True):
             outcomes[index]["messages_stored" if was_stored else "messages_duplicate"] += 1
         statuses = [(index, s) for index, c in enumerate(changes) for s in c.statuses]
@@ -252,25 +270,78 @@ def _report(notification: Notification, changes: Changes, outcome: Counter[str])
     return report
 
 
+async def change_identities(
+    transaction: WebhookTransactionPort, changes: Sequence[IdentityChange]
+) -> list[tuple[UUID, UUID, str]]:
+    """Moves contacts to their users' new identifiers; the (account, conversation, old
+    wa_id) of each conversation whose contact changed, each with a conversation.updated."""
+    if not changes:
+        return []
+    touched = []
+    for changed in await transaction.change_identities(changes):
+        if changed.conversation_id is None or changed.resource is None:
+            continue
+        transaction.events.append(
+            NewEvent(
+                changed.account_id, "conversation.updated", None, changed.conversation_id, changed.resource
+            )
+        )
+        touched.append((changed.account_id, changed.conversation_id, changed.old_wa_id))
+    return touched
+
+
+def _user(message: Inbound | MarketingPreference) -> tuple[UUID, str, str]:
+    return (message.account_id, message.wa_id, message.user_id)
+
+
+async def record_preferences(
+    transaction: WebhookTransactionPort, preferences: Sequence[MarketingPreference]
+) -> None:
+    """Keeps each user's latest marketing preference on their contact (made if new); a
+    conversation.updated for each conversation whose contact changed."""
+    if not preferences:
+        return
+    latest: dict[tuple[UUID, str, str], MarketingPreference] = {}
+    for preference in preferences:
+        known = latest.get(_user(preference))
+        if known is None or known.at < preference.at:
+            latest[_user(preference)] = preference
+    await transaction.identify_contacts(sorted(latest))
+    for conversation in await transaction.record_preferences([latest[user] for user in sorted(latest)]):
+        transaction.events.append(
+            NewEvent(
+                conversation.account_id, "conversation.updated", None, conversation.id, conversation.resource
+            )
+        )
+
+
 async def store_inbound(
     transaction: WebhookTransactionPort, messages: Sequence[Inbound]
 ) -> tuple[list[bool], list[tuple[UUID, UUID, str]]]:
     """Stores inbound messages; for each, whether it was new (not a duplicate), and the
-    (account, conversation, wa_id) of each conversation that got one. Its events: the new
-    messages' message.received, then one conversation.updated per conversation."""
+    (account, conversation, contact's wa_id) of each conversation that got one. Its events:
+    the new messages' message.received, then one conversation.updated per conversation."""
     if not messages:
         return [], []
-    # A contact's messages keep their order; contacts are taken in (account, wa_id) order.
+    # A contact's messages keep their order; senders are taken in (account, wa_id, user_id) order.
     unique: dict[tuple[UUID, str], Inbound] = {}
-    for message in sorted(messages, key=lambda m: (m.account_id, m.wa_id)):
+    for message in sorted(messages, key=_user):
         unique.setdefault((message.account_id, message.wa_message_id), message)
-    names: dict[tuple[UUID, str], str] = {}
+    senders: dict[tuple[UUID, str, str], Sender] = {}
     for message in unique.values():
-        if message.profile_name or (message.account_id, message.wa_id) not in names:
-            names[(message.account_id, message.wa_id)] = message.profile_name
-    conversations = await transaction.open_conversations([(a, w, n) for (a, w), n in names.items()])
+        known = senders.get(_user(message))
+        senders[_user(message)] = Sender(
+            *_user(message),
+            profile_name=message.profile_name or (known.profile_name if known else ""),
+            username=message.username or (known.username if known else ""),
+        )
+    users = list(senders)
+    await transaction.identify_contacts(users)
+    opened = dict(zip(users, await transaction.open_conversations([senders[u] for u in users]), strict=True))
+    conversations = {user: conversation_id for user, (conversation_id, _) in opened.items()}
+    contact_wa_ids = {conversation_id: wa_id for conversation_id, wa_id in opened.values()}
     rows = list(unique.values())
-    inserted = await transaction.insert_inbound(rows, [conversations[(m.account_id, m.wa_id)] for m in rows])
+    inserted = await transaction.insert_inbound(rows, [conversations[_user(m)] for m in rows])
     if not inserted:
         return [False] * len(messages), []
     new = {(row.account_id, row.wa_message_id) for row in inserted}
@@ -282,9 +353,9 @@ async def store_inbound(
     sender: dict[UUID, tuple[UUID, str]] = {}
     newest: dict[UUID, datetime] = {}
     for message in rows:
-        conversation_id = conversations[(message.account_id, message.wa_id)]
+        conversation_id = conversations[_user(message)]
         if (message.account_id, message.wa_message_id) in new:
-            sender[conversation_id] = (message.account_id, message.wa_id)
+            sender[conversation_id] = (message.account_id, contact_wa_ids[conversation_id])
             newest[conversation_id] = max(newest.get(conversation_id, message.sent_at), message.sent_at)
     ids = sorted(per_conversation)
     touched = await transaction.touch_conversations(

@@ -12,7 +12,7 @@ SELECT id, phone_number_id, access_token, messages_per_second FROM accounts WHER
 
 -- name: load_conversation_ref
 -- What sending needs to know about a conversation of the account.
-SELECT c.id, c.account_id, k.wa_id AS contact_wa_id, c.last_inbound_at
+SELECT c.id, c.account_id, k.wa_id AS contact_wa_id, k.user_id AS contact_user_id, c.last_inbound_at
 FROM conversations c JOIN contacts k ON k.id = c.contact_id
 WHERE c.id = :conversation_id AND c.account_id = :account_id;
 
@@ -21,13 +21,14 @@ WHERE c.id = :conversation_id AND c.account_id = :account_id;
 -- existing rows too).
 WITH contact AS (
     INSERT INTO contacts (account_id, wa_id) VALUES (:account_id, :wa_id)
-    ON CONFLICT (account_id, wa_id) DO UPDATE SET wa_id = EXCLUDED.wa_id
-    RETURNING id, wa_id
+    ON CONFLICT (account_id, wa_id) WHERE wa_id IS NOT NULL DO UPDATE SET wa_id = EXCLUDED.wa_id
+    RETURNING id, wa_id, user_id
 ), conversation AS (
     INSERT INTO conversations (account_id, contact_id)
     SELECT :account_id, contact.id FROM contact
     ON CONFLICT (account_id, contact_id) DO UPDATE SET contact_id = EXCLUDED.contact_id
     RETURNING id, account_id, contact_id, last_inbound_at
 )
-SELECT conversation.id, conversation.account_id, contact.wa_id AS contact_wa_id, conversation.last_inbound_at
+SELECT conversation.id, conversation.account_id, contact.wa_id AS contact_wa_id,
+       contact.user_id AS contact_user_id, conversation.last_inbound_at
 FROM conversation JOIN contact ON contact.id = conversation.contact_id;

@@ -16,10 +16,11 @@
 WITH input AS (
     SELECT * FROM unnest(
         :message_ids::uuid[], :account_ids::uuid[], :conversation_ids::uuid[], :contact_wa_ids::text[],
+        :contact_user_ids::text[],
         :types::text[], :bodies::text[], :reply_tos::text[], :statuses::text[], :idempotency_keys::text[],
         :request_hashes::bytea[], :lease_seconds::float8[], :max_age_seconds::float8[],
         :slot_seconds::float8[], :max_pacing_wait_seconds::float8[]
-    ) AS i(message_id, account_id, conversation_id, contact_wa_id, type, body, reply_to, status,
+    ) AS i(message_id, account_id, conversation_id, contact_wa_id, contact_user_id, type, body, reply_to, status,
            idempotency_key, request_hash, lease_seconds, max_age_seconds, slot_seconds, max_pacing_wait_seconds)
 ), pacing AS (
     SELECT p.account_id, p.next_slot_at FROM send_pacing p
@@ -78,10 +79,10 @@ WITH input AS (
     UPDATE conversations SET last_message_at = now(), last_activity_at = now()
     WHERE id IN (SELECT conversation_id FROM target)
 ), m AS (
-    INSERT INTO messages (id, account_id, conversation_id, direction, contact_wa_id, type, body,
+    INSERT INTO messages (id, account_id, conversation_id, direction, contact_wa_id, contact_user_id, type, body,
                           reply_to_wa_message_id, status, error_code, error_message, failed_at,
                           attempts, next_attempt_at, lease_expires_at, expires_at)
-    SELECT t.message_id, t.account_id, t.conversation_id, 'outbound', t.contact_wa_id, t.type,
+    SELECT t.message_id, t.account_id, t.conversation_id, 'outbound', t.contact_wa_id, t.contact_user_id, t.type,
            t.body::jsonb, t.reply_to,
            CASE WHEN t.refusal IS NULL THEN t.status ELSE 'failed' END,
            t.refusal,

@@ -69,7 +69,8 @@ class OutboxQueue:
                 ClaimedMessage(
                     id=row["id"],
                     account_id=row["account_id"],
-                    contact_wa_id=row["contact_wa_id"],
+                    contact_wa_id=row["contact_wa_id"] or "",
+                    contact_user_id=row["contact_user_id"] or "",
                     content=Content(row["type"], row["body"].encode(), row["reply_to_wa_message_id"]),
                     attempts=row["attempts"],
                     # Counted from the end of the claim, not its start: a claim that took long
@@ -95,11 +96,13 @@ class OutboxQueue:
         )
         return bool(found)
 
-    async def pause_recipient(self, account_id: UUID, contact_wa_id: str, delay_seconds: float) -> None:
+    async def pause_recipient(self, message: ClaimedMessage, delay_seconds: float) -> None:
+        """The queued messages to the same recipient as `message` wait too."""
         await self.pool.run(
             SQL.pause_recipient,
-            account_id=account_id,
-            contact_wa_id=contact_wa_id,
+            account_id=message.account_id,
+            contact_wa_id=message.contact_wa_id or None,
+            contact_user_id=message.contact_user_id or None,
             delay_seconds=delay_seconds,
         )
 

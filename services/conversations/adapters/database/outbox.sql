@@ -56,7 +56,7 @@ FROM (
     ) picked
 ) claimed
 WHERE m.id = claimed.id
-RETURNING m.id, m.account_id, m.contact_wa_id, m.type, m.body::text AS body, m.reply_to_wa_message_id,
+RETURNING m.id, m.account_id, m.contact_wa_id, m.contact_user_id, m.type, m.body::text AS body, m.reply_to_wa_message_id,
           m.attempts, m.expires_at, m.created_at, now() AS now, clock_timestamp() AS answered_at;
 
 -- name: advance_pacing
@@ -81,7 +81,10 @@ UPDATE messages m
 SET next_attempt_at = greatest(m.next_attempt_at, now() + make_interval(secs => :delay_seconds * q.turn))
 FROM (
     SELECT id, row_number() OVER (ORDER BY created_at, id) AS turn FROM messages
-    WHERE account_id = :account_id AND contact_wa_id = :contact_wa_id AND status = 'queued'
+    WHERE account_id = :account_id AND status = 'queued'
+      -- The recipient as the send named them: by phone, or by BSUID when it had no phone.
+      AND (contact_wa_id = :contact_wa_id
+           OR (:contact_wa_id::text IS NULL AND contact_user_id = :contact_user_id))
 ) AS q
 WHERE m.id = q.id AND m.status = 'queued';
 

@@ -27,7 +27,7 @@ def message(row: asyncpg.Record) -> Message:
         account_id=row["account_id"],
         conversation_id=row["conversation_id"],
         direction=Direction(row["direction"]),
-        contact_wa_id=row["contact_wa_id"],
+        contact_wa_id=row["contact_wa_id"] or "",
         content=Content(row["type"], row["body"].encode(), row["reply_to_wa_message_id"]),
         status=MessageStatus(row["status"]),
         wa_message_id=row["wa_message_id"],
@@ -66,14 +66,20 @@ def media_of_fields(fields: Mapping[str, Any], media_id: UUID) -> Media:
 
 
 def conversation_ref(row: asyncpg.Record) -> ConversationRef:
-    return ConversationRef(row["id"], row["account_id"], row["contact_wa_id"], row["last_inbound_at"])
+    return ConversationRef(
+        row["id"],
+        row["account_id"],
+        row["contact_wa_id"] or "",
+        row["last_inbound_at"],
+        row["contact_user_id"] or "",
+    )
 
 
 def conversation(row: asyncpg.Record) -> Conversation:
     return Conversation(
         id=row["id"],
         account_id=row["account_id"],
-        contact_wa_id=row["contact_wa_id"],
+        contact_wa_id=row["contact_wa_id"] or "",
         contact_name=row["contact_name"],
         created_at=row["created_at"],
         last_message_at=row["last_message_at"],
@@ -81,6 +87,9 @@ def conversation(row: asyncpg.Record) -> Conversation:
         last_activity_at=row["last_activity_at"],
         unread_count=row["unread_count"],
         read_receipt=read_receipt_of_json(row["read_receipt"]) if row["read_receipt"] else None,
+        contact_user_id=row["contact_user_id"] or "",
+        contact_username=row["contact_username"] or "",
+        contact_marketing_opt_out=row["contact_marketing_opt_out"],
     )
 
 

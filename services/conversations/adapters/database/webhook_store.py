@@ -22,7 +22,9 @@ from services.conversations.domain.errors import Unavailable
 from services.conversations.domain.media import WEBHOOK_MEDIA_LIFETIME, WHATSAPP_MEDIA_UPLOAD_ERROR
 from services.conversations.domain.notifications import (
     AppSecret,
+    ChangedContact,
     NewEvent,
+    Sender,
     StatusTarget,
     StoredInbound,
     StoredNotification,
@@ -31,7 +33,12 @@ from services.conversations.domain.notifications import (
 )
 from services.conversations.domain.statuses import Delivery, StatusReport
 from services.conversations.domain.templates import STATUSES, TemplateStatusChange
-from services.conversations.domain.webhook_changes import Inbound, StatusUpdate
+from services.conversations.domain.webhook_changes import (
+    IdentityChange,
+    Inbound,
+    MarketingPreference,
+    StatusUpdate,
+)
 from services.conversations.use_cases.ports import LostDeadlock
 
 SQL = Queries("webhooks.sql")
@@ -94,18 +101,59 @@ class WebhookTransaction:
         )
         return len(rows)
 
-    async def open_conversations(
-        self, senders: Sequence[tuple[UUID, str, str]]
-    ) -> dict[tuple[UUID, str], UUID]:
-        """Each (account, wa_id, profile name)'s conversation, opened if new; senders must be
-        unique by (account, wa_id)."""
+    async def change_identities(self, changes: Sequence[IdentityChange]) -> list[ChangedContact]:
+        rows = await self.transaction.run(
+            SQL.change_identities,
+            account_ids=[c.account_id for c in changes],
+            old_wa_ids=[c.old_wa_id or None for c in changes],
+            old_user_ids=[c.old_user_id or None for c in changes],
+            new_wa_ids=[c.new_wa_id or None for c in changes],
+            new_user_ids=[c.new_user_id or None for c in changes],
+        )
+        return [
+            ChangedContact(row["account_id"], row["old_wa_id"] or "", row["conversation_id"], row["resource"])
+            for row in rows
+        ]
+
+    async def identify_contacts(self, users: Sequence[tuple[UUID, str, str]]) -> None:
+        """Makes sure each (account, wa_id, user_id) has a contact ("" for not given)."""
+        await self.transaction.run(
+            SQL.identify_contacts,
+            account_ids=[u[0] for u in users],
+            wa_ids=[u[1] or None for u in users],
+            user_ids=[u[2] or None for u in users],
+        )
+
+    async def open_conversations(self, senders: Sequence[Sender]) -> list[tuple[UUID, str]]:
+        """Each sender's (conversation, contact's phone number or ""), opened if new; their
+        contacts must exist (identify_contacts)."""
         rows = await self.transaction.run(
             SQL.open_conversations,
-            account_ids=[s[0] for s in senders],
-            wa_ids=[s[1] for s in senders],
-            profile_names=[s[2] for s in senders],
+            account_ids=[s.account_id for s in senders],
+            wa_ids=[s.wa_id or None for s in senders],
+            user_ids=[s.user_id or None for s in senders],
+            profile_names=[s.profile_name or None for s in senders],
+            usernames=[s.username or None for s in senders],
         )
-        return {(row["account_id"], row["wa_id"]): row["conversation_id"] for row in rows}
+        opened: list[tuple[UUID, str] | None] = [None] * len(senders)
+        for row in rows:
+            opened[row["ordinal"] - 1] = (row["conversation_id"], row["wa_id"] or "")
+        if any(o is None for o in opened):
+            raise LookupError("a sender without a contact: identify_contacts first")
+        return [o for o in opened if o is not None]
+
+    async def record_preferences(
+        self, preferences: Sequence[MarketingPreference]
+    ) -> list[TouchedConversation]:
+        rows = await self.transaction.run(
+            SQL.record_preferences,
+            account_ids=[p.account_id for p in preferences],
+            wa_ids=[p.wa_id or None for p in preferences],
+            user_ids=[p.user_id or None for p in preferences],
+            opted_out=[p.opted_out for p in preferences],
+            ats=[p.at for p in preferences],
+        )
+        return [TouchedConversation(row["id"], row["account_id"], row["resource"]) for row in rows]
 
     async def insert_inbound(
         self, messages: Sequence[Inbound], conversation_ids: Sequence[UUID]
@@ -115,7 +163,8 @@ class WebhookTransaction:
             SQL.insert_inbound,
             account_ids=[m.account_id for m in messages],
             conversation_ids=list(conversation_ids),
-            wa_ids=[m.wa_id for m in messages],
+            wa_ids=[m.wa_id or None for m in messages],
+            user_ids=[m.user_id or None for m in messages],
             types=[m.type for m in messages],
             bodies=[m.body_json for m in messages],
             reply_tos=[m.reply_to for m in messages],

@@ -54,43 +54,143 @@ FROM (SELECT id, coalesce((outcome->>'apply_failures')::int, 0) + 1 AS failures
 WHERE n.id = f.id AND n.state = 'received'
 RETURNING n.state;
 
--- name: open_conversations
--- Each sender's contact (profile name refreshed when given) and conversation, opened if new.
--- Rows are unique by (account, wa_id) and sorted so: contacts are locked in that order.
-WITH contact AS (
-    INSERT INTO contacts (account_id, wa_id, profile_name)
-    SELECT * FROM unnest(:account_ids::uuid[], :wa_ids::text[], :profile_names::text[])
-    ORDER BY 1, 2
-    ON CONFLICT (account_id, wa_id) DO UPDATE
-    SET profile_name = CASE WHEN EXCLUDED.profile_name <> '' THEN EXCLUDED.profile_name
-                            ELSE contacts.profile_name END,
+-- name: change_identities
+-- A user's new phone number or BSUID (system messages), one change per array element, in order:
+-- the contact known by the old ones (by BSUID first, then phone) takes them, keeping its
+-- conversation. Skipped when another contact already has them. Its conversation, if any.
+WITH input AS (
+    SELECT * FROM unnest(:account_ids::uuid[], :old_wa_ids::text[], :old_user_ids::text[],
+                         :new_wa_ids::text[], :new_user_ids::text[]) WITH ORDINALITY
+         AS i(account_id, old_wa_id, old_user_id, new_wa_id, new_user_id, ordinal)
+), target AS (
+    SELECT DISTINCT ON (contact_id) i.*, contact_id FROM input i
+    CROSS JOIN LATERAL (
+        SELECT coalesce(
+            (SELECT id FROM contacts WHERE account_id = i.account_id AND user_id = i.old_user_id),
+            (SELECT id FROM contacts WHERE account_id = i.account_id AND wa_id = i.old_wa_id)) AS contact_id
+    ) found
+    WHERE contact_id IS NOT NULL
+    ORDER BY contact_id, i.ordinal DESC
+), changed AS (
+    UPDATE contacts k
+    SET wa_id = coalesce(t.new_wa_id, k.wa_id), user_id = coalesce(t.new_user_id, k.user_id),
         updated_at = now()
-    RETURNING id, account_id, wa_id
+    FROM target t
+    WHERE k.id = t.contact_id
+      AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.account_id = k.account_id AND o.id <> k.id
+                      AND (o.wa_id = t.new_wa_id OR o.user_id = t.new_user_id))
+    -- `k` is the row as changed, which a join after this statement would not see yet.
+    RETURNING k.account_id, t.old_wa_id,
+              (SELECT c.id FROM conversations c WHERE c.contact_id = k.id) AS conversation_id,
+              (SELECT pigeon_conversation_json(c, k)::text FROM conversations c WHERE c.contact_id = k.id)
+                  AS resource
+)
+SELECT * FROM changed;
+
+-- name: identify_contacts
+-- The contacts of these users (one per array element; a phone number, a BSUID or both): one
+-- known by one of the two gets the other, one known by neither is added. Matched by BSUID
+-- first, then phone; an identifier another contact has already is left to it.
+WITH input AS (
+    SELECT * FROM unnest(:account_ids::uuid[], :wa_ids::text[], :user_ids::text[]) WITH ORDINALITY
+         AS i(account_id, wa_id, user_id, ordinal)
+), by_user_id AS (
+    SELECT DISTINCT ON (i.account_id, i.user_id) i.*, k.id AS contact_id FROM input i
+    JOIN contacts k ON k.account_id = i.account_id AND k.user_id = i.user_id
+    WHERE i.wa_id IS NOT NULL AND k.wa_id IS NULL
+    ORDER BY i.account_id, i.user_id, i.ordinal
+), by_wa_id AS (
+    -- Known by phone: the BSUID is added, or replaced by a new one (Meta gives a user a new
+    -- BSUID with a new number, and may not say so before the next message).
+    SELECT DISTINCT ON (i.account_id, i.wa_id) i.*, k.id AS contact_id FROM input i
+    JOIN contacts k ON k.account_id = i.account_id AND k.wa_id = i.wa_id
+    WHERE i.user_id IS NOT NULL AND k.user_id IS DISTINCT FROM i.user_id
+      AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.account_id = i.account_id AND o.user_id = i.user_id)
+    ORDER BY i.account_id, i.wa_id, i.ordinal
+), phone_added AS (
+    UPDATE contacts k SET wa_id = f.wa_id, updated_at = now()
+    FROM by_user_id f
+    WHERE k.id = f.contact_id
+      AND NOT EXISTS (SELECT 1 FROM contacts o WHERE o.account_id = f.account_id AND o.wa_id = f.wa_id)
+), user_id_added AS (
+    UPDATE contacts k SET user_id = f.user_id, updated_at = now()
+    FROM by_wa_id f
+    WHERE k.id = f.contact_id
+)
+-- Those with more identifiers first: of two new rows for one user, the fuller one is kept.
+INSERT INTO contacts (account_id, wa_id, user_id)
+SELECT i.account_id, i.wa_id, i.user_id FROM input i
+WHERE NOT EXISTS (SELECT 1 FROM contacts k WHERE k.account_id = i.account_id
+                  AND (k.wa_id = i.wa_id OR k.user_id = i.user_id))
+ORDER BY (i.wa_id IS NULL) OR (i.user_id IS NULL), i.ordinal
+ON CONFLICT DO NOTHING;
+
+-- name: open_conversations
+-- Each sender's conversation (one per array element, its contact found by BSUID first, then
+-- phone: identify_contacts made it), opened if new; profile names and usernames refreshed
+-- when given. `ordinal`: whose.
+WITH input AS (
+    SELECT * FROM unnest(:account_ids::uuid[], :wa_ids::text[], :user_ids::text[],
+                         :profile_names::text[], :usernames::text[]) WITH ORDINALITY
+         AS i(account_id, wa_id, user_id, profile_name, username, ordinal)
+), found AS (
+    SELECT i.*, coalesce(
+        (SELECT id FROM contacts WHERE account_id = i.account_id AND user_id = i.user_id),
+        (SELECT id FROM contacts WHERE account_id = i.account_id AND wa_id = i.wa_id)) AS contact_id
+    FROM input i
+), named AS (
+    UPDATE contacts k
+    SET profile_name = coalesce(f.profile_name, k.profile_name), username = coalesce(f.username, k.username),
+        updated_at = now()
+    FROM (SELECT DISTINCT ON (contact_id) contact_id, profile_name, username FROM found
+          WHERE profile_name IS NOT NULL OR username IS NOT NULL
+          ORDER BY contact_id, ordinal DESC) AS f
+    WHERE k.id = f.contact_id
 ), conversation AS (
     -- The no-op DO UPDATE makes RETURNING yield an existing conversation too.
     INSERT INTO conversations (account_id, contact_id)
-    SELECT account_id, id FROM contact ORDER BY id
+    SELECT DISTINCT account_id, contact_id FROM found WHERE contact_id IS NOT NULL ORDER BY contact_id
     ON CONFLICT (account_id, contact_id) DO UPDATE SET contact_id = EXCLUDED.contact_id
     RETURNING id, contact_id
 )
-SELECT contact.account_id, contact.wa_id, conversation.id AS conversation_id
-FROM contact JOIN conversation ON conversation.contact_id = contact.id;
+SELECT f.ordinal, conversation.id AS conversation_id, k.wa_id
+FROM found f JOIN conversation ON conversation.contact_id = f.contact_id JOIN contacts k ON k.id = f.contact_id;
+
+-- name: record_preferences
+-- Users' marketing preferences (one per array element, each user once), on their contacts
+-- (identify_contacts made them): one older than the stored one is ignored, as webhooks
+-- arrive in any order. The conversations of the contacts it changed.
+WITH input AS (
+    SELECT * FROM unnest(:account_ids::uuid[], :wa_ids::text[], :user_ids::text[], :opted_out::bool[],
+                         :ats::timestamptz[]) AS i(account_id, wa_id, user_id, opted_out, at)
+), changed AS (
+    UPDATE contacts k SET marketing_opt_out = i.opted_out, marketing_preference_at = i.at, updated_at = now()
+    FROM input i
+    WHERE k.id = coalesce(
+            (SELECT id FROM contacts WHERE account_id = i.account_id AND user_id = i.user_id),
+            (SELECT id FROM contacts WHERE account_id = i.account_id AND wa_id = i.wa_id))
+      AND (k.marketing_preference_at IS NULL OR k.marketing_preference_at < i.at)
+    RETURNING (SELECT c.id FROM conversations c WHERE c.contact_id = k.id) AS id, k.account_id,
+              (SELECT pigeon_conversation_json(c, k)::text FROM conversations c WHERE c.contact_id = k.id)
+                  AS resource
+)
+SELECT * FROM changed WHERE id IS NOT NULL;
 
 -- name: insert_inbound
 -- Inbound messages, one per array element; one already stored (same WhatsApp id) is skipped.
 -- One with a file (a wa_media_id) gets its media row, pending a copy, in the same statement:
 -- its resource is built here, as the message's own does not see that row yet.
 WITH input AS (
-    SELECT * FROM unnest(:account_ids::uuid[], :conversation_ids::uuid[], :wa_ids::text[], :types::text[],
-                         :bodies::text[], :reply_tos::text[], :wa_message_ids::text[],
+    SELECT * FROM unnest(:account_ids::uuid[], :conversation_ids::uuid[], :wa_ids::text[], :user_ids::text[],
+                         :types::text[], :bodies::text[], :reply_tos::text[], :wa_message_ids::text[],
                          :sent_ats::timestamptz[], :wa_media_ids::text[], :mime_types::text[],
                          :filenames::text[], :captions::text[]) WITH ORDINALITY
-         AS i(account_id, conversation_id, wa_id, type, body, reply_to, wa_message_id, sent_at,
+         AS i(account_id, conversation_id, wa_id, user_id, type, body, reply_to, wa_message_id, sent_at,
               wa_media_id, mime_type, filename, caption, ordinal)
 ), message AS (
-    INSERT INTO messages (account_id, conversation_id, direction, contact_wa_id, type, body,
+    INSERT INTO messages (account_id, conversation_id, direction, contact_wa_id, contact_user_id, type, body,
                           reply_to_wa_message_id, status, wa_message_id, created_at, media_id)
-    SELECT account_id, conversation_id, 'inbound', wa_id, type, body::jsonb, reply_to, 'received',
+    SELECT account_id, conversation_id, 'inbound', wa_id, user_id, type, body::jsonb, reply_to, 'received',
            wa_message_id, sent_at, CASE WHEN wa_media_id IS NOT NULL THEN gen_random_uuid() END
     FROM input ORDER BY ordinal
     ON CONFLICT (account_id, wa_message_id) WHERE wa_message_id IS NOT NULL DO NOTHING
