@@ -734,7 +734,13 @@ async def test_inbound_from_the_simulator_reaches_the_websocket(hooked: Running)
     assert [f["type"] for f in frames] == ["message.received", "conversation.updated"]
     assert frames[0]["data"]["text"] == {"body": "Is anyone there?"}
     assert frames[0]["data"]["wa_message_id"] == answer["wa_message_id"]
-    assert frames[1]["data"]["contact"] == {"wa_id": "15550008000", "name": "Zoe"}
+    assert frames[1]["data"]["contact"] == {
+        "wa_id": "15550008000",
+        "user_id": None,
+        "username": None,
+        "name": "Zoe",
+        "marketing_opt_out": False,
+    }
     assert frames[1]["data"]["unread_count"] == 1
 
 

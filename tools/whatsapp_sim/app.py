@@ -71,6 +71,8 @@ MAX_RECORDS = 200_000
 
 _VERSION = re.compile(r"v\d+\.\d+")
 _RECIPIENT = re.compile(r"\+?[0-9]{5,20}")
+# Meta's business-scoped user id: country code, period, up to 128 alphanumerics ("ENT." for a parent).
+_BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 _WA_ID = re.compile(r"[0-9]{5,20}")
 _FAILED_PREFIX = "1997"
 _DELAY_PREFIX = "1998"
@@ -407,17 +409,28 @@ def graph_error(
 
 
 def validate_send(body: Any) -> str:
-    """Checks a send body the way the Cloud API does; returns `to`, raises Invalid."""
+    """Checks a send body the way the Cloud API does; returns `to`, or `recipient` (a BSUID)
+    when there is no `to` (Meta: either or both, `to` wins), raises Invalid."""
     if not isinstance(body, dict):
         raise Invalid(100, "The request body must be a JSON object.")
     product = required(body, "messaging_product", "messaging_product")
     if product != "whatsapp":
         raise Invalid(100, "Param messaging_product must be 'whatsapp'.")
-    to = required(body, "to", "to")
-    if not isinstance(to, str):
-        raise Invalid(100, "Param to must be a string.")
-    if not _RECIPIENT.fullmatch(to):
-        raise Invalid(131009, "Param to must be a phone number: 5 to 20 digits, optionally after a '+'.")
+    if "to" not in body and "recipient" in body:
+        recipient = body["recipient"]
+        if not isinstance(recipient, str) or not _BSUID.fullmatch(recipient):
+            raise Invalid(
+                100, "Param recipient must be a business-scoped user ID such as US.13491208655302741918."
+            )
+        to = recipient
+    else:
+        to = required(body, "to", "to")
+        if not isinstance(to, str):
+            raise Invalid(100, "Param to must be a string.")
+        if not _RECIPIENT.fullmatch(to):
+            # A BSUID in `to` included: Meta does not deliver it (partners report it silently
+            # dropped); the simulator says so instead of pretending to send.
+            raise Invalid(131009, "Param to must be a phone number: 5 to 20 digits, optionally after a '+'.")
     recipient_type = body.get("recipient_type")
     if recipient_type is not None and recipient_type != "individual":
         raise Invalid(100, "Param recipient_type must be 'individual'.")
@@ -647,8 +660,8 @@ async def send_message(request: web.Request) -> web.Response:
         body = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError:
         body = None
-    if isinstance(body, dict) and isinstance(body.get("to"), str):
-        record.to = body["to"]
+    if isinstance(body, dict) and isinstance(body.get("to", body.get("recipient")), str):
+        record.to = body.get("to", body.get("recipient"))
 
     outcome = _decide(request, config, state, phone_number_id, body)
     delay = outcome.extra_delay + config.latency.sample_seconds()
@@ -695,7 +708,8 @@ def _decide(
             return _failed(*refused)
     if not _admit(state.windows, phone_number_id, config.mps_for(number)):
         return _failed(130429)
-    digits = to.removeprefix("+")
+    by_user_id = _BSUID.fullmatch(to) is not None
+    digits = "" if by_user_id else to.removeprefix("+")
     if (code := _error_trigger(digits)) is not None:
         return _failed(code)
     if config.error_rate > 0 and random.random() < config.error_rate:
@@ -703,13 +717,16 @@ def _decide(
     wamid = _new_wamid()
     payload = {
         "messaging_product": "whatsapp",
-        "contacts": [{"input": to, "wa_id": digits}],
+        # Meta's answer names a BSUID recipient by `user_id`, a phone number by `wa_id`.
+        "contacts": [{"input": to, "user_id": to} if by_user_id else {"input": to, "wa_id": digits}],
         "messages": [{"id": wamid, "message_status": "accepted"}],
     }
     ok = web.Response(body=orjson.dumps(payload), content_type="application/json")
     statuses = None
     if config.webhook_url and number.app_secret:
-        statuses = _status_plan(config, state, phone_number_id, number, wamid, digits, body)
+        statuses = _status_plan(
+            config, state, phone_number_id, number, wamid, to if by_user_id else digits, body
+        )
     return Outcome(ok, wamid=wamid, extra_delay=_extra_delay(digits), statuses=statuses)
 
 
@@ -744,11 +761,13 @@ def _status_plan(
     phone_number_id: str,
     number: PhoneNumber,
     wamid: str,
-    digits: str,
+    recipient: str,
     body: dict[str, Any],
 ) -> StatusPlan:
+    """`recipient`: the phone number's digits, or the BSUID sent to."""
     failure = None
-    if (code := _failure_trigger(digits)) is not None:
+    by_user_id = _BSUID.fullmatch(recipient) is not None
+    if not by_user_id and (code := _failure_trigger(recipient)) is not None:
         failure = (code, error_title(code), error_info(code).details)
     elif (unknown := _unknown_media_id(state, phone_number_id, body)) is not None:
         # As Meta: the send is accepted, and its failed status says the media would not do.
@@ -758,7 +777,8 @@ def _status_plan(
         business=Business.of(phone_number_id, number),
         url=config.webhook_url,
         wamid=wamid,
-        recipient_id=digits,
+        recipient_id="" if by_user_id else recipient,
+        recipient_user_id=recipient if by_user_id else "",
         biz_opaque_callback_data=body.get("biz_opaque_callback_data"),
         sequence=status_sequence(config, failing=failure is not None),
         copies=_copies(config),
@@ -872,9 +892,10 @@ def _registered(config: SimConfig, data: dict[str, Any]) -> tuple[str, PhoneNumb
     return phone_number_id, number
 
 
-def _inbound_message(item: Any, sender: str, where: str) -> dict[str, Any]:
-    """Meta's inbound message: from, id, timestamp, then the given fields. A given `id` or
-    `timestamp` is kept, so a test can replay a message Meta already delivered."""
+def _inbound_message(item: Any, sender: str, user_id: str, where: str) -> dict[str, Any]:
+    """Meta's inbound message: from (when the phone number is shared), from_user_id (when the
+    BSUID is given), id, timestamp, then the given fields. A given `id` or `timestamp` is
+    kept, so a test can replay a message Meta already delivered."""
     if not isinstance(item, dict):
         raise ValueError(f"{where} must be a JSON object")
     kind = item.get("type")
@@ -889,14 +910,17 @@ def _inbound_message(item: Any, sender: str, where: str) -> dict[str, Any]:
     if isinstance(timestamp, bool) or not isinstance(timestamp, str | int):
         raise ValueError(f"{where}['timestamp'] must be unix seconds")
     rest = {key: value for key, value in item.items() if key not in ("id", "timestamp")}
-    return {"from": sender, "id": wamid, "timestamp": str(timestamp), **rest}
+    who = ({"from": sender} if sender else {}) | ({"from_user_id": user_id} if user_id else {})
+    return {**who, "id": wamid, "timestamp": str(timestamp), **rest}
 
 
 async def post_inbound(request: web.Request) -> web.Response:
     """Sends Meta's webhook for messages from a customer and answers what pigeon answered.
 
-    Body: {"phone_number_id", "from", "profile_name"?, "message": {...}} or "messages": [...]
-    (one notification holding them all). A media message may give "media" (see
+    Body: {"phone_number_id", "from"?, "user_id"?, "username"?, "profile_name"?, "message": {...}}
+    or "messages": [...] (one notification holding them all). "from" is the customer's phone
+    number, "user_id" their business-scoped user id (BSUID): at least one; without "from" the
+    customer is one whose phone number Meta withholds (a username user). A media message may give "media" (see
     `parse_inbound_media`) instead of its object: the simulator makes and keeps the bytes and
     sends Meta's object for them. Answers {"wa_message_id" or "wa_message_ids", "webhook_status"}:
     pigeon's HTTP status, null if it could not be reached; and with media, "media": {"id",
@@ -909,9 +933,17 @@ async def post_inbound(request: web.Request) -> web.Response:
             raise ValueError("the body must be a JSON object")
         url = _webhook_url(config)
         phone_number_id, number = _registered(config, data)
-        sender = data.get("from")
-        if not isinstance(sender, str) or not _WA_ID.fullmatch(sender):
+        sender = data.get("from", "")
+        if not isinstance(sender, str) or (sender and not _WA_ID.fullmatch(sender)):
             raise ValueError("from must be the customer's wa_id: 5 to 20 digits")
+        user_id = data.get("user_id", "")
+        if not isinstance(user_id, str) or (user_id and not _BSUID.fullmatch(user_id)):
+            raise ValueError("user_id must be a BSUID such as US.13491208655302741918")
+        if not (sender or user_id):
+            raise ValueError("give from (a phone number), user_id (a BSUID) or both")
+        username = data.get("username", "")
+        if not isinstance(username, str):
+            raise ValueError("username must be a string")
         profile_name = data.get("profile_name", DEFAULT_PROFILE_NAME)
         if not isinstance(profile_name, str):
             raise ValueError("profile_name must be a string")
@@ -925,7 +957,9 @@ async def post_inbound(request: web.Request) -> web.Response:
         else:
             raise ValueError("messages must be a non-empty list")
         where = "message" if single else "messages[{}]"
-        messages = [_inbound_message(item, sender, where.format(index)) for index, item in enumerate(items)]
+        messages = [
+            _inbound_message(item, sender, user_id, where.format(index)) for index, item in enumerate(items)
+        ]
         specs = [parse_inbound_media(message, where.format(index)) for index, message in enumerate(messages)]
     except ValueError as exc:  # includes a body that is not JSON
         return _bad_request(str(exc))
@@ -937,7 +971,8 @@ async def post_inbound(request: web.Request) -> web.Response:
     for message in messages:
         request.app[STATE].keep_inbound(phone_number_id, message["id"])
     business = Business.of(phone_number_id, number)
-    body = orjson.dumps(notification(business, inbound_value(sender, profile_name, messages)))
+    value = inbound_value(sender, profile_name, messages, user_id, username)
+    body = orjson.dumps(notification(business, value))
     delivery = Delivery("inbound", url, phone_number_id, body, sign(body, business.app_secret))
     status = await request.app[STATE].webhooks.deliver_now(delivery, _copies(config))
     ids = [message["id"] for message in messages]

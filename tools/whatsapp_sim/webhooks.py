@@ -102,6 +102,7 @@ class StatusPlan:
     business: Business
     url: str
     wamid: str
+    # The phone number sent to, "" for a send to a BSUID (`recipient_user_id`).
     recipient_id: str
     biz_opaque_callback_data: str | None
     # (seconds after the answer, status), in the order they go out.
@@ -109,6 +110,7 @@ class StatusPlan:
     copies: int
     # The error a "failed" status carries: (code, title, details).
     failure: tuple[int, str, str] | None = None
+    recipient_user_id: str = ""
 
 
 def status_sequence(config: SimConfig, failing: bool) -> tuple[tuple[float, str], ...]:
@@ -121,12 +123,12 @@ def status_sequence(config: SimConfig, failing: bool) -> tuple[tuple[float, str]
 
 def status_object(plan: StatusPlan, status: str, now: int) -> dict[str, Any]:
     """One entry of `value.statuses`, shaped like Meta's."""
-    item: dict[str, Any] = {
-        "id": plan.wamid,
-        "status": status,
-        "timestamp": str(now),
-        "recipient_id": plan.recipient_id,
-    }
+    item: dict[str, Any] = {"id": plan.wamid, "status": status, "timestamp": str(now)}
+    # Meta: `recipient_id` only when sent to a phone number; `recipient_user_id` for a BSUID.
+    if plan.recipient_id:
+        item["recipient_id"] = plan.recipient_id
+    if plan.recipient_user_id:
+        item["recipient_user_id"] = plan.recipient_user_id
     if plan.biz_opaque_callback_data is not None:
         item["biz_opaque_callback_data"] = plan.biz_opaque_callback_data
     if status == "failed" and plan.failure is not None:
@@ -147,12 +149,22 @@ def status_object(plan: StatusPlan, status: str, now: int) -> dict[str, Any]:
 
 def _conversation_id(plan: StatusPlan) -> str:
     # Stable per business number and recipient, like one open conversation, without keeping state.
-    key = f"{plan.business.phone_number_id}:{plan.recipient_id}".encode()
+    key = f"{plan.business.phone_number_id}:{plan.recipient_id or plan.recipient_user_id}".encode()
     return hashlib.md5(key, usedforsecurity=False).hexdigest()
 
 
-def inbound_value(sender: str, profile_name: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"contacts": [{"profile": {"name": profile_name}, "wa_id": sender}], "messages": messages}
+def inbound_value(
+    sender: str, profile_name: str, messages: list[dict[str, Any]], user_id: str = "", username: str = ""
+) -> dict[str, Any]:
+    """A `messages` change's value from a customer: `sender` their phone number, "" when
+    withheld (a user with a username: then only the BSUID, Meta's "Business-scoped user IDs")."""
+    profile = {"name": profile_name} | ({"username": username} if username else {})
+    contact: dict[str, Any] = {"profile": profile}
+    if sender:
+        contact["wa_id"] = sender
+    if user_id:
+        contact["user_id"] = user_id
+    return {"contacts": [contact], "messages": messages}
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,7 +87,7 @@ class Changes:
     identity_changes: list[IdentityChange] = field(default_factory=list)
     preferences: list[MarketingPreference] = field(default_factory=list)
     # What was skipped, and why: other_fields, invalid_messages, invalid_statuses,
-    # invalid_preferences, other_preferences, errors.
+    # invalid_identity_changes, invalid_preferences, other_preferences, errors.
     counts: Counter[str] = field(default_factory=Counter)
     # Phone numbers named that are not of an account this notification's signature covers.
     unknown_numbers: list[str] = field(default_factory=list)
@@ -199,6 +199,13 @@ def identity_change(account_id: UUID, message: dict[str, Any]) -> IdentityChange
     return change
 
 
+def _valid_identity_change(account_id: UUID, message: dict[str, Any]) -> IdentityChange | None:
+    try:
+        return identity_change(account_id, message)
+    except PAYLOAD_ERRORS:
+        return None
+
+
 def parse_inbound(account_id: UUID, profiles: dict[str, tuple[str, str]], message: dict[str, Any]) -> Inbound:
     message_type = str(message.get("type", "unsupported"))
     if message_type == "unsupported":
@@ -206,7 +213,7 @@ def parse_inbound(account_id: UUID, profiles: dict[str, tuple[str, str]], messag
     else:
         body = message.get(message_type, {})
     wa_id, user_id = _text(message.get("from")), _text(message.get("from_user_id"))
-    if change := identity_change(account_id, message):
+    if change := _valid_identity_change(account_id, message):
         # Stored under the contact as the change leaves it.
         wa_id, user_id = change.new_wa_id or wa_id, change.new_user_id or user_id
     if not (wa_id or user_id):
@@ -300,12 +307,16 @@ def changes_in(payload: dict[str, Any], accounts: Mapping[str, UUID], signed_for
         profiles = profiles_in(value)
         for message in _items(value.get("messages")):
             try:
-                inbound = parse_inbound(account_id, profiles, message)
-                change = identity_change(account_id, message)
+                changes.inbound.append(parse_inbound(account_id, profiles, message))
             except PAYLOAD_ERRORS:
                 changes.counts["invalid_messages"] += 1
                 continue
-            changes.inbound.append(inbound)
+            try:
+                change = identity_change(account_id, message)
+            except PAYLOAD_ERRORS:
+                # Stored as the system message it is; the contact stays as it was.
+                changes.counts["invalid_identity_changes"] += 1
+                continue
             if change is not None:
                 changes.identity_changes.append(change)
         for status in _items(value.get("statuses")):
