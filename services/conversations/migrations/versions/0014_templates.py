@@ -8,14 +8,14 @@ by a trigger, due at once; so is a changed WABA id. `synced_at` stays NULL until
 succeeded: until then sends are not checked (nothing to check them against).
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
