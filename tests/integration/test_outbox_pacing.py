@@ -256,7 +256,9 @@ async def test_after_a_pair_rate_limit_the_recipients_messages_take_turns(
         ).message
         for _ in range(3)
     ]
-    await store.outbox.pause_recipient(UUID(account.account_id), queued[0].contact_wa_id, 6.0)
+    first = queued[0]
+    claimed = ClaimedMessage(first.id, first.account_id, first.contact_wa_id, TEMPLATE, 1, 0.0, 60.0)
+    await store.outbox.pause_recipient(claimed, 6.0)
     async with engine.connect() as connection:
         waits = (
             (
