@@ -11,6 +11,7 @@ import grpc
 import orjson
 import pytest
 import pytest_asyncio
+from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pigeon.conversations.v1 import conversations_pb2 as pb
@@ -673,6 +674,59 @@ async def test_list_conversations_pages_newest_activity_first(service: Service, 
     ids = account.conversation_ids
     # Seeded conversation i had its last activity i minutes ago.
     assert seen == [ids[4], ids[0], ids[1], ids[2], ids[3]]
+
+
+async def test_list_conversations_filters_on_the_service_window(
+    service: Service, engine: AsyncEngine
+) -> None:
+    account = await create_account(engine, "Windows", conversations=3)
+    ids = account.conversation_ids
+    # The customers wrote 5 minutes ago (seeded), 30 hours ago, never.
+    async with engine.connect() as connection:
+        await connection.execute(
+            text("UPDATE conversations SET last_inbound_at = now() - interval '30 hours' WHERE id = :id"),
+            {"id": ids[1]},
+        )
+        await connection.execute(
+            text("UPDATE conversations SET last_inbound_at = NULL WHERE id = :id"), {"id": ids[2]}
+        )
+
+    async def listed(**window: Any) -> list[pb.Conversation]:
+        page = await service.stub.ListConversations(
+            pb.ListConversationsRequest(account_id=account.account_id, page_size=1, **window)
+        )
+        found = list(page.conversations)
+        while page.next_page_token:
+            page = await service.stub.ListConversations(
+                pb.ListConversationsRequest(
+                    account_id=account.account_id, page_size=1, page_token=page.next_page_token, **window
+                )
+            )
+            found += page.conversations
+        return found
+
+    every = await listed()
+    assert [c.id for c in every] == ids
+    assert [c.can_send_free_form for c in every] == [True, False, False]
+    assert [c.HasField("window_expires_at") for c in every] == [True, True, False]
+    opened = every[0]
+    assert opened.window_expires_at.ToSeconds() - opened.last_inbound_at.ToSeconds() == 24 * 3600
+    assert [c.id for c in await listed(can_send_free_form=True)] == ids[:1]
+    assert [c.id for c in await listed(can_send_free_form=False)] == ids[1:]
+    # Closing between a day ago and now: the one who wrote 30 hours ago (closed 6 hours ago).
+    day_ago, now = Timestamp(), Timestamp()
+    now.GetCurrentTime()
+    day_ago.FromSeconds(now.ToSeconds() - 24 * 3600)
+    assert [c.id for c in await listed(window_expires_after=day_ago, window_expires_before=now)] == ids[1:2]
+    assert [c.id for c in await listed(window_expires_before=now)] == ids[1:]
+    await expect_status(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        service.stub.ListConversations(
+            pb.ListConversationsRequest(
+                account_id=account.account_id, window_expires_after=now, window_expires_before=day_ago
+            )
+        ),
+    )
 
 
 async def test_list_messages_pages_newest_first(service: Service, account: SeededAccount) -> None:

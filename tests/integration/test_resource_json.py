@@ -141,3 +141,39 @@ async def test_sql_and_the_gateway_build_the_same_resources(
             assert orjson.loads(orjson.dumps(from_gateway)) == from_sql
     finally:
         await reads.pool.close()
+
+
+# What touch_conversations (webhooks.sql) sends in a conversation.updated event.
+CONVERSATION_EVENT = """
+UPDATE conversations c SET last_inbound_at = now() - make_interval(secs => $2::float8 * 3600)
+FROM contacts k
+WHERE c.id = $1 AND k.id = c.contact_id
+RETURNING pigeon_conversation_json(c, k)::text AS resource
+"""
+
+
+@pytest.mark.parametrize(
+    ("hours_ago", "can_send_free_form"), [(1.0, True), (23.9, True), (24.1, False), (None, False)]
+)
+async def test_the_service_window_reads_the_same_in_events_and_over_http(
+    engine: AsyncEngine,
+    database: str,
+    connection: asyncpg.Connection,
+    hours_ago: float | None,
+    can_send_free_form: bool,
+) -> None:
+    """Its close (null when the customer never wrote) and whether it is open, as of the event
+    and as of the read: the same here, a few milliseconds apart."""
+    account = await create_account(engine, "Window resources", conversations=1)
+    account_id, conversation_id = UUID(account.account_id), UUID(account.conversation_ids[0])
+    reads = ReadStore(StatementPool(database, 1))
+    try:
+        from_sql = orjson.loads(await connection.fetchval(CONVERSATION_EVENT, conversation_id, hours_ago))
+        conversation = await reads.get_conversation(account_id, conversation_id)
+    finally:
+        await reads.pool.close()
+    assert conversation is not None
+    from_gateway = orjson.loads(orjson.dumps(conversation_json(conversation_to_proto(conversation))))
+    assert from_gateway == from_sql
+    assert from_sql["can_send_free_form"] is can_send_free_form
+    assert (from_sql["window_expires_at"] is None) == (hours_ago is None)

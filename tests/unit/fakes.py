@@ -44,7 +44,14 @@ from services.conversations.domain.notifications import (
     TouchedConversation,
     UpdatedMessage,
 )
-from services.conversations.domain.outbound import SYNC_SEND_ATTEMPT, NewOutbound, SendOutcome, StoredOutbound
+from services.conversations.domain.outbound import (
+    SERVICE_WINDOW_SECONDS,
+    SYNC_SEND_ATTEMPT,
+    NewOutbound,
+    SendOutcome,
+    StoredOutbound,
+)
+from services.conversations.domain.service_window import WindowFilter
 from services.conversations.domain.statuses import Delivery
 from services.conversations.domain.templates import Catalog, DueListing, ListedTemplate, Template
 from services.conversations.domain.webhook_changes import (
@@ -95,18 +102,26 @@ def new_message(
 
 
 def new_conversation(
-    account_id: UUID, last_activity_at: datetime = T0, wa_id: str = "15550001111"
+    account_id: UUID,
+    last_activity_at: datetime = T0,
+    wa_id: str = "15550001111",
+    last_inbound_at: datetime | None = None,
 ) -> Conversation:
+    """A conversation as read at T0."""
+    window = timedelta(seconds=SERVICE_WINDOW_SECONDS)
+    window_expires_at = last_inbound_at + window if last_inbound_at else None
     return Conversation(
         id=uuid4(),
         account_id=account_id,
         contact_wa_id=wa_id,
         contact_name="",
         created_at=T0,
-        last_message_at=None,
-        last_inbound_at=None,
+        last_message_at=last_inbound_at,
+        last_inbound_at=last_inbound_at,
         last_activity_at=last_activity_at,
         unread_count=0,
+        window_expires_at=window_expires_at,
+        can_send_free_form=window_expires_at is not None and window_expires_at >= T0,
     )
 
 
@@ -177,6 +192,9 @@ class FakeMessageStore:
         # Raised by `record`, one per call, before it writes (the database away).
         self.record_faults: list[Exception] = []
         self._clock = T0
+        # The time the reads see (PostgreSQL's now()), and the window filters they were given.
+        self.now = T0
+        self.window_filters: list[WindowFilter] = []
 
     def add(self, message: Message, attempts: int = SYNC_SEND_ATTEMPT) -> Message:
         self.messages[message.id] = message
@@ -267,13 +285,18 @@ class FakeMessageStore:
         conversation = self.conversations.get(conversation_id)
         return conversation if conversation is not None and conversation.account_id == account_id else None
 
-    async def list_conversations(self, account_id: UUID, limit: int, page: Page | None) -> list[Conversation]:
-        """Most recent activity first, after the page's last (last_activity_at, id)."""
+    async def list_conversations(
+        self, account_id: UUID, limit: int, page: Page | None, window: WindowFilter
+    ) -> list[Conversation]:
+        """Most recent activity first, after the page's last (last_activity_at, id), those the
+        window filter keeps at `now`."""
+        self.window_filters.append(window)
         rows = [
             c
             for c in self.conversations.values()
             if c.account_id == account_id
             and (page is None or (c.last_activity_at, c.id) < (page.after_time, page.after_id))
+            and window.keeps(c.window_expires_at, self.now)
         ]
         return sorted(rows, key=lambda c: (c.last_activity_at, c.id), reverse=True)[:limit]
 

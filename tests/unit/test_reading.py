@@ -9,6 +9,7 @@ import pytest
 from services.conversations.domain.errors import InvalidArgument, NotFound
 from services.conversations.domain.model import Conversation, Message
 from services.conversations.domain.pages import DEFAULT_PAGE_SIZE
+from services.conversations.domain.service_window import NO_FILTER, WindowFilter
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.reading import Reading
 from tests.unit.fakes import (
@@ -138,14 +139,68 @@ async def test_a_token_not_from_this_api_is_invalid(world: World) -> None:
 async def test_conversations_come_by_latest_activity_by_pages(world: World) -> None:
     made = world.conversations(3)
     world.conversations(2, account_id=uuid4())
-    first, token = await world.reading.conversations(world.account.id, 2, "")
-    second, last = await world.reading.conversations(world.account.id, 2, token)
+    first, token = await world.reading.conversations(world.account.id, 2, "", NO_FILTER)
+    second, last = await world.reading.conversations(world.account.id, 2, token, NO_FILTER)
     assert [c.id for c in first + second] == [c.id for c in reversed(made)]
     assert last == ""
 
 
 async def test_a_page_size_of_zero_is_the_default(world: World) -> None:
     world.conversations(DEFAULT_PAGE_SIZE + 1)
-    page, token = await world.reading.conversations(world.account.id, 0, "")
+    page, token = await world.reading.conversations(world.account.id, 0, "", NO_FILTER)
     assert len(page) == DEFAULT_PAGE_SIZE
     assert token != ""
+
+
+# --- conversations by their 24 h window ------------------------------------------------
+
+
+def windowed(world: World, inbound_hours_ago: list[float | None]) -> list[Conversation]:
+    """Conversations whose customers wrote that long ago (None: never), the first the most
+    recently active."""
+    made = [
+        new_conversation(
+            world.account.id,
+            T0 - timedelta(minutes=i),
+            last_inbound_at=None if hours is None else T0 - timedelta(hours=hours),
+        )
+        for i, hours in enumerate(inbound_hours_ago)
+    ]
+    world.store.conversations.update({c.id: c for c in made})
+    return made
+
+
+async def all_conversation_pages(
+    world: World, page_size: int, window: WindowFilter, token: str = ""
+) -> list[Conversation]:
+    """Every page from `token` on (the first page when empty)."""
+    listed = []
+    while True:
+        page, token = await world.reading.conversations(world.account.id, page_size, token, window)
+        listed += page
+        if not token:
+            return listed
+
+
+async def test_a_window_filter_keeps_its_conversations_in_order_across_pages(world: World) -> None:
+    made = windowed(world, [1, None, 30, 2, 23.5, 48, 0.1, None])
+    open_ones = [c for c in made if c.can_send_free_form]
+    assert len(open_ones) == 4
+
+    listed = await all_conversation_pages(world, 2, WindowFilter(can_send_free_form=True))
+
+    assert [c.id for c in listed] == [c.id for c in open_ones]
+    assert {w.can_send_free_form for w in world.store.window_filters} == {True}
+    closed = await all_conversation_pages(world, 3, WindowFilter(can_send_free_form=False))
+    assert [c.id for c in closed] == [c.id for c in made if not c.can_send_free_form]
+
+
+async def test_a_window_that_closes_between_pages_drops_out_and_none_comes_twice(world: World) -> None:
+    made = windowed(world, [1, 2, 23.5, 3, 4])
+    window = WindowFilter(can_send_free_form=True)
+    first, token = await world.reading.conversations(world.account.id, 2, "", window)
+    world.store.now = T0 + timedelta(hours=1)  # the third one's window closed meanwhile
+
+    rest = await all_conversation_pages(world, 2, window, token)
+
+    assert [c.id for c in first + rest] == [made[0].id, made[1].id, made[3].id, made[4].id]

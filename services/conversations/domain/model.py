@@ -72,6 +72,10 @@ class Conversation:
     last_inbound_at: datetime | None
     last_activity_at: datetime
     unread_count: int
+    # The 24 h service window (domain/service_window.py): when it closes (None when the
+    # customer never wrote), and whether it was open when the conversation was read.
+    window_expires_at: datetime | None
+    can_send_free_form: bool
     read_receipt: ReadReceipt | None = None
     contact_user_id: str = ""
     contact_username: str = ""

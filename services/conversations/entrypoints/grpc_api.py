@@ -34,12 +34,13 @@ from services.conversations.entrypoints.protobuf import (
     message_to_proto,
     optional_id,
     parse_id,
-    timestamp,
+    window_filter_from_proto,
 )
 from services.conversations.use_cases import UseCases
 from services.shared.failure_proto import failure_to_proto
 from services.shared.logs import REQUEST_ID
 from services.shared.one_call_per_turn import as_they_complete
+from services.shared.timestamps import timestamp
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,10 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
         self, request: pb.ListConversationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListConversationsResponse:
         conversations, next_token = await self.use.reading.conversations(
-            parse_id(request.account_id, "account"), request.page_size, request.page_token
+            parse_id(request.account_id, "account"),
+            request.page_size,
+            request.page_token,
+            window_filter_from_proto(request),
         )
         return pb.ListConversationsResponse(
             conversations=[conversation_to_proto(c) for c in conversations], next_page_token=next_token

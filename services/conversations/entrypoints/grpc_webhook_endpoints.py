@@ -9,8 +9,9 @@ from pigeon.conversations.v1 import webhook_endpoints_pb2_grpc as pb_grpc
 
 from services.conversations.domain.webhook_endpoints import Attempt, WebhookEndpoint
 from services.conversations.entrypoints.grpc_api import maps_errors
-from services.conversations.entrypoints.protobuf import parse_id, timestamp
+from services.conversations.entrypoints.protobuf import parse_id
 from services.conversations.use_cases.webhook_endpoints import WebhookEndpoints
+from services.shared.timestamps import timestamp
 
 
 def endpoint_to_proto(endpoint: WebhookEndpoint) -> pb.WebhookEndpoint:

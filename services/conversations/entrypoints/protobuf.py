@@ -1,13 +1,12 @@
 """The domain's records as the contract's protobuf messages (`conversations.proto`)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.messages.v1 import content_pb2
 
-from services.conversations.domain.errors import NotFound
+from services.conversations.domain.errors import InvalidArgument, NotFound
 from services.conversations.domain.media import Media, MediaStatus
 from services.conversations.domain.model import (
     Content,
@@ -17,6 +16,8 @@ from services.conversations.domain.model import (
     MessageStatus,
     ReadReceipt,
 )
+from services.conversations.domain.service_window import WindowFilter
+from services.shared.timestamps import timestamp
 
 _DIRECTION = {Direction.OUTBOUND: pb.DIRECTION_OUTBOUND, Direction.INBOUND: pb.DIRECTION_INBOUND}
 _STATUS = {
@@ -46,12 +47,22 @@ def content_from_proto(content: content_pb2.Content) -> Content:
     return Content(content.type, content.body_json, content.reply_to_wa_message_id)
 
 
-def timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
+def window_filter_from_proto(request: pb.ListConversationsRequest) -> WindowFilter:
+    return WindowFilter(
+        can_send_free_form=request.can_send_free_form if request.HasField("can_send_free_form") else None,
+        expires_after=_time_argument(request, "window_expires_after"),
+        expires_before=_time_argument(request, "window_expires_before"),
+    )
+
+
+def _time_argument(request: pb.ListConversationsRequest, field: str) -> datetime | None:
+    if not request.HasField(field):
         return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+    try:
+        value: datetime = getattr(request, field).ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidArgument(f"{field} is not a valid time") from None
+    return value
 
 
 def message_to_proto(message: Message) -> pb.Message:
@@ -110,6 +121,8 @@ def conversation_to_proto(conversation: Conversation) -> pb.Conversation:
         last_message_at=timestamp(conversation.last_message_at),
         last_inbound_at=timestamp(conversation.last_inbound_at),
         unread_count=conversation.unread_count,
+        window_expires_at=timestamp(conversation.window_expires_at),
+        can_send_free_form=conversation.can_send_free_form,
         read_receipt=read_receipt_to_proto(conversation.read_receipt) if conversation.read_receipt else None,
         contact_user_id=conversation.contact_user_id,
         contact_username=conversation.contact_username,

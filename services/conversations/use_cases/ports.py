@@ -31,6 +31,7 @@ from services.conversations.domain.notifications import (
     UpdatedMessage,
 )
 from services.conversations.domain.outbound import NewOutbound, SendOutcome, StoredOutbound
+from services.conversations.domain.service_window import WindowFilter
 from services.conversations.domain.statuses import Delivery
 from services.conversations.domain.templates import (
     Catalog,
@@ -148,7 +149,7 @@ class ReadsPort(Protocol):
     ) -> list[Message]: ...
     async def get_conversation(self, account_id: UUID, conversation_id: UUID) -> Conversation | None: ...
     async def list_conversations(
-        self, account_id: UUID, limit: int, page: Page | None
+        self, account_id: UUID, limit: int, page: Page | None, window: WindowFilter
     ) -> list[Conversation]: ...
 
 

@@ -5,6 +5,7 @@ from uuid import UUID
 from services.conversations.domain.errors import NotFound
 from services.conversations.domain.model import Conversation, Message, Page
 from services.conversations.domain.pages import decode_page_token, one_page, page_limit
+from services.conversations.domain.service_window import WindowFilter
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.ports import ReadsPort
 
@@ -37,9 +38,13 @@ class Reading:
         return conversation
 
     async def conversations(
-        self, account_id: UUID, page_size: int, page_token: str
+        self, account_id: UUID, page_size: int, page_token: str, window: WindowFilter
     ) -> tuple[list[Conversation], str]:
+        """A page of the account's conversations that `window` keeps. The filter is applied to
+        each page as it is read: the token says where in the order the next page starts,
+        whatever the filter, so a window that closed in between drops its conversation out of
+        the later pages, and none is listed twice."""
         limit = page_limit(page_size)
         page = decode_page_token(page_token)
-        conversations = await self.reads.list_conversations(account_id, limit + 1, page)
+        conversations = await self.reads.list_conversations(account_id, limit + 1, page, window)
         return one_page(conversations, limit, lambda c: Page(c.last_activity_at, c.id))

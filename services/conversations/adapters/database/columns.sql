@@ -6,10 +6,12 @@ m.created_at, m.sent_at, m.delivered_at, m.read_at, m.failed_at,
 m.media::text AS media
 
 -- name: conversation_columns
--- What rows.conversation reads, of a conversation `c` and its contact `k`.
+-- What rows.conversation reads, of a conversation `c` and its contact `k` (its window as of now()).
 c.id, c.account_id, k.wa_id AS contact_wa_id, k.profile_name AS contact_name, c.created_at,
 c.last_message_at, c.last_inbound_at, c.last_activity_at, c.unread_count, c.read_receipt::text AS read_receipt,
-k.user_id AS contact_user_id, k.username AS contact_username, k.marketing_opt_out AS contact_marketing_opt_out
+k.user_id AS contact_user_id, k.username AS contact_username, k.marketing_opt_out AS contact_marketing_opt_out,
+pigeon_window_expires_at(c.last_inbound_at) AS window_expires_at,
+coalesce(pigeon_window_expires_at(c.last_inbound_at) >= now(), false) AS can_send_free_form
 
 -- name: webhook_endpoint_columns
 -- What the webhook endpoints' repository reads as an endpoint, of a webhook_endpoints row.

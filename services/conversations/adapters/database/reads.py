@@ -6,6 +6,7 @@ from services.conversations.adapters.database import rows
 from services.conversations.adapters.database.pool import StatementPool
 from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain.model import Conversation, Message, Page
+from services.conversations.domain.service_window import WindowFilter
 
 SQL = Queries("reads.sql")
 
@@ -36,8 +37,21 @@ class ReadStore:
         )
         return rows.conversation(found[0]) if found else None
 
-    async def list_conversations(self, account_id: UUID, limit: int, page: Page | None) -> list[Conversation]:
-        found = await self.pool.run(
-            SQL.list_conversations, account_id=account_id, limit=limit, **rows.after(page)
-        )
+    async def list_conversations(
+        self, account_id: UUID, limit: int, page: Page | None, window: WindowFilter
+    ) -> list[Conversation]:
+        parameters = {
+            "account_id": account_id,
+            "limit": limit,
+            "can_send_free_form": window.can_send_free_form,
+            "window_expires_before": window.expires_before,
+            **rows.after(page),
+        }
+        if window.bounded_below:
+            # Few conversations, found by the window index (reads.sql says why).
+            found = await self.pool.run(
+                SQL.list_conversations_by_window, window_expires_after=window.expires_after, **parameters
+            )
+        else:
+            found = await self.pool.run(SQL.list_conversations, **parameters)
         return [rows.conversation(row) for row in found]

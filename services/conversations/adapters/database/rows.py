@@ -86,6 +86,8 @@ def conversation(row: asyncpg.Record) -> Conversation:
         last_inbound_at=row["last_inbound_at"],
         last_activity_at=row["last_activity_at"],
         unread_count=row["unread_count"],
+        window_expires_at=row["window_expires_at"],
+        can_send_free_form=row["can_send_free_form"],
         read_receipt=read_receipt_of_json(row["read_receipt"]) if row["read_receipt"] else None,
         contact_user_id=row["contact_user_id"] or "",
         contact_username=row["contact_username"] or "",
