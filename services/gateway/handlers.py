@@ -19,7 +19,14 @@ from services.gateway.errors import (
     from_whatsapp_failure,
 )
 from services.gateway.resources import conversation_json, message_json
-from services.gateway.validation import parse_idempotency_key, parse_page_size, parse_read, parse_send
+from services.gateway.validation import (
+    parse_idempotency_key,
+    parse_page_size,
+    parse_read,
+    parse_send,
+    parse_window_filter,
+)
+from services.shared.timestamps import timestamp
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
@@ -176,11 +183,17 @@ async def get_message(request: web.Request) -> web.Response:
 @routes.get("/conversations")
 async def list_conversations(request: web.Request) -> web.Response:
     page_size, page_token = page_params(request)
+    window = parse_window_filter(request.query)
     page = await ask_conversations(
         request,
         request.app[CLIENTS].conversations.ListConversations,
         conversations_pb.ListConversationsRequest(
-            account_id=request[ACCOUNT_ID], page_size=page_size, page_token=page_token
+            account_id=request[ACCOUNT_ID],
+            page_size=page_size,
+            page_token=page_token,
+            can_send_free_form=window.can_send_free_form,
+            window_expires_after=timestamp(window.window_expires_after),
+            window_expires_before=timestamp(window.window_expires_before),
         ),
     )
     conversations = [conversation_json(c) for c in page.conversations]

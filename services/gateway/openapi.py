@@ -20,7 +20,13 @@ from services.gateway.openapi_parts import (
     json_body,
     page_parameters,
 )
-from services.gateway.openapi_schemas import READINESS, SCHEMAS, page_of
+from services.gateway.openapi_schemas import (
+    READINESS,
+    SCHEMAS,
+    WINDOW_FILTER_DESCRIPTION,
+    WINDOW_FILTER_PARAMETERS,
+    page_of,
+)
 from services.gateway.openapi_templates import SCHEMAS as TEMPLATE_SCHEMAS
 from services.gateway.openapi_templates import template_paths
 from services.gateway.openapi_webhook_endpoints import SCHEMAS as WEBHOOK_ENDPOINT_SCHEMAS
@@ -102,7 +108,8 @@ def _paths(heartbeat: float) -> dict[str, Any]:
         "/conversations": {
             "get": {
                 "summary": "Conversations, most recent activity first",
-                "parameters": page_parameters(),
+                "description": WINDOW_FILTER_DESCRIPTION,
+                "parameters": [*WINDOW_FILTER_PARAMETERS, *page_parameters()],
                 "responses": {
                     "200": {
                         "description": "A page of conversations",

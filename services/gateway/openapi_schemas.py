@@ -251,7 +251,16 @@ SCHEMAS: dict[str, Any] = {
     },
     "Conversation": {
         "type": "object",
-        "required": ["id", "contact", "created_at", "last_message_at", "last_inbound_at", "unread_count"],
+        "required": [
+            "id",
+            "contact",
+            "created_at",
+            "last_message_at",
+            "last_inbound_at",
+            "unread_count",
+            "window_expires_at",
+            "can_send_free_form",
+        ],
         "properties": {
             "id": {"type": "string", "format": "uuid"},
             "contact": {
@@ -280,6 +289,17 @@ SCHEMAS: dict[str, Any] = {
             "last_message_at": TIMESTAMP,
             "last_inbound_at": TIMESTAMP,
             "unread_count": {"type": "integer", "minimum": 0},
+            "window_expires_at": {
+                **TIMESTAMP,
+                "description": "When the 24 h customer service window closes: last_inbound_at + 24 h; "
+                "null when the customer never wrote. After it WhatsApp takes only templates (131047).",
+            },
+            "can_send_free_form": {
+                "type": "boolean",
+                "description": "The window is open (window_expires_at is now or later): a message other "
+                "than a template may be sent. As of the read; in a conversation.updated event, as of the "
+                "event.",
+            },
             "read_receipt": {
                 "type": "object",
                 "nullable": True,
@@ -338,3 +358,35 @@ def page_of(key: str, item: dict[str, Any]) -> dict[str, Any]:
             "next_page_token": {"type": "string", "nullable": True},
         },
     }
+
+
+WINDOW_FILTER_DESCRIPTION = (
+    "Filters on the 24 h customer service window keep the conversations whose `window_expires_at` "
+    "is in [`window_expires_after`, `window_expires_before`) and, with `can_send_free_form`, whose "
+    "window is open (true) or closed (false) now, each page as it is read. A conversation whose "
+    "customer never wrote has no window and counts as closed long ago: `window_expires_before` and "
+    "`can_send_free_form=false` keep it, `window_expires_after` never does."
+)
+_TIME_PARAMETER = {"type": "string", "format": "date-time"}
+WINDOW_FILTER_PARAMETERS = [
+    {
+        "name": "can_send_free_form",
+        "in": "query",
+        "description": "true: only the open windows; false: only the closed (or never opened) ones",
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    },
+    {
+        "name": "window_expires_after",
+        "in": "query",
+        "description": "RFC 3339 time with its offset (`+` sent as `%2B`): only windows closing at or "
+        "after it",
+        "schema": _TIME_PARAMETER,
+    },
+    {
+        "name": "window_expires_before",
+        "in": "query",
+        "description": "RFC 3339 time with its offset: only windows closing before it (or never opened); "
+        "it must be after `window_expires_after`",
+        "schema": _TIME_PARAMETER,
+    },
+]

@@ -7,7 +7,9 @@ body passes to WhatsApp without being rebuilt.
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -76,6 +78,58 @@ def parse_event_id(raw: str | None) -> int:
     if not EVENT_ID.fullmatch(raw):
         raise invalid("since must be an event id (a non-negative integer)", "since")
     return int(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFilter:
+    """GET /conversations' filter on the 24 h service window; None is no filter."""
+
+    can_send_free_form: bool | None
+    # Inclusive.
+    window_expires_after: datetime | None
+    # Exclusive.
+    window_expires_before: datetime | None
+
+
+# RFC 3339's date-time (section 5.6): a time zone is required; "t" and "z" may be lower case.
+RFC_3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+BOOLEAN = {"true": True, "false": False}
+
+
+def parse_window_filter(query: Mapping[str, str]) -> WindowFilter:
+    """The query parameters can_send_free_form (true or false) and window_expires_after /
+    window_expires_before (RFC 3339 times, after before before), each optional."""
+    can_send = query.get("can_send_free_form")
+    if can_send is not None and can_send not in BOOLEAN:
+        raise invalid("can_send_free_form must be true or false", "can_send_free_form")
+    window = WindowFilter(
+        BOOLEAN[can_send] if can_send is not None else None,
+        parse_time(query.get("window_expires_after"), "window_expires_after"),
+        parse_time(query.get("window_expires_before"), "window_expires_before"),
+    )
+    after, before = window.window_expires_after, window.window_expires_before
+    if after is not None and before is not None and after >= before:
+        raise invalid("window_expires_before must be after window_expires_after", "window_expires_before")
+    return window
+
+
+def parse_time(raw: str | None, field: str) -> datetime | None:
+    """An RFC 3339 time with its offset (or Z), in UTC; None when absent."""
+    if raw is None:
+        return None
+    if RFC_3339.fullmatch(raw):
+        try:
+            return datetime.fromisoformat(raw.upper()).astimezone(UTC)
+        except (ValueError, OverflowError):
+            pass  # no such day or time, or outside years 1-9999 once in UTC
+    # "+" in a query string reads as a space: a "+hh:mm" offset must be sent as "%2B".
+    raise invalid(
+        f"{field} must be an RFC 3339 time in years 0001-9999 with its offset, such as "
+        "2026-11-25T14:03:07Z or 2026-11-25T19:33:07%2B05:30 (+ encoded)",
+        field,
+    )
 
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255

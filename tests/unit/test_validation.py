@@ -1,13 +1,20 @@
 """Validation of the send body: the exact command built from valid bodies, and the exact
 error (status, code, field) for each invalid one."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
 
 from services.gateway.errors import ApiError
-from services.gateway.validation import SendCommand, parse_json_object, parse_send
+from services.gateway.validation import (
+    SendCommand,
+    WindowFilter,
+    parse_json_object,
+    parse_send,
+    parse_window_filter,
+)
 
 TO = "15551234567"
 CONVERSATION_ID = "0b7c3f7e-4a7e-4d0f-9c39-5d2f8f1c2a10"
@@ -808,3 +815,68 @@ def test_content_is_checked_before_context() -> None:
 
 def test_recipient_is_checked_before_content() -> None:
     assert_invalid({"type": "text", "text": {}}, "conversation_id")
+
+
+# --- GET /conversations' window filter -------------------------------------------------
+
+
+def test_no_window_parameters_is_no_filter() -> None:
+    assert parse_window_filter({}) == WindowFilter(None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-11-25T14:03:07Z", datetime(2026, 11, 25, 14, 3, 7, tzinfo=UTC)),
+        ("2026-11-25t14:03:07.5z", datetime(2026, 11, 25, 14, 3, 7, 500000, tzinfo=UTC)),
+        ("2026-11-25T19:33:07.123456789+05:30", datetime(2026, 11, 25, 14, 3, 7, 123456, tzinfo=UTC)),
+        ("2026-11-25T10:03:07-04:00", datetime(2026, 11, 25, 14, 3, 7, tzinfo=UTC)),
+    ],
+)
+def test_window_times_are_rfc_3339_read_in_utc(raw: str, expected: datetime) -> None:
+    window = parse_window_filter({"can_send_free_form": "true", "window_expires_after": raw})
+    assert window == WindowFilter(True, expected, None)
+    assert window.window_expires_after is not None and window.window_expires_after.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "2026-11-25",  # no time
+        "2026-11-25T14:03:07",  # no offset
+        "2026-11-25 14:03:07Z",  # a space: what an unencoded "+" in a query string reads as
+        "2026-11-25T14:03:07 05:30",
+        "20261125T140307Z",  # ISO 8601's basic format, not RFC 3339
+        "2026-02-30T14:03:07Z",  # no such day
+        "2026-11-25T14:03:60Z",  # leap seconds are not kept
+        "2026-11-25T14:03:07.1234567890Z",
+        "0001-01-01T00:30:00+01:00",  # before year 1 in UTC
+        "9999-12-31T23:30:00-01:00",  # after 9999 in UTC
+        "2026-11-25T14:03:07Z\x00",
+    ],
+)
+@pytest.mark.parametrize("field", ["window_expires_after", "window_expires_before"])
+def test_a_window_time_that_is_not_rfc_3339_names_its_parameter(raw: str, field: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_window_filter({field: raw})
+    assert (caught.value.status, caught.value.code, caught.value.details) == (
+        400,
+        "invalid_request",
+        {"field": field},
+    )
+
+
+@pytest.mark.parametrize("raw", ["", "True", "1", "yes", "true "])
+def test_can_send_free_form_is_true_or_false(raw: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_window_filter({"can_send_free_form": raw})
+    assert caught.value.details == {"field": "can_send_free_form"}
+    assert parse_window_filter({"can_send_free_form": "false"}).can_send_free_form is False
+
+
+@pytest.mark.parametrize("before", ["2026-11-25T14:03:07Z", "2026-11-25T15:03:07+02:00"])
+def test_an_empty_window_range_names_its_upper_bound(before: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_window_filter({"window_expires_after": "2026-11-25T14:03:07Z", "window_expires_before": before})
+    assert caught.value.details == {"field": "window_expires_before"}
