@@ -102,7 +102,7 @@ def conversation_json(conversation: pb.Conversation) -> dict[str, Any]:
         "last_message_at": time_json(conversation, "last_message_at"),
         "last_inbound_at": time_json(conversation, "last_inbound_at"),
         "unread_count": conversation.unread_count,
-        "window_expires_at": _time(conversation, "window_expires_at"),
+        "window_expires_at": time_json(conversation, "window_expires_at"),
         "can_send_free_form": conversation.can_send_free_form,
         "read_receipt": read_receipt_json(conversation.read_receipt)
         if conversation.HasField("read_receipt")

@@ -8,14 +8,14 @@ by a trigger, due at once; so is a changed WABA id. `synced_at` stays NULL until
 succeeded: until then sends are not checked (nothing to check them against).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
