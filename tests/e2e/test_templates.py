@@ -3,11 +3,12 @@ listed over HTTP, template sends WhatsApp would refuse refused with 422 before a
 and a status-update webhook applied at once."""
 
 import itertools
+import time
 from typing import Any
 
 import orjson
 
-from tests.e2e.test_webhooks import eventually, hooked, new_account, scalar, sign
+from tests.e2e.test_webhooks import envelope, eventually, hooked, new_account, post_signed, scalar, sign
 from tests.fixtures.stack import Running
 from tests.fixtures.templates import add_template, auth, synced, templates
 from tools.seed import SeededAccount
@@ -227,3 +228,41 @@ async def test_a_template_webhook_is_verified_and_scoped_to_its_waba(hooked: Run
     assert [t["status"] for t in listed] == ["DISABLED"]
     mine = (await templates(hooked, account, name="shipping_update"))[1]["templates"]
     assert [t["status"] for t in mine] == ["APPROVED"]
+
+
+def preference(account: SeededAccount, wa_id: str, value: str, at: int) -> dict[str, Any]:
+    """Meta's `user_preferences` webhook: the customer stopped or resumed marketing messages."""
+    choice = {
+        "wa_id": wa_id,
+        "detail": f"User requested to {value} marketing messages",
+        "category": "marketing_messages",
+        "value": value,
+        "timestamp": at,
+    }
+    payload = envelope(account, {"user_preferences": [choice]})
+    payload["entry"][0]["changes"][0]["field"] = "user_preferences"
+    return payload
+
+
+async def test_a_marketing_template_to_a_contact_who_opted_out_is_refused(hooked: Running) -> None:
+    account = await account_with_templates(hooked, "Templates opt-out")
+    wa_id = account.contact_wa_ids[0]
+    promo = {"name": "spring_sale", "language": {"code": "en"}}
+    named = [
+        {"type": "body", "parameters": [{"type": "text", "parameter_name": "first_name", "text": "Ann"}]}
+    ]
+    now = int(time.time())
+    assert await post_signed(hooked, account, preference(account, wa_id, "stop", now)) == 200
+    for path in ("send", "send-async"):
+        status, body = await send(hooked, account, {**promo, "components": named}, wa_id, path)
+        assert (status, body["error"]["code"]) == (422, "marketing_opted_out"), body
+    assert await hooked.simulator_requests(to=wa_id) == []
+    # A utility template still goes; so does marketing to another contact.
+    status, _ = await send(hooked, account, shipping_send(), wa_id)
+    assert status == 200
+    status, _ = await send(hooked, account, {**promo, "components": named}, str(next(_recipients)))
+    assert status == 200
+
+    assert await post_signed(hooked, account, preference(account, wa_id, "resume", now + 1)) == 200
+    status, body = await send(hooked, account, {**promo, "components": named}, wa_id)
+    assert status == 200, body

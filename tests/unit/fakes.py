@@ -393,6 +393,8 @@ class FakeTemplateStore:
         self.due: list[UUID] = []
         self.failures: dict[UUID, str] = {}
         self.synced_at: dict[UUID, datetime] = {}
+        # Conversations whose contact opted out of marketing messages.
+        self.opted_out: set[UUID] = set()
 
     def add_account(self, account_id: UUID, waba_id: str, access_token: str = "token") -> None:
         self.wabas[account_id] = (waba_id, access_token)
@@ -437,6 +439,9 @@ class FakeTemplateStore:
             and category in (None, t.category)
             and name in (None, t.name)
         ][:limit]
+
+    async def marketing_opt_out(self, account_id: UUID, conversation_id: UUID) -> bool:
+        return conversation_id in self.opted_out
 
     async def sync_state(self, account_id: UUID) -> tuple[datetime | None, str]:
         return self.synced_at.get(account_id), self.failures.get(account_id, "")

@@ -1,5 +1,6 @@
 """Templates' rules (domain/templates.py) and their listing (use_cases/templates.py), with fakes."""
 
+from typing import Any
 from uuid import uuid4
 
 import orjson
@@ -30,7 +31,7 @@ def listed(
     *,
     category: str = "UTILITY",
     status: str = "APPROVED",
-    components: list[dict[str, object]] | None = None,
+    components: list[dict[str, Any]] | None = None,
     parameter_format: str = "POSITIONAL",
 ) -> Template:
     return template_of(
@@ -39,7 +40,7 @@ def listed(
 
 
 def test_parameters_are_counted_per_component_as_meta_says() -> None:
-    components = [
+    components: list[dict[str, Any]] = [
         {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}"},
         {"type": "BODY", "text": "Hi {{1}}, {{2}} and {{ 2 }} again, {{3}}"},
         {"type": "FOOTER", "text": "no {{4}} counted here"},
@@ -65,7 +66,7 @@ def test_parameters_are_counted_per_component_as_meta_says() -> None:
 
 
 def test_refusals_name_what_whatsapp_would_refuse() -> None:
-    body = [{"type": "BODY", "text": "Hi {{1}}"}]
+    body: list[dict[str, Any]] = [{"type": "BODY", "text": "Hi {{1}}"}]
     catalog = Catalog(
         True,
         {
@@ -157,13 +158,28 @@ async def test_a_refused_send_raises_and_other_types_pass() -> None:
     store.add_account(account_id, "waba-1")
     await store.replace(account_id, [listed("greet")], 900)
     templates = Templates(store, 60.0)
-    await templates.check(account_id, Content("text", b'{"body": "no template"}', ""))
-    await templates.check(
-        account_id, Content("template", b'{"name": "greet", "language": {"code": "en"}}', "")
-    )
+    conversation_id = uuid4()
+    await templates.check(account_id, conversation_id, Content("text", b'{"body": "no template"}', ""))
+    greet = b'{"name": "greet", "language": {"code": "en"}}'
+    await templates.check(account_id, conversation_id, Content("template", greet, ""))
     with pytest.raises(Refused) as refused:
-        await templates.check(
-            account_id, Content("template", b'{"name": "gone", "language": {"code": "en"}}', "")
-        )
+        gone = b'{"name": "gone", "language": {"code": "en"}}'
+        await templates.check(account_id, conversation_id, Content("template", gone, ""))
     assert refused.value.code == RefusalCode.TEMPLATE_NOT_FOUND
     assert str(refused.value).startswith("template_not_found: ")
+
+
+async def test_a_marketing_template_to_a_contact_who_opted_out_is_refused() -> None:
+    store = FakeTemplateStore()
+    account_id, opted_out, other = uuid4(), uuid4(), uuid4()
+    store.add_account(account_id, "waba-1")
+    await store.replace(account_id, [listed("promo", category="MARKETING"), listed("receipt")], 900)
+    store.opted_out.add(opted_out)
+    templates = Templates(store, 60.0)
+    promo = Content("template", b'{"name": "promo", "language": {"code": "en"}}', "")
+    with pytest.raises(Refused) as refused:
+        await templates.check(account_id, opted_out, promo)
+    assert refused.value.code == RefusalCode.MARKETING_OPTED_OUT
+    await templates.check(account_id, other, promo)
+    receipt = b'{"name": "receipt", "language": {"code": "en"}}'
+    await templates.check(account_id, opted_out, Content("template", receipt, ""))

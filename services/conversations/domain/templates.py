@@ -147,6 +147,13 @@ def describe_counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{key}: {count}" for key, count in sorted(counts.items())) or "none"
 
 
+def is_marketing(catalog: Catalog, content: dict[str, Any]) -> bool:
+    """Whether the content names a MARKETING template of the catalog."""
+    language = (content.get("language") or {}).get("code", "")
+    template = catalog.templates.get((str(content.get("name", "")), str(language)))
+    return template is not None and template.category == MARKETING
+
+
 def refusal(catalog: Catalog, content: dict[str, Any], opted_out_of_marketing: bool) -> Refusal | None:
     """Why a send of this template content would fail at WhatsApp, if pigeon can tell."""
     if not catalog.synced:

@@ -80,7 +80,7 @@ class OutboundMessages:
         else:
             raise InvalidArgument("either conversation_id or to is required")
         try:
-            await self.templates.check(account_id, content)
+            await self.templates.check(account_id, conversation.id, content)
         except Refused:
             # A retry of a send accepted before (the template changed since) gets the original.
             if idempotency_key and (

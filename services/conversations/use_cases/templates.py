@@ -28,6 +28,7 @@ from services.conversations.domain.templates import (
     Catalog,
     ListedTemplate,
     Template,
+    is_marketing,
     refusal,
 )
 from services.conversations.settings import TemplateSettings
@@ -83,14 +84,19 @@ class Templates:
     async def catalog(self, account_id: UUID) -> Catalog:
         return await self.catalogs.get(account_id, lambda: self.store.catalog(account_id))
 
-    async def check(self, account_id: UUID, content: Content, opted_out_of_marketing: bool = False) -> None:
-        """Raises Refused when WhatsApp would refuse this template send; other types pass."""
+    async def check(self, account_id: UUID, conversation_id: UUID, content: Content) -> None:
+        """Raises Refused when WhatsApp would refuse this template send; other types pass. The
+        contact's marketing opt-out is read only for a MARKETING template."""
         if content.type != "template":
             return
         template: Any = orjson.loads(content.body_json)
         if not isinstance(template, dict):
             return  # the gateway's validation refuses it; the sender would too
-        found = refusal(await self.catalog(account_id), template, opted_out_of_marketing)
+        catalog = await self.catalog(account_id)
+        opted_out = is_marketing(catalog, template) and await self.store.marketing_opt_out(
+            account_id, conversation_id
+        )
+        found = refusal(catalog, template, opted_out)
         if found is not None:
             raise Refused(found.code, found.message)
 

@@ -88,6 +88,12 @@ class TemplateStore:
         )
         return [ListedTemplate(_template(r), r["updated_at"]) for r in found]
 
+    async def marketing_opt_out(self, account_id: UUID, conversation_id: UUID) -> bool:
+        found = await self.pool.run(
+            SQL.marketing_opt_out, account_id=account_id, conversation_id=conversation_id
+        )
+        return bool(found and found[0]["marketing_opt_out"])
+
     async def sync_state(self, account_id: UUID) -> tuple[datetime | None, str]:
         found = await self.pool.run(SQL.template_sync_state, account_id=account_id)
         return (found[0]["synced_at"], found[0]["failure"]) if found else (None, "")

@@ -75,6 +75,12 @@ WHERE account_id = :account_id
 ORDER BY name, language
 LIMIT :limit;
 
+-- name: marketing_opt_out
+-- Whether the conversation's contact asked WhatsApp to stop marketing messages.
+SELECT k.marketing_opt_out
+FROM conversations c JOIN contacts k ON k.id = c.contact_id
+WHERE c.id = :conversation_id AND c.account_id = :account_id;
+
 -- name: template_sync_state
 -- When the account's templates were last listed, and why the last try failed.
 SELECT synced_at, failure FROM template_syncs WHERE account_id = :account_id;
