@@ -544,7 +544,7 @@ async def test_a_failed_status_lands_on_the_message_with_its_code_and_class(
     body = {
         "to": f"1997{code}",
         "type": "template",
-        "template": {"name": "promo", "language": {"code": "en"}},
+        "template": {"name": "hello_world", "language": {"code": "en_US"}},
     }
     async with hooked.http.post(f"{hooked.gateway}/messages/send", json=body, headers=headers) as response:
         assert response.status == 200
