@@ -22,7 +22,14 @@ from services.gateway.validation import (
     MAX_TEXT_LENGTH,
     TEMPLATE_NAME,
 )
-from services.shared.vocabulary import ARRAY_CONTENT_TYPES, EVENT_TYPES, MEDIA_TYPES, MESSAGE_TYPES, RECIPIENT
+from services.shared.vocabulary import (
+    ARRAY_CONTENT_TYPES,
+    BSUID,
+    EVENT_TYPES,
+    MEDIA_TYPES,
+    MESSAGE_TYPES,
+    RECIPIENT,
+)
 
 TIME = {
     "type": "string",
@@ -180,7 +187,14 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "conversation_id": {"type": "string", "format": "uuid"},
             "account_id": {"type": "string", "format": "uuid"},
-            "to": {"type": "string", "pattern": f"^{RECIPIENT.pattern}$"},
+            "to": {
+                "type": "string",
+                "pattern": f"^(?:{RECIPIENT.pattern}|{BSUID.pattern})$",
+                "description": (
+                    "A phone number (E.164 digits), or a business-scoped user id (BSUID) for a user "
+                    "known only by it: the conversation with that contact, opened if new"
+                ),
+            },
             "type": {"type": "string", "enum": list(MESSAGE_TYPES)},
             **CONTENT_SCHEMAS,
             "context": CONTEXT,

@@ -17,10 +17,12 @@ import orjson
 from services.gateway.errors import ApiError
 from services.gateway.fields import invalid, object_field, string_field
 from services.gateway.interactive import parse_interactive
-from services.shared.vocabulary import MESSAGE_TYPES, RECIPIENT
+from services.shared.vocabulary import BSUID, MESSAGE_TYPES, RECIPIENT
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
+# A recipient: a phone number ("+" and 15 digits), or a BSUID (2 + "." + "ENT." + 128).
+MAX_RECIPIENT_CHARACTERS = 135
 MAX_TEMPLATE_COMPONENTS = 10
 MAX_TEMPLATE_PARAMETERS = 100
 MAX_ID_LENGTH = 256
@@ -388,11 +390,15 @@ def parse_send(raw: bytes) -> SendCommand:
         raise invalid(f"type must be one of {', '.join(MESSAGE_TYPES)}", "type")
     account_id = string_field(body, "account_id", "account_id", required=False, max_length=64)
     conversation_id = string_field(body, "conversation_id", "conversation_id", required=False, max_length=64)
-    to = string_field(body, "to", "to", required=False, max_length=16)
+    to = string_field(body, "to", "to", required=False, max_length=MAX_RECIPIENT_CHARACTERS)
     if bool(conversation_id) == bool(to):
         raise invalid("give exactly one of conversation_id or to", "conversation_id")
-    if to and not RECIPIENT.fullmatch(to):
-        raise invalid("to must be a phone number in E.164 digits, e.g. 15551234567", "to")
+    if to and not (RECIPIENT.fullmatch(to) or BSUID.fullmatch(to)):
+        raise invalid(
+            "to must be a phone number in E.164 digits (15551234567) or a business-scoped user id "
+            "(US.13491208655302741918)",
+            "to",
+        )
     content: dict[str, Any] | list[dict[str, Any]]
     if message_type == "text":
         content = _text(body)

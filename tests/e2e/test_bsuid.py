@@ -134,3 +134,49 @@ async def test_a_marketing_opt_out_is_kept_and_an_older_preference_ignored(hooke
     assert await post_signed(hooked, account, preference("resume", now + 60)) == 200
     [mine] = [c for c in await conversations(hooked, account.api_key) if c["contact"]["user_id"] == user_id]
     assert mine["contact"]["marketing_opt_out"] is False
+
+
+async def test_a_send_to_a_bsuid_opens_its_conversation_and_names_it_in_recipient(hooked: Running) -> None:
+    account = await new_account(hooked, "To a BSUID")
+    user_id = "GB.8802511660019"
+    headers = {"Authorization": f"Bearer {account.api_key}"}
+    template = {"name": "hello_world", "language": {"code": "en_US"}}
+    since = time.time()
+    async with hooked.http.post(
+        f"{hooked.gateway}/messages/send",
+        json={"to": user_id, "type": "template", "template": template},
+        headers=headers,
+    ) as response:
+        assert response.status == 200, await response.text()
+        first = await response.json()
+    async with hooked.http.get(
+        f"{hooked.simulator}/_sim/requests", params={"to": user_id, "since": str(since)}
+    ) as response:
+        [request] = (await response.json())["requests"]
+    assert request["body"]["recipient"] == user_id and "to" not in request["body"]
+
+    # The user writes (by BSUID only): the same conversation, whose window is now open.
+    await inbound(
+        hooked,
+        phone_number_id=account.phone_number_id,
+        user_id=user_id,
+        message={"type": "text", "text": {"body": "thanks"}},
+    )
+    mine = [c for c in await conversations(hooked, account.api_key) if c["contact"]["user_id"] == user_id]
+    assert [c["id"] for c in mine] == [first["conversation_id"]]
+    async with hooked.http.post(
+        f"{hooked.gateway}/messages/send",
+        json={"to": user_id, "type": "text", "text": {"body": "free-form now"}},
+        headers=headers,
+    ) as response:
+        assert response.status == 200, await response.text()
+        assert (await response.json())["conversation_id"] == first["conversation_id"]
+
+    for bad in ("us.123", "US.", "US.12-34", "X" * 136):
+        async with hooked.http.post(
+            f"{hooked.gateway}/messages/send",
+            json={"to": bad, "type": "template", "template": template},
+            headers=headers,
+        ) as response:
+            assert response.status == 400
+            assert (await response.json())["error"]["details"]["field"] == "to"

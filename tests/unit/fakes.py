@@ -167,6 +167,15 @@ class FakeDirectoryStore:
                 return ref
         return self.add_conversation(account_id, wa_id)
 
+    async def open_conversation_with_user(self, account_id: UUID, user_id: str) -> ConversationRef:
+        self.calls["open_conversation_with_user"] += 1
+        for ref in self.conversations.values():
+            if ref.account_id == account_id and ref.contact_user_id == user_id:
+                return ref
+        ref = ConversationRef(uuid4(), account_id, "", None, user_id)
+        self.conversations[(account_id, ref.id)] = ref
+        return ref
+
 
 # --- MessagesPort and ReadsPort --------------------------------------------------------
 

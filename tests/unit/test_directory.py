@@ -175,6 +175,21 @@ async def test_a_conversation_notification_drops_both_ways_to_it(
     assert (store.calls["open_conversation"], store.calls["load_conversation_ref"]) == (2, 2)
 
 
+async def test_a_conversation_with_a_bsuid_is_opened_once_and_dropped_by_its_notification(
+    store: FakeDirectoryStore, directory: Directory
+) -> None:
+    account = store.add_account(new_account())
+    first = await directory.conversation_with(account.id, "US.13491208655302741918")
+    again = await directory.conversation_with(account.id, "US.13491208655302741918")
+    assert first == again
+    assert (first.contact_wa_id, first.contact_user_id) == ("", "US.13491208655302741918")
+    assert store.calls["open_conversation_with_user"] == 1
+    directory.forget(f"conversation:{account.id}:{first.id}::US.13491208655302741918")
+    await directory.conversation_with(account.id, "US.13491208655302741918")
+    assert store.calls["open_conversation_with_user"] == 2
+    assert store.calls["open_conversation"] == 0
+
+
 async def test_forgetting_a_conversation_keeps_the_others(
     store: FakeDirectoryStore, directory: Directory
 ) -> None:

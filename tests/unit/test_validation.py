@@ -468,10 +468,20 @@ def test_to_given_as_a_number() -> None:
     assert error.message == "to must be a string"
 
 
-def test_to_longer_than_16_characters_is_rejected_as_too_long() -> None:
-    error = assert_invalid(text_to() | {"to": "+" + "1" * 16}, "to")
+def test_to_longer_than_a_bsuid_is_rejected_as_too_long() -> None:
+    error = assert_invalid(text_to() | {"to": "US." + "1" * 133}, "to")
 
-    assert error.message == "to must be at most 16 characters"
+    assert error.message == "to must be at most 135 characters"
+
+
+@pytest.mark.parametrize("to", ["US.13491208655302741918", "US.ENT.11815799212886844830", "BR." + "a1" * 64])
+def test_a_business_scoped_user_id_is_a_recipient(to: str) -> None:
+    assert send(text_to() | {"to": to}).to == to
+
+
+@pytest.mark.parametrize("to", ["us.1349", "US.", "USA.1349", "US.13-49", "US.ENT.", "US." + "1" * 129])
+def test_bad_business_scoped_user_ids(to: str) -> None:
+    assert_invalid(text_to() | {"to": to}, "to")
 
 
 def test_conversation_id_longer_than_64_characters() -> None:

@@ -13,7 +13,7 @@ from services.conversations.domain.model import Account, ConversationRef
 from services.conversations.use_cases.ports import DirectoryPort
 from services.shared.api_keys import hash_api_key
 from services.shared.cache import TtlCache
-from services.shared.vocabulary import RECIPIENT
+from services.shared.vocabulary import BSUID, RECIPIENT
 
 CACHE_CHANNEL = "pigeon_cache"
 
@@ -59,10 +59,20 @@ class Directory:
         return await self.conversations.get((account_id, conversation_id), load)
 
     async def conversation_with(self, account_id: UUID, to: str) -> ConversationRef:
-        """The conversation with a recipient, opened if new."""
+        """The conversation with a recipient (a phone number, or a business-scoped user id),
+        opened if new. Cached by either: they cannot be mistaken for one another."""
+        if BSUID.fullmatch(to):
+
+            async def load_by_user() -> ConversationRef:
+                return await self.store.open_conversation_with_user(account_id, to)
+
+            return await self.conversations_by_contact.get((account_id, to), load_by_user)
         recipient = RECIPIENT.fullmatch(to)
         if recipient is None:
-            raise InvalidArgument("to must be a WhatsApp number: 5 to 15 digits, optionally after '+'")
+            raise InvalidArgument(
+                "to must be a WhatsApp number (5 to 15 digits, optionally after '+') or a "
+                "business-scoped user id (US.13491208655302741918)"
+            )
         wa_id = recipient.group(1)
 
         async def load() -> ConversationRef:
@@ -80,8 +90,9 @@ class Directory:
             elif kind == "api_key":
                 self.api_keys.invalidate(bytes.fromhex(rest))
             elif kind == "conversation":
-                account_id, conversation_id, wa_id = rest.split(":", 2)
-                self.forget_conversation_with(UUID(account_id), UUID(conversation_id), wa_id)
+                # "<account>:<conversation>:<phone or ''>:<BSUID or ''>" (before 0015, no BSUID).
+                account_id, conversation_id, wa_id, *user_id = rest.split(":", 3)
+                self.forget_conversation_with(UUID(account_id), UUID(conversation_id), wa_id, *user_id)
         except ValueError:
             return
 
@@ -90,10 +101,16 @@ class Directory:
         for cache in (self.api_keys, self.accounts, self.conversations, self.conversations_by_contact):
             cache.clear()
 
-    def forget_conversation_with(self, account_id: UUID, conversation_id: UUID, wa_id: str) -> None:
+    def forget_conversation_with(
+        self, account_id: UUID, conversation_id: UUID, wa_id: str, user_id: str = ""
+    ) -> None:
         """After an inbound message: drop what the send path cached about the conversation."""
         self.conversations.invalidate((account_id, conversation_id))
         self.conversations_by_contact.invalidate((account_id, wa_id))
+        if user_id:
+            self.conversations_by_contact.invalidate((account_id, user_id))
 
     def forget_conversation(self, conversation: ConversationRef) -> None:
-        self.forget_conversation_with(conversation.account_id, conversation.id, conversation.contact_wa_id)
+        self.forget_conversation_with(
+            conversation.account_id, conversation.id, conversation.contact_wa_id, conversation.contact_user_id
+        )

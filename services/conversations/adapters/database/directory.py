@@ -38,3 +38,7 @@ class DirectoryStore:
     async def open_conversation(self, account_id: UUID, wa_id: str) -> ConversationRef:
         found = await self.pool.run(SQL.open_conversation, account_id=account_id, wa_id=wa_id)
         return rows.conversation_ref(found[0])  # an upsert with RETURNING always yields its row
+
+    async def open_conversation_with_user(self, account_id: UUID, user_id: str) -> ConversationRef:
+        found = await self.pool.run(SQL.open_conversation_with_user, account_id=account_id, user_id=user_id)
+        return rows.conversation_ref(found[0])
