@@ -226,6 +226,8 @@ async def test_a_template_webhook_is_verified_and_scoped_to_its_waba(hooked: Run
         assert response.status == 200
     listed = (await templates(hooked, other, name="shipping_update"))[1]["templates"]
     assert [t["status"] for t in listed] == ["DISABLED"]
+    outcome = await scalar(hooked, "SELECT outcome::text FROM webhook_notifications WHERE body = :b", b=body)
+    assert orjson.loads(outcome) == {"template_changes": 1, "template_accounts": 1}
     mine = (await templates(hooked, account, name="shipping_update"))[1]["templates"]
     assert [t["status"] for t in mine] == ["APPROVED"]
 

@@ -24,6 +24,7 @@ import orjson
 
 from services.conversations.domain.media import InboundMedia, inbound_media
 from services.conversations.domain.statuses import REPORTED, StatusReport
+from services.conversations.domain.templates import TEMPLATE_STATUS_FIELD
 
 # What parsing a message or status of an unexpected shape raises.
 PAYLOAD_ERRORS = (LookupError, TypeError, ValueError, AttributeError)
@@ -127,8 +128,10 @@ def _callback_id(raw: Any) -> UUID | None:
         return None
 
 
-# The fields whose changes pigeon applies.
+# The fields whose changes pigeon applies here; template status updates are read by
+# `templates.template_status_changes`, and counted as neither.
 APPLIED_FIELDS = frozenset({"messages", "user_preferences"})
+APPLIED_ELSEWHERE = frozenset({TEMPLATE_STATUS_FIELD})
 # System messages that give a user new identifiers (Meta, "System messages webhook reference").
 CHANGED_NUMBER = "user_changed_number"
 CHANGED_USER_ID = "user_changed_user_id"
@@ -142,6 +145,8 @@ def _field_values(payload: dict[str, Any]) -> tuple[list[tuple[str, str, dict[st
     for entry in _objects(payload.get("entry")):
         for change in _objects(entry.get("changes")):
             value = change.get("value")
+            if change.get("field") in APPLIED_ELSEWHERE:
+                continue
             if change.get("field") not in APPLIED_FIELDS or not isinstance(value, dict):
                 other_fields += 1
                 continue
