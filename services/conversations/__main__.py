@@ -64,7 +64,7 @@ async def serve(settings: ConversationsSettings) -> None:
             "templates": parts.use_cases.templates.catalogs,
         }
     )
-    serve_metrics(settings.metrics_port)
+    serve_metrics(settings.metrics_host, settings.metrics_port)
     health_task = asyncio.create_task(report_health(health, [SERVICE_NAME], parts.database.directory.ping))
     await parts.listener.start()
     await parts.use_cases.webhooks.start()

@@ -134,6 +134,8 @@ class ConversationsSettings:
     grace_seconds: float
     log_level: str
     sender_target: str
+    # Prometheus /metrics: loopback unless told (it takes no credentials); port 0 turns it off.
+    metrics_host: str
     metrics_port: int
     outbox_worker_enabled: bool
     # This replica copies inbound media from WhatsApp.
@@ -161,6 +163,7 @@ class ConversationsSettings:
             grace_seconds=env("CONVERSATIONS_GRACE_SECONDS", 10.0, positive(float)),
             log_level=env("LOG_LEVEL", "INFO"),
             sender_target=env("SENDER_TARGET", "127.0.0.1:50052"),
+            metrics_host=env("CONVERSATIONS_METRICS_HOST", "127.0.0.1"),
             metrics_port=env("CONVERSATIONS_METRICS_PORT", 9101, int),
             outbox_worker_enabled=env("DISPATCHER_ENABLED", True, parse_bool),
             media_worker_enabled=env("MEDIA_WORKER_ENABLED", True, parse_bool),

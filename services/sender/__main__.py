@@ -35,7 +35,7 @@ async def serve(settings: SenderSettings) -> None:
             metrics_name="sender",
             unix_socket=settings.unix_socket,
         )
-        serve_metrics(settings.metrics_port)
+        serve_metrics(settings.metrics_host, settings.metrics_port)
         log.info(
             "sender listening",
             extra={

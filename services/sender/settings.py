@@ -56,7 +56,8 @@ class SenderSettings:
     whatsapp_max_connections: int = 1024
     grace_seconds: float = 10.0
     log_level: str = "INFO"
-    # Prometheus metrics port; 0 turns it off.
+    # Prometheus metrics address (loopback: /metrics takes no credentials); port 0 turns it off.
+    metrics_host: str = "127.0.0.1"
     metrics_port: int = 9102
 
     @classmethod
@@ -73,5 +74,6 @@ class SenderSettings:
             ),
             grace_seconds=env("SENDER_GRACE_SECONDS", cls.grace_seconds, _seconds),
             log_level=env("LOG_LEVEL", cls.log_level, _log_level),
+            metrics_host=env("SENDER_METRICS_HOST", cls.metrics_host),
             metrics_port=env("SENDER_METRICS_PORT", cls.metrics_port, int),
         )

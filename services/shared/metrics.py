@@ -8,6 +8,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 from prometheus_client import Counter, Histogram, start_http_server
@@ -31,10 +32,13 @@ BATCH_SIZE = Histogram(
 )
 
 
-def serve_metrics(port: int) -> None:
-    """Exposes /metrics on `port` (0: not at all)."""
-    if port:
-        start_http_server(port)
+def serve_metrics(host: str, port: int) -> WSGIServer | None:
+    """Exposes /metrics on `host`:`port` (port 0: not at all), in a daemon thread; returns its
+    server. The endpoint takes no credentials: the settings default `host` to loopback."""
+    if not port:
+        return None
+    server, _ = start_http_server(port, addr=host)
+    return server
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):

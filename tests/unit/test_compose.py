@@ -118,6 +118,28 @@ def test_addresses_point_at_services_that_listen_there() -> None:
     assert urlsplit(environment("conversations")["DATABASE_URL"]).hostname in SERVICES
 
 
+def test_only_the_proxy_publishes_a_port() -> None:
+    # The gRPC services and every /metrics take no credentials, the gateways' /metrics neither,
+    # and the simulator's /_sim/ endpoints forge customers: none may be reachable from outside.
+    published = {name: service["ports"] for name, service in SERVICES.items() if service.get("ports")}
+    assert published == {"proxy": ["8080:8080"]}
+
+
+# Where each gRPC service's metrics listen: loopback by default, the compose network here.
+METRICS = {
+    "conversations": ("CONVERSATIONS_METRICS_HOST", "CONVERSATIONS_METRICS_PORT"),
+    "sender": ("SENDER_METRICS_HOST", "SENDER_METRICS_PORT"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(METRICS))
+def test_metrics_are_exposed_on_the_compose_network_only(name: str) -> None:
+    host, port = (environment(name)[variable] for variable in METRICS[name])
+    assert host == "0.0.0.0", f"{name}: a scraper on the compose network could not reach its metrics"
+    assert port in [str(entry) for entry in SERVICES[name].get("expose", [])]
+    assert "ports" not in SERVICES[name]
+
+
 @pytest.mark.parametrize("name", SCALABLE)
 def test_scalable_service_has_no_fixed_name_or_host_port(name: str) -> None:
     service = SERVICES[name]

@@ -1,11 +1,16 @@
-"""Settings read from the environment: the Unix socket paths (a bad one names its variable)."""
+"""Settings read from the environment: the Unix socket paths (a bad one names its variable),
+where metrics listen."""
+
+import urllib.request
 
 import pytest
 
 from services.conversations.settings import ConversationsSettings
 from services.gateway.settings import GatewaySettings
 from services.sender.settings import SenderSettings
+from services.shared.metrics import serve_metrics
 from services.shared.settings import SettingsError
+from tools.stack import free_port
 
 
 @pytest.mark.parametrize("unset", [None, ""])
@@ -71,3 +76,31 @@ def test_a_lease_shorter_than_a_send_is_warned_about(monkeypatch: pytest.MonkeyP
     assert warning.startswith("LEASE_SECONDS=3 ")
     monkeypatch.setenv("SEND_TIMEOUT_SECONDS", "1.5")  # + the 1 s horizon + the 0.3 s margin < 3 s
     assert ConversationsSettings.from_env().lease_warnings() == []
+
+
+def test_metrics_listen_on_loopback_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    # /metrics takes no credentials: another host reaches it only when an operator says so.
+    monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/pigeon")
+    for name in ("CONVERSATIONS_METRICS_HOST", "SENDER_METRICS_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    assert ConversationsSettings.from_env().metrics_host == "127.0.0.1"
+    assert SenderSettings.from_env().metrics_host == "127.0.0.1"
+    monkeypatch.setenv("CONVERSATIONS_METRICS_HOST", "0.0.0.0")
+    monkeypatch.setenv("SENDER_METRICS_HOST", "10.1.2.3")
+    assert ConversationsSettings.from_env().metrics_host == "0.0.0.0"
+    assert SenderSettings.from_env().metrics_host == "10.1.2.3"
+
+
+def test_the_metrics_server_binds_the_host_it_is_given() -> None:
+    server = serve_metrics("127.0.0.1", free_port())
+    assert server is not None
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{server.server_address[1]}/metrics", timeout=5
+        ) as answer:
+            assert b"pigeon_grpc_requests_total" in answer.read()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert serve_metrics("127.0.0.1", 0) is None
