@@ -15,8 +15,8 @@ WEBHOOK_GUARD = web.AppKey("webhook_guard", WebhookGuard)
 
 # Request keys, set by the middlewares.
 ACCOUNT_ID = "pigeon.account_id"
-# The API key and its hash, for a WebSocket that checks its key again while open.
-API_KEY = "pigeon.api_key"
+# The API key's hash (the raw key is not kept), for a WebSocket that checks its key again while open.
+API_KEY_HASH = "pigeon.api_key_hash"
 REQUEST_ID = "pigeon.request_id"
 
 

@@ -10,7 +10,7 @@ from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import Counter, Histogram
 
-from services.gateway.context import ACCOUNT_ID, API_KEY, CLIENTS, REQUEST_ID, grpc_metadata
+from services.gateway.context import ACCOUNT_ID, API_KEY_HASH, CLIENTS, REQUEST_ID, grpc_metadata
 from services.gateway.errors import ApiError, json_error
 from services.gateway.ratelimit import RATE_LIMITER
 from services.shared.api_keys import hash_api_key
@@ -108,8 +108,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if scheme.lower() != "bearer" or not API_KEY_PATTERN.fullmatch(api_key):
         raise ApiError(401, "unauthenticated", "send the API key as 'Authorization: Bearer <key>'")
     key_hash = hash_api_key(api_key)
-    request[ACCOUNT_ID] = await request.app[CLIENTS].authenticate(api_key, key_hash, grpc_metadata(request))
-    request[API_KEY] = (api_key, key_hash)
+    request[ACCOUNT_ID] = await request.app[CLIENTS].authenticate(key_hash, grpc_metadata(request))
+    request[API_KEY_HASH] = key_hash
     limiter = request.app.get(RATE_LIMITER)
     if limiter is not None:
         retry_after = limiter.acquire(key_hash)

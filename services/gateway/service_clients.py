@@ -46,11 +46,14 @@ class ServiceClients:
     # Webhook notifications, concurrent ones in one call.
     webhooks: WebhookClient
 
-    async def authenticate(self, api_key: str, key_hash: bytes, metadata: tuple[tuple[str, str], ...]) -> str:
+    async def authenticate(self, key_hash: bytes, metadata: tuple[tuple[str, str], ...]) -> str:
+        """The account of the API key whose SHA-256 is `key_hash`: only the hash goes to
+        conversations, so the raw key never leaves the gateway."""
+
         async def load() -> str:
             try:
                 response = await self.conversations.AuthenticateApiKey(
-                    conversations_pb.AuthenticateApiKeyRequest(api_key=api_key),
+                    conversations_pb.AuthenticateApiKeyRequest(key_hash=key_hash),
                     timeout=self.rpc_timeout,
                     metadata=metadata,
                 )

@@ -19,7 +19,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from prometheus_client import Gauge
 
-from services.gateway.context import ACCOUNT_ID, API_KEY, CLIENTS, SETTINGS, grpc_metadata
+from services.gateway.context import ACCOUNT_ID, API_KEY_HASH, CLIENTS, SETTINGS, grpc_metadata
 from services.gateway.errors import ApiError
 from services.gateway.validation import parse_event_id
 
@@ -93,12 +93,12 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
                 return
 
     async def recheck_key() -> None:
-        api_key, key_hash = request[API_KEY]
+        key_hash = request[API_KEY_HASH]
         while True:
             # The gateway's cache keeps a check this long: the next one asks conversations.
             await asyncio.sleep(settings.auth_cache_ttl_seconds)
             try:
-                await request.app[CLIENTS].authenticate(api_key, key_hash, grpc_metadata(request))
+                await request.app[CLIENTS].authenticate(key_hash, grpc_metadata(request))
             except ApiError as exc:
                 if exc.status == 401:
                     close_with(CLOSE_UNAUTHENTICATED, "the API key is no longer valid")

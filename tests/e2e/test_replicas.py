@@ -17,6 +17,7 @@ from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from sqlalchemy import text
 
+from services.shared.api_keys import hash_api_key
 from tests.fixtures.stack import Running, start_running
 from tools.seed import create_account
 
@@ -82,7 +83,7 @@ async def test_calls_spread_over_every_replica(replicated: Running) -> None:
 
 async def test_a_write_invalidates_the_cache_of_every_replica(replicated: Running) -> None:
     account = await create_account(replicated.engine, "Revoked everywhere", conversations=0)
-    request = pb.AuthenticateApiKeyRequest(api_key=account.api_key)
+    request = pb.AuthenticateApiKeyRequest(key_hash=hash_api_key(account.api_key))
     channels = [
         grpc.aio.insecure_channel(f"127.0.0.1:{r.port}")
         for r in replicated.stack.replicas_of("conversations")

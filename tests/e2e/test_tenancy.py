@@ -24,6 +24,7 @@ from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 from sqlalchemy import text
 
+from services.shared.api_keys import hash_api_key
 from tests.fixtures.stack import Running, start_running
 from tools.seed import SeededAccount, create_account
 
@@ -363,7 +364,7 @@ async def test_a_revoked_key_is_refused_by_conversations_at_once(running: Runnin
     account = await create_account(running.engine, "Revoked at once")
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.stack.conversations_port}") as channel:
         stub = pb_grpc.ConversationsStub(channel)
-        request = pb.AuthenticateApiKeyRequest(api_key=account.api_key)
+        request = pb.AuthenticateApiKeyRequest(key_hash=hash_api_key(account.api_key))
         assert (await stub.AuthenticateApiKey(request)).account_id == account.account_id  # now cached
         await revoke(running.engine, account)
         revoked_at = time.monotonic()

@@ -32,6 +32,7 @@ from services.conversations.settings import SendPolicy
 from services.conversations.use_cases import UseCases
 from services.conversations.use_cases.send_now import SendNow
 from services.conversations.wiring import use_cases
+from services.shared.api_keys import hash_api_key
 from services.shared.grpc_server import build_server
 from tools.seed import SeededAccount, create_account
 
@@ -114,12 +115,30 @@ async def expect_status(code: grpc.StatusCode, call: Any) -> grpc.aio.AioRpcErro
     return caught.value
 
 
+def by_hash(api_key: str) -> pb.AuthenticateApiKeyRequest:
+    return pb.AuthenticateApiKeyRequest(key_hash=hash_api_key(api_key))
+
+
 async def test_authenticate_api_key(service: Service, account: SeededAccount) -> None:
-    response = await service.stub.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(api_key=account.api_key))
+    response = await service.stub.AuthenticateApiKey(by_hash(account.api_key))
     assert response.account_id == account.account_id
     await expect_status(
-        grpc.StatusCode.UNAUTHENTICATED,
-        service.stub.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(api_key=account.api_key + "x")),
+        grpc.StatusCode.UNAUTHENTICATED, service.stub.AuthenticateApiKey(by_hash(account.api_key + "x"))
+    )
+
+
+async def test_a_raw_key_from_an_older_gateway_still_authenticates(
+    service: Service, account: SeededAccount
+) -> None:
+    request = pb.AuthenticateApiKeyRequest(api_key=account.api_key)  # deprecated, kept for upgrades
+    assert (await service.stub.AuthenticateApiKey(request)).account_id == account.account_id
+
+
+@pytest.mark.parametrize("key_hash", [b"\x00", b"\x01" * 31, b"\x01" * 33])
+async def test_a_key_hash_of_another_length_is_invalid(service: Service, key_hash: bytes) -> None:
+    await expect_status(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        service.stub.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(key_hash=key_hash)),
     )
 
 
@@ -131,7 +150,7 @@ async def test_revoked_key_is_refused(service: Service, engine: AsyncEngine) -> 
         )
     await expect_status(
         grpc.StatusCode.UNAUTHENTICATED,
-        service.stub.AuthenticateApiKey(pb.AuthenticateApiKeyRequest(api_key=account.api_key)),
+        service.stub.AuthenticateApiKey(by_hash(account.api_key)),
     )
 
 
@@ -139,7 +158,7 @@ async def test_a_cached_key_revoked_by_hand_stops_working_within_a_second(
     service: Service, engine: AsyncEngine
 ) -> None:
     account = await create_account(engine, "Revoked later", conversations=0)
-    request = pb.AuthenticateApiKeyRequest(api_key=account.api_key)
+    request = by_hash(account.api_key)
     await service.stub.AuthenticateApiKey(request)
     misses = service.use.directory.api_keys.stats.misses
     await service.stub.AuthenticateApiKey(request)

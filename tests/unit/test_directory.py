@@ -29,22 +29,22 @@ def directory(store: FakeDirectoryStore) -> Directory:
 
 async def test_an_api_key_is_looked_up_by_its_hash(store: FakeDirectoryStore, directory: Directory) -> None:
     account = store.add_account(new_account(), api_key=KEY)
-    assert await directory.authenticate(KEY) == account.id
+    assert await directory.authenticate(hash_api_key(KEY)) == account.id
     assert list(store.key_hashes) == [hash_api_key(KEY)]
 
 
 async def test_an_unknown_key_is_unauthenticated(store: FakeDirectoryStore, directory: Directory) -> None:
     store.add_account(new_account(), api_key=KEY)
     with pytest.raises(Unauthenticated):
-        await directory.authenticate(KEY + "x")
+        await directory.authenticate(hash_api_key(KEY + "x"))
 
 
 async def test_a_known_key_is_answered_from_the_cache(
     store: FakeDirectoryStore, directory: Directory
 ) -> None:
     store.add_account(new_account(), api_key=KEY)
-    await directory.authenticate(KEY)
-    await directory.authenticate(KEY)
+    await directory.authenticate(hash_api_key(KEY))
+    await directory.authenticate(hash_api_key(KEY))
     assert store.calls["account_for_key_hash"] == 1
 
 
@@ -52,20 +52,20 @@ async def test_an_unknown_key_is_not_cached_so_a_new_key_works_at_once(
     store: FakeDirectoryStore, directory: Directory
 ) -> None:
     with pytest.raises(Unauthenticated):
-        await directory.authenticate(KEY)
+        await directory.authenticate(hash_api_key(KEY))
     account = store.add_account(new_account(), api_key=KEY)
-    assert await directory.authenticate(KEY) == account.id
+    assert await directory.authenticate(hash_api_key(KEY)) == account.id
 
 
 async def test_a_revoked_key_is_refused_after_its_notification(
     store: FakeDirectoryStore, directory: Directory
 ) -> None:
     store.add_account(new_account(), api_key=KEY)
-    await directory.authenticate(KEY)
+    await directory.authenticate(hash_api_key(KEY))
     del store.key_hashes[hash_api_key(KEY)]
     directory.forget(f"api_key:{hash_api_key(KEY).hex()}")
     with pytest.raises(Unauthenticated):
-        await directory.authenticate(KEY)
+        await directory.authenticate(hash_api_key(KEY))
 
 
 # --- accounts --------------------------------------------------------------------------
@@ -106,11 +106,11 @@ async def test_forgetting_everything_reloads_everything(
 ) -> None:
     account = store.add_account(new_account(), api_key=KEY)
     conversation = store.add_conversation(account.id)
-    await directory.authenticate(KEY)
+    await directory.authenticate(hash_api_key(KEY))
     await directory.account(account.id)
     await directory.conversation(account.id, conversation.id)
     directory.forget_everything()
-    await directory.authenticate(KEY)
+    await directory.authenticate(hash_api_key(KEY))
     await directory.account(account.id)
     await directory.conversation(account.id, conversation.id)
     assert (

@@ -31,6 +31,7 @@ from services.conversations.entrypoints import grpc_media
 from services.conversations.entrypoints.protobuf import (
     content_from_proto,
     conversation_to_proto,
+    key_hash_from_proto,
     message_to_proto,
     optional_id,
     parse_id,
@@ -140,7 +141,7 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
     async def AuthenticateApiKey(
         self, request: pb.AuthenticateApiKeyRequest, context: grpc.aio.ServicerContext
     ) -> pb.AuthenticateApiKeyResponse:
-        account_id = await self.use.directory.authenticate(request.api_key)
+        account_id = await self.use.directory.authenticate(key_hash_from_proto(request))
         return pb.AuthenticateApiKeyResponse(account_id=str(account_id))
 
     @maps_errors

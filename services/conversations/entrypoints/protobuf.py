@@ -17,6 +17,7 @@ from services.conversations.domain.model import (
     ReadReceipt,
 )
 from services.conversations.domain.service_window import WindowFilter
+from services.shared.api_keys import API_KEY_HASH_BYTES, hash_api_key
 from services.shared.timestamps import timestamp
 
 _DIRECTION = {Direction.OUTBOUND: pb.DIRECTION_OUTBOUND, Direction.INBOUND: pb.DIRECTION_INBOUND}
@@ -37,6 +38,16 @@ def parse_id(value: str, what: str) -> UUID:
         return UUID(value)
     except ValueError:
         raise NotFound(f"{what} {value!r} not found") from None
+
+
+def key_hash_from_proto(request: pb.AuthenticateApiKeyRequest) -> bytes:
+    """The key's hash; from the deprecated raw `api_key` when a gateway older than `key_hash`
+    sends only that (a rolling upgrade)."""
+    if request.key_hash:
+        if len(request.key_hash) != API_KEY_HASH_BYTES:
+            raise InvalidArgument(f"key_hash must be the {API_KEY_HASH_BYTES}-byte SHA-256 of the key")
+        return request.key_hash
+    return hash_api_key(request.api_key)
 
 
 def optional_id(value: str, what: str) -> UUID | None:

@@ -11,7 +11,6 @@ from uuid import UUID
 from services.conversations.domain.errors import InvalidArgument, NotFound, Unauthenticated
 from services.conversations.domain.model import Account, ConversationRef
 from services.conversations.use_cases.ports import DirectoryPort
-from services.shared.api_keys import hash_api_key
 from services.shared.cache import TtlCache
 from services.shared.vocabulary import BSUID, RECIPIENT
 
@@ -28,8 +27,8 @@ class Directory:
             cache_ttl_seconds
         )
 
-    async def authenticate(self, api_key: str) -> UUID:
-        key_hash = hash_api_key(api_key)
+    async def authenticate(self, key_hash: bytes) -> UUID:
+        """The account of the API key whose SHA-256 is `key_hash` (services/shared/api_keys.py)."""
 
         async def load() -> UUID:
             account_id = await self.store.account_for_key_hash(key_hash)
