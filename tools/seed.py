@@ -94,11 +94,14 @@ async def create_account(
     minutes_ago: int = 5,
     phone_number_id: str = "",
     access_token: str = "",
-    app_secret: str = "",
+    app_secret: str | None = None,
     waba_id: str = "",
 ) -> SeededAccount:
     """A new account with an API key and `conversations` contacts who wrote recently.
-    Phone number, WABA and secrets are made up unless given (to match a simulator's)."""
+    Phone number, WABA and secrets are made up unless given (to match a simulator's).
+    An empty app secret is refused (ValueError): anyone can sign a webhook with it."""
+    if app_secret == "":
+        raise ValueError("app_secret must not be empty: anyone could sign webhooks with an empty key")
     account = SeededAccount(
         account_id="",
         name=name,
@@ -106,7 +109,7 @@ async def create_account(
         phone_number_id=phone_number_id or "1" + _digits(14),
         display_phone_number="+1 555 " + _digits(7),
         access_token=access_token or "EAAG" + secrets.token_urlsafe(48),
-        app_secret=app_secret or secrets.token_hex(16),
+        app_secret=secrets.token_hex(16) if app_secret is None else app_secret,
         messages_per_second=messages_per_second,
         waba_id=waba_id or "1" + _digits(14),
     )

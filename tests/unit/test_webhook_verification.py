@@ -3,6 +3,7 @@ X-Hub-Signature-256 checked with the app secret of the first phone number it nam
 anything is stored; the secrets read from the store and kept; the sweep."""
 
 import asyncio
+import logging
 
 import pytest
 
@@ -99,6 +100,30 @@ async def test_a_body_that_is_not_a_json_object_is_invalid(world: World, raw: by
     with pytest.raises(InvalidArgument):
         await world.webhooks.receive(raw, sign(raw, SECRET))
     assert world.store.transactions == 0
+
+
+async def test_an_empty_app_secret_verifies_nothing(world: World) -> None:
+    # Anyone can compute an HMAC keyed with nothing: such an account's webhooks are forgeries.
+    world.store.add_account(OTHER_NUMBER, "")
+    raw = message_for(OTHER_NUMBER)
+    with pytest.raises(Unauthenticated):
+        await world.webhooks.receive(raw, sign(raw, ""))
+    assert world.store.transactions == 0
+
+
+async def test_accounts_with_an_empty_app_secret_are_reported_at_start(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    empty = world.store.add_account(OTHER_NUMBER, "")
+    with caplog.at_level(logging.ERROR, logger=webhooks_module.log.name):
+        await world.webhooks.start()
+        for _ in range(100):  # the sweeper's first turns
+            await asyncio.sleep(0)
+        await world.webhooks.stop()
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [(r.getMessage(), getattr(r, "account_id", None)) for r in errors] == [
+        ("account has an empty app secret: its webhooks are refused until one is set", str(empty))
+    ]
 
 
 # --- which secret ----------------------------------------------------------------------
