@@ -3,6 +3,8 @@
 PostgreSQL (DATABASE_URL, or the embedded one under .pigeon/pg), migrations, two
 demo accounts (kept across runs in .pigeon/demo.json), then the WhatsApp simulator,
 sender, conversations and gateway as separate processes. Ctrl-C stops them all.
+The accounts' and webhook endpoints' secrets are stored encrypted: with SECRETS_KEYS when
+set, otherwise with a key made on the first run and kept in .pigeon/secrets_keys.
 """
 
 import asyncio
@@ -18,10 +20,13 @@ import orjson
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.conversations.migrate import sqlalchemy_url
+from services.conversations.reencrypt import reencrypt_database
+from services.shared.secrets_at_rest import SecretBox, new_key, parse_keys
 from tools.seed import accounts_exist, create_account
 from tools.stack import DATA_DIR, Stack, database_url, ensure_database, migrate, phone_numbers_in
 
 DEMO_FILE = DATA_DIR / "demo.json"
+KEYS_FILE = DATA_DIR / "secrets_keys"
 PORTS = {
     "gateway": 8080,
     "simulator": 8090,
@@ -32,7 +37,18 @@ PORTS = {
 }
 
 
-async def prepare() -> tuple[str, dict[str, object]]:
+def secrets_keys() -> str:
+    """SECRETS_KEYS, or the key of earlier runs (their rows are encrypted with it), or a new one."""
+    if os.environ.get("SECRETS_KEYS"):
+        return os.environ["SECRETS_KEYS"]
+    if not KEYS_FILE.exists():
+        DATA_DIR.mkdir(exist_ok=True)
+        KEYS_FILE.touch(mode=0o600)
+        KEYS_FILE.write_text(f"devrun1:{new_key()}\n")
+    return KEYS_FILE.read_text().strip()
+
+
+async def prepare(secrets_box: SecretBox) -> tuple[str, dict[str, object]]:
     server_url = database_url()
     url = (
         os.environ["DATABASE_URL"]
@@ -40,12 +56,18 @@ async def prepare() -> tuple[str, dict[str, object]]:
         else await ensure_database(server_url, "pigeon", fresh=False)
     )
     await migrate(url)
+    # Rows from runs before encryption (or under an older key first in SECRETS_KEYS).
+    if (await reencrypt_database(url, secrets_box)).tell(secrets_box):
+        raise SystemExit("make run: stored secrets could not all be encrypted (see above)")
     engine = create_async_engine(sqlalchemy_url(url))
     try:
         demo = orjson.loads(DEMO_FILE.read_bytes()) if DEMO_FILE.exists() else None
         ids = [a["account_id"] for a in demo["accounts"]] if demo else []
         if demo is None or not await accounts_exist(engine, ids):
-            accounts = [await create_account(engine, name) for name in ("Acme Support", "Globex Sales")]
+            accounts = [
+                await create_account(engine, name, secrets_box=secrets_box)
+                for name in ("Acme Support", "Globex Sales")
+            ]
             demo = {
                 "webhook_verify_token": secrets.token_urlsafe(16),
                 "accounts": [a.public() for a in accounts],
@@ -78,16 +100,18 @@ def print_welcome(demo: dict[str, object]) -> None:
 
 
 def main() -> int:
-    url, demo = asyncio.run(prepare())
-    phone_numbers = asyncio.run(phone_numbers_in(url))
+    keys = secrets_keys()
+    secrets_box = parse_keys(keys)
+    url, demo = asyncio.run(prepare(secrets_box))
+    phone_numbers = asyncio.run(phone_numbers_in(url, secrets_box))
     # Every process is on this host: gRPC between them goes over Unix sockets (a short
     # folder, as a socket's path is limited to 107 bytes).
     with tempfile.TemporaryDirectory(prefix="pigeon-") as sockets:
-        return run_stack(url, demo, phone_numbers, Path(sockets))
+        return run_stack(url, demo, phone_numbers, Path(sockets), keys)
 
 
 def run_stack(
-    url: str, demo: dict[str, object], phone_numbers: list[dict[str, object]], sockets: Path
+    url: str, demo: dict[str, object], phone_numbers: list[dict[str, object]], sockets: Path, keys: str
 ) -> int:
     stack = Stack(
         database_url=url,
@@ -102,6 +126,7 @@ def run_stack(
         sim_env={"SIM_LATENCY": os.environ.get("SIM_LATENCY", "500-800")},
         # Outbound webhooks to a receiver on this machine (python -m tools.webhook_receiver).
         extra_env={"OUTBOUND_WEBHOOK_ALLOW_INSECURE_URLS": "true"},
+        secrets_keys=keys,
         unix_socket_dir=sockets,
     )
     stack.start(phone_numbers)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.shared.api_keys import hash_api_key
+from services.shared.secrets_at_rest import ACCESS_TOKEN, APP_SECRET, SecretBox
 
 _INSERT_ACCOUNT = text(
     """
@@ -96,10 +97,13 @@ async def create_account(
     access_token: str = "",
     app_secret: str | None = None,
     waba_id: str = "",
+    secrets_box: SecretBox | None = None,
 ) -> SeededAccount:
     """A new account with an API key and `conversations` contacts who wrote recently.
-    Phone number, WABA and secrets are made up unless given (to match a simulator's).
+    Phone number, WABA and secrets are made up unless given (to match a simulator's), and
+    stored encrypted with `secrets_box`'s current key if it has one.
     An empty app secret is refused (ValueError): anyone can sign a webhook with it."""
+    box = secrets_box or SecretBox()
     if app_secret == "":
         raise ValueError("app_secret must not be empty: anyone could sign webhooks with an empty key")
     account = SeededAccount(
@@ -121,8 +125,8 @@ async def create_account(
                     "name": name,
                     "phone_number_id": account.phone_number_id,
                     "display_phone_number": account.display_phone_number,
-                    "access_token": account.access_token,
-                    "app_secret": account.app_secret,
+                    "access_token": box.encrypt(ACCESS_TOKEN, account.access_token),
+                    "app_secret": box.encrypt(APP_SECRET, account.app_secret),
                     "mps": messages_per_second,
                     "waba_id": account.waba_id,
                 },
@@ -169,7 +173,9 @@ async def _seed_from_environment() -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from services.conversations.migrate import sqlalchemy_url
+    from services.conversations.settings import secrets_from_env
 
+    secrets_box = secrets_from_env()  # SECRETS_KEYS, as conversations reads it
     engine = create_async_engine(sqlalchemy_url(os.environ["DATABASE_URL"]))
     phone_number_id = os.environ["SEED_PHONE_NUMBER_ID"]
     try:
@@ -189,6 +195,7 @@ async def _seed_from_environment() -> None:
             access_token=os.environ["SEED_ACCESS_TOKEN"],
             app_secret=os.environ["SEED_APP_SECRET"],
             waba_id=os.environ.get("SEED_WABA_ID", ""),
+            secrets_box=secrets_box,
         )
         print(orjson.dumps(account.public(), option=orjson.OPT_INDENT_2).decode())
     finally:

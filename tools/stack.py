@@ -21,6 +21,7 @@ import asyncpg
 import orjson
 
 from services.conversations.settings import database_dsn
+from services.shared.secrets_at_rest import ACCESS_TOKEN, APP_SECRET, SecretBox
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / ".pigeon"
@@ -154,6 +155,8 @@ class Stack:
     webhook_verify_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     extra_env: Mapping[str, str] = field(default_factory=dict)
     sim_env: Mapping[str, str] = field(default_factory=dict)
+    # SECRETS_KEYS, for conversations alone (the one process that reads the secrets).
+    secrets_keys: str = ""
     replicas: Mapping[str, int] = field(default_factory=dict)
     # When given, the sender and conversations also listen on Unix sockets in this folder,
     # and their callers use them (one replica of each only: a unix: target is one address).
@@ -244,6 +247,7 @@ class Stack:
                 "CONVERSATIONS_BIND": f"127.0.0.1:{port}",
                 "CONVERSATIONS_UNIX_SOCKET": self.unix_socket("conversations"),
                 "CONVERSATIONS_METRICS_PORT": str(metrics),
+                "SECRETS_KEYS": self.secrets_keys,
                 "SENDER_TARGET": self._callers_target("sender", senders),
             }
             self.services.append(
@@ -280,9 +284,9 @@ class Stack:
         return {service.name: service.stop() for service in reversed(self.services)}
 
 
-async def phone_numbers_in(database: str) -> list[dict[str, Any]]:
-    """Every account's number, token and app secret: the simulator accepts their sends and
-    signs their webhooks."""
+async def phone_numbers_in(database: str, secrets_box: SecretBox) -> list[dict[str, Any]]:
+    """Every account's number, token and app secret (decrypted with `secrets_box`): the
+    simulator accepts their sends and signs their webhooks."""
     connection = await asyncpg.connect(database_dsn(database))
     try:
         rows = await connection.fetch(
@@ -293,8 +297,8 @@ async def phone_numbers_in(database: str) -> list[dict[str, Any]]:
     return [
         {
             "phone_number_id": r["phone_number_id"],
-            "access_token": r["access_token"],
-            "app_secret": r["app_secret"],
+            "access_token": secrets_box.decrypt(ACCESS_TOKEN, r["access_token"]),
+            "app_secret": secrets_box.decrypt(APP_SECRET, r["app_secret"]),
             "mps": r["messages_per_second"],
             "waba_id": r["waba_id"],
         }

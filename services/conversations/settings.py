@@ -4,6 +4,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.shared.secrets_at_rest import SecretBox, parse_keys
 from services.shared.settings import SettingsError, env, parse_bool, positive, unix_socket_path
 
 
@@ -123,6 +124,15 @@ def media_store_kind(raw: str) -> str:
     return raw
 
 
+def secrets_from_env() -> SecretBox:
+    """SECRETS_KEYS, validated; unlike other settings, a bad value is not repeated in the error."""
+    raw = env("SECRETS_KEYS", "")
+    try:
+        return parse_keys(raw) if raw else SecretBox()
+    except ValueError as exc:
+        raise SettingsError(f"SECRETS_KEYS is not valid: {exc}") from None
+
+
 @dataclass(frozen=True)
 class ConversationsSettings:
     database_url: str
@@ -134,6 +144,8 @@ class ConversationsSettings:
     grace_seconds: float
     log_level: str
     sender_target: str
+    # The keys of the secrets stored encrypted (SECRETS_KEYS); none: stored in the clear.
+    secrets: SecretBox
     # Prometheus /metrics: loopback unless told (it takes no credentials); port 0 turns it off.
     metrics_host: str
     metrics_port: int
@@ -163,6 +175,7 @@ class ConversationsSettings:
             grace_seconds=env("CONVERSATIONS_GRACE_SECONDS", 10.0, positive(float)),
             log_level=env("LOG_LEVEL", "INFO"),
             sender_target=env("SENDER_TARGET", "127.0.0.1:50052"),
+            secrets=secrets_from_env(),
             metrics_host=env("CONVERSATIONS_METRICS_HOST", "127.0.0.1"),
             metrics_port=env("CONVERSATIONS_METRICS_PORT", 9101, int),
             outbox_worker_enabled=env("DISPATCHER_ENABLED", True, parse_bool),

@@ -139,7 +139,7 @@ def template_worker(
 
 
 async def build(settings: ConversationsSettings) -> Parts:
-    database = Database(settings.database_url, settings.db_pool_size)
+    database = Database(settings.database_url, settings.db_pool_size, settings.secrets)
     listener = Listener(settings.database_url)
     sender_channel = open_channel(settings.sender_target)
     # One client for both kinds of send: sync sends and the outbox's share its calls.

@@ -31,6 +31,7 @@ from services.conversations.use_cases.webhooks import (
     Webhooks,
     parse_body,
 )
+from services.shared.secrets_at_rest import SecretBox
 from tools.seed import SeededAccount, create_account
 
 
@@ -58,7 +59,7 @@ class Receiver:
 @pytest_asyncio.fixture(loop_scope="session")
 async def receiver(database: str) -> AsyncIterator[Receiver]:
     pool = webhook_pool(database)
-    store = WebhookStore(pool)
+    store = WebhookStore(pool, SecretBox())
     loads: list[float] = []
     load = store.app_secrets
 
@@ -68,7 +69,7 @@ async def receiver(database: str) -> AsyncIterator[Receiver]:
 
     store.app_secrets = counted  # type: ignore[method-assign]
     directory_pool = StatementPool(database, 2)
-    webhooks = Webhooks(store, Directory(DirectoryStore(directory_pool), 60))
+    webhooks = Webhooks(store, Directory(DirectoryStore(directory_pool, SecretBox()), 60))
     yield Receiver(webhooks, store, loads)
     await webhooks.stop()
     await directory_pool.close()

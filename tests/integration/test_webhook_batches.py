@@ -21,15 +21,16 @@ from services.conversations.domain.notifications import Notification
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.webhook_apply import WebhookApplier
 from services.conversations.use_cases.webhooks import parse_body
+from services.shared.secrets_at_rest import SecretBox
 from tools.seed import SeededAccount, create_account
 
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def applier(database: str) -> AsyncIterator[WebhookApplier]:
     pool = webhook_pool(database)
-    store = WebhookStore(pool)
+    store = WebhookStore(pool, SecretBox())
     directory_pool = StatementPool(database, 2)
-    applier = WebhookApplier(store, Directory(DirectoryStore(directory_pool), 60))
+    applier = WebhookApplier(store, Directory(DirectoryStore(directory_pool, SecretBox()), 60))
     yield applier
     await applier.close()
     await directory_pool.close()

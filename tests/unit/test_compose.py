@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from services.shared.secrets_at_rest import parse_keys
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
@@ -21,8 +23,9 @@ DOCKERFILE = (ROOT / "Dockerfile").read_text()
 # Where each pigeon process reads its environment. Every variable compose sets for it must be
 # read there, so a typo or a stale name fails here rather than being silently ignored.
 SETTINGS_SOURCES = {
-    "migrate": ["services/conversations/migrate.py"],
-    "seed": ["tools/seed.py"],
+    # Both read SECRETS_KEYS as conversations does (services/conversations/settings.py).
+    "migrate": ["services/conversations/migrate.py", "services/conversations/settings.py"],
+    "seed": ["tools/seed.py", "services/conversations/settings.py"],
     "conversations": ["services/conversations/settings.py"],
     "sender": ["services/sender/settings.py"],
     "gateway": ["services/gateway/settings.py"],
@@ -172,6 +175,14 @@ def test_depends_on_existing_services_that_can_satisfy_the_condition(name: str) 
         assert dependency in SERVICES, f"{name} depends on unknown service {dependency}"
         if (spec or {}).get("condition") == "service_healthy":
             assert "healthcheck" in SERVICES[dependency], f"{dependency} has no healthcheck to wait for"
+
+
+def test_the_processes_that_touch_stored_secrets_share_one_key_list() -> None:
+    # A value seed or migrate encrypts must be one conversations can read, and only they hold it.
+    holders = {name for name in SERVICES if "SECRETS_KEYS" in environment(name)}
+    assert holders == {"migrate", "seed", "conversations"}
+    assert len({environment(name)["SECRETS_KEYS"] for name in holders}) == 1
+    parse_keys(environment("conversations")["SECRETS_KEYS"])
 
 
 def test_migrations_run_once_before_conversations() -> None:

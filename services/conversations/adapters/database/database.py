@@ -18,23 +18,27 @@ from services.conversations.adapters.database.reads import ReadStore
 from services.conversations.adapters.database.templates import TemplateStore
 from services.conversations.adapters.database.webhook_endpoints import WebhookEndpointStore
 from services.conversations.adapters.database.webhook_store import WebhookStore
+from services.shared.secrets_at_rest import SecretBox
 
 
 class Database:
-    def __init__(self, dsn: str, connections: int) -> None:
+    def __init__(self, dsn: str, connections: int, secrets: SecretBox | None = None) -> None:
+        """`secrets`: the keys of the secrets stored encrypted (settings' SECRETS_KEYS); none
+        by default, as in the tests, where values are stored in the clear."""
+        secrets = secrets or SecretBox()
         self._statements = StatementPool(dsn, connections)
         self._outbox = StatementPool(dsn, max(2, connections // 4))
         self._batches = messages.batch_pool(dsn)
         self._webhooks = webhook_store.webhook_pool(dsn)
-        self.directory = DirectoryStore(self._statements)
+        self.directory = DirectoryStore(self._statements, secrets)
         self.messages = MessageStore(self._statements, self._batches)
         self.reads = ReadStore(self._statements)
         self.outbox = OutboxQueue(self._outbox)
         self.events = EventLog(self._statements)
-        self.webhooks = WebhookStore(self._webhooks)
+        self.webhooks = WebhookStore(self._webhooks, secrets)
         self.media = MediaRepository(self._statements)
-        self.webhook_endpoints = WebhookEndpointStore(self._statements)
-        self.templates = TemplateStore(self._statements)
+        self.webhook_endpoints = WebhookEndpointStore(self._statements, secrets)
+        self.templates = TemplateStore(self._statements, secrets)
 
     async def close(self) -> None:
         """Waits for the batches in flight, then closes every connection."""

@@ -6,13 +6,15 @@ from services.conversations.adapters.database import rows
 from services.conversations.adapters.database.pool import StatementPool
 from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain.model import Account, ConversationRef
+from services.shared.secrets_at_rest import ACCESS_TOKEN, SecretBox
 
 SQL = Queries("directory.sql")
 
 
 class DirectoryStore:
-    def __init__(self, pool: StatementPool) -> None:
+    def __init__(self, pool: StatementPool, secrets: SecretBox) -> None:
         self.pool = pool
+        self.secrets = secrets
 
     async def ping(self) -> None:
         """Raises unless PostgreSQL answers."""
@@ -27,7 +29,8 @@ class DirectoryStore:
         if not found:
             return None
         row = found[0]
-        return Account(row["id"], row["phone_number_id"], row["access_token"], row["messages_per_second"])
+        access_token = self.secrets.decrypt(ACCESS_TOKEN, row["access_token"])
+        return Account(row["id"], row["phone_number_id"], access_token, row["messages_per_second"])
 
     async def load_conversation_ref(self, account_id: UUID, conversation_id: UUID) -> ConversationRef | None:
         found = await self.pool.run(

@@ -12,6 +12,7 @@ import orjson
 from services.conversations.adapters.database.pool import StatementPool
 from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain.templates import Catalog, DueListing, ListedTemplate, Template
+from services.shared.secrets_at_rest import ACCESS_TOKEN, SecretBox
 
 SQL = Queries("templates.sql")
 
@@ -30,12 +31,16 @@ def _template(row: asyncpg.Record) -> Template:
 
 
 class TemplateStore:
-    def __init__(self, pool: StatementPool) -> None:
+    def __init__(self, pool: StatementPool, secrets: SecretBox) -> None:
         self.pool = pool
+        self.secrets = secrets
 
     async def claim_due(self, limit: int, lease_seconds: float) -> list[DueListing]:
         found = await self.pool.run(SQL.claim_template_syncs, limit=limit, lease_seconds=lease_seconds)
-        return [DueListing(r["account_id"], r["waba_id"], r["access_token"]) for r in found]
+        return [
+            DueListing(r["account_id"], r["waba_id"], self.secrets.decrypt(ACCESS_TOKEN, r["access_token"]))
+            for r in found
+        ]
 
     async def replace(
         self, account_id: UUID, templates: Sequence[Template], sync_every_seconds: float

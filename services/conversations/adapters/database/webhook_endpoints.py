@@ -20,6 +20,7 @@ from services.conversations.domain.webhook_endpoints import (
     PendingEvent,
     WebhookEndpoint,
 )
+from services.shared.secrets_at_rest import ENDPOINT_SECRET, SecretBox
 
 SQL = Queries("webhook_endpoints.sql")
 
@@ -43,8 +44,14 @@ def endpoint(row: asyncpg.Record, secret: str | None = None) -> WebhookEndpoint:
 
 
 class WebhookEndpointStore:
-    def __init__(self, pool: StatementPool) -> None:
+    def __init__(self, pool: StatementPool, secrets: SecretBox) -> None:
         self.pool = pool
+        self.secrets = secrets
+
+    def _signing_secrets(self, row: asyncpg.Record) -> tuple[str, ...]:
+        """The secret, and the one it replaced while its grace lasts (encrypted at rest)."""
+        stored = (row["secret"], row["previous_secret"])
+        return tuple(self.secrets.decrypt(ENDPOINT_SECRET, s) for s in stored if s)
 
     # --- the API's side ---
 
@@ -66,7 +73,7 @@ class WebhookEndpointStore:
             url=url,
             description=description,
             event_types=list(event_types),
-            secret=secret,
+            secret=self.secrets.encrypt(ENDPOINT_SECRET, secret),
             max_endpoints=max_endpoints,
         )
         return endpoint(found[0], secret) if found else None
@@ -108,7 +115,7 @@ class WebhookEndpointStore:
             SQL.rotate_secret,
             id=endpoint_id,
             account_id=account_id,
-            secret=secret,
+            secret=self.secrets.encrypt(ENDPOINT_SECRET, secret),
             grace_seconds=grace_seconds,
         )
         return endpoint(found[0], secret) if found else None
@@ -128,8 +135,7 @@ class WebhookEndpointStore:
         found = await self.pool.run(SQL.signing_secrets, id=endpoint_id, account_id=account_id)
         if not found:
             return None
-        row = found[0]
-        return row["url"], tuple(s for s in (row["secret"], row["previous_secret"]) if s)
+        return found[0]["url"], self._signing_secrets(found[0])
 
     async def attempts(
         self, account_id: UUID, endpoint_id: UUID, succeeded: bool | None, before_id: int, limit: int
@@ -169,7 +175,7 @@ class WebhookEndpointStore:
                 account_id=row["account_id"],
                 url=row["url"],
                 event_types=tuple(row["event_types"]),
-                secrets=tuple(s for s in (row["secret"], row["previous_secret"]) if s),
+                secrets=self._signing_secrets(row),
                 last_event_id=row["last_event_id"],
                 done_ids=tuple(row["done_ids"]),
                 failures=row["failures"],

@@ -6,6 +6,7 @@ costs a handful of round trips, not a handful per notification. Decisions (which
 wins, what an event says) are the caller's; this module only reads and writes.
 """
 
+import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
@@ -40,8 +41,10 @@ from services.conversations.domain.webhook_changes import (
     StatusUpdate,
 )
 from services.conversations.use_cases.ports import LostDeadlock
+from services.shared.secrets_at_rest import APP_SECRET, SecretBox, SecretUnreadable
 
 SQL = Queries("webhooks.sql")
+log = logging.getLogger(__name__)
 
 # Connections of the webhook side: the batches' transactions, the sweep, the rest.
 CONNECTIONS = 4
@@ -326,14 +329,22 @@ class WebhookTransaction:
 
 
 class WebhookStore:
-    def __init__(self, pool: StatementPool) -> None:
+    def __init__(self, pool: StatementPool, secrets: SecretBox) -> None:
         self.pool = pool
+        self.secrets = secrets
 
     async def app_secrets(self) -> list[AppSecret]:
         rows = await self.pool.run(SQL.app_secrets)
-        return [
-            AppSecret(row["id"], row["phone_number_id"], row["app_secret"], row["waba_id"]) for row in rows
-        ]
+        return [AppSecret(r["id"], r["phone_number_id"], self._app_secret(r), r["waba_id"]) for r in rows]
+
+    def _app_secret(self, row: asyncpg.Record) -> str:
+        """Decrypted; one the keys cannot read counts as none (its webhooks are refused, 401, for
+        Meta to retry once the key is configured), not as a failure of every account's."""
+        try:
+            return self.secrets.decrypt(APP_SECRET, row["app_secret"])
+        except SecretUnreadable as exc:
+            log.error("app secret unreadable", extra={"account_id": str(row["id"]), "error": str(exc)})
+            return ""
 
     async def last_inbound(self, account_id: UUID, conversation_id: UUID) -> str | None:
         found = await self.pool.run(SQL.last_inbound, account_id=account_id, conversation_id=conversation_id)
