@@ -494,24 +494,37 @@ class FakeListener:
 
 
 class FakeEventLog:
-    """Each account's events, ids from 1; `reads` counts events_after calls."""
+    """Each account's events, ids from 1; `pages` holds the ids of each events_after answer."""
 
     def __init__(self) -> None:
         self.events: dict[UUID, list[StoredEvent]] = {}
-        self.reads = 0
+        self.pages: list[list[int]] = []
 
-    def append(self, account_id: UUID, type: str = "message.sent") -> StoredEvent:
+    @property
+    def reads(self) -> int:
+        return len(self.pages)
+
+    def append(self, account_id: UUID, type: str = "message.sent", data_json: bytes = b"{}") -> StoredEvent:
         log = self.events.setdefault(account_id, [])
-        event = StoredEvent(len(log) + 1, type, b"{}", T0)
+        event = StoredEvent(len(log) + 1, type, data_json, T0)
         log.append(event)
         return event
 
     async def last_event_id(self, account_id: UUID) -> int:
         return len(self.events.get(account_id, []))
 
-    async def events_after(self, account_id: UUID, after_id: int, limit: int) -> list[StoredEvent]:
-        self.reads += 1
-        return [e for e in self.events.get(account_id, []) if e.id > after_id][:limit]
+    async def events_after(
+        self, account_id: UUID, after_id: int, limit: int, max_bytes: int
+    ) -> list[StoredEvent]:
+        page: list[StoredEvent] = []
+        size = 0
+        for event in [e for e in self.events.get(account_id, []) if e.id > after_id][:limit]:
+            if size >= max_bytes:
+                break
+            page.append(event)
+            size += len(event.data_json)
+        self.pages.append([e.id for e in page])
+        return page
 
 
 # --- WebhookStorePort and WebhookTransactionPort ---------------------------------------

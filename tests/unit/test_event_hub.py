@@ -115,15 +115,29 @@ async def test_a_payload_that_is_not_an_account_id_is_ignored(world: World) -> N
     await close(stream)
 
 
-async def test_a_full_batch_is_followed_at_once_by_the_next(
+async def test_a_full_page_is_followed_at_once_by_the_next(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(events_module, "BATCH", 2)
-    world.log.append(ACCOUNT)
-    world.log.append(ACCOUNT)
-    world.log.append(ACCOUNT)  # no notification for any of them
+    monkeypatch.setattr(events_module, "PAGE_EVENTS", 2)
+    for _ in range(3):
+        world.log.append(ACCOUNT)  # no notification for any of them
     stream = world.hub.watch(ACCOUNT, 0)
     assert await take(stream, 3) == [1, 2, 3]
+    assert world.log.reads == 2
+    await close(stream)
+
+
+async def test_pages_are_bounded_in_bytes_and_a_larger_event_comes_alone(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(events_module, "PAGE_BYTES", 1000)
+    for size in (400, 400, 400, 5000, 100):
+        world.log.append(ACCOUNT, data_json=b"x" * size)  # no notification for any of them
+    stream = world.hub.watch(ACCOUNT, 0)
+    assert await take(stream, 5) == [1, 2, 3, 4, 5]
+    # 400 + 400 + 400 reach the bound, then the large event alone, then the last one: each full
+    # page was followed by the next at once, without a wake-up.
+    assert world.log.pages[:3] == [[1, 2, 3], [4], [5]]
     await close(stream)
 
 

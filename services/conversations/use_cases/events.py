@@ -3,6 +3,10 @@
 Event ids are per account and taken under a lock held until commit (pigeon_append_events),
 so they become visible in id order: reading `id > last seen` after every wake-up
 never skips one and never repeats one.
+
+The backlog after a `since` and each wake-up's news are read a page at a time, bounded in
+events and in bytes: a watch holds one page while its client takes it (gRPC flow control
+holds the watch back meanwhile), however long the gap and however large the events.
 """
 
 import asyncio
@@ -14,7 +18,9 @@ from services.conversations.domain.model import StoredEvent
 from services.conversations.use_cases.ports import EventLogPort, NotificationsPort
 
 EVENTS_CHANNEL = "pigeon_events"
-BATCH = 500
+# A page: at most this many events, and no more after their data reaches PAGE_BYTES.
+PAGE_EVENTS = 200
+PAGE_BYTES = 256 * 1024
 # Re-read even without a notification, in case one was lost.
 IDLE_RECHECK_SECONDS = 15.0
 
@@ -51,13 +57,15 @@ class EventHub:
             last_id = after_id if after_id >= 0 else await self.store.last_event_id(account_id)
             while not self._closed:
                 wake.clear()
-                events = await self.store.events_after(account_id, last_id, BATCH)
+                events = await self.store.events_after(account_id, last_id, PAGE_EVENTS, PAGE_BYTES)
+                full = len(events) == PAGE_EVENTS or sum(len(e.data_json) for e in events) >= PAGE_BYTES
                 for event in events:
                     if self._closed:
                         return
                     yield event
                     last_id = event.id
-                if len(events) == BATCH:
+                del events  # not held while the next read waits
+                if full:
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), IDLE_RECHECK_SECONDS)

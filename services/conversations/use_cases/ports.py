@@ -176,7 +176,12 @@ class OutboxPort(Protocol):
 
 class EventLogPort(Protocol):
     async def last_event_id(self, account_id: UUID) -> int: ...
-    async def events_after(self, account_id: UUID, after_id: int, limit: int) -> list[StoredEvent]: ...
+    async def events_after(
+        self, account_id: UUID, after_id: int, limit: int, max_bytes: int
+    ) -> list[StoredEvent]:
+        """At most `limit` events after `after_id`, in id order, ending with the one whose data
+        (with those before it) reaches `max_bytes`: the first comes however large it is."""
+        ...
 
 
 class NotificationsPort(Protocol):

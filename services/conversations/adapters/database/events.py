@@ -18,6 +18,10 @@ class EventLog:
         found = await self.pool.run(SQL.last_event_id, account_id=account_id)
         return int(found[0][0])
 
-    async def events_after(self, account_id: UUID, after_id: int, limit: int) -> list[StoredEvent]:
-        found = await self.pool.run(SQL.events_after, account_id=account_id, after_id=after_id, limit=limit)
+    async def events_after(
+        self, account_id: UUID, after_id: int, limit: int, max_bytes: int
+    ) -> list[StoredEvent]:
+        found = await self.pool.run(
+            SQL.events_after, account_id=account_id, after_id=after_id, limit=limit, max_bytes=max_bytes
+        )
         return [StoredEvent(row["id"], row["type"], row["data"].encode(), row["created_at"]) for row in found]

@@ -3,8 +3,15 @@
 SELECT coalesce(max(last_id), 0) FROM event_counters WHERE account_id = :account_id;
 
 -- name: events_after
--- The account's events after an id, in id order.
-SELECT id, type, data::text AS data, created_at FROM events
-WHERE account_id = :account_id AND id > :after_id
-ORDER BY id
-LIMIT :limit;
+-- A page of the account's events after an id, in id order: at most :limit, ending with the one whose data reaches :max_bytes (the first always, however large).
+SELECT id, type, data, created_at FROM (
+    SELECT id, type, data, created_at, sum(octet_length(data)) OVER (ORDER BY id) - octet_length(data) AS bytes_before
+    FROM (
+        SELECT id, type, data::text AS data, created_at FROM events
+        WHERE account_id = :account_id AND id > :after_id
+        ORDER BY id
+        LIMIT :limit
+    ) first_events
+) page
+WHERE bytes_before < :max_bytes
+ORDER BY id;
