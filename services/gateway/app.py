@@ -17,7 +17,8 @@ from services.gateway.templates import routes as template_routes
 from services.gateway.webhook_endpoints import routes as webhook_endpoint_routes
 from services.gateway.webhook_guard import WebhookGuard
 from services.gateway.webhooks import routes as webhook_routes
-from services.gateway.websocket import OPEN_SOCKETS, close_open_sockets, events_socket
+from services.gateway.websocket import OPEN_SOCKETS, SOCKET_COUNTS, close_open_sockets, events_socket
+from services.gateway.websocket_limits import SocketCounts
 
 
 async def service_clients_context(app: web.Application) -> AsyncIterator[None]:
@@ -49,6 +50,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(webhook_endpoint_routes)
     app.add_routes(template_routes)
     app[OPEN_SOCKETS] = set()
+    app[SOCKET_COUNTS] = SocketCounts(settings.ws_max_sockets_per_key, settings.ws_max_sockets_per_account)
     app.on_shutdown.append(close_open_sockets)
     app.router.add_get("/ws", events_socket)
     return app

@@ -167,7 +167,9 @@ def _paths(heartbeat: float) -> dict[str, Any]:
                     "codes: 4008, a client too slow to read (or its connection dropped if not even the "
                     "close frame goes out); 4503, conversations' event stream ended (say, it restarted); "
                     "1001, the gateway is shutting down: each resumes with `since`. 4401: the API key "
-                    "was revoked (up to about twice the API key cache's lifetime after it)."
+                    "was revoked (up to about twice the API key cache's lifetime after it). An API key "
+                    "and an account may have only so many sockets open on a gateway: one more is 429 "
+                    "`too_many_sockets` before the upgrade."
                 ),
                 "security": [{"apiKey": []}, {"token": []}],
                 "parameters": [

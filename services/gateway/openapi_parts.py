@@ -44,7 +44,8 @@ REASONS = {
     429: (
         "Too many requests for this API key (`rate_limited`), or, on POST /messages/send, the "
         "account's next free WhatsApp send slot is too far away (`account_rate_limited`: nothing "
-        "sent, the Idempotency-Key stays unused); retry after `Retry-After` seconds"
+        "sent, the Idempotency-Key stays unused), or, on GET /ws, as many WebSockets open as the API "
+        "key or its account may have (`too_many_sockets`); retry after `Retry-After` seconds"
     ),
     502: (
         "WhatsApp failed in a retryable way (`whatsapp_failed`) or for a reason an operator must fix "

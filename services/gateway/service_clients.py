@@ -25,6 +25,9 @@ REFUSED_KEYS_MAX = 10_000
 @dataclass
 class ServiceClients:
     conversations: conversations_pb2_grpc.ConversationsStub
+    # WatchEvents streams (GET /ws), on a connection of their own whose windows do not grow: a
+    # socket whose client stops reading holds at most 64 KiB of its stream in gRPC's buffers.
+    events: conversations_pb2_grpc.ConversationsStub
     # Outbound webhooks' endpoints, served by conversations too.
     webhook_endpoints: webhook_endpoints_pb2_grpc.WebhookEndpointsStub
     # Message templates, served by conversations too.
@@ -87,6 +90,7 @@ class ServiceClients:
 
 async def open_service_clients(settings: GatewaySettings) -> AsyncIterator[ServiceClients]:
     conversations_channel = open_channel(settings.conversations_target)
+    events_channel = open_channel(settings.conversations_target, bdp_probe=False)
     # Sends go through conversations; the sender is watched for readiness only.
     sender_channel = open_channel(settings.sender_target)
     conversations = conversations_pb2_grpc.ConversationsStub(conversations_channel)
@@ -100,6 +104,7 @@ async def open_service_clients(settings: GatewaySettings) -> AsyncIterator[Servi
     try:
         yield ServiceClients(
             conversations=conversations,
+            events=conversations_pb2_grpc.ConversationsStub(events_channel),
             webhook_endpoints=webhook_endpoints_pb2_grpc.WebhookEndpointsStub(conversations_channel),
             templates=templates_pb2_grpc.TemplatesStub(conversations_channel),
             conversations_health=health_pb2_grpc.HealthStub(conversations_channel),
@@ -119,4 +124,5 @@ async def open_service_clients(settings: GatewaySettings) -> AsyncIterator[Servi
         await send_now.close()
         await queued_sends.close()
         await conversations_channel.close()
+        await events_channel.close()
         await sender_channel.close()

@@ -56,7 +56,11 @@ class GatewaySettings:
     auth_cache_ttl_seconds: float
     webhook_verify_token: str
     ws_heartbeat_seconds: float
-    ws_queue_frames: int
+    # The bytes of frames that may wait for one socket; past them its stream is held back.
+    ws_max_queued_bytes: int
+    # WebSockets open at once per API key and per account, per gateway replica.
+    ws_max_sockets_per_key: int
+    ws_max_sockets_per_account: int
     ws_send_timeout_seconds: float
     # Requests per second and burst per API key, per gateway replica; 0 turns the limit off.
     rate_limit_per_second: float
@@ -94,7 +98,9 @@ class GatewaySettings:
             # The token Meta echoes in the webhook verification handshake; empty refuses it.
             webhook_verify_token=env("WEBHOOK_VERIFY_TOKEN", ""),
             ws_heartbeat_seconds=env("WS_HEARTBEAT_SECONDS", 20.0, positive(float)),
-            ws_queue_frames=env("WS_QUEUE_FRAMES", 1000, positive(int)),
+            ws_max_queued_bytes=env("WS_MAX_QUEUED_BYTES", 1024 * 1024, positive(int)),
+            ws_max_sockets_per_key=env("WS_MAX_SOCKETS_PER_KEY", 20, positive(int)),
+            ws_max_sockets_per_account=env("WS_MAX_SOCKETS_PER_ACCOUNT", 50, positive(int)),
             ws_send_timeout_seconds=env("WS_SEND_TIMEOUT_SECONDS", 10.0, positive(float)),
             rate_limit_per_second=env("RATE_LIMIT_PER_SECOND", 200.0, non_negative_float),
             rate_limit_burst=env("RATE_LIMIT_BURST", 400, non_negative_int),

@@ -1,17 +1,20 @@
 """GET /ws: an account's events, live, as JSON frames.
 
-Each client gets its own WatchEvents stream from conversations (backlog after
-`since`, then live). Frames wait in a bounded queue between the stream and the
-socket: a client that stops reading fills it, and once it has stayed full (or a
-send has not gone out) for WS_SEND_TIMEOUT_SECONDS the client is closed with 4008, or
-its connection dropped when not even the close frame goes out within as long. A slow
-client costs only its own queue and stream, never the others' latency. The API key is
-checked again every AUTH_CACHE_TTL_SECONDS: a revoked key is closed with 4401.
+An API key may have WS_MAX_SOCKETS_PER_KEY sockets open on this gateway, and an account
+WS_MAX_SOCKETS_PER_ACCOUNT: one more is refused before the upgrade, 429 `too_many_sockets`.
+Each client gets its own WatchEvents stream from conversations (backlog after `since`, then
+live). Frames wait in a queue bounded in bytes (WS_MAX_QUEUED_BYTES) between the stream and
+the socket: a client that stops reading fills it, and once it has stayed full (or a send has
+not gone out) for WS_SEND_TIMEOUT_SECONDS the client is closed with 4008, or its connection
+dropped when not even the close frame goes out within as long. A slow client costs only its
+own queue and stream, never the others' latency. The API key is checked again every
+AUTH_CACHE_TTL_SECONDS: a revoked key is closed with 4401.
 """
 
 import asyncio
 import contextlib
 import logging
+import math
 
 import grpc
 import orjson
@@ -22,12 +25,14 @@ from prometheus_client import Gauge
 from services.gateway.context import ACCOUNT_ID, API_KEY_HASH, CLIENTS, SETTINGS, grpc_metadata
 from services.gateway.errors import ApiError
 from services.gateway.validation import parse_event_id
+from services.gateway.websocket_limits import FrameQueue, SocketCounts
 
 log = logging.getLogger(__name__)
 
 CONNECTIONS = Gauge("pigeon_websocket_connections", "Open WebSocket connections")
 # The open sockets, so that shutdown can close them as going away (1001).
 OPEN_SOCKETS = web.AppKey("open_sockets", set[web.WebSocketResponse])
+SOCKET_COUNTS = web.AppKey("socket_counts", SocketCounts)
 
 # Application close codes (4000-4999).
 CLOSE_SLOW_CONSUMER = 4008
@@ -39,14 +44,37 @@ def parse_since(request: web.Request) -> int:
     return parse_event_id(request.query.get("since"))  # -1 when absent: from now on
 
 
-def frame(event: conversations_pb.Event) -> str:
-    return orjson.dumps(
-        {"id": event.id, "type": event.type, "data": orjson.Fragment(event.data_json)}
-    ).decode()
+def frame(event: conversations_pb.Event) -> bytes:
+    """The event as a text frame's UTF-8 bytes, as they go out (and are counted in the queue)."""
+    return orjson.dumps({"id": event.id, "type": event.type, "data": orjson.Fragment(event.data_json)})
 
 
 async def events_socket(request: web.Request) -> web.StreamResponse:
     since = parse_since(request)
+    settings = request.app[SETTINGS]
+    counts = request.app[SOCKET_COUNTS]
+    key_hash, account_id = request[API_KEY][1], request[ACCOUNT_ID]
+    full = counts.open(key_hash, account_id)
+    if full is not None:
+        # A socket frees when its client leaves; one that vanished without a word is found
+        # by the heartbeat within a ping and half another (aiohttp waits that long for a pong).
+        retry_after = math.ceil(1.5 * settings.ws_heartbeat_seconds)
+        holder, limit = ("API key", counts.per_key) if full == "api_key" else ("account", counts.per_account)
+        raise ApiError(
+            429,
+            "too_many_sockets",
+            f"this {holder} has {limit} WebSockets open on this gateway, as many as it may; "
+            "close one, or retry after the Retry-After seconds",
+            {"limit": full, "max_sockets": limit, "retry_after_seconds": retry_after},
+            {"Retry-After": str(retry_after)},
+        )
+    try:
+        return await serve_events(request, since)
+    finally:
+        counts.close(key_hash, account_id)
+
+
+async def serve_events(request: web.Request, since: int) -> web.WebSocketResponse:
     settings = request.app[SETTINGS]
     socket = web.WebSocketResponse(
         heartbeat=settings.ws_heartbeat_seconds,
@@ -57,11 +85,11 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     await socket.prepare(request)
     CONNECTIONS.inc()
     request.app[OPEN_SOCKETS].add(socket)
-    stream = request.app[CLIENTS].conversations.WatchEvents(
+    stream = request.app[CLIENTS].events.WatchEvents(
         conversations_pb.WatchEventsRequest(account_id=request[ACCOUNT_ID], after_id=since),
         metadata=grpc_metadata(request),
     )
-    queue: asyncio.Queue[str] = asyncio.Queue(maxsize=settings.ws_queue_frames)
+    queue = FrameQueue(settings.ws_max_queued_bytes)
     close = asyncio.get_running_loop().create_future()
 
     def close_with(code: int, reason: str) -> None:
@@ -85,9 +113,11 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
 
     async def write() -> None:
         while True:
-            text = await queue.get()
+            data = await queue.get()
             try:
-                await asyncio.wait_for(socket.send_str(text), settings.ws_send_timeout_seconds)
+                await asyncio.wait_for(
+                    socket.send_frame(data, WSMsgType.TEXT), settings.ws_send_timeout_seconds
+                )
             except (TimeoutError, ConnectionError):
                 close_with(CLOSE_SLOW_CONSUMER, "client too slow: send timed out")
                 return
@@ -125,8 +155,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
         CONNECTIONS.dec()
         request.app[OPEN_SOCKETS].discard(socket)
     # Frames the client will never get: not held while the close waits.
-    while not queue.empty():
-        queue.get_nowait()
+    queue.clear()
     await close_or_drop(request, socket, code, reason, settings.ws_send_timeout_seconds)
     return socket
 

@@ -20,12 +20,16 @@ _SERVICE_CONFIG = orjson.dumps(
 ).decode()
 
 
-def open_channel(target: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(target, options=channel_options())
+def open_channel(target: str, *, bdp_probe: bool = True) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(target, options=channel_options(bdp_probe=bdp_probe))
 
 
-def channel_options() -> list[tuple[str, str | int]]:
+def channel_options(*, bdp_probe: bool = True) -> list[tuple[str, str | int]]:
+    """Without `bdp_probe` a stream's flow-control window stays at gRPC's 64 KiB: a stream
+    whose reader stops holds no more than that of received messages. With it (gRPC's
+    default), fast streams grow their window to megabytes, each kept when the reader stops."""
     return [
+        ("grpc.http2.bdp_probe", int(bdp_probe)),
         ("grpc.service_config", _SERVICE_CONFIG),
         ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
         ("grpc.keepalive_timeout_ms", 5_000),

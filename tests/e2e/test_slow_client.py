@@ -5,6 +5,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +15,7 @@ from sqlalchemy import text
 
 from tests.e2e.test_webhooks import envelope, inbound_value, sign
 from tests.fixtures.stack import Running, start_running
-from tools.seed import create_account
+from tools.seed import SeededAccount, create_account
 
 # 100 inbound messages from one contact: a message.received each, then one conversation.updated.
 EVENTS_PER_BATCH = 101
@@ -26,7 +27,7 @@ async def small_queues(postgres_server: str) -> AsyncIterator[Running]:
     # Heartbeats far apart: only the slow-consumer rule may close the stalled client here.
     # API key checks kept 1 s, so that a revoked key is found quickly.
     env = {
-        "WS_QUEUE_FRAMES": "20",
+        "WS_MAX_QUEUED_BYTES": str(20 * 4200),  # about 20 of its events
         "WS_SEND_TIMEOUT_SECONDS": "1",
         "WS_HEARTBEAT_SECONDS": "300",
         "AUTH_CACHE_TTL_SECONDS": "1",
@@ -35,9 +36,13 @@ async def small_queues(postgres_server: str) -> AsyncIterator[Running]:
         yield running
 
 
-async def inbound_batch(running: Running, batch: int) -> None:
-    account = running.acme
-    messages = [{"type": "text", "text": {"body": "x" * 4000 + f" {batch}.{n}"}} for n in range(100)]
+async def inbound_batch(
+    running: Running, batch: int, account: SeededAccount | None = None, *, count: int = 100, chars: int = 4000
+) -> None:
+    """`count` inbound messages of about `chars` characters each from one contact, in one
+    webhook: a message.received event each, then one conversation.updated."""
+    account = account or running.acme
+    messages = [{"type": "text", "text": {"body": "x" * chars + f" {batch}.{n}"}} for n in range(count)]
     value = inbound_value(f"1555060{batch:04d}", "Flood", *messages)
     body = orjson.dumps(envelope(account, value))
     async with running.http.post(
@@ -59,26 +64,51 @@ def gateway_side_established(gateway_port: int, client_port: int) -> bool:
     return False
 
 
+@asynccontextmanager
+async def stalled_socket(running: Running, api_key: str) -> AsyncIterator[int]:
+    """A WebSocket whose client never reads a byte: a tiny receive buffer, reading paused.
+    Yields its local port."""
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+    try:
+        stalled = await session.ws_connect(
+            f"{running.gateway}/ws",
+            params={"token": api_key},
+            max_msg_size=0,
+            autoping=False,
+            timeout=aiohttp.ClientWSTimeout(ws_close=1),
+        )
+        transport = stalled._response.connection.transport  # type: ignore[union-attr]
+        assert transport is not None
+        # Its kernel buffer kept small too, so that the gateway's side fills up soon.
+        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        transport.pause_reading()
+        try:
+            yield transport.get_extra_info("sockname")[1]
+        finally:
+            await stalled.close()
+    finally:
+        await session.close()
+
+
+async def open_websockets(running: Running) -> float:
+    """The gateway's own count of its open WebSockets (its metrics)."""
+    async with running.http.get(f"{running.gateway}/metrics") as response:
+        metrics = await response.text()
+    return float(
+        next(
+            line for line in metrics.splitlines() if line.startswith("pigeon_websocket_connections ")
+        ).split()[1]
+    )
+
+
 async def test_a_client_that_stops_reading_is_closed_and_the_others_keep_up(small_queues: Running) -> None:
     running = small_queues
     url = f"{running.gateway}/ws"
-    token = {"token": running.acme.api_key}
-    # The stalled client: a tiny receive buffer, and it never reads.
-    stalled_session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
-    stalled = await stalled_session.ws_connect(
-        url, params=token, max_msg_size=0, autoping=False, timeout=aiohttp.ClientWSTimeout(ws_close=1)
-    )
-    transport = stalled._response.connection.transport  # type: ignore[union-attr]
-    assert transport is not None
-    # Its kernel buffer kept small too, so that the gateway's side fills up soon.
-    transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    transport.pause_reading()
-    client_port = transport.get_extra_info("sockname")[1]
-    assert gateway_side_established(running.stack.gateway_port, client_port)
     received = 0
     batches = 30
-    try:
-        async with running.http.ws_connect(url, params=token) as healthy:
+    async with stalled_socket(running, running.acme.api_key) as client_port:
+        assert gateway_side_established(running.stack.gateway_port, client_port)
+        async with running.http.ws_connect(url, params={"token": running.acme.api_key}) as healthy:
 
             async def read_all() -> None:
                 # A healthy client reads all along, while the events are being made.
@@ -103,22 +133,13 @@ async def test_a_client_that_stops_reading_is_closed_and_the_others_keep_up(smal
         # gateway's side, though the stalled one never read a byte.
         deadline = time.monotonic() + 30
         while True:
-            async with running.http.get(f"{running.gateway}/metrics") as response:
-                metrics = await response.text()
-            open_sockets = float(
-                next(
-                    line for line in metrics.splitlines() if line.startswith("pigeon_websocket_connections ")
-                ).split()[1]
-            )
+            open_sockets = await open_websockets(running)
             # The gateway closed its end of the connection, though the client still reads nothing:
             # the close frame could not go out, so the connection was dropped.
             if open_sockets == 0 and not gateway_side_established(running.stack.gateway_port, client_port):
                 break
             assert time.monotonic() < deadline, f"{open_sockets} WebSocket(s) open, or the connection held"
             await asyncio.sleep(0.2)
-    finally:
-        await stalled.close()
-        await stalled_session.close()
     print(f"slow client: healthy client got {received} events in {elapsed:.1f} s; the stalled one was let go")
     assert elapsed < 30
 
