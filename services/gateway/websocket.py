@@ -53,7 +53,7 @@ async def events_socket(request: web.Request) -> web.StreamResponse:
     since = parse_since(request)
     settings = request.app[SETTINGS]
     counts = request.app[SOCKET_COUNTS]
-    key_hash, account_id = request[API_KEY][1], request[ACCOUNT_ID]
+    key_hash, account_id = request[API_KEY_HASH], request[ACCOUNT_ID]
     full = counts.open(key_hash, account_id)
     if full is not None:
         # A socket frees when its client leaves; one that vanished without a word is found
