@@ -76,6 +76,8 @@ async def serve(settings: ConversationsSettings) -> None:
         await parts.webhook_worker.start()
     if settings.templates.worker_enabled:
         await parts.template_worker.start()
+    if settings.retention.worker_enabled:
+        await parts.retention_worker.start()
     log.info("conversations serving", extra={"bind": settings.bind, "port": port})
 
     async def stop() -> None:
@@ -91,6 +93,8 @@ async def serve(settings: ConversationsSettings) -> None:
             steps.append(("outbound webhooks", lambda: parts.webhook_worker.stop(settings.grace_seconds)))
         if settings.templates.worker_enabled:
             steps.append(("templates", parts.template_worker.stop))
+        if settings.retention.worker_enabled:
+            steps.append(("retention", parts.retention_worker.stop))
         steps += [
             ("webhooks", parts.use_cases.webhooks.stop),
             ("listener", parts.listener.stop),

@@ -31,6 +31,9 @@ MEDIA_COPY_FAILURES = Counter(
 )
 MEDIA_BYTES_STORED = Counter("pigeon_media_stored_bytes_total", "Bytes of media stored (copies and uploads)")
 MEDIA_DELETED = Counter("pigeon_media_deleted_total", "Media files deleted past the retention period")
+RETENTION_DELETED = Counter(
+    "pigeon_retention_deleted_total", "Rows deleted past their retention, by table", ["table"]
+)
 MEDIA_PENDING = Gauge("pigeon_media_pending", "Media copies waiting (all replicas)")
 WEBHOOKS = Counter("pigeon_webhook_notifications_total", "Webhook notifications by outcome", ["outcome"])
 OUTBOUND_WEBHOOK_ATTEMPTS = Counter(

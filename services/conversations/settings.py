@@ -40,7 +40,6 @@ class OutboxSettings:
     pacing_margin_seconds: float
     # How far ahead slots are handed out: bounds how long a claimed message waits.
     pacing_horizon_seconds: float
-    idempotency_keep_seconds: float
 
 
 @dataclass(frozen=True)
@@ -107,6 +106,29 @@ class OutboundWebhookSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """What is deleted once old enough, and how gently (docs/reliability.md, "Retention")."""
+
+    # This replica deletes (every replica may: batches skip the rows another one holds).
+    worker_enabled: bool
+    # A round of deletions starts this long after the last one ended.
+    every_seconds: float
+    # Rows deleted per statement (each its own short transaction), and the pause between two.
+    batch_size: int
+    pause_seconds: float
+    # Events are kept this long, and longer while an enabled outbound webhook endpoint has
+    # yet to deliver them.
+    events_keep_seconds: float
+    # Webhook notifications applied (or malformed) are kept this long; those that failed, longer.
+    notifications_keep_seconds: float
+    failed_notifications_keep_seconds: float
+    # Statuses for a message pigeon never came to know are dropped this long after they came.
+    pending_statuses_keep_seconds: float
+    # Idempotency keys are kept this long (at least 24 h, as the API promises).
+    idempotency_keep_seconds: float
+
+
+@dataclass(frozen=True)
 class TemplateSettings:
     """Each account's templates, listed from WhatsApp (docs/architecture.md, "Templates")."""
 
@@ -157,6 +179,7 @@ class ConversationsSettings:
     media: MediaSettings
     templates: TemplateSettings
     outbound_webhooks: OutboundWebhookSettings
+    retention: RetentionSettings
 
     @classmethod
     def from_env(cls) -> "ConversationsSettings":
@@ -189,7 +212,6 @@ class ConversationsSettings:
                 send_timeout_seconds=env("SEND_TIMEOUT_SECONDS", 15.0, positive(float)),
                 pacing_margin_seconds=pacing_margin_seconds,
                 pacing_horizon_seconds=pacing_horizon_seconds,
-                idempotency_keep_seconds=env("IDEMPOTENCY_KEEP_SECONDS", 86400.0, at_least(86400.0)),
             ),
             send_policy=SendPolicy(
                 sync_lease_seconds=env("SYNC_LEASE_SECONDS", 60.0, positive(float)),
@@ -233,6 +255,22 @@ class ConversationsSettings:
                     "OUTBOUND_WEBHOOK_ATTEMPTS_RETENTION_DAYS", 7.0, positive(float)
                 )
                 * 86400,
+            ),
+            retention=RetentionSettings(
+                worker_enabled=env("RETENTION_ENABLED", True, parse_bool),
+                every_seconds=env("RETENTION_EVERY_SECONDS", 300.0, positive(float)),
+                batch_size=env("RETENTION_BATCH_SIZE", 1000, positive(int)),
+                pause_seconds=env("RETENTION_PAUSE_SECONDS", 0.05, at_least(0.0)),
+                events_keep_seconds=env("EVENTS_RETENTION_DAYS", 7.0, positive(float)) * 86400,
+                notifications_keep_seconds=env("WEBHOOK_NOTIFICATIONS_RETENTION_DAYS", 7.0, positive(float))
+                * 86400,
+                failed_notifications_keep_seconds=env(
+                    "FAILED_WEBHOOK_NOTIFICATIONS_RETENTION_DAYS", 30.0, positive(float)
+                )
+                * 86400,
+                pending_statuses_keep_seconds=env("PENDING_STATUSES_RETENTION_DAYS", 7.0, positive(float))
+                * 86400,
+                idempotency_keep_seconds=env("IDEMPOTENCY_KEEP_SECONDS", 86400.0, at_least(86400.0)),
             ),
         )
 

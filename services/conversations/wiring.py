@@ -1,6 +1,6 @@
 """The conversations service's parts, built and connected: the adapters (PostgreSQL, the
 object store, the sender, the LISTEN connection, HTTP to customers' endpoints), the use cases
-on them, the workers of the outbox, the media copies and the outbound webhooks."""
+on them, the workers of the outbox, the media copies, the outbound webhooks and retention."""
 
 import uuid
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ from services.conversations.adapters.webhook_http import WebhookHttp
 from services.conversations.domain.media import CopyPolicy
 from services.conversations.entrypoints.media_worker import MediaWorker
 from services.conversations.entrypoints.outbox_worker import OutboxWorker
+from services.conversations.entrypoints.retention_worker import RetentionWorker
 from services.conversations.entrypoints.template_sync_worker import TemplateSyncWorker
 from services.conversations.entrypoints.webhook_delivery_worker import WebhookDeliveryWorker
 from services.conversations.settings import (
@@ -60,6 +61,7 @@ class Parts:
     webhook_worker: WebhookDeliveryWorker
     webhook_http: WebhookHttp
     template_worker: TemplateSyncWorker
+    retention_worker: RetentionWorker
 
     async def close_sender(self) -> None:
         await self.sender_client.close()
@@ -187,4 +189,5 @@ async def build(settings: ConversationsSettings) -> Parts:
         webhook_worker,
         webhook_http,
         template_worker(database, listener, sender, settings.templates),
+        RetentionWorker(database.retention, settings.retention),
     )

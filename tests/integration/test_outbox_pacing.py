@@ -38,7 +38,6 @@ SETTINGS = OutboxSettings(
     send_timeout_seconds=5.0,
     pacing_margin_seconds=0.3,
     pacing_horizon_seconds=0.25,
-    idempotency_keep_seconds=86400.0,
 )
 
 

@@ -356,9 +356,6 @@ class FakeOutbox:
     async def seconds_until_next_due(self) -> float | None:
         return 0.0 if self.queued else None
 
-    async def forget_idempotency_keys(self, keep_seconds: float) -> int:
-        return 0
-
 
 # --- SenderPort ------------------------------------------------------------------------
 

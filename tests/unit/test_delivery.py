@@ -35,7 +35,6 @@ SETTINGS = OutboxSettings(
     send_timeout_seconds=15.0,
     pacing_margin_seconds=0.2,
     pacing_horizon_seconds=1.0,
-    idempotency_keep_seconds=86400.0,
 )
 RETRYABLE = Failure(FailureClass.RETRYABLE, FailureKind.WHATSAPP_ERROR, "131000", "something went wrong")
 PERMANENT = Failure(FailureClass.PERMANENT, FailureKind.WHATSAPP_ERROR, "131026", "undeliverable")

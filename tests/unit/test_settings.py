@@ -5,7 +5,7 @@ import urllib.request
 
 import pytest
 
-from services.conversations.settings import ConversationsSettings
+from services.conversations.settings import ConversationsSettings, RetentionSettings
 from services.gateway.settings import GatewaySettings
 from services.sender.settings import SenderSettings
 from services.shared.metrics import serve_metrics
@@ -57,6 +57,29 @@ def test_idempotency_keys_are_kept_a_finite_day_or_more(monkeypatch: pytest.Monk
     monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/pigeon")
     monkeypatch.setenv("IDEMPOTENCY_KEEP_SECONDS", value)
     with pytest.raises(SettingsError, match="IDEMPOTENCY_KEEP_SECONDS"):
+        ConversationsSettings.from_env()
+
+
+def test_retention_defaults_are_the_documented_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/pigeon")
+    day = 86400.0
+    assert ConversationsSettings.from_env().retention == RetentionSettings(
+        worker_enabled=True,
+        every_seconds=300.0,
+        batch_size=1000,
+        pause_seconds=0.05,
+        events_keep_seconds=7 * day,
+        notifications_keep_seconds=7 * day,
+        failed_notifications_keep_seconds=30 * day,
+        pending_statuses_keep_seconds=7 * day,
+        idempotency_keep_seconds=day,
+    )
+    monkeypatch.setenv("EVENTS_RETENTION_DAYS", "0.5")
+    monkeypatch.setenv("RETENTION_BATCH_SIZE", "2")
+    retention = ConversationsSettings.from_env().retention
+    assert (retention.events_keep_seconds, retention.batch_size) == (day / 2, 2)
+    monkeypatch.setenv("RETENTION_BATCH_SIZE", "0")
+    with pytest.raises(SettingsError, match="RETENTION_BATCH_SIZE"):
         ConversationsSettings.from_env()
 
 

@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 OUTBOX_CHANNEL = "pigeon_outbox"
 MAINTENANCE_EVERY_SECONDS = 1.0
-IDEMPOTENCY_SWEEP_EVERY_SECONDS = 3600.0
 # On shutdown, how long a delivery handed to the sender gets beyond the send's deadline.
 OUTCOME_WAIT_SECONDS = 5.0
 # After a wake-up while deliveries are in flight, wait this long so that one claim serves
@@ -95,15 +94,11 @@ class OutboxWorker:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         next_maintenance = 0.0
-        next_sweep = loop.time() + IDEMPOTENCY_SWEEP_EVERY_SECONDS
         while not self._stopping:
             try:
                 if loop.time() >= next_maintenance:
                     next_maintenance = loop.time() + MAINTENANCE_EVERY_SECONDS
                     await self._maintain()
-                if loop.time() >= next_sweep:
-                    next_sweep = loop.time() + IDEMPOTENCY_SWEEP_EVERY_SECONDS
-                    await self.outbox.forget_idempotency_keys(self.settings.idempotency_keep_seconds)
                 if self._stopping:
                     break  # the signal came during the maintenance above
                 self._wake.clear()

@@ -31,6 +31,7 @@ from services.conversations.domain.notifications import (
     UpdatedMessage,
 )
 from services.conversations.domain.outbound import NewOutbound, SendOutcome, StoredOutbound
+from services.conversations.domain.retention import Batch, EventLog
 from services.conversations.domain.service_window import WindowFilter
 from services.conversations.domain.statuses import Delivery
 from services.conversations.domain.templates import (
@@ -171,7 +172,6 @@ class OutboxPort(Protocol):
     async def release(self, claims: Sequence[ClaimedMessage]) -> None: ...
     async def queue_depth(self) -> tuple[int, float]: ...
     async def seconds_until_next_due(self) -> float | None: ...
-    async def forget_idempotency_keys(self, keep_seconds: float) -> int: ...
 
 
 class EventLogPort(Protocol):
@@ -182,6 +182,20 @@ class EventLogPort(Protocol):
         """At most `limit` events after `after_id`, in id order, ending with the one whose data
         (with those before it) reaches `max_bytes`: the first comes however large it is."""
         ...
+
+
+class RetentionStorePort(Protocol):
+    """Deletions in batches (`adapters/database/retention.py`); each returns what one batch deleted."""
+
+    async def event_logs(self, keep_seconds: float) -> list[EventLog]: ...
+    async def delete_events(
+        self, log: EventLog, after_id: int, *, keep_seconds: float, batch_size: int
+    ) -> Batch: ...
+    async def delete_notifications(
+        self, states: Sequence[str], after_id: int, *, keep_seconds: float, batch_size: int
+    ) -> Batch: ...
+    async def delete_pending_statuses(self, keep_seconds: float, batch_size: int) -> int: ...
+    async def delete_idempotency_keys(self, keep_seconds: float, batch_size: int) -> int: ...
 
 
 class NotificationsPort(Protocol):

@@ -1,10 +1,11 @@
 """The conversations service's PostgreSQL: its connections and the stores that use them.
 
-Four pools of asyncpg connections: single statements (every read and lookup), the outbox's
+Five pools of asyncpg connections: single statements (every read and lookup), the outbox's
 claims and upkeep (a quarter as many, so that its transactions never wait behind the hot
 statements nor hold their connections), the send path's batched writes and the webhook
-side's batches (both with generic plans). Besides them only the listener's one connection
-talks to PostgreSQL at run time (SQLAlchemy is for the migrations).
+side's batches (both with generic plans), and one connection for retention's deletions.
+Besides them only the listener's one connection talks to PostgreSQL at run time (SQLAlchemy
+is for the migrations).
 """
 
 from services.conversations.adapters.database import messages, webhook_store
@@ -15,10 +16,14 @@ from services.conversations.adapters.database.messages import MessageStore
 from services.conversations.adapters.database.outbox import OutboxQueue
 from services.conversations.adapters.database.pool import StatementPool
 from services.conversations.adapters.database.reads import ReadStore
+from services.conversations.adapters.database.retention import RetentionStore
 from services.conversations.adapters.database.templates import TemplateStore
 from services.conversations.adapters.database.webhook_endpoints import WebhookEndpointStore
 from services.conversations.adapters.database.webhook_store import WebhookStore
 from services.shared.secrets_at_rest import SecretBox
+
+# Retention's connection, as pg_stat_activity names it.
+RETENTION_APPLICATION_NAME = "pigeon-retention"
 
 
 class Database:
@@ -30,6 +35,8 @@ class Database:
         self._outbox = StatementPool(dsn, max(2, connections // 4))
         self._batches = messages.batch_pool(dsn)
         self._webhooks = webhook_store.webhook_pool(dsn)
+        # Its batches run one after another: they never take a hot statement's connection.
+        self._retention = StatementPool(dsn, 1, application_name=RETENTION_APPLICATION_NAME)
         self.directory = DirectoryStore(self._statements, secrets)
         self.messages = MessageStore(self._statements, self._batches)
         self.reads = ReadStore(self._statements)
@@ -39,9 +46,10 @@ class Database:
         self.media = MediaRepository(self._statements)
         self.webhook_endpoints = WebhookEndpointStore(self._statements, secrets)
         self.templates = TemplateStore(self._statements, secrets)
+        self.retention = RetentionStore(self._retention)
 
     async def close(self) -> None:
         """Waits for the batches in flight, then closes every connection."""
         await self.messages.close()
-        for pool in (self._statements, self._outbox, self._batches, self._webhooks):
+        for pool in (self._statements, self._outbox, self._batches, self._webhooks, self._retention):
             await pool.close()

@@ -125,7 +125,3 @@ class OutboxQueue:
     async def seconds_until_next_due(self) -> float | None:
         found = await self.pool.run(SQL.next_due)
         return None if found[0][0] is None else max(0.0, float(found[0][0]))
-
-    async def forget_idempotency_keys(self, keep_seconds: float) -> int:
-        found = await self.pool.run(SQL.forget_idempotency_keys, keep_seconds=keep_seconds)
-        return int(found[0][0])

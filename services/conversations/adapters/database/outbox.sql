@@ -114,11 +114,3 @@ FROM messages WHERE status = 'queued';
 -- name: next_due
 -- Seconds until the earliest queued message is due (negative: overdue); none without one.
 SELECT extract(epoch FROM min(next_attempt_at) - now())::float8 FROM messages WHERE status = 'queued';
-
--- name: forget_idempotency_keys
--- Idempotency keys older than they must be kept.
-WITH forgotten AS (
-    DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => :keep_seconds)
-    RETURNING 1
-)
-SELECT count(*) FROM forgotten;
