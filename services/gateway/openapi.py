@@ -169,7 +169,10 @@ def _paths(heartbeat: float) -> dict[str, Any]:
                     "1001, the gateway is shutting down: each resumes with `since`. 4401: the API key "
                     "was revoked (up to about twice the API key cache's lifetime after it). An API key "
                     "and an account may have only so many sockets open on a gateway: one more is 429 "
-                    "`too_many_sockets` before the upgrade."
+                    "`too_many_sockets` before the upgrade. 4410: `since` "
+                    "(other than 0, which starts from the oldest event kept) is older than the oldest "
+                    "event kept (retention: `EVENTS_RETENTION_DAYS`); the close reason names it: reload "
+                    "over HTTP, then resume with the `since` it gives."
                 ),
                 "security": [{"apiKey": []}, {"token": []}],
                 "parameters": [

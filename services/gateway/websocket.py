@@ -36,6 +36,8 @@ SOCKET_COUNTS = web.AppKey("socket_counts", SocketCounts)
 
 # Application close codes (4000-4999).
 CLOSE_SLOW_CONSUMER = 4008
+# `since` is older than the oldest event kept (retention deleted the rest): reload, resume later.
+CLOSE_EVENTS_GONE = 4410
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_UPSTREAM_UNAVAILABLE = 4503
 
@@ -108,7 +110,9 @@ async def serve_events(request: web.Request, since: int) -> web.WebSocketRespons
                     return
             close_with(CLOSE_UPSTREAM_UNAVAILABLE, "event stream ended; reconnect with since")
         except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.CANCELLED:
+            if exc.code() == grpc.StatusCode.OUT_OF_RANGE:
+                close_with(CLOSE_EVENTS_GONE, exc.details() or "events no longer kept")
+            elif exc.code() != grpc.StatusCode.CANCELLED:
                 close_with(CLOSE_UPSTREAM_UNAVAILABLE, "events unavailable; reconnect with since")
 
     async def write() -> None:

@@ -1,5 +1,6 @@
-"""GET /ws: events in order, resume with `since` losing nothing, isolation between accounts,
-and a close as going away (1001) when the gateway shuts down."""
+"""GET /ws: events in order, resume with `since` losing nothing, a resume from before what
+retention kept refused (4410), isolation between accounts, and a close as going away (1001)
+when the gateway shuts down."""
 
 import asyncio
 import re
@@ -11,8 +12,24 @@ import aiohttp
 import orjson
 from sqlalchemy import text
 
+from services.conversations.adapters.database.database import Database
+from services.conversations.settings import RetentionSettings
+from services.conversations.use_cases.retention import Retention
 from tests.fixtures.stack import Running, start_running
 from tools.seed import SeededAccount, create_account
+
+DAY = 86400.0
+RETENTION = RetentionSettings(
+    worker_enabled=True,
+    every_seconds=300.0,
+    batch_size=2,
+    pause_seconds=0.0,
+    events_keep_seconds=7 * DAY,
+    notifications_keep_seconds=7 * DAY,
+    failed_notifications_keep_seconds=30 * DAY,
+    pending_statuses_keep_seconds=7 * DAY,
+    idempotency_keep_seconds=DAY,
+)
 
 
 async def new_account(running: Running, name: str) -> SeededAccount:
@@ -103,6 +120,40 @@ async def test_resume_with_since_loses_nothing(running: Running) -> None:
     for frame in before + after:
         by_message.setdefault(frame["data"]["id"], []).append(frame["type"])
     assert list(by_message.values()) == [["message.queued", "message.sent"]] * 8
+
+
+async def test_a_resume_from_before_what_retention_kept_is_refused(running: Running) -> None:
+    account = await new_account(running, "Retained")
+    for n in range(3):
+        await send_async(running, account, f"old {n}")
+    async with connect(running, account, since="0") as socket:
+        await receive(socket, 6)
+    made = await stored_event_ids(running, account)
+    # The first four events are past the retention: a round deletes them.
+    async with running.engine.connect() as connection:
+        await connection.execute(
+            text(
+                "UPDATE events SET created_at = now() - interval '8 days' WHERE account_id = :a AND id <= 4"
+            ),
+            {"a": account.account_id},
+        )
+    database = Database(running.stack.database_url, 1)
+    try:
+        await Retention(database.retention, RETENTION).run_round()
+    finally:
+        await database.close()
+    kept = await stored_event_ids(running, account)
+    assert kept == made[4:] and kept[0] == 5
+
+    async with connect(running, account, since="2") as socket:
+        message = await socket.receive(timeout=10)
+    assert message.type == aiohttp.WSMsgType.CLOSE, message
+    assert socket.close_code == 4410
+    assert "before 5" in message.extra and "since=4" in message.extra, message.extra
+    # Resumed where it says (or from 0: whatever is kept), nothing is missing.
+    for since in ("4", "0"):
+        async with connect(running, account, since=since) as socket:
+            assert [f["id"] for f in await receive(socket, len(kept))] == kept
 
 
 async def test_accounts_see_only_their_own_events(running: Running) -> None:

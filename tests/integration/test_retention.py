@@ -132,6 +132,12 @@ async def test_exactly_the_old_events_go_in_batches(
     # endpoint's cursor, then none; carol 2, then none; one batch each for the empty tables
     # (two for notifications: applied ones, then failed ones).
     assert result.batches == (3 + 2 + 2) + 2 + 1 + 1
+    # The next events keep their ids, and a watch knows where the kept log starts.
+    assert await database.events.first_kept_event_id(alice) == 6
+    assert await database.events.first_kept_event_id(carol) == 3
+    await append_events(db, carol, [0])
+    assert await event_ids(db, carol) == [3]
+    assert await database.events.first_kept_event_id(carol) == 3
 
 
 async def test_exactly_the_old_notifications_statuses_and_keys_go(

@@ -491,10 +491,12 @@ class FakeListener:
 
 
 class FakeEventLog:
-    """Each account's events, ids from 1; `pages` holds the ids of each events_after answer."""
+    """Each account's events, ids from 1; `pages` holds the ids of each events_after answer.
+    `forget` deletes the oldest, as retention does."""
 
     def __init__(self) -> None:
         self.events: dict[UUID, list[StoredEvent]] = {}
+        self.last_ids: dict[UUID, int] = {}
         self.pages: list[list[int]] = []
 
     @property
@@ -502,13 +504,22 @@ class FakeEventLog:
         return len(self.pages)
 
     def append(self, account_id: UUID, type: str = "message.sent", data_json: bytes = b"{}") -> StoredEvent:
+        event_id = self.last_ids.get(account_id, 0) + 1
+        self.last_ids[account_id] = event_id
         log = self.events.setdefault(account_id, [])
-        event = StoredEvent(len(log) + 1, type, data_json, T0)
+        event = StoredEvent(event_id, type, data_json, T0)
         log.append(event)
         return event
 
+    def forget(self, account_id: UUID, before_id: int) -> None:
+        self.events[account_id] = [e for e in self.events.get(account_id, []) if e.id >= before_id]
+
     async def last_event_id(self, account_id: UUID) -> int:
-        return len(self.events.get(account_id, []))
+        return self.last_ids.get(account_id, 0)
+
+    async def first_kept_event_id(self, account_id: UUID) -> int:
+        log = self.events.get(account_id, [])
+        return log[0].id if log else self.last_ids.get(account_id, 0) + 1
 
     async def events_after(
         self, account_id: UUID, after_id: int, limit: int, max_bytes: int

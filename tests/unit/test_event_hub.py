@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from services.conversations.domain.errors import EventsGone
 from services.conversations.domain.model import StoredEvent
 from services.conversations.use_cases import events as events_module
 from services.conversations.use_cases.events import EVENTS_CHANNEL, EventHub
@@ -72,6 +73,39 @@ async def test_a_watch_starts_after_the_id_given(world: World) -> None:
     world.commit(count=3)
     stream = world.hub.watch(ACCOUNT, 2)
     assert await take(stream, 1) == [3]
+    await close(stream)
+
+
+async def test_a_resume_from_before_the_oldest_event_kept_is_refused(world: World) -> None:
+    world.commit(count=5)
+    world.log.forget(ACCOUNT, before_id=4)  # retention deleted 1-3
+    with pytest.raises(EventsGone, match=r"before 4 .* since=3") as refused:
+        await anext(world.hub.watch(ACCOUNT, 1))
+    assert refused.value.first_kept_id == 4
+    world.log.forget(ACCOUNT, before_id=6)  # and 4-5: none left
+    with pytest.raises(EventsGone, match="since=5"):
+        await anext(world.hub.watch(ACCOUNT, 3))
+
+
+async def test_a_resume_from_just_before_the_oldest_event_kept_loses_nothing(world: World) -> None:
+    world.commit(count=5)
+    world.log.forget(ACCOUNT, before_id=4)
+    stream = world.hub.watch(ACCOUNT, 3)
+    assert await take(stream, 2) == [4, 5]
+    await close(stream)
+    world.log.forget(ACCOUNT, before_id=6)
+    stream = world.hub.watch(ACCOUNT, 5)
+    pending = await nothing_within(stream)
+    world.commit()
+    assert (await asyncio.wait_for(pending, PATIENCE)).id == 6
+    await close(stream)
+
+
+async def test_a_watch_from_0_starts_at_the_oldest_event_kept(world: World) -> None:
+    world.commit(count=5)
+    world.log.forget(ACCOUNT, before_id=4)
+    stream = world.hub.watch(ACCOUNT, 0)
+    assert await take(stream, 2) == [4, 5]
     await close(stream)
 
 

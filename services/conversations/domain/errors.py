@@ -32,6 +32,18 @@ class Refused(FailedPrecondition):
         self.code = code
 
 
+class EventsGone(DomainError):
+    """Events a watch asked for were deleted (retention): the caller reloads what it shows
+    and resumes after the oldest event kept."""
+
+    def __init__(self, first_kept_id: int) -> None:
+        super().__init__(
+            f"events before {first_kept_id} are no longer kept:"
+            f" reload, then resume with since={first_kept_id - 1}"
+        )
+        self.first_kept_id = first_kept_id
+
+
 class Conflict(DomainError):
     """The idempotency key was used with another request."""
 

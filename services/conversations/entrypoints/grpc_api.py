@@ -19,6 +19,7 @@ from services.conversations.adapters.database.errors import database_unavailable
 from services.conversations.domain.errors import (
     Conflict,
     DomainError,
+    EventsGone,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
@@ -56,6 +57,7 @@ _STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
     # Its text is "<refusal code>: <message>" (vocabulary.refusal_text): the gateway's 422.
     Refused: grpc.StatusCode.FAILED_PRECONDITION,
     Conflict: grpc.StatusCode.ALREADY_EXISTS,
+    EventsGone: grpc.StatusCode.OUT_OF_RANGE,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 

@@ -7,6 +7,8 @@ never skips one and never repeats one.
 The backlog after a `since` and each wake-up's news are read a page at a time, bounded in
 events and in bytes: a watch holds one page while its client takes it (gRPC flow control
 holds the watch back meanwhile), however long the gap and however large the events.
+Retention deletes an account's oldest events (a prefix of its log); a watch from before the
+oldest one kept is refused rather than silently skipping.
 """
 
 import asyncio
@@ -14,6 +16,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from uuid import UUID
 
+from services.conversations.domain.errors import EventsGone
 from services.conversations.domain.model import StoredEvent
 from services.conversations.use_cases.ports import EventLogPort, NotificationsPort
 
@@ -53,8 +56,14 @@ class EventHub:
         # Registered before the first read: a commit during the read still wakes us.
         self._watchers.setdefault(account_id, set()).add(wake)
         try:
-            # A negative id means "from now on": only events committed after this point.
+            # A negative id means "from now on": only events committed after this point; 0,
+            # from the oldest kept.
             last_id = after_id if after_id >= 0 else await self.store.last_event_id(account_id)
+            if after_id > 0:
+                # Retention deleted what a resume asked for: a stream that skipped it would look whole.
+                first_kept_id = await self.store.first_kept_event_id(account_id)
+                if after_id < first_kept_id - 1:
+                    raise EventsGone(first_kept_id)
             while not self._closed:
                 wake.clear()
                 events = await self.store.events_after(account_id, last_id, PAGE_EVENTS, PAGE_BYTES)

@@ -176,6 +176,7 @@ class OutboxPort(Protocol):
 
 class EventLogPort(Protocol):
     async def last_event_id(self, account_id: UUID) -> int: ...
+    async def first_kept_event_id(self, account_id: UUID) -> int: ...
     async def events_after(
         self, account_id: UUID, after_id: int, limit: int, max_bytes: int
     ) -> list[StoredEvent]:

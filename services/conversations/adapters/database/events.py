@@ -18,6 +18,10 @@ class EventLog:
         found = await self.pool.run(SQL.last_event_id, account_id=account_id)
         return int(found[0][0])
 
+    async def first_kept_event_id(self, account_id: UUID) -> int:
+        found = await self.pool.run(SQL.first_kept_event_id, account_id=account_id)
+        return int(found[0][0])
+
     async def events_after(
         self, account_id: UUID, after_id: int, limit: int, max_bytes: int
     ) -> list[StoredEvent]:

@@ -15,3 +15,10 @@ SELECT id, type, data, created_at FROM (
 ) page
 WHERE bytes_before < :max_bytes
 ORDER BY id;
+
+-- name: first_kept_event_id
+-- The account's oldest event still kept (retention cuts a prefix: none is missing after it);
+-- its next event's id when none is kept.
+SELECT coalesce((SELECT min(id) FROM events WHERE account_id = :account_id),
+                (SELECT last_id + 1 FROM event_counters WHERE account_id = :account_id),
+                1);
