@@ -228,4 +228,5 @@ async def test_an_index_serves_each_filter(
     else:
         rows = await connection.fetch(f"EXPLAIN {query.sql}", *query.arguments(arguments))
     plan = "\n".join(row[0] for row in rows)
-    assert f"Index Scan using {index}" in plan, plan
+    # A plain or a bitmap index scan, as the planner's statistics choose: the index serves it.
+    assert f"Index Scan using {index}" in plan or f"Bitmap Index Scan on {index}" in plan, plan
