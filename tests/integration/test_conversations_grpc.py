@@ -565,7 +565,10 @@ async def test_a_late_sync_outcome_leaves_a_send_the_outbox_took_over(
     async with engine.begin() as connection:
         # What a takeover after the sync send's lease ran out leaves: the outbox's own claim.
         await connection.execute(
-            text("UPDATE messages SET attempts = 2 WHERE id = :id AND status = 'sending'"), {"id": stalled.id}
+            text(
+                "UPDATE messages SET attempts = 2, claim = nextval('message_claims') WHERE id = :id AND status = 'sending'"
+            ),
+            {"id": stalled.id},
         )
     for outcome in (
         pb.RecordSendOutcomeRequest(

@@ -20,6 +20,7 @@ from services.conversations.migrate import sqlalchemy_url
 from services.conversations.settings import SendPolicy
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.outbound import OutboundMessages
+from services.conversations.use_cases.outcomes import Outcomes
 from services.conversations.use_cases.templates import Templates
 from tests.fixtures.database import create_engine
 from tools.seed import create_account
@@ -97,3 +98,39 @@ async def test_an_account_without_free_slots_leaves_its_turn_to_the_next(
             {"account": low},
         )
     assert await claim_one(store, NO_ACCOUNT) == high
+
+
+async def test_a_write_under_a_released_claim_misses_the_claim_that_followed(
+    store: Database, claims_engine: AsyncEngine
+) -> None:
+    # Released (late for its slot) and claimed again, the message is at the same attempt
+    # number as before: only the claim id tells the two claims apart.
+    low, _ = await two_accounts_with_queued_messages(store, claims_engine)
+    async with claims_engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE messages SET status = 'failed' WHERE account_id <> :account"), {"account": low}
+        )
+    stale = (await store.outbox.claim(1, LEASE_SECONDS, MARGIN_SECONDS, HORIZON_SECONDS))[0]
+    await store.outbox.release([stale])
+    async with claims_engine.begin() as connection:  # only the released one is due
+        await connection.execute(
+            text(
+                "UPDATE messages SET next_attempt_at = now() + interval '1 h' WHERE id <> :id AND status = 'queued'"
+            ),
+            {"id": stale.id},
+        )
+        await connection.execute(text("UPDATE send_pacing SET next_slot_at = now()"))
+    live = (await store.outbox.claim(1, LEASE_SECONDS, MARGIN_SECONDS, HORIZON_SECONDS))[0]
+    assert (live.id, live.attempts) == (stale.id, stale.attempts)
+
+    assert not await store.outbox.requeue(stale, 5.0, "131016", "a late failure")
+    await store.outbox.release([stale])
+    outcomes = Outcomes(store.messages, store.reads)
+    failed = await outcomes.record_failed(stale.account_id, stale.id, "131016", "late", claim=stale.claim)
+    assert failed is None
+    async with claims_engine.connect() as connection:
+        status = (
+            await connection.execute(text("SELECT status FROM messages WHERE id = :id"), {"id": live.id})
+        ).scalar()
+    assert status == "sending"  # still the live claim's
+    assert await outcomes.record_sent(live.account_id, live.id, "wamid.live", claim=live.claim) is not None

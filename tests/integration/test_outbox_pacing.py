@@ -95,7 +95,7 @@ async def claimed(
     async with engine.begin() as connection:
         await connection.execute(
             text(
-                "UPDATE messages SET status = 'sending', attempts = 1, lease_expires_at = now() + interval '1 minute'"
+                "UPDATE messages SET status = 'sending', attempts = 1, claim = 1, lease_expires_at = now() + interval '1 minute'"
                 " WHERE id = :id"
             ),
             {"id": message.id},
@@ -106,15 +106,18 @@ async def claimed(
         contact_wa_id=message.contact_wa_id,
         content=message.content,
         attempts=1,
+        claim=1,
         send_delay_seconds=send_delay_seconds,
         expires_in_seconds=3600.0,
     )
 
 
 async def take_over(engine: AsyncEngine, message_id: UUID) -> None:
-    """What another replica's takeover of a claim leaves: the message sending as attempt 2."""
+    """What another replica's takeover of a claim leaves: the message sending under a new claim."""
     async with engine.begin() as connection:
-        await connection.execute(text("UPDATE messages SET attempts = 2 WHERE id = :id"), {"id": message_id})
+        await connection.execute(
+            text("UPDATE messages SET attempts = 2, claim = 2 WHERE id = :id"), {"id": message_id}
+        )
 
 
 def superseded_outcomes() -> float:
@@ -256,7 +259,7 @@ async def test_after_a_pair_rate_limit_the_recipients_messages_take_turns(
         for _ in range(3)
     ]
     first = queued[0]
-    claimed = ClaimedMessage(first.id, first.account_id, first.contact_wa_id, TEMPLATE, 1, 0.0, 60.0)
+    claimed = ClaimedMessage(first.id, first.account_id, first.contact_wa_id, TEMPLATE, 1, 1, 0.0, 60.0)
     await store.outbox.pause_recipient(claimed, 6.0)
     async with engine.connect() as connection:
         waits = (

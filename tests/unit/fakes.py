@@ -3,7 +3,7 @@ for the unit tests of its use cases: dicts in place of PostgreSQL, a scripted se
 listener whose notifications the test sends. Each keeps what it was asked, to assert on.
 
 They keep the rules their adapters' SQL keeps and the use cases rely on (an outcome is
-recorded only while its message is sending under its attempt; a webhook transaction's
+recorded only while its message is sending under its claim; a webhook transaction's
 writes and events are all kept on commit or all dropped), and nothing more.
 """
 
@@ -46,7 +46,7 @@ from services.conversations.domain.notifications import (
 )
 from services.conversations.domain.outbound import (
     SERVICE_WINDOW_SECONDS,
-    SYNC_SEND_ATTEMPT,
+    SYNC_SEND_CLAIM,
     NewOutbound,
     SendOutcome,
     StoredOutbound,
@@ -181,12 +181,12 @@ class FakeDirectoryStore:
 
 
 class FakeMessageStore:
-    """Messages by id, with their attempt numbers, and conversations: the send path's writes
+    """Messages by id, with their claim ids, and conversations: the send path's writes
     (MessagesPort) and the reads (ReadsPort) over the same rows."""
 
     def __init__(self) -> None:
         self.messages: dict[UUID, Message] = {}
-        self.attempts: dict[UUID, int] = {}
+        self.claims: dict[UUID, int | None] = {}
         self.conversations: dict[UUID, Conversation] = {}
         self.idempotency_keys: dict[tuple[UUID, str], tuple[bytes, UUID]] = {}
         self.inserted: list[NewOutbound] = []
@@ -205,9 +205,9 @@ class FakeMessageStore:
         self.now = T0
         self.window_filters: list[WindowFilter] = []
 
-    def add(self, message: Message, attempts: int = SYNC_SEND_ATTEMPT) -> Message:
+    def add(self, message: Message, claim: int | None = SYNC_SEND_CLAIM) -> Message:
         self.messages[message.id] = message
-        self.attempts[message.id] = attempts
+        self.claims[message.id] = claim
         return message
 
     def change(self, message_id: UUID, **fields: Any) -> Message:
@@ -238,7 +238,7 @@ class FakeMessageStore:
                 error_message=text,
                 failed_at=self._clock,
             )
-        self.add(message, SYNC_SEND_ATTEMPT if message.status == MessageStatus.SENDING else 0)
+        self.add(message, SYNC_SEND_CLAIM if message.status == MessageStatus.SENDING else None)
         if key is not None:
             self.idempotency_keys[key] = (row.request_hash, message.id)
         delay = self.send_delay_seconds if message.status == MessageStatus.SENDING else 0.0
@@ -261,7 +261,7 @@ class FakeMessageStore:
             or current.status != MessageStatus.SENDING
         ):
             return None
-        if outcome.attempt is not None and self.attempts[current.id] != outcome.attempt:
+        if self.claims[current.id] != outcome.claim:
             return None
         if outcome.status == MessageStatus.SENT:
             fields: dict[str, Any] = {"wa_message_id": outcome.wa_message_id, "sent_at": T0}

@@ -3,6 +3,7 @@ sent at its slot and recorded under its claim; queued again, failed for good, or
 as the failure and the clock say."""
 
 import asyncio
+import itertools
 from dataclasses import replace
 from uuid import uuid4
 
@@ -59,14 +60,16 @@ class World:
             settings,
         )
         self.handed_over = 0
+        self.claims = itertools.count(1)
 
     def claimed(
         self, attempts: int = 1, send_delay: float = 0.0, expires_in: float = 3600.0
     ) -> ClaimedMessage:
-        """A message claimed as attempt number `attempts`: `sending` under it in the store."""
-        message = self.store.add(new_message(self.account.id, uuid4(), MessageStatus.SENDING), attempts)
+        """A message claimed as attempt number `attempts`: `sending` under its claim in the store."""
+        claim = next(self.claims)
+        message = self.store.add(new_message(self.account.id, uuid4(), MessageStatus.SENDING), claim)
         return ClaimedMessage(
-            message.id, self.account.id, message.contact_wa_id, TEXT, attempts, send_delay, expires_in
+            message.id, self.account.id, message.contact_wa_id, TEXT, attempts, claim, send_delay, expires_in
         )
 
     async def attempt(self, claim: ClaimedMessage, claimed_ago: float = 0.0) -> Message:
@@ -85,7 +88,7 @@ async def test_an_accepted_message_is_recorded_sent_under_its_claim() -> None:
     claim = w.claimed(attempts=2)
     message = await w.attempt(claim)
     assert (message.status, message.wa_message_id) == (MessageStatus.SENT, f"wamid.{claim.id}")
-    assert [o.attempt for o in w.store.outcomes] == [2]
+    assert [o.claim for o in w.store.outcomes] == [claim.claim]
     assert w.handed_over == 1
 
 
@@ -115,7 +118,7 @@ async def test_a_message_waits_for_its_slot() -> None:
 async def test_a_sent_outcome_for_a_claim_taken_over_is_not_recorded() -> None:
     w = World()
     claim = w.claimed(attempts=1)
-    w.store.attempts[claim.id] = 2  # another replica's claim now
+    w.store.claims[claim.id] = claim.claim + 100  # another replica's claim now
     message = await w.attempt(claim)
     assert message.status == MessageStatus.SENDING
 
@@ -152,14 +155,15 @@ async def test_a_retryable_failure_is_queued_again_with_a_backoff() -> None:
 
 async def test_a_permanent_failure_fails_the_message() -> None:
     w = World(PERMANENT)
-    message = await w.attempt(w.claimed(attempts=2))
+    claim = w.claimed(attempts=2)
+    message = await w.attempt(claim)
     assert (message.status, message.error_code, message.error_message) == (
         MessageStatus.FAILED,
         "131026",
         "undeliverable",
     )
     assert w.outbox.requeued == []
-    assert [o.attempt for o in w.store.outcomes] == [2]
+    assert [o.claim for o in w.store.outcomes] == [claim.claim]
 
 
 async def test_the_last_attempt_fails_the_message() -> None:

@@ -1,5 +1,5 @@
 """Recording what became of a send (services/conversations/use_cases/outcomes.py): recorded only
-while the message is sending under its attempt; a status webhook that got there first is the
+while the message is sending under its claim; a status webhook that got there first is the
 outcome; otherwise why it was not recorded."""
 
 from uuid import uuid4
@@ -8,6 +8,7 @@ import pytest
 
 from services.conversations.domain.errors import FailedPrecondition, NotFound
 from services.conversations.domain.model import Message, MessageStatus
+from services.conversations.domain.outbound import SYNC_SEND_CLAIM
 from services.conversations.use_cases.outcomes import Outcomes
 from tests.unit.fakes import FakeMessageStore, new_message
 
@@ -24,8 +25,8 @@ def outcomes(store: FakeMessageStore) -> Outcomes:
     return Outcomes(store, store)
 
 
-def sending(store: FakeMessageStore, attempts: int = 1) -> Message:
-    return store.add(new_message(ACCOUNT, CONVERSATION, MessageStatus.SENDING), attempts)
+def sending(store: FakeMessageStore, claim: int = SYNC_SEND_CLAIM) -> Message:
+    return store.add(new_message(ACCOUNT, CONVERSATION, MessageStatus.SENDING), claim)
 
 
 # --- sent ------------------------------------------------------------------------------
@@ -39,20 +40,20 @@ async def test_sent_is_recorded_with_its_whatsapp_id(store: FakeMessageStore, ou
     assert store.messages[message.id] == recorded
 
 
-async def test_a_sync_outcome_is_recorded_under_attempt_one(
+async def test_a_sync_outcome_is_recorded_under_claim_zero(
     store: FakeMessageStore, outcomes: Outcomes
 ) -> None:
-    message = sending(store, attempts=2)  # taken over by the outbox
+    message = sending(store, claim=2)  # taken over by the outbox
     assert await outcomes.record_sent(ACCOUNT, message.id, "wamid.1") is None
     assert store.messages[message.id].status == MessageStatus.SENDING
 
 
-async def test_an_outbox_outcome_is_recorded_under_its_claims_attempt(
+async def test_an_outbox_outcome_is_recorded_under_its_claim(
     store: FakeMessageStore, outcomes: Outcomes
 ) -> None:
-    message = sending(store, attempts=3)
-    assert await outcomes.record_sent(ACCOUNT, message.id, "wamid.1", attempt=2) is None
-    assert await outcomes.record_sent(ACCOUNT, message.id, "wamid.1", attempt=3) is not None
+    message = sending(store, claim=3)
+    assert await outcomes.record_sent(ACCOUNT, message.id, "wamid.1", claim=2) is None
+    assert await outcomes.record_sent(ACCOUNT, message.id, "wamid.1", claim=3) is not None
 
 
 async def test_sent_after_a_webhook_with_the_same_id_answers_the_message(
@@ -125,7 +126,7 @@ async def test_failed_after_pigeon_failed_it_elsewhere_is_not_recorded(
 
 
 async def test_failed_after_a_takeover_is_not_recorded(store: FakeMessageStore, outcomes: Outcomes) -> None:
-    message = sending(store, attempts=2)
+    message = sending(store, claim=2)
     assert await outcomes.record_failed(ACCOUNT, message.id, "timeout", "no answer") is None
     assert store.messages[message.id].error_code is None
 
@@ -140,7 +141,7 @@ async def test_not_recorded_for_an_unknown_message_is_not_found(outcomes: Outcom
 async def test_not_recorded_while_still_sending_is_a_takeover(
     store: FakeMessageStore, outcomes: Outcomes
 ) -> None:
-    message = sending(store, attempts=2)
+    message = sending(store, claim=2)
     error = await outcomes.not_recorded(ACCOUNT, message.id)
     assert isinstance(error, FailedPrecondition)
     assert "taken over" in str(error)
@@ -149,7 +150,7 @@ async def test_not_recorded_while_still_sending_is_a_takeover(
 async def test_not_recorded_for_a_message_not_sending_says_its_status(
     store: FakeMessageStore, outcomes: Outcomes
 ) -> None:
-    message = store.add(new_message(ACCOUNT, CONVERSATION, MessageStatus.QUEUED), attempts=0)
+    message = store.add(new_message(ACCOUNT, CONVERSATION, MessageStatus.QUEUED), claim=None)
     error = await outcomes.not_recorded(ACCOUNT, message.id)
     assert isinstance(error, FailedPrecondition)
     assert "is queued, not sending" in str(error)

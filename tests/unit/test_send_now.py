@@ -119,7 +119,7 @@ async def test_a_send_taken_over_meanwhile_raises_failed_precondition() -> None:
     w = world()
 
     def taken_over(message: OutgoingMessage) -> None:
-        w.store.attempts[message.message_id] = 2
+        w.store.claims[message.message_id] = 1  # the outbox took it over
 
     w.sender.meanwhile = taken_over
     with pytest.raises(FailedPrecondition, match="taken over"):

@@ -150,7 +150,9 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class ClaimedMessage:
-    """A queued message an outbox worker claimed, to send as attempt number `attempts`.
+    """A queued message an outbox worker claimed, to send as attempt number `attempts`, under
+    claim id `claim` (every write about it names the claim: attempt numbers repeat after a
+    release, claim ids never do).
 
     Times are relative to the claim, measured on the database's clock, so that the
     replicas' own clocks never matter.
@@ -161,6 +163,7 @@ class ClaimedMessage:
     contact_wa_id: str
     content: Content
     attempts: int
+    claim: int
     # The account's pacing slot: call WhatsApp this long after the claim's answer. Counted
     # from the end of the claim (clock_timestamp()), not its start (now()): a claim that
     # took long must not push its slots onto the next claim's.

@@ -22,10 +22,11 @@ RATE_LIMITED_MESSAGE = (
     " retry later"
 )
 
-# A message stored `sending` (a sync send) is its first attempt. The outbox takes a stalled one
-# over as attempt 2 and up, so the late sync outcome, written under attempt 1, cannot
-# overwrite it.
+# A message stored `sending` (a sync send) is its first attempt, under claim 0. The outbox
+# takes a stalled one over under a claim from the `message_claims` sequence (1 and up, never
+# repeated), so the late sync outcome, written under claim 0, cannot overwrite it.
 SYNC_SEND_ATTEMPT = 1
+SYNC_SEND_CLAIM = 0
 
 
 NOT_STORED_YET = uuid.UUID(int=0)
@@ -56,7 +57,8 @@ class NewOutbound:
 class SendOutcome:
     message_id: UUID
     account_id: UUID
-    attempt: int | None
+    # The claim it was sent under: recorded only while the message is still under it.
+    claim: int
     status: MessageStatus
     wa_message_id: str | None = None
     error_code: str | None = None

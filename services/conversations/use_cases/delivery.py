@@ -1,8 +1,9 @@
 """Delivering one message the outbox claimed: wait for its pacing slot, send it, record what
 became of it (sent; failed for good; or queued again, `domain/retries.py` decides).
 
-Every write is made under the claim (the attempt number): a claim another replica took
-over after its lease ran out stays with its new owner.
+Every write is made under the claim (its id, which no later claim of the message repeats): a
+claim another replica took over after its lease ran out, or claimed again after a release,
+stays with its new owner.
 """
 
 import asyncio
@@ -86,7 +87,7 @@ class OutboxDelivery:
             recorded = await self._while_claimed(
                 claimed_at,
                 lambda: self.outcomes.record_sent(
-                    message.account_id, message.id, answer.wa_message_id, attempt=message.attempts
+                    message.account_id, message.id, answer.wa_message_id, claim=message.claim
                 ),
             )
             self._count(message, "sent", "", recorded is not None)
@@ -111,7 +112,7 @@ class OutboxDelivery:
 
     async def _fail(self, message: ClaimedMessage, code: str, text: str) -> None:
         recorded = await self.outcomes.record_failed(
-            message.account_id, message.id, code, text, attempt=message.attempts
+            message.account_id, message.id, code, text, claim=message.claim
         )
         # Not recorded: the claim was taken over, or a status webhook found WhatsApp has it.
         self._count(message, "failed", code, recorded is not None and recorded.status == MessageStatus.FAILED)

@@ -1,7 +1,7 @@
 """Recording what became of a send: `sent` with its WhatsApp id, or `failed` with the error.
 
-An outcome is recorded only while its message is still `sending` under the attempt it was
-sent as, so a late one cannot overwrite a newer claim's. When it is not recorded, why not
+An outcome is recorded only while its message is still `sending` under the claim it was
+sent under, so a late one cannot overwrite a newer claim's. When it is not recorded, why not
 decides the answer: a status webhook that got there first with the same message (WhatsApp
 has it: that is the outcome), or a message taken over by the outbox, or not sending at all.
 """
@@ -10,7 +10,7 @@ from uuid import UUID
 
 from services.conversations.domain.errors import FailedPrecondition, NotFound
 from services.conversations.domain.model import Message, MessageStatus
-from services.conversations.domain.outbound import SYNC_SEND_ATTEMPT, SendOutcome
+from services.conversations.domain.outbound import SYNC_SEND_CLAIM, SendOutcome
 from services.conversations.use_cases.ports import MessagesPort, ReadsPort
 
 # What a status webhook may have made of a message before its send's outcome was recorded.
@@ -34,12 +34,12 @@ class Outcomes:
         self.reads = reads
 
     async def record_sent(
-        self, account_id: UUID, message_id: UUID, wa_message_id: str, attempt: int | None = SYNC_SEND_ATTEMPT
+        self, account_id: UUID, message_id: UUID, wa_message_id: str, claim: int = SYNC_SEND_CLAIM
     ) -> Message | None:
         """The message as recorded, or as a status webhook recorded it first; None when the
-        claim was taken over (`attempt` no longer the message's)."""
+        claim was taken over (`claim` no longer the message's)."""
         recorded = await self.messages.record(
-            SendOutcome(message_id, account_id, attempt, MessageStatus.SENT, wa_message_id=wa_message_id)
+            SendOutcome(message_id, account_id, claim, MessageStatus.SENT, wa_message_id=wa_message_id)
         )
         return recorded or await self.already_sent(account_id, message_id, wa_message_id)
 
@@ -49,7 +49,7 @@ class Outcomes:
         message_id: UUID,
         error_code: str,
         error_message: str,
-        attempt: int | None = SYNC_SEND_ATTEMPT,
+        claim: int = SYNC_SEND_CLAIM,
     ) -> Message | None:
         """The message as recorded, or as a status webhook recorded it first (WhatsApp's word
         stands, whatever this failure says); None when the claim was taken over."""
@@ -57,7 +57,7 @@ class Outcomes:
             SendOutcome(
                 message_id,
                 account_id,
-                attempt,
+                claim,
                 MessageStatus.FAILED,
                 error_code=error_code,
                 error_message=error_message,

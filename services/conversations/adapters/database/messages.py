@@ -85,6 +85,7 @@ class MessageStore:
             rate_limited_code=FailureCode.ACCOUNT_RATE_LIMITED.value,
             rate_limited_message=outbound.RATE_LIMITED_MESSAGE,
             sync_attempt=outbound.SYNC_SEND_ATTEMPT,
+            sync_claim=outbound.SYNC_SEND_CLAIM,
         )
         stored = {row["id"]: StoredOutbound(rows.message(row), row["send_delay_seconds"]) for row in found}
         return [stored.get(r.message_id) for r in batch]
@@ -98,8 +99,8 @@ class MessageStore:
         return (bytes(found[0]["request_hash"]), rows.message(found[0])) if found else None
 
     async def record(self, outcome: SendOutcome) -> Message | None:
-        """The message as recorded; None unless it was still sending (under `attempt`, when
-        given). Concurrent calls share one statement."""
+        """The message as recorded; None unless it was still sending under the outcome's
+        claim. Concurrent calls share one statement."""
         return await self._outcomes.submit(outcome)
 
     async def _record_batch(self, batch: Sequence[SendOutcome]) -> list[Message | None]:
@@ -107,7 +108,7 @@ class MessageStore:
             SQL.record_outcomes,
             message_ids=[o.message_id for o in batch],
             account_ids=[o.account_id for o in batch],
-            attempts=[o.attempt for o in batch],
+            claims=[o.claim for o in batch],
             statuses=[o.status.value for o in batch],
             wa_message_ids=[o.wa_message_id for o in batch],
             error_codes=[o.error_code for o in batch],

@@ -81,7 +81,7 @@ WITH input AS (
 ), m AS (
     INSERT INTO messages (id, account_id, conversation_id, direction, contact_wa_id, contact_user_id, type, body,
                           reply_to_wa_message_id, status, error_code, error_message, failed_at,
-                          attempts, next_attempt_at, lease_expires_at, expires_at)
+                          attempts, claim, next_attempt_at, lease_expires_at, expires_at)
     SELECT t.message_id, t.account_id, t.conversation_id, 'outbound', t.contact_wa_id, t.contact_user_id, t.type,
            t.body::jsonb, t.reply_to,
            CASE WHEN t.refusal IS NULL THEN t.status ELSE 'failed' END,
@@ -90,6 +90,7 @@ WITH input AS (
                           WHEN :rate_limited_code THEN :rate_limited_message END,
            CASE WHEN t.refusal IS NOT NULL THEN now() END,
            CASE WHEN t.status = 'sending' AND t.refusal IS NULL THEN :sync_attempt::int ELSE 0 END,
+           CASE WHEN t.status = 'sending' AND t.refusal IS NULL THEN :sync_claim::bigint END,
            CASE WHEN t.status = 'queued' THEN now() END,
            CASE WHEN t.status = 'sending' AND t.refusal IS NULL
                 THEN now() + make_interval(secs => t.lease_seconds) END,
@@ -117,14 +118,14 @@ WHERE k.account_id = :account_id AND k.key = :idempotency_key;
 
 -- name: record_outcomes
 -- Outcomes of sends (a batch: `sent` or `failed` each), each recorded only while its message is
--- still sending (and, for the outbox, under the same claim: `attempt` matches), with its event.
+-- still sending under the same claim (`claim`: the outbox's, or a sync send's), with its event.
 -- Two outcomes for one message in a batch: one is recorded, `ordinal` says which. Messages are
 -- locked in id order, so batches cannot deadlock on them.
 WITH input AS (
     SELECT * FROM unnest(
-        :message_ids::uuid[], :account_ids::uuid[], :attempts::int[], :statuses::text[],
+        :message_ids::uuid[], :account_ids::uuid[], :claims::bigint[], :statuses::text[],
         :wa_message_ids::text[], :error_codes::text[], :error_messages::text[]
-    ) WITH ORDINALITY AS i(message_id, account_id, attempt, status, wa_message_id, error_code, error_message, ordinal)
+    ) WITH ORDINALITY AS i(message_id, account_id, claim, status, wa_message_id, error_code, error_message, ordinal)
 ), m AS (
     UPDATE messages AS msg
     SET status = i.status, updated_at = now(), lease_expires_at = NULL,
@@ -137,7 +138,7 @@ WITH input AS (
     -- `IS TRUE` keeps the generic plan on the primary key: `status = 'sending'` alone would
     -- match the partial lease index, which holds every message in flight.
     WHERE msg.id = i.message_id AND msg.account_id = i.account_id AND (msg.status = 'sending') IS TRUE
-      AND (i.attempt IS NULL OR msg.attempts = i.attempt)
+      AND msg.claim = i.claim
     RETURNING msg.*, pigeon_message_json(msg) AS resource, i.ordinal
 ), appended AS (
     SELECT pigeon_append_events(

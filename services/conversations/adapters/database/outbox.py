@@ -73,6 +73,7 @@ class OutboxQueue:
                     contact_user_id=row["contact_user_id"] or "",
                     content=Content(row["type"], row["body"].encode(), row["reply_to_wa_message_id"]),
                     attempts=row["attempts"],
+                    claim=row["claim"],
                     # Counted from the end of the claim, not its start: a claim that took long
                     # must not push its slots onto the next claim's.
                     send_delay_seconds=(slot - row["answered_at"]).total_seconds(),
@@ -89,7 +90,7 @@ class OutboxQueue:
             SQL.requeue,
             account_id=message.account_id,
             message_id=message.id,
-            attempt=message.attempts,
+            claim=message.claim,
             delay_seconds=delay_seconds,
             error_code=error_code,
             error_message=error_message,
@@ -113,9 +114,7 @@ class OutboxQueue:
     async def release(self, claims: Sequence[ClaimedMessage]) -> None:
         """Puts claimed messages back in the queue, their attempt not counted; only those still
         under these claims: a claim taken over stays with its new owner."""
-        await self.pool.run(
-            SQL.release, message_ids=[c.id for c in claims], attempts=[c.attempts for c in claims]
-        )
+        await self.pool.run(SQL.release, message_ids=[c.id for c in claims], claims=[c.claim for c in claims])
 
     async def queue_depth(self) -> tuple[int, float]:
         """How many messages are queued, and how old the oldest is (seconds)."""

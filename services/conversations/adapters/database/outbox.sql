@@ -40,9 +40,10 @@ ORDER BY p.account_id
 FOR UPDATE OF p;
 
 -- name: claim
--- Up to `counts` due messages of each account, oldest due first, taken for sending under a lease.
+-- Up to `counts` due messages of each account, oldest due first, taken for sending under a lease
+-- and a new claim id (never one the message had before: every write under the claim names it).
 UPDATE messages m
-SET status = 'sending', attempts = m.attempts + 1, next_attempt_at = NULL,
+SET status = 'sending', attempts = m.attempts + 1, claim = nextval('message_claims'), next_attempt_at = NULL,
     lease_expires_at = now() + make_interval(secs => :lease_seconds), updated_at = now()
 FROM (
     SELECT picked.id
@@ -57,7 +58,7 @@ FROM (
 ) claimed
 WHERE m.id = claimed.id
 RETURNING m.id, m.account_id, m.contact_wa_id, m.contact_user_id, m.type, m.body::text AS body, m.reply_to_wa_message_id,
-          m.attempts, m.expires_at, m.created_at, now() AS now, clock_timestamp() AS answered_at;
+          m.attempts, m.claim, m.expires_at, m.created_at, now() AS now, clock_timestamp() AS answered_at;
 
 -- name: advance_pacing
 -- Each account's next free slot, past the slots a claim handed out.
@@ -71,7 +72,7 @@ WHERE p.account_id = v.account_id;
 UPDATE messages
 SET status = 'queued', next_attempt_at = now() + make_interval(secs => :delay_seconds),
     lease_expires_at = NULL, error_code = :error_code, error_message = :error_message, updated_at = now()
-WHERE id = :message_id AND account_id = :account_id AND status = 'sending' AND attempts = :attempt
+WHERE id = :message_id AND account_id = :account_id AND status = 'sending' AND claim = :claim
 RETURNING id;
 
 -- name: pause_recipient
@@ -100,11 +101,11 @@ SELECT count(*) FROM requeued;
 
 -- name: release
 -- Claims this replica could not finish (shutdown) or woke too late for (pacing) go back, the
--- attempt not counted: only those still under the same attempt, never a claim taken over.
+-- attempt not counted: only those still under the same claim, never a claim taken over.
 UPDATE messages m
 SET status = 'queued', next_attempt_at = now(), lease_expires_at = NULL, attempts = m.attempts - 1
-FROM unnest(:message_ids::uuid[], :attempts::int[]) AS c(id, attempts)
-WHERE m.id = c.id AND m.status = 'sending' AND m.attempts = c.attempts;
+FROM unnest(:message_ids::uuid[], :claims::bigint[]) AS c(id, claim)
+WHERE m.id = c.id AND m.status = 'sending' AND m.claim = c.claim;
 
 -- name: queue_depth
 -- How many messages are queued, and how old the oldest is (seconds).
