@@ -85,7 +85,8 @@ def from_status(code: grpc.StatusCode, details: str, service: str) -> ApiError:
 
 
 def send_outcome_unknown() -> ApiError:
-    """The gateway's own deadline for a sync send passed. Conversations goes on with it, so
+    """The gateway's own deadline for a sync send passed, or conversations could not store the
+    outcome of a send WhatsApp may have (the database away). Conversations goes on with it, so
     the message may well be sent: a retry without the same key could send it twice."""
     return ApiError(
         504,

@@ -71,6 +71,8 @@ class SendNowClient:
 def _outcome(result: pb.BatchSendNowResult) -> pb.SendNowResponse | ApiError:
     if result.HasField("response"):
         return result.response
+    if result.error.code == grpc.StatusCode.DEADLINE_EXCEEDED.value[0]:
+        return send_outcome_unknown()  # sent, its outcome not stored in time (OutcomeUnknown)
     return from_item_status(result.error, "conversations")
 
 

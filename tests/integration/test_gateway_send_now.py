@@ -22,7 +22,8 @@ from tests.fixtures.conversations_standin import serving
 @dataclass
 class Conversations(pb_grpc.ConversationsServicer):
     """Answers each send with a message whose id is the request's `to`, after `to`'s
-    milliseconds when it is "slow<ms>"; NOT_FOUND for `to = "missing"`."""
+    milliseconds when it is "slow<ms>"; NOT_FOUND for `to = "missing"`; DEADLINE_EXCEEDED (sent,
+    its outcome not stored) for `to = "unstored"`."""
 
     batch_calls: list[list[str]] = field(default_factory=list)
     request_ids: list[list[str]] = field(default_factory=list)
@@ -34,7 +35,7 @@ class Conversations(pb_grpc.ConversationsServicer):
         to = request.message.to
         if to.startswith("slow"):
             await asyncio.sleep(int(to.removeprefix("slow")) / 1000)
-        if to == "missing":
+        if to in ("missing", "unstored"):
             raise LookupError(to)
         return pb.SendNowResponse(message=pb.Message(id=to, status=pb.MESSAGE_STATUS_SENT))
 
@@ -44,8 +45,8 @@ class Conversations(pb_grpc.ConversationsServicer):
         self.single_calls.append(request.message.to)
         try:
             return await self._send(request)
-        except LookupError:
-            await context.abort(grpc.StatusCode.NOT_FOUND, "no such conversation")
+        except LookupError as missing:
+            await context.abort(*_status(str(missing)))
             raise
 
     async def BatchSendNow(
@@ -60,14 +61,20 @@ class Conversations(pb_grpc.ConversationsServicer):
         async def one(index: int) -> pb.BatchSendNowResult:
             try:
                 return pb.BatchSendNowResult(index=index, response=await self._send(request.requests[index]))
-            except LookupError:
-                status = pb.ItemStatus(
-                    code=grpc.StatusCode.NOT_FOUND.value[0], message="no such conversation"
+            except LookupError as missing:
+                code, details = _status(str(missing))
+                return pb.BatchSendNowResult(
+                    index=index, error=pb.ItemStatus(code=code.value[0], message=details)
                 )
-                return pb.BatchSendNowResult(index=index, error=status)
 
         for next_done in asyncio.as_completed([one(i) for i in range(len(request.requests))]):
             yield await next_done
+
+
+def _status(to: str) -> tuple[grpc.StatusCode, str]:
+    if to == "unstored":
+        return grpc.StatusCode.DEADLINE_EXCEEDED, "sent, its outcome could not be stored"
+    return grpc.StatusCode.NOT_FOUND, "no such conversation"
 
 
 @dataclass
@@ -179,3 +186,17 @@ async def test_the_gateways_own_deadline_is_an_unknown_outcome_not_a_retry_later
         assert isinstance(error, ApiError), error
         assert (error.status, error.code) == (504, "outcome_unknown")
         assert "same Idempotency-Key" in error.message
+
+
+async def test_a_send_whose_outcome_could_not_be_stored_is_an_unknown_outcome(setup: Setup) -> None:
+    # Alone and in a batch call: WhatsApp may have it, so never "retry later" (503).
+    alone = await asyncio.gather(setup.client.send(send_now("unstored"), "r0"), return_exceptions=True)
+    batched = await asyncio.gather(
+        setup.client.send(send_now("unstored"), "r1"),
+        setup.client.send(send_now("15550001"), "r2"),
+        return_exceptions=True,
+    )
+    for error in (alone[0], batched[0]):
+        assert isinstance(error, ApiError)
+        assert (error.status, error.code) == (504, "outcome_unknown")
+    assert setup.conversations.single_calls == ["unstored"] and len(setup.conversations.batch_calls) == 1

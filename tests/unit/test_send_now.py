@@ -7,7 +7,7 @@ from uuid import UUID
 
 import pytest
 
-from services.conversations.domain.errors import FailedPrecondition
+from services.conversations.domain.errors import FailedPrecondition, OutcomeUnknown, Unavailable
 from services.conversations.domain.model import Accepted, MessageStatus, OutgoingMessage
 from services.conversations.settings import SendPolicy
 from services.conversations.use_cases.directory import Directory
@@ -32,23 +32,32 @@ TIMEOUT = Failure(FailureClass.RETRYABLE, FailureKind.TIMEOUT, FailureCode.TIMEO
 
 
 class World:
-    def __init__(self, sender: FakeSender, margin: float) -> None:
+    def __init__(self, sender: FakeSender, margin: float, lease: float = 60.0) -> None:
         self.directory_store = FakeDirectoryStore()
         self.store = FakeMessageStore()
         self.sender = sender
         self.account = self.directory_store.add_account(new_account())
         self.conversation = self.directory_store.add_conversation(self.account.id, "15550001111")
         directory = Directory(self.directory_store, 60.0)
-        policy = SendPolicy(pacing_margin_seconds=margin)
+        policy = SendPolicy(pacing_margin_seconds=margin, sync_lease_seconds=lease)
         self.send_now = SendNow(
             OutboundMessages(directory, Templates(FakeTemplateStore(), 60.0), self.store, policy),
             Outcomes(self.store, self.store),
             sender,
         )
 
-    async def send(self, key: str = "", request_hash: bytes = b"h") -> SendNowResult:
+    async def send(
+        self, key: str = "", request_hash: bytes = b"h", answer_within: float | None = None
+    ) -> SendNowResult:
         return await self.send_now.send(
-            self.account.id, self.conversation.id, "", TEXT, key, request_hash, request_id="req-1"
+            self.account.id,
+            self.conversation.id,
+            "",
+            TEXT,
+            key,
+            request_hash,
+            request_id="req-1",
+            answer_within=answer_within,
         )
 
 
@@ -184,3 +193,40 @@ async def test_drain_gives_up_after_its_timeout() -> None:
     assert w.store.messages[message_id].status == MessageStatus.SENDING
     w.sender.gate.set()
     assert (await caller).message.status == MessageStatus.SENT
+
+
+# --- the outcome write fails (the database away) -----------------------------------------
+
+
+async def test_an_outcome_write_that_fails_for_a_moment_is_retried_within_the_deadline() -> None:
+    w = world()
+    w.store.record_faults = [Unavailable("database unavailable")] * 2
+    result = await w.send(answer_within=2.0)
+    assert result.message.status == MessageStatus.SENT
+    assert len(w.store.outcomes) == 3
+
+
+async def test_an_outcome_not_written_by_the_deadline_is_unknown_and_still_written_after() -> None:
+    # WhatsApp has the message: answered "retry later" the client would send it again, and
+    # left `sending` the outbox would too once the lease ran out.
+    w = world()
+    w.store.record_faults = [Unavailable("database unavailable")] * 4  # 0.1 + 0.2 + 0.4 + 0.8 s
+    with pytest.raises(OutcomeUnknown):
+        await w.send(answer_within=0.5)
+    [message] = w.store.messages.values()
+    assert message.status == MessageStatus.SENDING
+    await w.send_now.drain(5.0)
+    assert (message.status, w.store.messages[message.id].status) == (
+        MessageStatus.SENDING,
+        MessageStatus.SENT,
+    )
+
+
+async def test_an_outcome_write_gives_up_before_the_lease_ends() -> None:
+    w = World(FakeSender(), MARGIN, lease=1.2)
+    w.store.record_faults = [Unavailable("database unavailable")] * 100
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(OutcomeUnknown):
+        await w.send(answer_within=10.0)
+    # The lease (1.2 s) less the write's margin (1 s): after it the outbox may own the message.
+    assert asyncio.get_running_loop().time() - started < 0.5

@@ -50,3 +50,8 @@ class Conflict(DomainError):
 
 class Unavailable(DomainError):
     """A part pigeon depends on (the database) is away; nothing was written. Retry later."""
+
+
+class OutcomeUnknown(DomainError):
+    """A send was made (WhatsApp may have it) but its outcome could not be stored in time: the
+    caller must not send it again under another key, but retry with the same one, or read it."""

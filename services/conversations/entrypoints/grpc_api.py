@@ -23,6 +23,7 @@ from services.conversations.domain.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    OutcomeUnknown,
     Refused,
     Unauthenticated,
     Unavailable,
@@ -59,6 +60,8 @@ _STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
     Conflict: grpc.StatusCode.ALREADY_EXISTS,
     EventsGone: grpc.StatusCode.OUT_OF_RANGE,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
+    # The gateway's 504 `outcome_unknown`, as when its own deadline for the send passes.
+    OutcomeUnknown: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
 Response = TypeVar("Response")
@@ -246,7 +249,7 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
     async def SendNow(
         self, request: pb.SendNowRequest, context: grpc.aio.ServicerContext
     ) -> pb.SendNowResponse:
-        return await self._send_now(request)
+        return await self._send_now(request, context.time_remaining())
 
     async def BatchSendNow(
         self, request: pb.BatchSendNowRequest, context: grpc.aio.ServicerContext
@@ -259,7 +262,7 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
             if index < len(request_ids):
                 REQUEST_ID.set(request_ids[index])  # this item's task only
             try:
-                response = await self._send_now(request.requests[index])
+                response = await self._send_now(request.requests[index], context.time_remaining())
             except Exception as exc:
                 return pb.BatchSendNowResult(index=index, error=item_status_for(exc))
             return pb.BatchSendNowResult(index=index, response=response)
@@ -268,7 +271,7 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
         async for result in as_they_complete([send(index) for index in range(len(request.requests))]):
             yield result
 
-    async def _send_now(self, request: pb.SendNowRequest) -> pb.SendNowResponse:
+    async def _send_now(self, request: pb.SendNowRequest, answer_within: float | None) -> pb.SendNowResponse:
         wanted = request.message
         if not wanted.content.type or not wanted.content.body_json:
             raise InvalidArgument("content.type and content.body_json are required")
@@ -280,6 +283,7 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
             wanted.idempotency_key,
             wanted.request_hash,
             request_id=REQUEST_ID.get(),  # the caller's, from the metadata or the batch
+            answer_within=answer_within,  # the caller's deadline
         )
         return pb.SendNowResponse(
             message=message_to_proto(result.message),

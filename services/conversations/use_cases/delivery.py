@@ -8,25 +8,19 @@ stays with its new owner.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable
 
 from services.conversations.domain.model import Accepted, ClaimedMessage, MessageStatus, OutgoingMessage
 from services.conversations.domain.retries import Fail, RetryPolicy, after_failure, recipient_pause_seconds
 from services.conversations.metrics import OUTBOX_LATE_FOR_SLOT, OUTBOX_OUTCOMES, OUTBOX_RETRIES
 from services.conversations.settings import OutboxSettings
 from services.conversations.use_cases.directory import Directory
-from services.conversations.use_cases.outcomes import Outcomes
+from services.conversations.use_cases.outcomes import OUTCOME_WRITE_MARGIN_SECONDS, Outcomes, retried_until
 from services.conversations.use_cases.ports import OutboxPort, SenderPort
 from services.shared.vocabulary import FailureCode
 from services.shared.whatsapp_errors import Failure, FailureKind
 
 log = logging.getLogger(__name__)
-
-Written = TypeVar("Written")
-
-# An outcome write is retried until this long before the claim's lease ends.
-OUTCOME_WRITE_MARGIN_SECONDS = 1.0
 
 
 class OutboxDelivery:
@@ -84,8 +78,8 @@ class OutboxDelivery:
         if isinstance(answer, Accepted):
             # WhatsApp has it now: losing this write would send it again, so keep trying
             # while the claim lasts (a database restart, say).
-            recorded = await self._while_claimed(
-                claimed_at,
+            recorded = await retried_until(
+                claimed_at + self.settings.lease_seconds - OUTCOME_WRITE_MARGIN_SECONDS,
                 lambda: self.outcomes.record_sent(
                     message.account_id, message.id, answer.wa_message_id, claim=message.claim
                 ),
@@ -129,19 +123,3 @@ class OutboxDelivery:
             "outcome not recorded: the claim was taken over",
             extra={"message_id": str(message.id), "outcome": outcome, "code": code},
         )
-
-    async def _while_claimed(self, claimed_at: float, write: Callable[[], Awaitable[Written]]) -> Written:
-        """Retries a write that fails (the database is away) until shortly before the
-        claim's lease ends; after that another replica may own the message."""
-        loop = asyncio.get_running_loop()
-        give_up_at = claimed_at + self.settings.lease_seconds - OUTCOME_WRITE_MARGIN_SECONDS
-        delay = 0.1
-        while True:
-            try:
-                return await write()
-            except Exception:
-                if loop.time() + delay >= give_up_at:
-                    raise
-                log.warning("outcome not stored yet; retrying", extra={"retry_in": delay})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)

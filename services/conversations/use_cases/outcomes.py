@@ -6,12 +6,41 @@ decides the answer: a status webhook that got there first with the same message 
 has it: that is the outcome), or a message taken over by the outbox, or not sending at all.
 """
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 from uuid import UUID
 
 from services.conversations.domain.errors import FailedPrecondition, NotFound
 from services.conversations.domain.model import Message, MessageStatus
 from services.conversations.domain.outbound import SYNC_SEND_CLAIM, SendOutcome
 from services.conversations.use_cases.ports import MessagesPort, ReadsPort
+
+log = logging.getLogger(__name__)
+
+Written = TypeVar("Written")
+
+# An outcome write is retried until this long before its claim's lease ends.
+OUTCOME_WRITE_MARGIN_SECONDS = 1.0
+
+
+async def retried_until(give_up_at: float, write: Callable[[], Awaitable[Written]]) -> Written:
+    """An outcome write, retried with backoff while it fails (the database is away) until
+    `give_up_at` (loop time): WhatsApp has the message, and losing the write would send it
+    again once the claim's lease ran out."""
+    loop = asyncio.get_running_loop()
+    delay = 0.1
+    while True:
+        try:
+            return await write()
+        except Exception:
+            if loop.time() + delay >= give_up_at:
+                raise
+            log.warning("outcome not stored yet; retrying", extra={"retry_in": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
 
 # What a status webhook may have made of a message before its send's outcome was recorded.
 REPORTED_BY_WHATSAPP = (MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ, MessageStatus.FAILED)

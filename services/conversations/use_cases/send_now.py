@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec
 from uuid import UUID
 
+from services.conversations.domain.errors import OutcomeUnknown
 from services.conversations.domain.model import Accepted, Content, Message, MessageStatus, OutgoingMessage
 from services.conversations.use_cases.outbound import OutboundMessages
-from services.conversations.use_cases.outcomes import Outcomes
+from services.conversations.use_cases.outcomes import OUTCOME_WRITE_MARGIN_SECONDS, Outcomes, retried_until
 from services.conversations.use_cases.ports import SenderPort
 from services.shared.whatsapp_errors import Failure
 
 log = logging.getLogger(__name__)
+
+# The answer goes this long before the caller's deadline, so that it arrives in time.
+ANSWER_MARGIN_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,7 @@ def _runs_to_the_end(
     @functools.wraps(method)
     async def to_the_end(self: "SendNow", *args: P.args, **kwargs: P.kwargs) -> SendNowResult:
         send = asyncio.ensure_future(method(self, *args, **kwargs))
-        self._sends.add(send)
-        send.add_done_callback(self._finished)
+        self._track(send)
         return await asyncio.shield(send)
 
     return to_the_end
@@ -60,9 +63,14 @@ class SendNow:
         self.outbound = outbound
         self.outcomes = outcomes
         self.sender = sender
-        self._sends: set[asyncio.Future[SendNowResult]] = set()
+        # The sends in flight, and outcome writes still retried after their send answered.
+        self._sends: set[asyncio.Future[Any]] = set()
 
-    def _finished(self, send: asyncio.Future[SendNowResult]) -> None:
+    def _track(self, work: asyncio.Future[Any]) -> None:
+        self._sends.add(work)
+        work.add_done_callback(self._finished)
+
+    def _finished(self, send: asyncio.Future[Any]) -> None:
         self._sends.discard(send)
         if not send.cancelled():
             send.exception()  # read: its caller may be gone, and `send` logged what matters
@@ -83,7 +91,19 @@ class SendNow:
         idempotency_key: str,
         request_hash: bytes,
         request_id: str = "",
+        answer_within: float | None = None,
     ) -> SendNowResult:
+        """`answer_within`: the caller's deadline (seconds), if it has one."""
+        loop = asyncio.get_running_loop()
+        # The lease starts with the insert: once it ends, the outbox may send the message.
+        give_up_writing_at = (
+            loop.time() + self.outbound.policy.sync_lease_seconds - OUTCOME_WRITE_MARGIN_SECONDS
+        )
+        answer_by = (
+            give_up_writing_at
+            if answer_within is None
+            else loop.time() + answer_within - ANSWER_MARGIN_SECONDS
+        )
         started = time.perf_counter()
         created = await self.outbound.create(
             account_id,
@@ -115,24 +135,35 @@ class SendNow:
             request_id,
         )
         answered = time.perf_counter()
-        try:
-            if isinstance(answer, Accepted):
-                recorded = await self.outcomes.record_sent(account_id, message.id, answer.wa_message_id)
-                failure = None
-            else:
-                recorded = await self.outcomes.record_failed(
-                    account_id, message.id, answer.code, answer.message
-                )
-                # WhatsApp's own status came first: it has the message after all.
-                failure = None if recorded is not None and recorded.status != MessageStatus.FAILED else answer
-            if recorded is None:
-                raise await self.outcomes.not_recorded(account_id, message.id)
-        except Exception as exc:
-            # Its caller may be gone: this is the only trace (the outbox takes the row over).
+        # Retried while the database is away, until the lease ends; the caller gets its answer
+        # by its deadline meanwhile. WhatsApp may have the message: "retry later" would have
+        # the client send it again, and a row left `sending` the outbox too.
+        write = asyncio.ensure_future(
+            retried_until(give_up_writing_at, lambda: self._record(account_id, message, answer))
+        )
+        self._track(write)
+        done, _ = await asyncio.wait({write}, timeout=max(0.0, answer_by - loop.time()))
+        if not done or write.exception() is not None:
+            # Its caller may be gone: this is the only trace.
             log.error(
-                "a sync send's outcome could not be recorded",
-                extra={"message_id": str(message.id), "error": repr(exc)},
+                "a sync send's outcome could not be recorded in time",
+                extra={
+                    "message_id": str(message.id),
+                    "error": repr(write.exception()) if done else "still retrying",
+                },
             )
-            raise
+            raise OutcomeUnknown(
+                f"message {message.id} was sent to WhatsApp, but its outcome could not be stored"
+            )
+        recorded = write.result()
+        if recorded is None:
+            raise await self.outcomes.not_recorded(account_id, message.id)
+        # WhatsApp's own status came first: it has the message after all.
+        failure = None if isinstance(answer, Accepted) or recorded.status != MessageStatus.FAILED else answer
         record_ms = (time.perf_counter() - answered) * 1000
         return SendNowResult(recorded, False, failure, store_ms, (answered - called) * 1000, record_ms)
+
+    async def _record(self, account_id: UUID, message: Message, answer: Accepted | Failure) -> Message | None:
+        if isinstance(answer, Accepted):
+            return await self.outcomes.record_sent(account_id, message.id, answer.wa_message_id)
+        return await self.outcomes.record_failed(account_id, message.id, answer.code, answer.message)
