@@ -26,6 +26,7 @@ from services.conversations.settings import ConversationsSettings
 from services.conversations.wiring import build
 from services.shared import logs, runtime
 from services.shared.grpc_server import build_server, report_health, serve_until_signalled
+from services.shared.grpc_tls import grpc_tls_mode
 from services.shared.metrics import serve_metrics
 from services.shared.settings import SettingsError
 
@@ -53,6 +54,7 @@ async def serve(settings: ConversationsSettings) -> None:
         settings.bind,
         metrics_name="conversations",
         unix_socket=settings.unix_socket,
+        tls=settings.grpc_tls,
     )
     directory = parts.use_cases.directory
     register_caches(
@@ -78,7 +80,10 @@ async def serve(settings: ConversationsSettings) -> None:
         await parts.template_worker.start()
     if settings.retention.worker_enabled:
         await parts.retention_worker.start()
-    log.info("conversations serving", extra={"bind": settings.bind, "port": port})
+    log.info(
+        "conversations serving",
+        extra={"bind": settings.bind, "port": port, "tls": grpc_tls_mode(settings.grpc_tls)},
+    )
 
     async def stop() -> None:
         # The gRPC server has stopped taking calls; now the background work, in this order.

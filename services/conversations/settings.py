@@ -4,6 +4,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.shared.grpc_tls import GrpcTls, grpc_tls_from_env
 from services.shared.secrets_at_rest import SecretBox, parse_keys
 from services.shared.settings import SettingsError, env, parse_bool, positive, unix_socket_path
 
@@ -161,6 +162,8 @@ class ConversationsSettings:
     bind: str
     # Also listen here (a path) for callers on the same host; "" for none.
     unix_socket: str
+    # TLS of gRPC, served and called (services/shared/grpc_tls.py); None: plaintext.
+    grpc_tls: GrpcTls | None
     db_pool_size: int
     cache_ttl_seconds: float
     grace_seconds: float
@@ -193,6 +196,7 @@ class ConversationsSettings:
             database_url=database_dsn(database_url),
             bind=env("CONVERSATIONS_BIND", "127.0.0.1:50051"),
             unix_socket=env("CONVERSATIONS_UNIX_SOCKET", "", unix_socket_path),
+            grpc_tls=grpc_tls_from_env(serving=True),
             db_pool_size=env("DB_POOL_SIZE", 20, positive(int)),
             cache_ttl_seconds=env("CACHE_TTL_SECONDS", 60.0, positive(float)),
             grace_seconds=env("CONVERSATIONS_GRACE_SECONDS", 10.0, positive(float)),

@@ -143,7 +143,7 @@ def template_worker(
 async def build(settings: ConversationsSettings) -> Parts:
     database = Database(settings.database_url, settings.db_pool_size, settings.secrets)
     listener = Listener(settings.database_url)
-    sender_channel = open_channel(settings.sender_target)
+    sender_channel = open_channel(settings.sender_target, settings.grpc_tls)
     # One client for both kinds of send: sync sends and the outbox's share its calls.
     sender_client = SenderClient(
         sender_pb2_grpc.SenderStub(sender_channel), settings.outbox.send_timeout_seconds

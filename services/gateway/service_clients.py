@@ -89,10 +89,10 @@ class ServiceClients:
 
 
 async def open_service_clients(settings: GatewaySettings) -> AsyncIterator[ServiceClients]:
-    conversations_channel = open_channel(settings.conversations_target)
-    events_channel = open_channel(settings.conversations_target, bdp_probe=False)
+    conversations_channel = open_channel(settings.conversations_target, settings.grpc_tls)
+    events_channel = open_channel(settings.conversations_target, settings.grpc_tls, bdp_probe=False)
     # Sends go through conversations; the sender is watched for readiness only.
-    sender_channel = open_channel(settings.sender_target)
+    sender_channel = open_channel(settings.sender_target, settings.grpc_tls)
     conversations = conversations_pb2_grpc.ConversationsStub(conversations_channel)
     queued_sends = QueuedSendClient(conversations, settings.rpc_timeout_seconds)
     # Above conversations' own deadline for the WhatsApp call, which so answers first.

@@ -3,6 +3,7 @@
 import ipaddress
 from dataclasses import dataclass
 
+from services.shared.grpc_tls import GrpcTls, grpc_tls_from_env
 from services.shared.settings import at_most, env, parse_bool, positive
 
 
@@ -38,6 +39,8 @@ class GatewaySettings:
     port: int
     conversations_target: str
     sender_target: str
+    # TLS of its calls to conversations and the sender (services/shared/grpc_tls.py); None: plaintext.
+    grpc_tls: GrpcTls | None
     max_body_bytes: int
     webhook_max_body_bytes: int
     # Webhook bodies from a client address with failed verifications that have not grown back.
@@ -79,6 +82,7 @@ class GatewaySettings:
             port=env("GATEWAY_PORT", 8080, int),
             conversations_target=env("CONVERSATIONS_TARGET", "127.0.0.1:50051"),
             sender_target=env("SENDER_TARGET", "127.0.0.1:50052"),
+            grpc_tls=grpc_tls_from_env(serving=False),
             max_body_bytes=env("MAX_BODY_BYTES", 1024 * 1024, at_most(MAX_BODY_BYTES_LIMIT, positive(int))),
             webhook_max_body_bytes=env(
                 "WEBHOOK_MAX_BODY_BYTES", MAX_BODY_BYTES_LIMIT, at_most(MAX_BODY_BYTES_LIMIT, positive(int))

@@ -11,6 +11,7 @@ from services.sender.settings import SenderSettings
 from services.sender.whatsapp import CloudApiClient
 from services.shared import logs
 from services.shared.grpc_server import build_server, serve_until_signalled
+from services.shared.grpc_tls import grpc_tls_mode
 from services.shared.metrics import serve_metrics
 from services.shared.runtime import run
 from services.shared.settings import SettingsError
@@ -34,6 +35,7 @@ async def serve(settings: SenderSettings) -> None:
             settings.bind,
             metrics_name="sender",
             unix_socket=settings.unix_socket,
+            tls=settings.grpc_tls,
         )
         serve_metrics(settings.metrics_host, settings.metrics_port)
         log.info(
@@ -41,6 +43,7 @@ async def serve(settings: SenderSettings) -> None:
             extra={
                 "bind": settings.bind,
                 "port": port,
+                "tls": grpc_tls_mode(settings.grpc_tls),
                 "whatsapp_base_url": settings.whatsapp_base_url,
                 "whatsapp_api_version": settings.whatsapp_api_version,
             },

@@ -4,6 +4,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from services.shared.grpc_tls import GrpcTls, grpc_tls_from_env
 from services.shared.settings import env, positive, unix_socket_path
 
 _API_VERSION = re.compile(r"v\d+\.\d+")
@@ -50,6 +51,8 @@ class SenderSettings:
     bind: str = "127.0.0.1:50052"
     # Also listen here (a path) for callers on the same host; "" for none.
     unix_socket: str = ""
+    # TLS of the gRPC server (services/shared/grpc_tls.py); None: plaintext.
+    grpc_tls: GrpcTls | None = None
     whatsapp_base_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
     whatsapp_timeout_seconds: float = 10.0
@@ -66,6 +69,7 @@ class SenderSettings:
         return cls(
             bind=env("SENDER_BIND", cls.bind, _bind),
             unix_socket=env("SENDER_UNIX_SOCKET", cls.unix_socket, unix_socket_path),
+            grpc_tls=grpc_tls_from_env(serving=True),
             whatsapp_base_url=env("WHATSAPP_BASE_URL", cls.whatsapp_base_url, _base_url),
             whatsapp_api_version=env("WHATSAPP_API_VERSION", cls.whatsapp_api_version, _api_version),
             whatsapp_timeout_seconds=env("WHATSAPP_TIMEOUT_SECONDS", cls.whatsapp_timeout_seconds, _seconds),

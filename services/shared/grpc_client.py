@@ -4,10 +4,16 @@ A target such as "dns:///sender:50052" resolves to every replica behind the name
 `round_robin` spreads calls over them. The name is resolved again whenever a
 connection ends: when a replica goes away, and at least every minute because the
 servers age their connections out (grpc_server.py), so new replicas are picked up.
+
+With TLS settings (grpc_tls.py) a channel verifies the server's certificate against the CA and
+the target's host name, and presents this process's certificate when it has one; a "unix:"
+target stays plaintext, as the servers' Unix socket listeners do.
 """
 
 import grpc
 import orjson
+
+from services.shared.grpc_tls import GrpcTls
 
 # Callers ping an idle connection this often, with or without calls in flight, so that a
 # dead peer (or a NAT that forgot it) is found; grpc_server.py accepts pings this frequent.
@@ -20,8 +26,11 @@ _SERVICE_CONFIG = orjson.dumps(
 ).decode()
 
 
-def open_channel(target: str, *, bdp_probe: bool = True) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(target, options=channel_options(bdp_probe=bdp_probe))
+def open_channel(target: str, tls: GrpcTls | None, *, bdp_probe: bool = True) -> grpc.aio.Channel:
+    options = channel_options(bdp_probe=bdp_probe)
+    if tls is None or target.startswith("unix:"):
+        return grpc.aio.insecure_channel(target, options=options)
+    return grpc.aio.secure_channel(target, tls.channel_credentials(), options=options)
 
 
 def channel_options(*, bdp_probe: bool = True) -> list[tuple[str, str | int]]:

@@ -14,6 +14,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from services.shared.grpc_client import KEEPALIVE_TIME_MS
+from services.shared.grpc_tls import GrpcTls
 from services.shared.metrics import ServerInterceptor
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,15 @@ async def build_server(
     bind: str,
     metrics_name: str = "",
     unix_socket: str = "",
+    tls: GrpcTls | None = None,
 ) -> tuple[grpc.aio.Server, health_aio.HealthServicer, int]:
     """Builds and starts a server listening on `bind` ("host:port", port 0 picks one), and
     on the Unix domain socket `unix_socket` too when given: callers on the same host reach
     it as "unix:<path>", without the kernel's TCP work (docs/benchmarks.md measures it). The
     path must be this process's own: another server binding it would take it over.
+
+    With `tls`, `bind` takes TLS only (and callers' certificates when it requires them); the
+    Unix socket stays plaintext: it is local, guarded by its file's permissions.
 
     Returns the server, its health servicer (so the caller can report NOT_SERVING)
     and the port actually bound.
@@ -67,7 +72,7 @@ async def build_server(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = list(service_names)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    port = server.add_insecure_port(bind)
+    port = server.add_secure_port(bind, tls.server_credentials()) if tls else server.add_insecure_port(bind)
     if port == 0:
         raise RuntimeError(f"could not bind gRPC server to {bind}")
     if unix_socket and server.add_insecure_port(f"unix:{unix_socket}") == 0:
