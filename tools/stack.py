@@ -155,6 +155,8 @@ class Stack:
     webhook_verify_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     extra_env: Mapping[str, str] = field(default_factory=dict)
     sim_env: Mapping[str, str] = field(default_factory=dict)
+    # Settings of one service's processes (each replica's), over extra_env: e.g. its certificate.
+    service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # SECRETS_KEYS, for conversations alone (the one process that reads the secrets).
     secrets_keys: str = ""
     replicas: Mapping[str, int] = field(default_factory=dict)
@@ -236,6 +238,7 @@ class Stack:
                 "SENDER_UNIX_SOCKET": self.unix_socket("sender"),
                 "SENDER_METRICS_PORT": str(metrics),
                 "WHATSAPP_BASE_URL": self.simulator_url,
+                **self.service_env.get("sender", {}),
             }
             self.services.append(ServiceProcess(name, "services.sender", port, env, self._log(name), metrics))
         for index, port in enumerate(conversations):
@@ -249,6 +252,7 @@ class Stack:
                 "CONVERSATIONS_METRICS_PORT": str(metrics),
                 "SECRETS_KEYS": self.secrets_keys,
                 "SENDER_TARGET": self._callers_target("sender", senders),
+                **self.service_env.get("conversations", {}),
             }
             self.services.append(
                 ServiceProcess(name, "services.conversations", port, env, self._log(name), metrics)
@@ -261,6 +265,7 @@ class Stack:
                 "CONVERSATIONS_TARGET": self._callers_target("conversations", conversations),
                 "SENDER_TARGET": self._callers_target("sender", senders),
                 "WEBHOOK_VERIFY_TOKEN": self.webhook_verify_token,
+                **self.service_env.get("gateway", {}),
             }
             self.services.append(ServiceProcess(name, "services.gateway", port, env, self._log(name), port))
         started: list[ServiceProcess] = []
