@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from services.shared.secrets_at_rest import parse_keys
+from tools.grpc_certs import write_certificates
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -220,3 +221,30 @@ def test_the_proxy_error_log_leaves_out_request_lines_and_metrics_stay_internal(
     assert re.findall(r"^error_log\s+\S+\s+(\w+)\s*;", nginx, re.MULTILINE) == ["crit"]
     # /metrics takes no API key: never served through the proxy.
     assert re.search(r"location\s*=\s*/metrics\s*\{\s*return\s+404\s*;\s*\}", nginx)
+
+
+def test_the_grpc_tls_override_gives_each_service_the_ca_and_its_own_certificate(tmp_path: Path) -> None:
+    override = yaml.safe_load((ROOT / "deploy" / "compose.grpc-tls.yaml").read_text())["services"]
+    assert set(override) == {"conversations", "sender", "gateway"}, "every service that speaks gRPC"
+    write_certificates(tmp_path, list(override))
+    tls_settings = (ROOT / "services" / "shared" / "grpc_tls.py").read_text()
+    for name, service in override.items():
+        env = {key: str(value) for key, value in service["environment"].items()}
+        assert all(re.search(rf"[\"']{var}[\"']", tls_settings) for var in env), f"{name}: unread {env}"
+        assert env["GRPC_TLS_REQUIRE_CLIENT_CERT"] == "true"
+        mounts = dict(volume.removesuffix(":ro").split(":") for volume in service["volumes"])
+        assert all(volume.endswith(":ro") for volume in service["volumes"])
+        # Relative to docker-compose.yml's folder, the project directory; files the tool writes.
+        assert {source.removeprefix("./deploy/grpc-certs/") for source in mounts} == {
+            "ca.pem",
+            f"{name}.pem",
+            f"{name}-key.pem",
+        }, f"{name} mounts another service's certificate or key"
+        assert all((tmp_path / Path(source).name).is_file() for source in mounts)
+        by_target = {target: Path(source).name for source, target in mounts.items()}
+        assert [by_target[env[var]] for var in ("GRPC_TLS_CA", "GRPC_TLS_CERT", "GRPC_TLS_KEY")] == [
+            "ca.pem",
+            f"{name}.pem",
+            f"{name}-key.pem",
+        ]
+    assert "/deploy/grpc-certs/" in (ROOT / ".gitignore").read_text().splitlines()
