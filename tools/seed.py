@@ -1,7 +1,8 @@
 """Demo and test data: accounts with an API key, contacts who wrote recently.
 
-Writes straight to PostgreSQL (the schema is the conversations service's); the
-secrets it makes are returned once, and only hashes of the API keys are stored.
+Accounts and keys are made by administration's use case (as `pigeon-admin` and the Admin
+service make them: secrets encrypted, only hashes of the API keys stored); the contacts and
+conversations are written straight to PostgreSQL. The secrets it makes are returned once.
 """
 
 import asyncio
@@ -9,26 +10,14 @@ import os
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from uuid import UUID
 
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.shared.api_keys import hash_api_key
-from services.shared.secrets_at_rest import ACCESS_TOKEN, APP_SECRET, SecretBox
+from services.conversations.entrypoints.admin_cli import open_administration
+from services.shared.secrets_at_rest import SecretBox
 
-_INSERT_ACCOUNT = text(
-    """
-    INSERT INTO accounts (name, phone_number_id, display_phone_number, access_token, app_secret,
-                          messages_per_second, waba_id)
-    VALUES (:name, :phone_number_id, :display_phone_number, :access_token, :app_secret, :mps, :waba_id)
-    RETURNING id
-    """
-)
-_INSERT_API_KEY = text(
-    "INSERT INTO api_keys (account_id, key_hash, key_prefix) VALUES (:account_id, :key_hash, :key_prefix)"
-)
 # A contact who wrote `minutes_ago`: contact, conversation and the inbound message.
 _INSERT_CONVERSATION = text(
     """
@@ -78,10 +67,6 @@ class SeededAccount:
         return data
 
 
-def new_api_key() -> str:
-    return "pgn_" + secrets.token_urlsafe(32)
-
-
 def _digits(n: int) -> str:
     return "".join(secrets.choice("0123456789") for _ in range(n))
 
@@ -102,52 +87,40 @@ async def create_account(
     """A new account with an API key and `conversations` contacts who wrote recently.
     Phone number, WABA and secrets are made up unless given (to match a simulator's), and
     stored encrypted with `secrets_box`'s current key if it has one.
-    An empty app secret is refused (ValueError): anyone can sign a webhook with it."""
+    An empty app secret is refused (InvalidArgument): anyone can sign a webhook with it."""
     box = secrets_box or SecretBox()
-    if app_secret == "":
-        raise ValueError("app_secret must not be empty: anyone could sign webhooks with an empty key")
+    access_token = access_token or "EAAG" + secrets.token_urlsafe(48)
+    app_secret = secrets.token_hex(16) if app_secret is None else app_secret
+    async with open_administration(engine.url.render_as_string(hide_password=False), box) as admin:
+        created = await admin.create_account(
+            name,
+            phone_number_id or "1" + _digits(14),
+            "+1 555 " + _digits(7),
+            waba_id or "1" + _digits(14),
+            access_token,
+            app_secret,
+            messages_per_second,
+        )
+        _, api_key = await admin.create_api_key(created.id)
     account = SeededAccount(
-        account_id="",
+        account_id=str(created.id),
         name=name,
-        api_key=new_api_key(),
-        phone_number_id=phone_number_id or "1" + _digits(14),
-        display_phone_number="+1 555 " + _digits(7),
-        access_token=access_token or "EAAG" + secrets.token_urlsafe(48),
-        app_secret=secrets.token_hex(16) if app_secret is None else app_secret,
-        messages_per_second=messages_per_second,
-        waba_id=waba_id or "1" + _digits(14),
+        api_key=api_key,
+        phone_number_id=created.phone_number_id,
+        display_phone_number=created.display_phone_number,
+        access_token=access_token,
+        app_secret=app_secret,
+        messages_per_second=created.messages_per_second,
+        waba_id=created.waba_id,
     )
     async with engine.begin() as connection:
-        account_id: UUID = (
-            await connection.execute(
-                _INSERT_ACCOUNT,
-                {
-                    "name": name,
-                    "phone_number_id": account.phone_number_id,
-                    "display_phone_number": account.display_phone_number,
-                    "access_token": box.encrypt(ACCESS_TOKEN, account.access_token),
-                    "app_secret": box.encrypt(APP_SECRET, account.app_secret),
-                    "mps": messages_per_second,
-                    "waba_id": account.waba_id,
-                },
-            )
-        ).scalar_one()
-        account.account_id = str(account_id)
-        await connection.execute(
-            _INSERT_API_KEY,
-            {
-                "account_id": account_id,
-                "key_hash": hash_api_key(account.api_key),
-                "key_prefix": account.api_key[:8],
-            },
-        )
         for index in range(conversations):
             wa_id = "1555" + _digits(7)
             conversation_id = (
                 await connection.execute(
                     _INSERT_CONVERSATION,
                     {
-                        "account_id": account_id,
+                        "account_id": created.id,
                         "wa_id": wa_id,
                         "name": f"Customer {index + 1}",
                         "minutes_ago": minutes_ago + index,

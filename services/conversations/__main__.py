@@ -10,6 +10,8 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from pigeon.conversations.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
     conversations_pb2,
     conversations_pb2_grpc,
     templates_pb2,
@@ -18,6 +20,7 @@ from pigeon.conversations.v1 import (
     webhook_endpoints_pb2_grpc,
 )
 
+from services.conversations.entrypoints.grpc_admin import AdminServicer
 from services.conversations.entrypoints.grpc_api import ConversationsServicer
 from services.conversations.entrypoints.grpc_templates import TemplatesServicer
 from services.conversations.entrypoints.grpc_webhook_endpoints import WebhookEndpointsServicer
@@ -34,6 +37,7 @@ log = logging.getLogger("services.conversations")
 
 SERVICE_NAME = conversations_pb2.DESCRIPTOR.services_by_name["Conversations"].full_name
 TEMPLATES_NAME = templates_pb2.DESCRIPTOR.services_by_name["Templates"].full_name
+ADMIN_NAME = admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name
 WEBHOOK_ENDPOINTS_NAME = webhook_endpoints_pb2.DESCRIPTOR.services_by_name["WebhookEndpoints"].full_name
 
 
@@ -42,6 +46,7 @@ async def serve(settings: ConversationsSettings) -> None:
     servicer = ConversationsServicer(parts.use_cases)
     endpoints = WebhookEndpointsServicer(parts.webhook_endpoints)
     templates = TemplatesServicer(parts.use_cases.templates)
+    admin = AdminServicer(parts.use_cases.admin)
     server, health, port = await build_server(
         [
             lambda server: conversations_pb2_grpc.add_ConversationsServicer_to_server(servicer, server),
@@ -49,8 +54,9 @@ async def serve(settings: ConversationsSettings) -> None:
                 endpoints, server
             ),
             lambda server: templates_pb2_grpc.add_TemplatesServicer_to_server(templates, server),
+            lambda server: admin_pb2_grpc.add_AdminServicer_to_server(admin, server),
         ],
-        [SERVICE_NAME, WEBHOOK_ENDPOINTS_NAME, TEMPLATES_NAME],
+        [SERVICE_NAME, WEBHOOK_ENDPOINTS_NAME, TEMPLATES_NAME, ADMIN_NAME],
         settings.bind,
         metrics_name="conversations",
         unix_socket=settings.unix_socket,

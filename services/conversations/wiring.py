@@ -28,6 +28,7 @@ from services.conversations.settings import (
     TemplateSettings,
 )
 from services.conversations.use_cases import UseCases
+from services.conversations.use_cases.admin import Administration
 from services.conversations.use_cases.delivery import OutboxDelivery
 from services.conversations.use_cases.directory import CACHE_CHANNEL, Directory
 from services.conversations.use_cases.events import EventHub
@@ -101,6 +102,7 @@ def use_cases(
         media=MediaFiles(database.media, media_store, presign_seconds),
         read_receipts=ReadReceipts(directory, database.webhooks, receipt_sender),
         templates=templates,
+        admin=Administration(database.admin),
     )
 
 

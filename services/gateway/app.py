@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 import orjson
 from aiohttp import web
 
+from services.gateway.admin import routes as admin_routes
 from services.gateway.context import CLIENTS, OPENAPI, SETTINGS, WEBHOOK_GUARD
 from services.gateway.handlers import routes
 from services.gateway.media import routes as media_routes
@@ -49,6 +50,8 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(media_routes)
     app.add_routes(webhook_endpoint_routes)
     app.add_routes(template_routes)
+    if settings.admin_token:
+        app.add_routes(admin_routes)
     app[OPEN_SOCKETS] = set()
     app[SOCKET_COUNTS] = SocketCounts(settings.ws_max_sockets_per_key, settings.ws_max_sockets_per_account)
     app.on_shutdown.append(close_open_sockets)

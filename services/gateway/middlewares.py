@@ -1,5 +1,7 @@
-"""Middlewares, outermost first: request id, errors as JSON, API key authentication."""
+"""Middlewares, outermost first: request id, errors as JSON, authentication (an API key and
+its scopes; the admin token under /admin/)."""
 
+import hmac
 import logging
 import re
 import time
@@ -10,9 +12,10 @@ from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import Counter, Histogram
 
-from services.gateway.context import ACCOUNT_ID, API_KEY_HASH, CLIENTS, REQUEST_ID, grpc_metadata
+from services.gateway.context import ACCOUNT_ID, API_KEY_HASH, CLIENTS, REQUEST_ID, SETTINGS, grpc_metadata
 from services.gateway.errors import ApiError, json_error
 from services.gateway.ratelimit import RATE_LIMITER
+from services.gateway.scopes import required_scope
 from services.shared.api_keys import hash_api_key
 from services.shared.logs import REQUEST_ID as LOG_REQUEST_ID
 from services.shared.metrics import LATENCY_BUCKETS
@@ -21,6 +24,9 @@ log = logging.getLogger("services.gateway")
 
 # Meta authenticates webhooks by signature (checked by conversations), not by API key.
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics", "/webhooks/whatsapp"})
+# Administration's routes take the admin token (ADMIN_TOKEN), not an API key; without one set
+# they are not there (404).
+ADMIN_PREFIX = "/admin/"
 CLIENT_CLOSED_REQUEST = 499
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Keys are visible ASCII; anything else cannot be one (and would not encode for gRPC).
@@ -97,9 +103,11 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Resolves `Authorization: Bearer <api key>` to the caller's account, then takes one
     request from the key's rate limit. Only after authentication: a wrong or made-up key
-    never spends the budget of a real one."""
+    never spends the budget of a real one. Then the route's scope: 403 without it."""
     if request.path in PUBLIC_PATHS:
         return await handler(request)
+    if request.path.startswith(ADMIN_PREFIX):
+        return await _admin_only(request, handler)
     scheme, _, api_key = request.headers.get("Authorization", "").partition(" ")
     if request.path == "/ws" and not scheme and "token" in request.query:
         # Browsers cannot set headers on a WebSocket: the key may come as ?token=.
@@ -108,7 +116,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     if scheme.lower() != "bearer" or not API_KEY_PATTERN.fullmatch(api_key):
         raise ApiError(401, "unauthenticated", "send the API key as 'Authorization: Bearer <key>'")
     key_hash = hash_api_key(api_key)
-    request[ACCOUNT_ID] = await request.app[CLIENTS].authenticate(key_hash, grpc_metadata(request))
+    grant = await request.app[CLIENTS].authenticate(key_hash, grpc_metadata(request))
+    request[ACCOUNT_ID] = grant.account_id
     request[API_KEY_HASH] = key_hash
     limiter = request.app.get(RATE_LIMITER)
     if limiter is not None:
@@ -121,4 +130,26 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
                 {"retry_after_seconds": retry_after},
                 {"Retry-After": str(retry_after)},
             )
+    resource = request.match_info.route.resource
+    if resource is not None:  # else no route: the handler answers 404 or 405
+        needed = required_scope(request.method, resource.canonical)
+        if not grant.allows(needed):
+            raise ApiError(
+                403,
+                "insufficient_scope",
+                f"this API key may not do this: it lacks the scope {needed}",
+                {"required_scope": needed, "scopes": sorted(grant.scopes)},
+            )
+    return await handler(request)
+
+
+async def _admin_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The admin token, compared in constant time. Without ADMIN_TOKEN no admin route is
+    registered: the handler answers 404 to anyone."""
+    token = request.app[SETTINGS].admin_token
+    if not token:
+        return await handler(request)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise ApiError(401, "unauthenticated", "send the admin token as 'Authorization: Bearer <token>'")
     return await handler(request)

@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 from google.protobuf.timestamp_pb2 import Timestamp
+from pigeon.conversations.v1 import admin_pb2 as admin_pb
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import templates_pb2 as templates_pb
 from pigeon.conversations.v1 import webhook_endpoints_pb2 as hooks_pb
@@ -168,4 +169,30 @@ def template_json(template: templates_pb.Template) -> dict[str, Any]:
         "components": orjson.loads(template.components_json or b"[]"),
         "parameter_counts": dict(template.parameter_counts),
         "updated_at": time_json(template, "updated_at"),
+    }
+
+
+def account_json(account: admin_pb.Account) -> dict[str, Any]:
+    """An account as administration shows it: no access token, no app secret."""
+    return {
+        "id": account.id,
+        "name": account.name,
+        "phone_number_id": account.phone_number_id,
+        "display_phone_number": account.display_phone_number,
+        "waba_id": account.waba_id or None,
+        "messages_per_second": account.messages_per_second,
+        "active_api_keys": account.active_api_keys,
+        "created_at": time_json(account, "created_at"),
+    }
+
+
+def api_key_json(key: admin_pb.ApiKey) -> dict[str, Any]:
+    """An API key as administration shows it: its prefix, never the key."""
+    return {
+        "id": key.id,
+        "account_id": key.account_id,
+        "prefix": key.prefix,
+        "scopes": list(key.scopes),
+        "created_at": time_json(key, "created_at"),
+        "revoked_at": time_json(key, "revoked_at"),
     }

@@ -5,11 +5,17 @@ from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pigeon.conversations.v1 import (
+    admin_pb2_grpc,
+    conversations_pb2_grpc,
+    templates_pb2_grpc,
+    webhook_endpoints_pb2_grpc,
+)
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
-from pigeon.conversations.v1 import conversations_pb2_grpc, templates_pb2_grpc, webhook_endpoints_pb2_grpc
 
 from services.gateway.errors import ApiError, from_grpc
 from services.gateway.queued_sends_client import QueuedSendClient
+from services.gateway.scopes import KeyGrant, grant_of
 from services.gateway.send_now_client import SendNowClient
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhook_client import WebhookClient
@@ -32,13 +38,15 @@ class ServiceClients:
     webhook_endpoints: webhook_endpoints_pb2_grpc.WebhookEndpointsStub
     # Message templates, served by conversations too.
     templates: templates_pb2_grpc.TemplatesStub
+    # Administration (the /admin/ routes), served by conversations too.
+    admin: admin_pb2_grpc.AdminStub
     conversations_health: health_pb2_grpc.HealthStub
     sender_health: health_pb2_grpc.HealthStub
     rpc_timeout: float
     # Calls that wait for WhatsApp (a sync send, a read receipt).
     send_timeout: float
-    # API key hash -> account id. A revoked key keeps working at most this TTL.
-    accounts_by_key: TtlCache[bytes, str]
+    # API key hash -> its account and scopes. A revoked key keeps working at most this TTL.
+    accounts_by_key: TtlCache[bytes, KeyGrant]
     # API key hash -> why conversations refused it, for a few seconds: bad keys cost it one
     # call per key and interval, not one per request. A key created meanwhile waits as long.
     refused_keys: TtlCache[bytes, str]
@@ -49,11 +57,11 @@ class ServiceClients:
     # Webhook notifications, concurrent ones in one call.
     webhooks: WebhookClient
 
-    async def authenticate(self, key_hash: bytes, metadata: tuple[tuple[str, str], ...]) -> str:
-        """The account of the API key whose SHA-256 is `key_hash`: only the hash goes to
-        conversations, so the raw key never leaves the gateway."""
+    async def authenticate(self, key_hash: bytes, metadata: tuple[tuple[str, str], ...]) -> KeyGrant:
+        """The account and scopes of the API key whose SHA-256 is `key_hash`: only the hash goes
+        to conversations, so the raw key never leaves the gateway."""
 
-        async def load() -> str:
+        async def load() -> KeyGrant:
             try:
                 response = await self.conversations.AuthenticateApiKey(
                     conversations_pb.AuthenticateApiKeyRequest(key_hash=key_hash),
@@ -62,7 +70,7 @@ class ServiceClients:
                 )
             except grpc.aio.AioRpcError as exc:
                 raise from_grpc(exc, "conversations") from None
-            return str(response.account_id)
+            return grant_of(response.account_id, response.scopes)
 
         refusal = self.refused_keys.peek(key_hash)
         if refusal is not None:
@@ -107,6 +115,7 @@ async def open_service_clients(settings: GatewaySettings) -> AsyncIterator[Servi
             events=conversations_pb2_grpc.ConversationsStub(events_channel),
             webhook_endpoints=webhook_endpoints_pb2_grpc.WebhookEndpointsStub(conversations_channel),
             templates=templates_pb2_grpc.TemplatesStub(conversations_channel),
+            admin=admin_pb2_grpc.AdminStub(conversations_channel),
             conversations_health=health_pb2_grpc.HealthStub(conversations_channel),
             sender_health=health_pb2_grpc.HealthStub(sender_channel),
             rpc_timeout=settings.rpc_timeout_seconds,

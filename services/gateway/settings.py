@@ -4,7 +4,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from services.shared.grpc_tls import GrpcTls, grpc_tls_from_env
-from services.shared.settings import at_most, env, parse_bool, positive
+from services.shared.settings import SettingsError, at_most, env, parse_bool, positive
 
 
 def non_negative_float(raw: str) -> float:
@@ -19,6 +19,21 @@ def non_negative_int(raw: str) -> int:
     if value < 0:
         raise ValueError("must be 0 or more")
     return value
+
+
+# An admin token shorter than this could be guessed; `openssl rand -hex 32` makes a good one.
+MIN_ADMIN_TOKEN_LENGTH = 32
+
+
+def admin_token_from_env() -> str:
+    """ADMIN_TOKEN: empty (no /admin/ routes), or at least MIN_ADMIN_TOKEN_LENGTH visible ASCII
+    characters. Unlike other settings, a bad value is not repeated in the error."""
+    raw = env("ADMIN_TOKEN", "")
+    if raw and (len(raw) < MIN_ADMIN_TOKEN_LENGTH or not all("\x21" <= c <= "\x7e" for c in raw)):
+        raise SettingsError(
+            f"ADMIN_TOKEN is not valid: it must be at least {MIN_ADMIN_TOKEN_LENGTH} visible ASCII characters"
+        )
+    return raw
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -74,6 +89,8 @@ class GatewaySettings:
     media_timeout_seconds: float
     # GET /media/{id} answers 307 to a short-lived URL of the object store, when it has them.
     media_presigned_redirect: bool
+    # The bearer token of the /admin/ routes; empty: they are not registered (404).
+    admin_token: str
 
     @classmethod
     def from_env(cls) -> "GatewaySettings":
@@ -111,4 +128,5 @@ class GatewaySettings:
             log_level=env("LOG_LEVEL", "INFO"),
             media_timeout_seconds=env("MEDIA_TIMEOUT_SECONDS", 60.0, positive(float)),
             media_presigned_redirect=env("MEDIA_PRESIGNED_REDIRECT", False, parse_bool),
+            admin_token=admin_token_from_env(),
         )

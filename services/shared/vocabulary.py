@@ -54,6 +54,21 @@ EVENT_TYPES = (
 # The event an endpoint's test sends (POST /webhook-endpoints/{id}/test); never in the log.
 PING_EVENT_TYPE = "ping"
 
+
+class ApiKeyScope(StrEnum):
+    """What an API key may do (api_keys.scopes, migration 0020): the gateway checks each route's
+    scope (services/gateway/scopes.py) and answers 403 insufficient_scope without it."""
+
+    # Sending: the send routes, media uploads, read receipts, template syncs.
+    SEND = "send"
+    # Reading: conversations, messages, media files, templates, GET /ws.
+    READ = "read"
+    # Configuring outbound webhooks: /webhook-endpoints.
+    WEBHOOKS = "webhooks"
+
+
+API_KEY_SCOPES = tuple(ApiKeyScope)
+
 # pigeon's own failure codes: a message's `error_code` when it failed without a numbered
 # WhatsApp error. WhatsApp's own codes are its numbers as text ("131026").
 

@@ -15,11 +15,11 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from services.conversations.use_cases.events import PAGE_EVENTS
-from services.shared.api_keys import hash_api_key
+from services.shared.api_keys import hash_api_key, new_api_key
 from tests.e2e.test_slow_client import inbound_batch, open_websockets, stalled_socket
 from tests.e2e.test_websocket import receive, stored_event_ids
 from tests.fixtures.stack import Running, start_running
-from tools.seed import SeededAccount, create_account, new_api_key
+from tools.seed import SeededAccount, create_account
 
 PER_KEY, PER_ACCOUNT = 3, 5
 QUEUED_BYTES = 256 * 1024

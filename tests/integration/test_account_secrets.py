@@ -1,5 +1,5 @@
 """An account's app secret is never empty (webhooks are verified with an HMAC keyed by it, and
-anyone can compute one keyed by nothing): refused by tools/seed.py, and by PostgreSQL itself
+anyone can compute one keyed by nothing): refused by administration (which tools/seed.py goes through), and by PostgreSQL itself
 (migration 0016) whatever path writes the row."""
 
 import pytest
@@ -7,11 +7,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.conversations.domain.errors import InvalidArgument
 from tools.seed import create_account
 
 
 async def test_create_account_refuses_an_empty_app_secret(engine: AsyncEngine) -> None:
-    with pytest.raises(ValueError, match="app_secret must not be empty"):
+    with pytest.raises(InvalidArgument, match="app_secret is required"):
         await create_account(engine, "No secret", conversations=0, app_secret="")
     async with engine.connect() as connection:
         named = await connection.execute(text("SELECT count(*) FROM accounts WHERE name = 'No secret'"))

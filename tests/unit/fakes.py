@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 
 import orjson
 
+from services.conversations.domain.admin import KeyGrant
 from services.conversations.domain.model import (
     Accepted,
     Account,
@@ -61,6 +62,7 @@ from services.conversations.domain.webhook_changes import (
     StatusUpdate,
 )
 from services.shared.api_keys import hash_api_key
+from services.shared.vocabulary import API_KEY_SCOPES
 from services.shared.whatsapp_errors import Failure
 
 T0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -148,9 +150,10 @@ class FakeDirectoryStore:
         self.conversations[(account_id, ref.id)] = ref
         return ref
 
-    async def account_for_key_hash(self, key_hash: bytes) -> UUID | None:
-        self.calls["account_for_key_hash"] += 1
-        return self.key_hashes.get(key_hash)
+    async def grant_for_key_hash(self, key_hash: bytes) -> KeyGrant | None:
+        self.calls["grant_for_key_hash"] += 1
+        account_id = self.key_hashes.get(key_hash)
+        return None if account_id is None else KeyGrant(account_id, API_KEY_SCOPES)
 
     async def load_account(self, account_id: UUID) -> Account | None:
         self.calls["load_account"] += 1

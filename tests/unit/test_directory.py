@@ -29,7 +29,7 @@ def directory(store: FakeDirectoryStore) -> Directory:
 
 async def test_an_api_key_is_looked_up_by_its_hash(store: FakeDirectoryStore, directory: Directory) -> None:
     account = store.add_account(new_account(), api_key=KEY)
-    assert await directory.authenticate(hash_api_key(KEY)) == account.id
+    assert (await directory.authenticate(hash_api_key(KEY))).account_id == account.id
     assert list(store.key_hashes) == [hash_api_key(KEY)]
 
 
@@ -45,7 +45,7 @@ async def test_a_known_key_is_answered_from_the_cache(
     store.add_account(new_account(), api_key=KEY)
     await directory.authenticate(hash_api_key(KEY))
     await directory.authenticate(hash_api_key(KEY))
-    assert store.calls["account_for_key_hash"] == 1
+    assert store.calls["grant_for_key_hash"] == 1
 
 
 async def test_an_unknown_key_is_not_cached_so_a_new_key_works_at_once(
@@ -54,7 +54,7 @@ async def test_an_unknown_key_is_not_cached_so_a_new_key_works_at_once(
     with pytest.raises(Unauthenticated):
         await directory.authenticate(hash_api_key(KEY))
     account = store.add_account(new_account(), api_key=KEY)
-    assert await directory.authenticate(hash_api_key(KEY)) == account.id
+    assert (await directory.authenticate(hash_api_key(KEY))).account_id == account.id
 
 
 async def test_a_revoked_key_is_refused_after_its_notification(
@@ -114,7 +114,7 @@ async def test_forgetting_everything_reloads_everything(
     await directory.account(account.id)
     await directory.conversation(account.id, conversation.id)
     assert (
-        store.calls["account_for_key_hash"],
+        store.calls["grant_for_key_hash"],
         store.calls["load_account"],
         store.calls["load_conversation_ref"],
     ) == (

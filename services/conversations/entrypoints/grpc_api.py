@@ -146,8 +146,10 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
     async def AuthenticateApiKey(
         self, request: pb.AuthenticateApiKeyRequest, context: grpc.aio.ServicerContext
     ) -> pb.AuthenticateApiKeyResponse:
-        account_id = await self.use.directory.authenticate(key_hash_from_proto(request))
-        return pb.AuthenticateApiKeyResponse(account_id=str(account_id))
+        grant = await self.use.directory.authenticate(key_hash_from_proto(request))
+        return pb.AuthenticateApiKeyResponse(
+            account_id=str(grant.account_id), scopes=[str(s) for s in grant.scopes]
+        )
 
     @maps_errors
     async def GetConversation(

@@ -4,6 +4,7 @@ and SQL-free. Each talks to storage and to the sender through the small interfac
 
 from dataclasses import dataclass
 
+from services.conversations.use_cases.admin import Administration
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.events import EventHub
 from services.conversations.use_cases.media_files import MediaFiles
@@ -30,3 +31,4 @@ class UseCases:
     media: MediaFiles
     read_receipts: ReadReceipts
     templates: Templates
+    admin: Administration

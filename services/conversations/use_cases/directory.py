@@ -8,6 +8,7 @@ replica within milliseconds.
 
 from uuid import UUID
 
+from services.conversations.domain.admin import KeyGrant
 from services.conversations.domain.errors import InvalidArgument, NotFound, Unauthenticated
 from services.conversations.domain.model import Account, ConversationRef
 from services.conversations.use_cases.ports import DirectoryPort
@@ -20,22 +21,23 @@ CACHE_CHANNEL = "pigeon_cache"
 class Directory:
     def __init__(self, store: DirectoryPort, cache_ttl_seconds: float) -> None:
         self.store = store
-        self.api_keys: TtlCache[bytes, UUID] = TtlCache(cache_ttl_seconds)
+        self.api_keys: TtlCache[bytes, KeyGrant] = TtlCache(cache_ttl_seconds)
         self.accounts: TtlCache[UUID, Account] = TtlCache(cache_ttl_seconds)
         self.conversations: TtlCache[tuple[UUID, UUID], ConversationRef] = TtlCache(cache_ttl_seconds)
         self.conversations_by_contact: TtlCache[tuple[UUID, str], ConversationRef] = TtlCache(
             cache_ttl_seconds
         )
 
-    async def authenticate(self, key_hash: bytes) -> UUID:
-        """The account of the API key whose SHA-256 is `key_hash` (services/shared/api_keys.py)."""
+    async def authenticate(self, key_hash: bytes) -> KeyGrant:
+        """The account and scopes of the API key whose SHA-256 is `key_hash`
+        (services/shared/api_keys.py)."""
 
-        async def load() -> UUID:
-            account_id = await self.store.account_for_key_hash(key_hash)
-            if account_id is None:
+        async def load() -> KeyGrant:
+            grant = await self.store.grant_for_key_hash(key_hash)
+            if grant is None:
                 # Raised, not cached: a key created a moment later works at once.
                 raise Unauthenticated("unknown or revoked API key")
-            return account_id
+            return grant
 
         return await self.api_keys.get(key_hash, load)
 

@@ -28,3 +28,15 @@ webhook_attempts (endpoint_id, event_id, event_type, webhook_id, attempted_at, h
 unnest(:event_ids::bigint[], :event_types::text[], :webhook_ids::text[], :attempted_at::timestamptz[],
        :http_statuses::int[], :latencies_ms::float8[], :errors::text[], :succeeded::bool[])
     AS a(event_id, event_type, webhook_id, attempted_at, http_status, latency_ms, error, succeeded)
+
+-- name: admin_account_columns
+-- What administration reads as an account, of an accounts row `a`: no token, no secret.
+a.id, a.name, a.phone_number_id, a.display_phone_number, a.waba_id, a.messages_per_second, a.created_at
+
+-- name: active_api_keys
+-- How many keys of the account `a` work.
+(SELECT count(*) FROM api_keys k WHERE k.account_id = a.id AND k.revoked_at IS NULL)::int AS active_api_keys
+
+-- name: api_key_columns
+-- What administration reads as an API key, of an api_keys row: no hash.
+id, account_id, key_prefix, scopes, created_at, revoked_at

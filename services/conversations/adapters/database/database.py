@@ -9,6 +9,7 @@ is for the migrations).
 """
 
 from services.conversations.adapters.database import messages, webhook_store
+from services.conversations.adapters.database.admin import AdminStore
 from services.conversations.adapters.database.directory import DirectoryStore
 from services.conversations.adapters.database.events import EventLog
 from services.conversations.adapters.database.media import MediaRepository
@@ -47,6 +48,7 @@ class Database:
         self.webhook_endpoints = WebhookEndpointStore(self._statements, secrets)
         self.templates = TemplateStore(self._statements, secrets)
         self.retention = RetentionStore(self._retention)
+        self.admin = AdminStore(self._statements, secrets)
 
     async def close(self) -> None:
         """Waits for the batches in flight, then closes every connection."""

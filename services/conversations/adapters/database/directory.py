@@ -5,8 +5,10 @@ from uuid import UUID
 from services.conversations.adapters.database import rows
 from services.conversations.adapters.database.pool import StatementPool
 from services.conversations.adapters.database.queries import Queries
+from services.conversations.domain.admin import KeyGrant
 from services.conversations.domain.model import Account, ConversationRef
 from services.shared.secrets_at_rest import ACCESS_TOKEN, SecretBox
+from services.shared.vocabulary import ApiKeyScope
 
 SQL = Queries("directory.sql")
 
@@ -20,9 +22,11 @@ class DirectoryStore:
         """Raises unless PostgreSQL answers."""
         await self.pool.run(SQL.ping)
 
-    async def account_for_key_hash(self, key_hash: bytes) -> UUID | None:
+    async def grant_for_key_hash(self, key_hash: bytes) -> KeyGrant | None:
         found = await self.pool.run(SQL.authenticate, key_hash=key_hash)
-        return found[0]["account_id"] if found else None
+        if not found:
+            return None
+        return KeyGrant(found[0]["account_id"], tuple(ApiKeyScope(s) for s in found[0]["scopes"]))
 
     async def load_account(self, account_id: UUID) -> Account | None:
         found = await self.pool.run(SQL.load_account, account_id=account_id)

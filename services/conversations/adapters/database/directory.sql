@@ -3,8 +3,8 @@
 SELECT 1;
 
 -- name: authenticate
--- The account of an API key (by the key's SHA-256), unless revoked.
-SELECT account_id FROM api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL;
+-- The account and scopes of an API key (by the key's SHA-256), unless revoked.
+SELECT account_id, scopes FROM api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL;
 
 -- name: load_account
 -- What sending needs to know about an account.
