@@ -7,6 +7,8 @@ answer fails them. The bodies' schemas are in openapi_schemas.py.
 
 from typing import Any
 
+from services.gateway.openapi_admin import SCHEMAS as ADMIN_SCHEMAS
+from services.gateway.openapi_admin import admin_paths
 from services.gateway.openapi_media import MEDIA_SCHEMA, media_paths
 from services.gateway.openapi_parts import (
     AUTHENTICATED,
@@ -301,6 +303,7 @@ def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
         if settings.rate_limit_per_second and settings.rate_limit_burst
         else "no request rate limit"
     )
+    admin = bool(settings.admin_token)
     return {
         "openapi": "3.0.3",
         "info": {
@@ -321,13 +324,16 @@ def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
                 **TEMPLATE_SCHEMAS,
                 "Readiness": READINESS,
                 "Media": MEDIA_SCHEMA,
+                **(ADMIN_SCHEMAS if admin else {}),
             },
             "securitySchemes": {
                 "apiKey": {"type": "http", "scheme": "bearer"},
                 # Browsers cannot set headers on a WebSocket: /ws also takes ?token=.
                 "token": {"type": "apiKey", "in": "query", "name": "token"},
+                # The /admin/ routes' (ADMIN_TOKEN), there only when it is set.
+                **({"adminToken": {"type": "http", "scheme": "bearer"}} if admin else {}),
             },
         },
         "security": [{"apiKey": []}],
-        "paths": _paths(settings.ws_heartbeat_seconds),
+        "paths": {**_paths(settings.ws_heartbeat_seconds), **(admin_paths() if admin else {})},
     }

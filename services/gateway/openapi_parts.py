@@ -15,7 +15,10 @@ REASONS = {
         "Content-Encoding does not decode"
     ),
     401: "Missing, malformed or unknown API key",
-    403: "Webhook verification refused",
+    403: (
+        "The API key lacks the scope the route needs (`insufficient_scope`; `details.required_scope` "
+        "names it: `send`, `read` or `webhooks`); or a webhook verification refused"
+    ),
     404: "No such resource for this account (another account's ids are not found either)",
     409: (
         "The Idempotency-Key was used with another request (`idempotency_key_reused`), the sync "
@@ -62,8 +65,9 @@ REASONS = {
         "the same Idempotency-Key or read GET /messages/{id})"
     ),
 }
-# Answered by any route that takes an API key (checking it is a call to conversations).
-AUTHENTICATED = (401, 429, 502, 503)
+# Answered by any route that takes an API key (checking it is a call to conversations; then
+# the key's scope).
+AUTHENTICATED = (401, 403, 429, 502, 503)
 
 
 def error_responses(*statuses: int) -> dict[str, Any]:

@@ -154,7 +154,8 @@ async def _main(args: argparse.Namespace) -> int:
         raise SettingsError("DATABASE_URL is required: the PostgreSQL that conversations uses")
     async with open_administration(database_url, secrets_from_env()) as admin:
         answer = await run(admin, args)
-    sys.stdout.buffer.write(orjson.dumps(answer, option=orjson.OPT_INDENT_2) + b"\n")
+    # asyncpg's UUIDs are not the standard library's: written as their text.
+    sys.stdout.buffer.write(orjson.dumps(answer, default=str, option=orjson.OPT_INDENT_2) + b"\n")
     return 0
 
 
