@@ -4,15 +4,15 @@ Existing keys get every scope, so that they keep working as before; a key has at
 (a key that may do nothing is no key). Keys are listed by their prefix (admin's "list by
 prefix"), hence the index.
 
-Revision ID: 0020
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0020"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

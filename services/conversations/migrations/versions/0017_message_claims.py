@@ -6,7 +6,7 @@ the same attempt number, and a late write of the released claim would hit it. A 
 `nextval('message_claims')` at every claim (0 for a sync send's insert, its one claim before
 the outbox's), kept in `messages.claim`; `attempts` stays the count of attempts.
 
-Revision ID: 0018
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-08
 """
@@ -14,7 +14,7 @@ Create Date: 2026-12-08
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
+revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
