@@ -86,6 +86,7 @@ async def serve(settings: ConversationsSettings) -> None:
         await parts.template_worker.start()
     if settings.retention.worker_enabled:
         await parts.retention_worker.start()
+    await parts.snooze_worker.start()
     log.info(
         "conversations serving",
         extra={"bind": settings.bind, "port": port, "tls": grpc_tls_mode(settings.grpc_tls)},
@@ -107,6 +108,7 @@ async def serve(settings: ConversationsSettings) -> None:
         if settings.retention.worker_enabled:
             steps.append(("retention", parts.retention_worker.stop))
         steps += [
+            ("snoozes", parts.snooze_worker.stop),
             ("webhooks", parts.use_cases.webhooks.stop),
             ("listener", parts.listener.stop),
             # Sync sends already handed to WhatsApp record their outcomes before the sender goes.

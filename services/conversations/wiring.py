@@ -17,6 +17,7 @@ from services.conversations.domain.media import CopyPolicy
 from services.conversations.entrypoints.media_worker import MediaWorker
 from services.conversations.entrypoints.outbox_worker import OutboxWorker
 from services.conversations.entrypoints.retention_worker import RetentionWorker
+from services.conversations.entrypoints.snooze_worker import SnoozeWorker
 from services.conversations.entrypoints.template_sync_worker import TemplateSyncWorker
 from services.conversations.entrypoints.webhook_delivery_worker import WebhookDeliveryWorker
 from services.conversations.settings import (
@@ -32,6 +33,7 @@ from services.conversations.use_cases.admin import Administration
 from services.conversations.use_cases.delivery import OutboxDelivery
 from services.conversations.use_cases.directory import CACHE_CHANNEL, Directory
 from services.conversations.use_cases.events import EventHub
+from services.conversations.use_cases.inbox import Inbox
 from services.conversations.use_cases.media_copies import MediaCopies
 from services.conversations.use_cases.media_files import MediaFiles
 from services.conversations.use_cases.media_sends import SendsWithPigeonMedia
@@ -63,6 +65,7 @@ class Parts:
     webhook_http: WebhookHttp
     template_worker: TemplateSyncWorker
     retention_worker: RetentionWorker
+    snooze_worker: SnoozeWorker
 
     async def close_sender(self) -> None:
         await self.sender_client.close()
@@ -103,6 +106,7 @@ def use_cases(
         read_receipts=ReadReceipts(directory, database.webhooks, receipt_sender),
         templates=templates,
         admin=Administration(database.admin),
+        inbox=Inbox(database.inbox, directory),
     )
 
 
@@ -192,4 +196,5 @@ async def build(settings: ConversationsSettings) -> Parts:
         webhook_http,
         template_worker(database, listener, sender, settings.templates),
         RetentionWorker(database.retention, settings.retention),
+        SnoozeWorker(cases.inbox),
     )

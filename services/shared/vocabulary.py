@@ -1,6 +1,6 @@
 """pigeon's vocabulary, defined once for every service and the SQL that filters on it: the
-message types it sends, the recipients it sends them to, the events it tells of, and its own
-failure codes."""
+message types it sends, the recipients it sends them to, the events it tells of, the states of
+a conversation in the inbox, and its own failure codes."""
 
 import re
 from enum import StrEnum
@@ -37,6 +37,17 @@ TEMPLATE_STATUSES = (
 )
 TEMPLATE_CATEGORIES = ("MARKETING", "UTILITY", "AUTHENTICATION")
 
+# A conversation's place in the team inbox (`status`). "snoozed" lasts until its
+# `snoozed_until`, then reads "open" again; an inbound message reopens "resolved" and "snoozed".
+CONVERSATION_STATUSES = ("open", "pending", "resolved", "snoozed")
+
+# A conversation's label: letters, digits or "_", then also ".", ":" or "-"; at most 64, and
+# one URL path segment as it is (PUT /conversations/{id}/labels/{label}).
+LABEL = re.compile(r"\w[\w.:-]{0,63}")
+
+# The event of a conversation that changed (its messages, its window, its inbox state).
+CONVERSATION_UPDATED = "conversation.updated"
+
 # The types of the events in an account's log (GET /ws, outbound webhooks). The statements
 # that append them spell them too: `'message.' || status`, `'media.' || status`.
 EVENT_TYPES = (
@@ -46,7 +57,7 @@ EVENT_TYPES = (
     "message.delivered",
     "message.read",
     "message.received",
-    "conversation.updated",
+    CONVERSATION_UPDATED,
     "media.stored",
     "media.failed",
     "webhook_endpoint.disabled",

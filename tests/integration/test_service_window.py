@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.conversations.adapters.database.pool import StatementPool
 from services.conversations.adapters.database.reads import SQL, ReadStore
+from services.conversations.domain.inbox import NO_INBOX_FILTER
 from services.conversations.domain.model import Conversation, Page
 from services.conversations.domain.outbound import SERVICE_WINDOW_SECONDS
 from services.conversations.domain.pages import decode_page_token, one_page
@@ -89,7 +90,7 @@ async def all_pages(
     listed: list[Conversation] = []
     page = None
     while True:
-        found = await reads.list_conversations(account_id, page_size + 1, page, window)
+        found = await reads.list_conversations(account_id, page_size + 1, page, window, NO_INBOX_FILTER)
         rows, token = one_page(found, page_size, lambda c: Page(c.last_activity_at, c.id))
         listed += rows
         if not token:
@@ -173,6 +174,9 @@ FROM (SELECT id, right(wa_id, 8)::int AS g, now() - right(wa_id, 8)::int * inter
 """
 
 
+# The arguments of the inbox filters (conversation_filters) when none is set.
+NO_INBOX_ARGUMENTS = {"status": None, "assignee": None, "label": None, "unread": False}
+
 # EXPLAIN (GENERIC_PLAN) of a statement with its $1, $2, ...: sent from PL/pgSQL, since a client
 # that prepares statements would want values for them.
 GENERIC_PLAN_OF = """
@@ -219,7 +223,7 @@ async def test_an_index_serves_each_filter(
     }
     if chosen.bounded_below:
         query = SQL.list_conversations_by_window
-        arguments["window_expires_after"] = chosen.expires_after
+        arguments |= {"window_expires_after": chosen.expires_after, **NO_INBOX_ARGUMENTS}
     else:
         query = SQL.list_conversations
     if generic:

@@ -20,6 +20,7 @@ from uuid import UUID, uuid4
 import orjson
 
 from services.conversations.domain.admin import KeyGrant
+from services.conversations.domain.inbox import InboxFilter
 from services.conversations.domain.model import (
     Accepted,
     Account,
@@ -207,6 +208,7 @@ class FakeMessageStore:
         # The time the reads see (PostgreSQL's now()), and the window filters they were given.
         self.now = T0
         self.window_filters: list[WindowFilter] = []
+        self.inbox_filters: list[InboxFilter] = []
 
     def add(self, message: Message, claim: int | None = SYNC_SEND_CLAIM) -> Message:
         self.messages[message.id] = message
@@ -298,11 +300,12 @@ class FakeMessageStore:
         return conversation if conversation is not None and conversation.account_id == account_id else None
 
     async def list_conversations(
-        self, account_id: UUID, limit: int, page: Page | None, window: WindowFilter
+        self, account_id: UUID, limit: int, page: Page | None, window: WindowFilter, inbox: InboxFilter
     ) -> list[Conversation]:
         """Most recent activity first, after the page's last (last_activity_at, id), those the
-        window filter keeps at `now`."""
+        window filter keeps at `now` (the inbox filter is the SQL's, tested there)."""
         self.window_filters.append(window)
+        self.inbox_filters.append(inbox)
         rows = [
             c
             for c in self.conversations.values()

@@ -48,6 +48,11 @@ class Conflict(DomainError):
     """The idempotency key was used with another request."""
 
 
+class VersionMismatch(DomainError):
+    """A conditional write (`If-Match`) based on a version of the conversation that is no
+    longer its own: read it again."""
+
+
 class Unavailable(DomainError):
     """A part pigeon depends on (the database) is away; nothing was written. Retry later."""
 

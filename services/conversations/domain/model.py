@@ -2,11 +2,12 @@
 claims of the outbox, events, pages. Plain data, no SQL and no gRPC: the database adapter
 fills them, the gRPC entry point turns them into protobuf messages."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from services.conversations.domain.inbox import InboxState
 from services.conversations.domain.media import Media
 
 
@@ -80,6 +81,10 @@ class Conversation:
     contact_user_id: str = ""
     contact_username: str = ""
     contact_marketing_opt_out: bool = False
+    # Its place in the team inbox (domain/inbox.py), as of the read, and the version that
+    # every change of the conversation moves on (If-Match).
+    inbox: InboxState = field(default_factory=InboxState)
+    version: int = 1
 
 
 @dataclass(frozen=True, slots=True)

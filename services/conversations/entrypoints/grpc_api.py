@@ -27,16 +27,21 @@ from services.conversations.domain.errors import (
     Refused,
     Unauthenticated,
     Unavailable,
+    VersionMismatch,
 )
 from services.conversations.domain.model import MessageStatus
 from services.conversations.entrypoints import grpc_media
 from services.conversations.entrypoints.protobuf import (
     content_from_proto,
     conversation_to_proto,
+    expected_version,
+    inbox_filter_from_proto,
     key_hash_from_proto,
     message_to_proto,
+    note_to_proto,
     optional_id,
     parse_id,
+    patch_from_proto,
     window_filter_from_proto,
 )
 from services.conversations.use_cases import UseCases
@@ -62,6 +67,7 @@ _STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
     Unavailable: grpc.StatusCode.UNAVAILABLE,
     # The gateway's 504 `outcome_unknown`, as when its own deadline for the send passes.
     OutcomeUnknown: grpc.StatusCode.DEADLINE_EXCEEDED,
+    VersionMismatch: grpc.StatusCode.ABORTED,
 }
 
 Response = TypeVar("Response")
@@ -169,6 +175,7 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
             request.page_size,
             request.page_token,
             window_filter_from_proto(request),
+            inbox_filter_from_proto(request),
         )
         return pb.ListConversationsResponse(
             conversations=[conversation_to_proto(c) for c in conversations], next_page_token=next_token
@@ -351,6 +358,61 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
         await self.use.webhooks.applier.mark_read(account_id, conversation_id)
         await self.use.read_receipts.send(account_id, conversation_id, request.typing)
         return conversation_to_proto(await self.use.reading.conversation(account_id, conversation_id))
+
+    @maps_errors
+    async def UpdateConversation(
+        self, request: pb.UpdateConversationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Conversation:
+        account_id = parse_id(request.account_id, "account")
+        conversation_id = parse_id(request.conversation_id, "conversation")
+        await self.use.inbox.update(
+            account_id, conversation_id, patch_from_proto(request), expected_version(request)
+        )
+        return conversation_to_proto(await self.use.reading.conversation(account_id, conversation_id))
+
+    @maps_errors
+    async def AddConversationLabel(
+        self, request: pb.ConversationLabelRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Conversation:
+        account_id = parse_id(request.account_id, "account")
+        conversation_id = parse_id(request.conversation_id, "conversation")
+        await self.use.inbox.label(account_id, conversation_id, request.label, expected_version(request))
+        return conversation_to_proto(await self.use.reading.conversation(account_id, conversation_id))
+
+    @maps_errors
+    async def RemoveConversationLabel(
+        self, request: pb.ConversationLabelRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Conversation:
+        account_id = parse_id(request.account_id, "account")
+        conversation_id = parse_id(request.conversation_id, "conversation")
+        await self.use.inbox.unlabel(account_id, conversation_id, request.label, expected_version(request))
+        return conversation_to_proto(await self.use.reading.conversation(account_id, conversation_id))
+
+    @maps_errors
+    async def AddConversationNote(
+        self, request: pb.AddConversationNoteRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ConversationNote:
+        note = await self.use.inbox.add_note(
+            parse_id(request.account_id, "account"),
+            parse_id(request.conversation_id, "conversation"),
+            request.author,
+            request.body,
+        )
+        return note_to_proto(note)
+
+    @maps_errors
+    async def ListConversationNotes(
+        self, request: pb.ListConversationNotesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListConversationNotesResponse:
+        notes, next_token = await self.use.inbox.notes(
+            parse_id(request.account_id, "account"),
+            parse_id(request.conversation_id, "conversation"),
+            request.page_size,
+            request.page_token,
+        )
+        return pb.ListConversationNotesResponse(
+            notes=[note_to_proto(n) for n in notes], next_page_token=next_token
+        )
 
     async def WatchEvents(
         self, request: pb.WatchEventsRequest, context: grpc.aio.ServicerContext

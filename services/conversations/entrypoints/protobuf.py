@@ -7,6 +7,7 @@ from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.messages.v1 import content_pb2
 
 from services.conversations.domain.errors import InvalidArgument, NotFound
+from services.conversations.domain.inbox import ContactQuery, InboxFilter, InboxPatch, Note
 from services.conversations.domain.media import Media, MediaStatus
 from services.conversations.domain.model import (
     Content,
@@ -66,7 +67,41 @@ def window_filter_from_proto(request: pb.ListConversationsRequest) -> WindowFilt
     )
 
 
-def _time_argument(request: pb.ListConversationsRequest, field: str) -> datetime | None:
+def inbox_filter_from_proto(request: pb.ListConversationsRequest) -> InboxFilter:
+    return InboxFilter(
+        status=request.status or None,
+        assignee=request.assignee if request.HasField("assignee") else None,
+        label=request.label or None,
+        unread=request.unread,
+        q=ContactQuery(request.q) if request.q else None,
+    )
+
+
+def patch_from_proto(request: pb.UpdateConversationRequest) -> InboxPatch:
+    return InboxPatch(
+        status=request.status if request.HasField("status") else None,
+        snoozed_until=_time_argument(request, "snoozed_until"),
+        assignee=request.assignee if request.HasField("assignee") else None,
+    )
+
+
+def expected_version(request: pb.UpdateConversationRequest | pb.ConversationLabelRequest) -> int | None:
+    return request.expected_version if request.HasField("expected_version") else None
+
+
+def note_to_proto(note: Note) -> pb.ConversationNote:
+    return pb.ConversationNote(
+        id=str(note.id),
+        conversation_id=str(note.conversation_id),
+        author=note.author,
+        body=note.body,
+        created_at=timestamp(note.created_at),
+    )
+
+
+def _time_argument(
+    request: pb.ListConversationsRequest | pb.UpdateConversationRequest, field: str
+) -> datetime | None:
     if not request.HasField(field):
         return None
     try:
@@ -138,6 +173,11 @@ def conversation_to_proto(conversation: Conversation) -> pb.Conversation:
         contact_user_id=conversation.contact_user_id,
         contact_username=conversation.contact_username,
         contact_marketing_opt_out=conversation.contact_marketing_opt_out,
+        status=conversation.inbox.status,
+        snoozed_until=timestamp(conversation.inbox.snoozed_until),
+        assignee=conversation.inbox.assignee,
+        labels=conversation.inbox.labels,
+        version=conversation.version,
     )
 
 

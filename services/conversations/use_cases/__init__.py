@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from services.conversations.use_cases.admin import Administration
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.events import EventHub
+from services.conversations.use_cases.inbox import Inbox
 from services.conversations.use_cases.media_files import MediaFiles
 from services.conversations.use_cases.outbound import OutboundMessages
 from services.conversations.use_cases.outcomes import Outcomes
@@ -32,3 +33,4 @@ class UseCases:
     read_receipts: ReadReceipts
     templates: Templates
     admin: Administration
+    inbox: Inbox

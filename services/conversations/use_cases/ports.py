@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from services.conversations.domain.admin import AccountChanges, AdminAccount, ApiKey, KeyGrant, NewAccount
+from services.conversations.domain.inbox import Changes, InboxFilter, InboxState, Note, Versioned
 from services.conversations.domain.media import ClaimedCopy, Media, MediaFile
 from services.conversations.domain.model import (
     Accepted,
@@ -165,8 +166,26 @@ class ReadsPort(Protocol):
     ) -> list[Message]: ...
     async def get_conversation(self, account_id: UUID, conversation_id: UUID) -> Conversation | None: ...
     async def list_conversations(
-        self, account_id: UUID, limit: int, page: Page | None, window: WindowFilter
+        self, account_id: UUID, limit: int, page: Page | None, window: WindowFilter, inbox: InboxFilter
     ) -> list[Conversation]: ...
+
+
+class InboxTransactionPort(Protocol):
+    async def lock(self, account_id: UUID, conversation_id: UUID) -> Versioned | None: ...
+    async def save(
+        self, account_id: UUID, conversation_id: UUID, state: InboxState, changes: Changes
+    ) -> None: ...
+
+
+class InboxStorePort(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[InboxTransactionPort]: ...
+    async def reopen_snoozed(self, limit: int) -> int: ...
+    async def add_note(
+        self, account_id: UUID, conversation_id: UUID, author: str, body: str
+    ) -> Note | None: ...
+    async def list_notes(
+        self, account_id: UUID, conversation_id: UUID, limit: int, page: Page | None
+    ) -> list[Note]: ...
 
 
 class OutboxPort(Protocol):

@@ -3,6 +3,7 @@
 from uuid import UUID
 
 from services.conversations.domain.errors import NotFound
+from services.conversations.domain.inbox import NO_INBOX_FILTER, InboxFilter
 from services.conversations.domain.model import Conversation, Message, Page
 from services.conversations.domain.pages import decode_page_token, one_page, page_limit
 from services.conversations.domain.service_window import WindowFilter
@@ -38,13 +39,19 @@ class Reading:
         return conversation
 
     async def conversations(
-        self, account_id: UUID, page_size: int, page_token: str, window: WindowFilter
+        self,
+        account_id: UUID,
+        page_size: int,
+        page_token: str,
+        window: WindowFilter,
+        inbox: InboxFilter = NO_INBOX_FILTER,
     ) -> tuple[list[Conversation], str]:
-        """A page of the account's conversations that `window` keeps. The filter is applied to
-        each page as it is read: the token says where in the order the next page starts,
-        whatever the filter, so a window that closed in between drops its conversation out of
-        the later pages, and none is listed twice."""
+        """A page of the account's conversations that `window` and `inbox` keep. The filters
+        are applied to each page as it is read: the token says where in the order the next page
+        starts, whatever the filters, so a conversation that stopped matching in between (a
+        window that closed, a status changed) drops out of the later pages, and none is listed
+        twice."""
         limit = page_limit(page_size)
         page = decode_page_token(page_token)
-        conversations = await self.reads.list_conversations(account_id, limit + 1, page, window)
+        conversations = await self.reads.list_conversations(account_id, limit + 1, page, window, inbox)
         return one_page(conversations, limit, lambda c: Page(c.last_activity_at, c.id))

@@ -11,7 +11,36 @@ c.id, c.account_id, k.wa_id AS contact_wa_id, k.profile_name AS contact_name, c.
 c.last_message_at, c.last_inbound_at, c.last_activity_at, c.unread_count, c.read_receipt::text AS read_receipt,
 k.user_id AS contact_user_id, k.username AS contact_username, k.marketing_opt_out AS contact_marketing_opt_out,
 pigeon_window_expires_at(c.last_inbound_at) AS window_expires_at,
-coalesce(pigeon_window_expires_at(c.last_inbound_at) >= now(), false) AS can_send_free_form
+coalesce(pigeon_window_expires_at(c.last_inbound_at) >= now(), false) AS can_send_free_form,
+pigeon_conversation_status(c.status, c.snoozed_until) AS status,
+CASE WHEN pigeon_conversation_status(c.status, c.snoozed_until) = 'snoozed' THEN c.snoozed_until END
+    AS snoozed_until,
+c.assignee, c.labels, c.version
+
+-- name: conversation_filters
+-- What every list of conversations keeps of a conversation `c`: those after the page's last
+-- (activity, id) whose window closes before `window_expires_before` and, when
+-- `can_send_free_form` is false, before now (no window counts as closed since ever).
+(:after_time::timestamptz IS NULL
+ OR (c.last_activity_at, c.id) < (:after_time::timestamptz, :after_id::uuid))
+AND coalesce(pigeon_window_expires_at(c.last_inbound_at), '-infinity'::timestamptz)
+    < least(:window_expires_before::timestamptz,
+            CASE WHEN NOT :can_send_free_form::bool THEN now() END, 'infinity'::timestamptz)
+
+-- name: inbox_filters
+-- What the lists an inbox filter leads keep of a conversation `c` besides (pigeon_inbox_keeps):
+-- `status` as stored, less a snooze that ran out; `assignee` ('' for none); `label`; `unread`
+-- (NULL, false: any).
+pigeon_inbox_keeps(c.status, c.snoozed_until, c.assignee, c.labels, c.unread_count,
+                   :status::text, :assignee::text, :label::text, :unread::bool)
+
+-- name: window_lower_bound
+-- The lower bound of a window filter, of a conversation `c`: its window closes at or after
+-- `window_expires_after` and, when `can_send_free_form` is true, now (NULL: no bound); written
+-- as conversations_account_window_idx's expression, for the index to serve it.
+coalesce(pigeon_window_expires_at(c.last_inbound_at), '-infinity'::timestamptz)
+    >= greatest(:window_expires_after::timestamptz,
+                CASE WHEN :can_send_free_form::bool THEN now() END, '-infinity'::timestamptz)
 
 -- name: webhook_endpoint_columns
 -- What the webhook endpoints' repository reads as an endpoint, of a webhook_endpoints row.

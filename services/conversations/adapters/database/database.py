@@ -12,6 +12,7 @@ from services.conversations.adapters.database import messages, webhook_store
 from services.conversations.adapters.database.admin import AdminStore
 from services.conversations.adapters.database.directory import DirectoryStore
 from services.conversations.adapters.database.events import EventLog
+from services.conversations.adapters.database.inbox import InboxStore
 from services.conversations.adapters.database.media import MediaRepository
 from services.conversations.adapters.database.messages import MessageStore
 from services.conversations.adapters.database.outbox import OutboxQueue
@@ -49,6 +50,7 @@ class Database:
         self.templates = TemplateStore(self._statements, secrets)
         self.retention = RetentionStore(self._retention)
         self.admin = AdminStore(self._statements, secrets)
+        self.inbox = InboxStore(self._statements)
 
     async def close(self) -> None:
         """Waits for the batches in flight, then closes every connection."""

@@ -5,6 +5,7 @@ from uuid import UUID
 from services.conversations.adapters.database import rows
 from services.conversations.adapters.database.pool import StatementPool
 from services.conversations.adapters.database.queries import Queries
+from services.conversations.domain.inbox import NO_INBOX_FILTER, InboxFilter
 from services.conversations.domain.model import Conversation, Message, Page
 from services.conversations.domain.service_window import WindowFilter
 
@@ -38,7 +39,7 @@ class ReadStore:
         return rows.conversation(found[0]) if found else None
 
     async def list_conversations(
-        self, account_id: UUID, limit: int, page: Page | None, window: WindowFilter
+        self, account_id: UUID, limit: int, page: Page | None, window: WindowFilter, inbox: InboxFilter
     ) -> list[Conversation]:
         parameters = {
             "account_id": account_id,
@@ -47,11 +48,39 @@ class ReadStore:
             "window_expires_before": window.expires_before,
             **rows.after(page),
         }
-        if window.bounded_below:
-            # Few conversations, found by the window index (reads.sql says why).
-            found = await self.pool.run(
-                SQL.list_conversations_by_window, window_expires_after=window.expires_after, **parameters
-            )
-        else:
+        if inbox == NO_INBOX_FILTER and not window.bounded_below:
             found = await self.pool.run(SQL.list_conversations, **parameters)
+            return [rows.conversation(row) for row in found]
+        # The filter likely to keep the fewest leads, by its index (reads.sql says why).
+        parameters |= {
+            "status": inbox.status,
+            "assignee": inbox.assignee,
+            "label": inbox.label,
+            "unread": inbox.unread,
+        }
+        lower_bound = {"window_expires_after": window.expires_after}
+        if inbox.q is not None:
+            query = inbox.q
+            found = await self.pool.run(
+                SQL.list_conversations_by_contact,
+                q=query.text,
+                q_wa_id=query.wa_id,
+                q_user_id=query.user_id,
+                **lower_bound,
+                **parameters,
+            )
+        elif inbox.label is not None:
+            found = await self.pool.run(SQL.list_conversations_by_label, **lower_bound, **parameters)
+        elif window.bounded_below:
+            found = await self.pool.run(SQL.list_conversations_by_window, **lower_bound, **parameters)
+        else:
+            found = await self.pool.run(_ORDERED_WALK[inbox.ordered_lead], **parameters)
         return [rows.conversation(row) for row in found]
+
+
+# The statements that walk an index in the list's order, by the inbox filter that leads.
+_ORDERED_WALK = {
+    "assignee": SQL.list_conversations_by_assignee,
+    "status": SQL.list_conversations_by_status,
+    "unread": SQL.list_conversations_unread,
+}

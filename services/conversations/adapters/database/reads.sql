@@ -19,38 +19,87 @@ FROM conversations c JOIN contacts k ON k.id = c.contact_id
 WHERE c.id = :conversation_id AND c.account_id = :account_id;
 
 -- name: list_conversations
--- The account's conversations, most recent activity first, after the page's last (activity, id);
--- with a window filter that has no lower bound, only those whose window closes before
--- `window_expires_before` and, when `can_send_free_form` is false, before now (NULL: no bound; no
--- window counts as closed since ever). Such a filter keeps many: the activity index is walked.
+-- The account's conversations, most recent activity first, after the page's last (activity,
+-- id), that the window filter keeps (conversation_filters) when no filter leads: most of the
+-- account may be kept, and the activity index is walked until the page is full.
 SELECT {conversation_columns}
 FROM conversations c JOIN contacts k ON k.id = c.contact_id
-WHERE c.account_id = :account_id
-  AND (:after_time::timestamptz IS NULL
-       OR (c.last_activity_at, c.id) < (:after_time::timestamptz, :after_id::uuid))
-  AND coalesce(pigeon_window_expires_at(c.last_inbound_at), '-infinity'::timestamptz)
-      < least(:window_expires_before::timestamptz,
-              CASE WHEN NOT :can_send_free_form::bool THEN now() END, 'infinity'::timestamptz)
+WHERE c.account_id = :account_id AND {conversation_filters}
+ORDER BY c.last_activity_at DESC, c.id DESC
+LIMIT :limit;
+
+-- name: list_conversations_by_status
+-- list_conversations led by `status`: conversations_account_status_idx walked in the list's order.
+SELECT {conversation_columns}
+FROM conversations c JOIN contacts k ON k.id = c.contact_id
+WHERE c.account_id = :account_id AND c.status = :status::text AND {conversation_filters}
+  AND {inbox_filters}
+ORDER BY c.last_activity_at DESC, c.id DESC
+LIMIT :limit;
+
+-- name: list_conversations_by_assignee
+-- list_conversations led by `assignee` ('' for the unassigned): conversations_account_assignee_idx
+-- walked in the list's order.
+SELECT {conversation_columns}
+FROM conversations c JOIN contacts k ON k.id = c.contact_id
+WHERE c.account_id = :account_id AND c.assignee = :assignee::text AND {conversation_filters}
+  AND {inbox_filters}
+ORDER BY c.last_activity_at DESC, c.id DESC
+LIMIT :limit;
+
+-- name: list_conversations_unread
+-- list_conversations led by `unread`: conversations_account_unread_idx (of the unread only)
+-- walked in the list's order.
+SELECT {conversation_columns}
+FROM conversations c JOIN contacts k ON k.id = c.contact_id
+WHERE c.account_id = :account_id AND c.unread_count > 0 AND {conversation_filters}
+  AND {inbox_filters}
 ORDER BY c.last_activity_at DESC, c.id DESC
 LIMIT :limit;
 
 -- name: list_conversations_by_window
 -- list_conversations for a window filter with a lower bound (`window_expires_after`, or
 -- `can_send_free_form` true: now): those whose window closes in [lower, upper), found by their
--- range of conversations_account_window_idx (its expression, written the same) before they are
--- sorted. The fence keeps any plan from walking the whole account by activity instead, as a plan
--- for unknown values would when it takes a page to be a small part of many rows.
+-- range of conversations_account_window_idx before they are sorted. The fence keeps any plan
+-- from walking the whole account by activity instead, as a plan for unknown values would when
+-- it takes a page to be a small part of many rows.
+WITH kept AS MATERIALIZED (
+    SELECT * FROM conversations c
+    WHERE c.account_id = :account_id AND {window_lower_bound} AND {conversation_filters} AND {inbox_filters}
+)
+SELECT {conversation_columns}
+FROM kept c JOIN contacts k ON k.id = c.contact_id
+ORDER BY c.last_activity_at DESC, c.id DESC
+LIMIT :limit;
+
+-- name: list_conversations_by_label
+-- list_conversations led by `label`: the few conversations conversations_account_labels_idx
+-- finds, filtered and sorted behind a fence (as list_conversations_by_window's), which holds
+-- only the label's condition: any other could lead a plan for unknown values instead.
 WITH kept AS MATERIALIZED (
     SELECT * FROM conversations c
     WHERE c.account_id = :account_id
-      AND coalesce(pigeon_window_expires_at(c.last_inbound_at), '-infinity'::timestamptz)
-          >= greatest(:window_expires_after::timestamptz,
-                      CASE WHEN :can_send_free_form::bool THEN now() END, '-infinity'::timestamptz)
-      AND coalesce(pigeon_window_expires_at(c.last_inbound_at), '-infinity'::timestamptz)
-          < least(:window_expires_before::timestamptz,
-                  CASE WHEN NOT :can_send_free_form::bool THEN now() END, 'infinity'::timestamptz)
-      AND (:after_time::timestamptz IS NULL
-           OR (c.last_activity_at, c.id) < (:after_time::timestamptz, :after_id::uuid))
+      AND pigeon_account_labels(c.account_id, c.labels) @> pigeon_account_labels(:account_id, ARRAY[:label::text])
+)
+SELECT {conversation_columns}
+FROM kept c JOIN contacts k ON k.id = c.contact_id
+WHERE {window_lower_bound} AND {conversation_filters} AND {inbox_filters}
+ORDER BY c.last_activity_at DESC, c.id DESC
+LIMIT :limit;
+
+-- name: list_conversations_by_contact
+-- list_conversations led by `q`: the conversations of the contacts whose phone number is
+-- `q_wa_id`, whose BSUID is `q_user_id`, or whose lower-cased name starts with `q` lower-cased
+-- (a range of contacts_account_name_idx, in byte order), sorted behind a fence.
+WITH found AS MATERIALIZED (
+    SELECT k.id FROM contacts k
+    WHERE k.account_id = :account_id
+      AND (k.wa_id = :q_wa_id::text OR k.user_id = :q_user_id::text
+           OR (lower(k.profile_name) COLLATE "C" >= lower(:q::text) COLLATE "C"
+               AND lower(k.profile_name) COLLATE "C" < (lower(:q::text) || chr(1114111)) COLLATE "C"))
+), kept AS MATERIALIZED (
+    SELECT c.* FROM found JOIN conversations c ON c.account_id = :account_id AND c.contact_id = found.id
+    WHERE {window_lower_bound} AND {conversation_filters} AND {inbox_filters}
 )
 SELECT {conversation_columns}
 FROM kept c JOIN contacts k ON k.id = c.contact_id

@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from services.conversations.domain.inbox import InboxState
 from services.conversations.domain.media import Media, MediaStatus
 from services.conversations.domain.model import (
     Content,
@@ -92,6 +93,8 @@ def conversation(row: asyncpg.Record) -> Conversation:
         contact_user_id=row["contact_user_id"] or "",
         contact_username=row["contact_username"] or "",
         contact_marketing_opt_out=row["contact_marketing_opt_out"],
+        inbox=InboxState(row["status"], row["snoozed_until"], row["assignee"], tuple(row["labels"])),
+        version=row["version"],
     )
 
 

@@ -20,6 +20,7 @@ from services.conversations.adapters.database.errors import database_unavailable
 from services.conversations.adapters.database.pool import StatementPool, Transaction, generic_plan_pool
 from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain.errors import Unavailable
+from services.conversations.domain.inbox import REOPENED_BY_INBOUND
 from services.conversations.domain.media import WEBHOOK_MEDIA_LIFETIME, WHATSAPP_MEDIA_UPLOAD_ERROR
 from services.conversations.domain.notifications import (
     AppSecret,
@@ -193,7 +194,11 @@ class WebhookTransaction:
         self, ids: Sequence[UUID], newest: Sequence[datetime], counts: Sequence[int]
     ) -> list[TouchedConversation]:
         rows = await self.transaction.run(
-            SQL.touch_conversations, ids=list(ids), sent_ats=list(newest), counts=list(counts)
+            SQL.touch_conversations,
+            ids=list(ids),
+            sent_ats=list(newest),
+            counts=list(counts),
+            reopened_statuses=list(REOPENED_BY_INBOUND),
         )
         return [TouchedConversation(row["id"], row["account_id"], row["resource"]) for row in rows]
 

@@ -217,17 +217,29 @@ FROM media d
 WHERE m.id = ANY(:message_ids::uuid[]) AND d.id = m.media_id;
 
 -- name: touch_conversations
--- Customers wrote: each conversation's 24 h window moves to its newest message, `count` more unread.
+-- Customers wrote: each conversation's 24 h window moves to its newest message, `count` more
+-- unread, and one whose status is one of `reopened_statuses` is open again, its event saying so
+-- (`changes`). Rows are locked in id order, and their status read as locked.
 UPDATE conversations c
 SET last_inbound_at = greatest(c.last_inbound_at, t.sent_at),
     last_message_at = greatest(c.last_message_at, t.sent_at),
     last_activity_at = greatest(c.last_activity_at, t.sent_at),
-    unread_count = c.unread_count + t.count
-FROM (SELECT * FROM unnest(:ids::uuid[], :sent_ats::timestamptz[], :counts::int[]) ORDER BY 1)
-     AS t(id, sent_at, count),
+    unread_count = c.unread_count + t.count,
+    status = CASE WHEN t.reopened THEN 'open' ELSE c.status END,
+    snoozed_until = CASE WHEN t.reopened THEN NULL ELSE c.snoozed_until END
+FROM (SELECT i.*, o.status AS old_status, o.snoozed_until AS old_snoozed_until,
+             o.status = ANY(:reopened_statuses::text[]) AS reopened
+      FROM unnest(:ids::uuid[], :sent_ats::timestamptz[], :counts::int[]) AS i(id, sent_at, count)
+      JOIN conversations o ON o.id = i.id
+      ORDER BY i.id
+      FOR UPDATE OF o) AS t,
      contacts k
 WHERE c.id = t.id AND k.id = c.contact_id
-RETURNING c.id, c.account_id, pigeon_conversation_json(c, k)::text AS resource;
+RETURNING c.id, c.account_id,
+          (pigeon_conversation_json(c, k)
+           || CASE WHEN t.reopened
+                   THEN jsonb_build_object('changes', pigeon_reopen_changes(t.old_status, t.old_snoozed_until))
+                   ELSE '{}'::jsonb END)::text AS resource;
 
 -- name: lock_status_targets
 -- The messages statuses are about, locked in id order: by WhatsApp id, or by pigeon's own id
