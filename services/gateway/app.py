@@ -8,6 +8,7 @@ from aiohttp import web
 from services.gateway.admin import routes as admin_routes
 from services.gateway.context import CLIENTS, OPENAPI, SETTINGS, WEBHOOK_GUARD
 from services.gateway.handlers import routes
+from services.gateway.inbox import routes as inbox_routes
 from services.gateway.media import routes as media_routes
 from services.gateway.middlewares import authenticate, json_errors, request_id
 from services.gateway.openapi import openapi_document
@@ -48,6 +49,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.add_routes(routes)
     app.add_routes(webhook_routes)
     app.add_routes(media_routes)
+    app.add_routes(inbox_routes)
     app.add_routes(webhook_endpoint_routes)
     app.add_routes(template_routes)
     if settings.admin_token:

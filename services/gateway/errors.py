@@ -54,6 +54,8 @@ _GRPC_TO_HTTP: dict[grpc.StatusCode, tuple[int, str]] = {
     grpc.StatusCode.FAILED_PRECONDITION: (409, "conflict"),
     # The one ALREADY_EXISTS the services answer: an idempotency key reused with another body.
     grpc.StatusCode.ALREADY_EXISTS: (409, "idempotency_key_reused"),
+    # The one ABORTED the services answer: a conditional write (If-Match) on a stale version.
+    grpc.StatusCode.ABORTED: (412, "precondition_failed"),
     grpc.StatusCode.UNAVAILABLE: (503, "service_unavailable"),
     grpc.StatusCode.DEADLINE_EXCEEDED: (503, "service_unavailable"),
 }

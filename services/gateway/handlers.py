@@ -20,7 +20,9 @@ from services.gateway.errors import (
 )
 from services.gateway.resources import conversation_json, message_json
 from services.gateway.validation import (
+    etag,
     parse_idempotency_key,
+    parse_inbox_filter,
     parse_page_size,
     parse_read,
     parse_send,
@@ -184,6 +186,7 @@ async def get_message(request: web.Request) -> web.Response:
 async def list_conversations(request: web.Request) -> web.Response:
     page_size, page_token = page_params(request)
     window = parse_window_filter(request.query)
+    inbox = parse_inbox_filter(request.query)
     page = await ask_conversations(
         request,
         request.app[CLIENTS].conversations.ListConversations,
@@ -194,6 +197,11 @@ async def list_conversations(request: web.Request) -> web.Response:
             can_send_free_form=window.can_send_free_form,
             window_expires_after=timestamp(window.window_expires_after),
             window_expires_before=timestamp(window.window_expires_before),
+            status=inbox.status,
+            assignee=inbox.assignee,
+            label=inbox.label,
+            unread=inbox.unread,
+            q=inbox.q,
         ),
     )
     conversations = [conversation_json(c) for c in page.conversations]
@@ -209,7 +217,7 @@ async def get_conversation(request: web.Request) -> web.Response:
             account_id=request[ACCOUNT_ID], conversation_id=request.match_info["conversation_id"]
         ),
     )
-    return json_response(conversation_json(conversation))
+    return json_response(conversation_json(conversation), headers={"ETag": etag(conversation.version)})
 
 
 @routes.get("/conversations/{conversation_id}/messages")

@@ -9,6 +9,8 @@ from typing import Any
 
 from services.gateway.openapi_admin import SCHEMAS as ADMIN_SCHEMAS
 from services.gateway.openapi_admin import admin_paths
+from services.gateway.openapi_inbox import INBOX_FILTER_PARAMETERS, PATCH_CONVERSATION, inbox_paths
+from services.gateway.openapi_inbox import SCHEMAS as INBOX_SCHEMAS
 from services.gateway.openapi_media import MEDIA_SCHEMA, media_paths
 from services.gateway.openapi_parts import (
     AUTHENTICATED,
@@ -111,7 +113,7 @@ def _paths(heartbeat: float) -> dict[str, Any]:
             "get": {
                 "summary": "Conversations, most recent activity first",
                 "description": WINDOW_FILTER_DESCRIPTION,
-                "parameters": [*WINDOW_FILTER_PARAMETERS, *page_parameters()],
+                "parameters": [*WINDOW_FILTER_PARAMETERS, *INBOX_FILTER_PARAMETERS, *page_parameters()],
                 "responses": {
                     "200": {
                         "description": "A page of conversations",
@@ -126,10 +128,15 @@ def _paths(heartbeat: float) -> dict[str, Any]:
                 "summary": "One conversation",
                 "parameters": [id_parameter("conversation_id")],
                 "responses": {
-                    "200": {"description": "The conversation", **json_body(CONVERSATION)},
+                    "200": {
+                        "description": "The conversation",
+                        "headers": {"ETag": header('Its version, quoted: "<version>" (for If-Match)')},
+                        **json_body(CONVERSATION),
+                    },
                     **error_responses(*AUTHENTICATED, 404),
                 },
-            }
+            },
+            "patch": PATCH_CONVERSATION,
         },
         "/conversations/{conversation_id}/messages": {
             "get": {
@@ -293,6 +300,7 @@ def _paths(heartbeat: float) -> dict[str, Any]:
         **media_paths(),
         **webhook_endpoint_paths(),
         **template_paths(),
+        **inbox_paths(),
     }
 
 
@@ -322,6 +330,7 @@ def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
                 **SCHEMAS,
                 **WEBHOOK_ENDPOINT_SCHEMAS,
                 **TEMPLATE_SCHEMAS,
+                **INBOX_SCHEMAS,
                 "Readiness": READINESS,
                 "Media": MEDIA_SCHEMA,
                 **(ADMIN_SCHEMAS if admin else {}),

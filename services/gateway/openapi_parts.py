@@ -24,9 +24,11 @@ REASONS = {
         "The Idempotency-Key was used with another request (`idempotency_key_reused`), the sync "
         "send it names is still at WhatsApp (`send_in_progress`: retry later with the same key), or "
         "the message's state does not allow the change, or the account has as many webhook endpoints "
-        "as it may (`conflict`); or the media file is not copied yet (`media_pending`: retry after "
+        "as it may, or the conversation as many labels (`conflict`); or the media file is not copied "
+        "yet (`media_pending`: retry after "
         "`Retry-After` seconds)"
     ),
+    412: "`If-Match` names a version the conversation is no longer at (`precondition_failed`): read it again",
     408: "An upload that stalled: no bytes for MEDIA_TIMEOUT_SECONDS (`upload_stalled`); nothing is kept",
     410: (
         "The media file could not be kept (`media_failed`; `details.failure_reason` says why), or was "

@@ -25,6 +25,7 @@ from services.gateway.validation import (
 from services.shared.vocabulary import (
     ARRAY_CONTENT_TYPES,
     BSUID,
+    CONVERSATION_STATUSES,
     EVENT_TYPES,
     MEDIA_TYPES,
     MESSAGE_TYPES,
@@ -274,6 +275,11 @@ SCHEMAS: dict[str, Any] = {
             "unread_count",
             "window_expires_at",
             "can_send_free_form",
+            "status",
+            "snoozed_until",
+            "assignee",
+            "labels",
+            "version",
         ],
         "properties": {
             "id": {"type": "string", "format": "uuid"},
@@ -330,6 +336,26 @@ SCHEMAS: dict[str, Any] = {
                     "at": TIME,
                 },
             },
+            "status": {
+                "type": "string",
+                "enum": list(CONVERSATION_STATUSES),
+                "description": "Its place in the team inbox. A snooze whose time passed reads open; a "
+                "message from the customer reopens a resolved or snoozed conversation.",
+            },
+            "snoozed_until": {**TIMESTAMP, "description": "When it opens again; null unless snoozed"},
+            "assignee": {
+                "type": "string",
+                "nullable": True,
+                "description": "The agent's or team's id, the customer's own (pigeon does not manage "
+                "agents); null: unassigned",
+            },
+            "labels": {"type": "array", "items": {"type": "string"}, "description": "Sorted"},
+            "version": {
+                "type": "integer",
+                "minimum": 1,
+                "description": 'Moves on with every change of the conversation; its ETag is "<version>", '
+                "for If-Match",
+            },
         },
     },
     "Event": {
@@ -341,7 +367,11 @@ SCHEMAS: dict[str, Any] = {
             "type": {"type": "string", "enum": list(EVENT_TYPES)},
             "data": {
                 "description": "The Message (for media.*, the message whose file was stored or failed), "
-                "for conversation.updated the Conversation, for webhook_endpoint.disabled the WebhookEndpoint"
+                "for conversation.updated the Conversation, for webhook_endpoint.disabled the "
+                "WebhookEndpoint. A conversation.updated whose inbox state changed (status, snoozed_until, "
+                "assignee, labels: PATCH, labels, a snooze that ran out, an inbound message reopening it) "
+                'also has `changes`: each changed field\'s {"from", "to"}, e.g. '
+                '{"status": {"from": "open", "to": "resolved"}}.'
             },
         },
     },

@@ -108,6 +108,21 @@ def conversation_json(conversation: pb.Conversation) -> dict[str, Any]:
         "read_receipt": read_receipt_json(conversation.read_receipt)
         if conversation.HasField("read_receipt")
         else None,
+        "status": conversation.status,
+        "snoozed_until": time_json(conversation, "snoozed_until"),
+        "assignee": conversation.assignee or None,
+        "labels": list(conversation.labels),
+        "version": conversation.version,
+    }
+
+
+def note_json(note: pb.ConversationNote) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "conversation_id": note.conversation_id,
+        "author": note.author or None,
+        "body": note.body,
+        "created_at": time_json(note, "created_at"),
     }
 
 

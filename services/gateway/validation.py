@@ -17,7 +17,7 @@ import orjson
 from services.gateway.errors import ApiError
 from services.gateway.fields import invalid, object_field, string_field
 from services.gateway.interactive import parse_interactive
-from services.shared.vocabulary import BSUID, MESSAGE_TYPES, RECIPIENT
+from services.shared.vocabulary import BSUID, CONVERSATION_STATUSES, LABEL, MESSAGE_TYPES, RECIPIENT
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
@@ -132,6 +132,133 @@ def parse_time(raw: str | None, field: str) -> datetime | None:
         "2026-11-25T14:03:07Z or 2026-11-25T19:33:07%2B05:30 (+ encoded)",
         field,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFilter:
+    """GET /conversations' filters on the inbox state and the contact; None (False) is none.
+    `assignee` "" keeps the unassigned (`unassigned=true`)."""
+
+    status: str | None
+    assignee: str | None
+    label: str | None
+    unread: bool
+    q: str | None
+
+
+MAX_QUERY_CHARS = 100
+
+
+def parse_inbox_filter(query: Mapping[str, str]) -> InboxFilter:
+    """The query parameters status, assignee or unassigned=true, label, unread=true and q."""
+    status = query.get("status")
+    if status is not None and status not in CONVERSATION_STATUSES:
+        raise invalid(f"status must be one of {', '.join(CONVERSATION_STATUSES)}", "status")
+    assignee = query.get("assignee")
+    if assignee is not None and not assignee:
+        raise invalid("assignee must not be empty: for the unassigned, send unassigned=true", "assignee")
+    unassigned = _flag(query, "unassigned")
+    if unassigned and assignee is not None:
+        raise invalid("send either assignee or unassigned=true, not both", "unassigned")
+    label = query.get("label")
+    if label is not None:
+        _check_label(label, "label")
+    q = query.get("q")
+    if q is not None and not 0 < len(q) <= MAX_QUERY_CHARS:
+        raise invalid(f"q must be 1 to {MAX_QUERY_CHARS} characters", "q")
+    for name, value in (("assignee", assignee), ("q", q)):
+        if value is not None and "\x00" in value:
+            raise invalid(NUL_MESSAGE.format(field=name), name)
+    return InboxFilter(status, "" if unassigned else assignee, label, _flag(query, "unread"), q)
+
+
+def _flag(query: Mapping[str, str], name: str) -> bool:
+    raw = query.get(name, "false")
+    if raw not in BOOLEAN:
+        raise invalid(f"{name} must be true or false", name)
+    return BOOLEAN[raw]
+
+
+def _check_label(label: str, field: str) -> str:
+    if not LABEL.fullmatch(label):
+        raise invalid(f"{field} must be 1 to 64 letters, digits or '_', then also '.', ':' or '-'", field)
+    return label
+
+
+def parse_label(raw: str) -> str:
+    """The {label} of a labels route."""
+    return _check_label(raw, "label")
+
+
+# An entity tag as pigeon gives them (ETag): the conversation's version, quoted.
+ENTITY_TAG = re.compile(r'"([0-9]{1,18})"')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The If-Match header: the version a write is based on; None when absent or "*"."""
+    if value is None or value.strip() == "*":
+        return None
+    found = ENTITY_TAG.fullmatch(value.strip())
+    if found is None:
+        raise ApiError(
+            400,
+            "invalid_request",
+            'If-Match must be the conversation\'s ETag, such as "3" (with the quotes), or *',
+            {"field": "If-Match"},
+        )
+    return int(found.group(1))
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPatch:
+    """The body of PATCH /conversations/{id}: the fields given (None: unchanged). `assignee`
+    "" unassigns (null in the body)."""
+
+    status: str | None
+    snoozed_until: datetime | None
+    assignee: str | None
+
+
+PATCH_FIELDS = ("status", "snoozed_until", "assignee")
+
+
+def parse_inbox_patch(raw: bytes) -> InboxPatch:
+    body = parse_json_object(raw)
+    for key in body:
+        if key not in PATCH_FIELDS:
+            raise invalid(f"{key} cannot be changed; send {', '.join(PATCH_FIELDS)}", key)
+    if not body:
+        raise invalid(f"send at least one of {', '.join(PATCH_FIELDS)}", "status")
+    status = body.get("status")
+    if "status" in body and status not in CONVERSATION_STATUSES:
+        raise invalid(f"status must be one of {', '.join(CONVERSATION_STATUSES)}", "status")
+    snoozed_until = body.get("snoozed_until")
+    if snoozed_until is not None and not isinstance(snoozed_until, str):
+        raise invalid("snoozed_until must be an RFC 3339 time, or null", "snoozed_until")
+    assignee = body.get("assignee")
+    if "assignee" in body and assignee is None:
+        assignee = ""  # null: unassigned
+    elif assignee is not None:
+        if not isinstance(assignee, str) or not assignee:
+            raise invalid("assignee must be a non-empty string, or null to unassign", "assignee")
+        if "\x00" in assignee:
+            raise invalid(NUL_MESSAGE.format(field="assignee"), "assignee")
+    return InboxPatch(status, parse_time(snoozed_until, "snoozed_until"), assignee)
+
+
+def parse_note(raw: bytes) -> tuple[str, str]:
+    """The body of POST /conversations/{id}/notes: {"body", "author"?}; (body, author)."""
+    body = parse_json_object(raw)
+    text = string_field(body, "body", "body")
+    author = string_field(body, "author", "author", required=False)
+    for field, value in (("body", text), ("author", author)):
+        if "\x00" in value:
+            raise invalid(NUL_MESSAGE.format(field=field), field)
+    return text, author
 
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255

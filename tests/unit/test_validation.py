@@ -9,8 +9,12 @@ import pytest
 
 from services.gateway.errors import ApiError
 from services.gateway.validation import (
+    InboxFilter,
     SendCommand,
     WindowFilter,
+    parse_if_match,
+    parse_inbox_filter,
+    parse_inbox_patch,
     parse_json_object,
     parse_send,
     parse_window_filter,
@@ -890,3 +894,74 @@ def test_an_empty_window_range_names_its_upper_bound(before: str) -> None:
     with pytest.raises(ApiError) as caught:
         parse_window_filter({"window_expires_after": "2026-11-25T14:03:07Z", "window_expires_before": before})
     assert caught.value.details == {"field": "window_expires_before"}
+
+
+# The team inbox's requests: PATCH bodies, If-Match, GET /conversations' inbox filters.
+
+
+def test_a_patch_body_gives_the_fields_it_names() -> None:
+    patch = parse_inbox_patch(b'{"status": "snoozed", "snoozed_until": "2026-12-09T13:00:00+01:00"}')
+    assert (patch.status, patch.snoozed_until, patch.assignee) == (
+        "snoozed",
+        datetime(2026, 12, 9, 12, 0, tzinfo=UTC),
+        None,
+    )
+    assert parse_inbox_patch(b'{"assignee": null}').assignee == ""
+    assert parse_inbox_patch(b'{"assignee": "agent-7"}').assignee == "agent-7"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"{}", "status"),
+        (b'{"status": "closed"}', "status"),
+        (b'{"unread_count": 0}', "unread_count"),
+        (b'{"snoozed_until": 5}', "snoozed_until"),
+        (b'{"snoozed_until": "tomorrow"}', "snoozed_until"),
+        (b'{"assignee": ""}', "assignee"),
+        (b'{"assignee": 7}', "assignee"),
+        (b'{"assignee": "a\\u0000b"}', "assignee"),
+    ],
+)
+def test_a_bad_patch_body_names_its_field(body: bytes, field: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        parse_inbox_patch(body)
+    assert (raised.value.status, raised.value.details) == (400, {"field": field})
+
+
+def test_if_match_is_a_quoted_version_or_any() -> None:
+    assert parse_if_match(None) is None
+    assert parse_if_match("*") is None
+    assert parse_if_match('"12"') == 12
+    for bad in ("12", 'W/"12"', '"x"', '"1", "2"'):
+        with pytest.raises(ApiError) as raised:
+            parse_if_match(bad)
+        assert raised.value.details == {"field": "If-Match"}
+
+
+def test_the_inbox_filters_of_a_list() -> None:
+    assert parse_inbox_filter({}) == InboxFilter(None, None, None, False, None)
+    chosen = parse_inbox_filter(
+        {"status": "open", "unassigned": "true", "label": "vip", "unread": "true", "q": "Ada"}
+    )
+    assert chosen == InboxFilter("open", "", "vip", True, "Ada")
+    assert parse_inbox_filter({"assignee": "agent-7"}).assignee == "agent-7"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"status": "closed"}, "status"),
+        ({"assignee": ""}, "assignee"),
+        ({"assignee": "a", "unassigned": "true"}, "unassigned"),
+        ({"unread": "yes"}, "unread"),
+        ({"label": "a b"}, "label"),
+        ({"q": ""}, "q"),
+        ({"q": "x" * 101}, "q"),
+        ({"q": "a\x00"}, "q"),
+    ],
+)
+def test_a_bad_inbox_filter_names_its_parameter(query: dict[str, str], field: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        parse_inbox_filter(query)
+    assert (raised.value.status, raised.value.details) == (400, {"field": field})
