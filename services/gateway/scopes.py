@@ -12,14 +12,20 @@ from services.shared.vocabulary import API_KEY_SCOPES, ApiKeyScope
 SEND, READ, WEBHOOKS = ApiKeyScope.SEND, ApiKeyScope.READ, ApiKeyScope.WEBHOOKS
 WEBHOOK_ENDPOINTS = "/webhook-endpoints"
 
-# (method, route pattern) -> scope. `send`: what acts towards WhatsApp (sends, the files they
-# use, read receipts, template syncs); `read`: what only reads (and the live events).
+# (method, route pattern) -> scope. `send`: what acts on conversations (sends, the files they
+# use, read receipts, template syncs, and the inbox's state, labels and notes: an agent's work);
+# `read`: what only reads (and the live events).
 ROUTE_SCOPES: dict[tuple[str, str], ApiKeyScope] = {
     ("POST", "/messages/send"): SEND,
     ("POST", "/messages/send-async"): SEND,
     ("POST", "/media"): SEND,
     ("POST", "/conversations/{conversation_id}/read"): SEND,
     ("POST", "/templates/sync"): SEND,
+    ("PATCH", "/conversations/{conversation_id}"): SEND,
+    ("PUT", "/conversations/{conversation_id}/labels/{label}"): SEND,
+    ("DELETE", "/conversations/{conversation_id}/labels/{label}"): SEND,
+    ("POST", "/conversations/{conversation_id}/notes"): SEND,
+    ("GET", "/conversations/{conversation_id}/notes"): READ,
     ("GET", "/messages/{message_id}"): READ,
     ("GET", "/conversations"): READ,
     ("GET", "/conversations/{conversation_id}"): READ,
