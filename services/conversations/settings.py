@@ -41,6 +41,10 @@ class OutboxSettings:
     pacing_margin_seconds: float
     # How far ahead slots are handed out: bounds how long a claimed message waits.
     pacing_horizon_seconds: float
+    # A message WhatsApp may have (the connection broke after the request was written, or its
+    # claim's lease ran out) waits this long before it is sent again: time for a status
+    # webhook carrying pigeon's id to settle it instead.
+    reconcile_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,7 @@ class ConversationsSettings:
                 send_timeout_seconds=env("SEND_TIMEOUT_SECONDS", 15.0, positive(float)),
                 pacing_margin_seconds=pacing_margin_seconds,
                 pacing_horizon_seconds=pacing_horizon_seconds,
+                reconcile_seconds=env("RECONCILE_SECONDS", 30.0, positive(float)),
             ),
             send_policy=SendPolicy(
                 sync_lease_seconds=env("SYNC_LEASE_SECONDS", 60.0, positive(float)),

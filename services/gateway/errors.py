@@ -137,6 +137,14 @@ def from_whatsapp_failure(
         )
     elif failure.kind == sender_pb2.FAILURE_KIND_TIMEOUT:
         error = ApiError(504, "whatsapp_timeout", "WhatsApp did not answer in time", details)
+    elif failure.kind == sender_pb2.FAILURE_KIND_UNKNOWN_OUTCOME:
+        error = ApiError(
+            504,
+            "whatsapp_outcome_unknown",
+            "the connection to WhatsApp broke after the message was sent: WhatsApp may have it "
+            "(its status webhook settles it; read GET /messages/{id})",
+            details,
+        )
     else:
         error = ApiError(
             502, "whatsapp_failed", f"WhatsApp failed: {failure.message or failure.code}", details

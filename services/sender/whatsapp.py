@@ -294,9 +294,15 @@ class CloudApiClient:
                 code=FailureCode.TIMEOUT,
                 message=f"no answer from WhatsApp within {self._timeout_seconds:g} s; it may still deliver",
             )
-        except (aiohttp.ClientError, OSError) as exc:
-            # Refused, reset, DNS, TLS, or the answer cut off half way.
+        except aiohttp.ClientConnectorError as exc:
+            # Refused, DNS, TLS: no connection, nothing sent. (Checked before ClientOSError,
+            # its base.)
             result = connection_failure(exc)
+        except (aiohttp.ClientError, OSError) as exc:
+            # The connection broke once the request could be on its way (a reset, the server
+            # gone while pigeon waited for the answer, the answer cut off half way): WhatsApp
+            # may have the message, so this is not "nothing sent".
+            result = unknown_outcome(exc)
 
         elapsed = time.perf_counter() - started
         if isinstance(result, Failure):
@@ -331,6 +337,7 @@ async def read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes | 
 _KNOWN_CODE_LABELS = frozenset(str(code) for code in KNOWN_CODES) | {
     FailureCode.TIMEOUT,
     FailureCode.CONNECTION_ERROR,
+    FailureCode.UNKNOWN_OUTCOME,
     FailureCode.BAD_RESPONSE,
 }
 
@@ -346,6 +353,18 @@ def connection_failure(exc: BaseException) -> Failure:
         kind=FailureKind.CONNECTION,
         code=FailureCode.CONNECTION_ERROR,
         message=f"{type(exc).__name__}: {exc}",
+    )
+
+
+def unknown_outcome(exc: BaseException) -> Failure:
+    # aiohttp's messages name the host and the OS error, never the request headers.
+    return Failure(
+        failure_class=FailureClass.RETRYABLE,
+        kind=FailureKind.UNKNOWN_OUTCOME,
+        code=FailureCode.UNKNOWN_OUTCOME,
+        message=(
+            f"connection lost after the request was sent, WhatsApp may have it: {type(exc).__name__}: {exc}"
+        ),
     )
 
 

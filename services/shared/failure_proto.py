@@ -17,6 +17,7 @@ FAILURE_KIND_TO_PROTO = {
     FailureKind.CONNECTION: sender_pb2.FAILURE_KIND_CONNECTION,
     FailureKind.BAD_RESPONSE: sender_pb2.FAILURE_KIND_BAD_RESPONSE,
     FailureKind.LATE: sender_pb2.FAILURE_KIND_LATE,
+    FailureKind.UNKNOWN_OUTCOME: sender_pb2.FAILURE_KIND_UNKNOWN_OUTCOME,
 }
 FAILURE_CLASS_FROM_PROTO = {proto: failure_class for failure_class, proto in FAILURE_CLASS_TO_PROTO.items()}
 FAILURE_KIND_FROM_PROTO = {proto: kind for kind, proto in FAILURE_KIND_TO_PROTO.items()}

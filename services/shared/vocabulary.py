@@ -88,6 +88,8 @@ class FailureCode(StrEnum):
     # The sender's own, for a WhatsApp call that gave no usable answer.
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"
+    # The connection broke after the request was written: WhatsApp may have the message.
+    UNKNOWN_OUTCOME = "unknown_outcome"
     BAD_RESPONSE = "bad_response"
     # The sender got the request after its pacing slot had passed; it did not call WhatsApp.
     LATE_FOR_SLOT = "late_for_slot"
@@ -138,6 +140,7 @@ def refusal_in(text: str) -> tuple[RefusalCode, str] | None:
 _FAILURE_OF_CODE: dict[str, tuple[FailureClass, FailureKind | None]] = {
     FailureCode.TIMEOUT: (FailureClass.RETRYABLE, FailureKind.TIMEOUT),
     FailureCode.CONNECTION_ERROR: (FailureClass.RETRYABLE, FailureKind.CONNECTION),
+    FailureCode.UNKNOWN_OUTCOME: (FailureClass.RETRYABLE, FailureKind.UNKNOWN_OUTCOME),
     FailureCode.BAD_RESPONSE: (FailureClass.RETRYABLE, FailureKind.BAD_RESPONSE),
     FailureCode.LATE_FOR_SLOT: (FailureClass.RETRYABLE, FailureKind.LATE),
     FailureCode.SENDER_UNAVAILABLE: (FailureClass.RETRYABLE, FailureKind.CONNECTION),
@@ -166,6 +169,7 @@ _CONCLUDED_BY_PIGEON = frozenset(
     {
         FailureCode.TIMEOUT,
         FailureCode.CONNECTION_ERROR,
+        FailureCode.UNKNOWN_OUTCOME,
         FailureCode.BAD_RESPONSE,
         FailureCode.LATE_FOR_SLOT,
         FailureCode.EXPIRED,

@@ -22,7 +22,9 @@ class FailureKind(enum.Enum):
 
     WHATSAPP_ERROR = "whatsapp_error"
     TIMEOUT = "timeout"
-    CONNECTION = "connection"
+    CONNECTION = "connection"  # no connection made: nothing was sent
+    # The connection broke after the request was written: WhatsApp may have the message.
+    UNKNOWN_OUTCOME = "unknown_outcome"
     BAD_RESPONSE = "bad_response"
     LATE = "late"  # not sent: too late for the caller's time limit
 

@@ -1,5 +1,6 @@
-"""The Cloud API client against real sockets that misbehave: a connection never made, and
-an answer too large to be the Cloud API's."""
+"""The Cloud API client against real sockets that misbehave: a connection never made or
+refused, one reset after the request was written, and an answer too large to be the Cloud
+API's."""
 
 import asyncio
 import socket
@@ -13,6 +14,7 @@ from aiohttp.typedefs import Handler
 from prometheus_client import REGISTRY
 
 from services.sender.whatsapp import MAX_ANSWER_BYTES, CloudApiClient, Failure, FailureClass, FailureKind
+from tests.fixtures.simulator import Simulator
 
 TOKEN = "EAAG" + "t" * 40
 
@@ -108,3 +110,30 @@ async def test_an_unknown_error_code_is_one_metric_label() -> None:
             assert isinstance(result, Failure) and result.code == code  # the result keeps it
     assert count("other") == before + 2
     assert count("987654") == 0 and count("131026") >= 1
+
+
+async def test_a_reset_after_the_request_was_written_is_an_unknown_outcome(simulator: Simulator) -> None:
+    # The simulator takes a "1996..." send, then closes the connection without answering.
+    await simulator.register("106540352242922", TOKEN)
+    async with CloudApiClient(base_url=simulator.url, timeout_seconds=5) as client:
+        result = await client.send(
+            "106540352242922", TOKEN, "19961234567", "text", b'{"body": "hi"}', biz_opaque_callback_data="m-1"
+        )
+    assert isinstance(result, Failure)
+    # WhatsApp may have it: not a connection error, which is retried at once.
+    assert (result.kind, result.code, result.failure_class) == (
+        FailureKind.UNKNOWN_OUTCOME,
+        "unknown_outcome",
+        FailureClass.RETRYABLE,
+    )
+    [received] = await simulator.requests()
+    assert received["to"] == "19961234567" and received["wa_message_id"]
+
+
+async def test_a_refused_connection_is_a_connection_error() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: the connect is refused
+        async with CloudApiClient(base_url=f"http://127.0.0.1:{closed.getsockname()[1]}") as client:
+            result = await client.send("123", TOKEN, "15551234567", "text", b'{"body": "hi"}')
+    assert isinstance(result, Failure)
+    assert (result.kind, result.code) == (FailureKind.CONNECTION, "connection_error")

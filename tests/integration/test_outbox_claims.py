@@ -134,3 +134,37 @@ async def test_a_write_under_a_released_claim_misses_the_claim_that_followed(
         ).scalar()
     assert status == "sending"  # still the live claim's
     assert await outcomes.record_sent(live.account_id, live.id, "wamid.live", claim=live.claim) is not None
+
+
+async def test_an_expired_lease_is_sent_again_only_after_the_reconcile_delay(
+    store: Database, claims_engine: AsyncEngine
+) -> None:
+    # Its replica died after handing it to WhatsApp, maybe: a status webhook carrying pigeon's
+    # id has the reconcile delay to settle it before it is claimed again.
+    low, _ = await two_accounts_with_queued_messages(store, claims_engine)
+    async with claims_engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE messages SET status = 'failed' WHERE account_id <> :account"), {"account": low}
+        )
+    dead = (await store.outbox.claim(1, LEASE_SECONDS, MARGIN_SECONDS, HORIZON_SECONDS))[0]
+    async with claims_engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE messages SET status = 'failed' WHERE id <> :id AND status = 'queued'"),
+            {"id": dead.id},
+        )
+        await connection.execute(
+            text("UPDATE messages SET lease_expires_at = now() - interval '1 s' WHERE id = :id"),
+            {"id": dead.id},
+        )
+        await connection.execute(text("UPDATE send_pacing SET next_slot_at = now()"))
+
+    assert await store.outbox.requeue_expired_leases(30.0) == 1
+    assert await store.outbox.claim(1, LEASE_SECONDS, MARGIN_SECONDS, HORIZON_SECONDS) == []
+    async with claims_engine.connect() as connection:
+        due_in = (
+            await connection.execute(
+                text("SELECT extract(epoch FROM next_attempt_at - now()) FROM messages WHERE id = :id"),
+                {"id": dead.id},
+            )
+        ).scalar()
+    assert 29 < due_in <= 30

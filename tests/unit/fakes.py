@@ -350,7 +350,7 @@ class FakeOutbox:
     async def pause_recipient(self, message: ClaimedMessage, delay_seconds: float) -> None:
         self.paused.append((message.account_id, message.contact_wa_id, delay_seconds))
 
-    async def requeue_expired_leases(self) -> int:
+    async def requeue_expired_leases(self, delay_seconds: float) -> int:
         return 0
 
     async def release(self, claims: Sequence[ClaimedMessage]) -> None:

@@ -17,7 +17,7 @@ from services.conversations.domain.retries import (
 from services.shared.vocabulary import FailureCode
 from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind
 
-POLICY = RetryPolicy(max_attempts=5, retry_base_seconds=1.0, retry_max_seconds=30.0)
+POLICY = RetryPolicy(max_attempts=5, retry_base_seconds=1.0, retry_max_seconds=30.0, reconcile_seconds=30.0)
 # Long enough that the validity period never decides, unless a test says otherwise.
 AN_HOUR = 3600.0
 
@@ -53,6 +53,15 @@ def test_a_failure_that_is_not_retryable_fails_at_once_with_its_own_code(
 def test_reengagement_required_fails_with_pigeons_code() -> None:
     decision = after_failure(failure(FailureClass.REENGAGEMENT_REQUIRED, "131047"), 1, 0.0, AN_HOUR, POLICY)
     assert decision == Fail(FailureCode.REENGAGEMENT_REQUIRED, "error 131047")
+
+
+def test_an_unknown_outcome_waits_the_reconcile_delay_not_the_backoff() -> None:
+    # WhatsApp may have it: a status webhook gets RECONCILE_SECONDS to settle it first.
+    unknown = failure(code=FailureCode.UNKNOWN_OUTCOME, kind=FailureKind.UNKNOWN_OUTCOME)
+    decision = after_failure(unknown, 1, 0.0, AN_HOUR, POLICY, jitter=highest)
+    assert decision == Retry(30.0, FailureCode.UNKNOWN_OUTCOME, "error unknown_outcome")
+    later = after_failure(unknown, 4, 0.0, AN_HOUR, POLICY, jitter=highest)
+    assert isinstance(later, Retry) and later.delay_seconds == 30.0
 
 
 def test_a_retryable_failure_is_retried_with_its_code_and_text() -> None:

@@ -91,6 +91,21 @@ def test_whatsapp_has_the_message_after_a_failure_pigeon_concluded(code: str) ->
     )
 
 
+def test_a_queued_message_whose_outcome_was_unknown_is_settled_as_sent() -> None:
+    # The connection broke after the request was written: back in the queue, its last error
+    # kept. WhatsApp's `sent` (matched by pigeon's id) takes it out of the queue, error cleared.
+    queued = delivery("queued", FailureCode.UNKNOWN_OUTCOME, wa_message_id=None)
+    state, moved = advance(queued, [SENT])
+    assert moved == [True]
+    assert (state.status, state.wa_message_id, state.sent_at, state.error_code, state.error_message) == (
+        "sent",
+        WAMID,
+        SENT.at,
+        None,
+        None,
+    )
+
+
 @pytest.mark.parametrize("code", ["131026", FailureCode.ACCOUNT_RATE_LIMITED.value])
 def test_a_failure_that_is_whatsapps_word_or_before_any_call_stays(code: str) -> None:
     assert advance(delivery("failed", code), [DELIVERED])[1] == [False]

@@ -4,8 +4,11 @@ inspection and control.
 pigeon's sender calls it over HTTP exactly as it calls Meta. Behaviour that tests need to
 provoke is keyed on the recipient: `to == "1999" + code` answers that Graph error code,
 `to == "1998" + N` answers after N extra milliseconds, `to == "1997" + code` is accepted and then
-reported `failed` with that code by the status webhooks. The hot path does a dict lookup, one
-orjson parse, a few type checks and a deque append, so benchmarks measure pigeon, not this.
+reported `failed` with that code by the status webhooks, and `to == "1996" + anything` is accepted
+(its status webhooks sent as for any other) but the connection is closed without an answer: a
+reset after the request was written, where the sender cannot know whether WhatsApp has it. The
+hot path does a dict lookup, one orjson parse, a few type checks and a deque append, so
+benchmarks measure pigeon, not this.
 
 With `webhook_url` set, every accepted send to a number with an app secret is followed by signed
 status webhooks (see `webhooks.py`); `/_sim/inbound` and `/_sim/webhook` send inbound messages
@@ -74,6 +77,7 @@ _RECIPIENT = re.compile(r"\+?[0-9]{5,20}")
 # Meta's business-scoped user id: country code, period, up to 128 alphanumerics ("ENT." for a parent).
 _BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 _WA_ID = re.compile(r"[0-9]{5,20}")
+_RESET_PREFIX = "1996"
 _FAILED_PREFIX = "1997"
 _DELAY_PREFIX = "1998"
 _ERROR_PREFIX = "1999"
@@ -584,6 +588,8 @@ class Outcome:
     extra_delay: float = 0.0
     # The status webhooks to send once answered; None when webhooks are off for this send.
     statuses: StatusPlan | None = None
+    # Accepted, but the connection is closed instead of answering ("1996..." recipients).
+    reset: bool = False
 
 
 def _failed(code: int, details: str | None = None, **overrides: Any) -> Outcome:
@@ -674,6 +680,11 @@ async def send_message(request: web.Request) -> web.Response:
     if outcome.statuses is not None:
         # A task, so the answer is not held back; Meta's first webhook may even beat it.
         state.webhooks.schedule_statuses(outcome.statuses)
+    if outcome.reset and request.transport is not None:
+        # The message is WhatsApp's now, but its answer is lost: the caller's read of the
+        # response fails (aiohttp: ServerDisconnectedError).
+        record.status = None
+        request.transport.close()
     return outcome.response
 
 
@@ -727,7 +738,13 @@ def _decide(
         statuses = _status_plan(
             config, state, phone_number_id, number, wamid, to if by_user_id else digits, body
         )
-    return Outcome(ok, wamid=wamid, extra_delay=_extra_delay(digits), statuses=statuses)
+    return Outcome(
+        ok,
+        wamid=wamid,
+        extra_delay=_extra_delay(digits),
+        statuses=statuses,
+        reset=digits.startswith(_RESET_PREFIX),
+    )
 
 
 def _read_receipt(state: State, phone_number_id: str, body: dict[str, Any]) -> Outcome:

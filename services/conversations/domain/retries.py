@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.shared.vocabulary import FailureCode
-from services.shared.whatsapp_errors import Failure, FailureClass
+from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind
 
 # 131056: too many messages to one user. Meta documents about one every 6 s before it.
 PAIR_RATE_LIMIT_CODE = "131056"
@@ -25,6 +25,9 @@ class RetryPolicy:
     max_attempts: int
     retry_base_seconds: float
     retry_max_seconds: float
+    # After an unknown outcome (WhatsApp may have the message), how long a status webhook
+    # carrying pigeon's id has to settle it before it is sent again.
+    reconcile_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +82,12 @@ def after_failure(
     # A call too late for its slot (not sent) is retryable too, and counted as an attempt:
     # a cause that persists (the sender's clock ahead) ends visibly failed, not cycling.
     retry_after = max(failure.retry_after_seconds, recipient_pause_seconds(failure))
-    delay = backoff_seconds(
-        attempts, policy.retry_base_seconds, policy.retry_max_seconds, retry_after, jitter
-    )
+    if failure.kind == FailureKind.UNKNOWN_OUTCOME:
+        delay = max(retry_after, policy.reconcile_seconds)
+    else:
+        delay = backoff_seconds(
+            attempts, policy.retry_base_seconds, policy.retry_max_seconds, retry_after, jitter
+        )
     if attempts >= policy.max_attempts:
         return Fail(failure.code, f"gave up after {attempts} attempts: {failure.message}")
     if elapsed_seconds + delay >= expires_in_seconds:

@@ -5,7 +5,8 @@ webhook never takes a message back, and a duplicate changes nothing. The one ste
 failure pigeon concluded itself (no answer in time, the sender unreachable, the validity
 period over, ...) gives way to WhatsApp's word that it has the message after all (sent,
 delivered or read), and the error is cleared. WhatsApp's own failure codes are never
-overridden.
+overridden. A queued message (its last attempt's outcome unknown, say) moves too: out of the
+queue, so the outbox does not send it again.
 
 Reports that arrive together (one batch) are applied in one order, by rank then time, so
 the outcome does not depend on the order they came in; each timestamp comes from its own
@@ -74,8 +75,10 @@ def after(current: Delivery, report: StatusReport) -> Delivery:
         delivered_at=current.delivered_at or (report.at if report.status in ("delivered", "read") else None),
         read_at=current.read_at or (report.at if report.status == "read" else None),
         failed_at=report.at if failed else (None if was_failed else current.failed_at),
-        error_code=report.error_code if failed else (None if was_failed else current.error_code),
-        error_message=report.error_message if failed else (None if was_failed else current.error_message),
+        # Any other step clears the error: pigeon's conclusion of a failure, or the failure of
+        # an attempt that left the message queued (WhatsApp had it after all).
+        error_code=report.error_code if failed else None,
+        error_message=report.error_message if failed else None,
     )
 
 

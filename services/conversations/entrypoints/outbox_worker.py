@@ -119,7 +119,7 @@ class OutboxWorker:
                 await asyncio.sleep(CLAIM_COALESCE_SECONDS)
 
     async def _maintain(self) -> None:
-        requeued = await self.outbox.requeue_expired_leases()
+        requeued = await self.outbox.requeue_expired_leases(self.settings.reconcile_seconds)
         if requeued:
             OUTBOX_TAKEN_OVER.inc(requeued)
             log.warning("took over expired claims", extra={"count": requeued})

@@ -38,7 +38,10 @@ class OutboxDelivery:
         self.sender = sender
         self.settings = settings
         self.policy = RetryPolicy(
-            settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds
+            settings.max_attempts,
+            settings.retry_base_seconds,
+            settings.retry_max_seconds,
+            settings.reconcile_seconds,
         )
 
     async def attempt(

@@ -107,8 +107,10 @@ class OutboxQueue:
             delay_seconds=delay_seconds,
         )
 
-    async def requeue_expired_leases(self) -> int:
-        found = await self.pool.run(SQL.requeue_expired_leases)
+    async def requeue_expired_leases(self, delay_seconds: float) -> int:
+        """Claims whose lease ran out back to the queue, due in `delay_seconds`: WhatsApp may
+        have them, and a status webhook may settle them first."""
+        found = await self.pool.run(SQL.requeue_expired_leases, delay_seconds=delay_seconds)
         return int(found[0][0])
 
     async def release(self, claims: Sequence[ClaimedMessage]) -> None:

@@ -90,10 +90,13 @@ FROM (
 WHERE m.id = q.id AND m.status = 'queued';
 
 -- name: requeue_expired_leases
--- Claims whose replica died (or stalled past its lease) go back to the queue.
+-- Claims whose replica died (or stalled past its lease) go back to the queue, due after the
+-- reconcile delay: WhatsApp may have the message, and a status webhook carrying pigeon's id
+-- (biz_opaque_callback_data) takes it out of the queue as sent meanwhile.
 WITH requeued AS (
     UPDATE messages
-    SET status = 'queued', next_attempt_at = now(), lease_expires_at = NULL, updated_at = now()
+    SET status = 'queued', next_attempt_at = now() + make_interval(secs => :delay_seconds),
+        lease_expires_at = NULL, updated_at = now()
     WHERE status = 'sending' AND lease_expires_at < now()
     RETURNING 1
 )
