@@ -222,6 +222,14 @@ def test_unspecified_class_is_whatsapp_failed_and_not_retryable() -> None:
         (sender_pb2.FAILURE_CLASS_UNSPECIFIED, sender_pb2.FAILURE_KIND_TIMEOUT, 504, "whatsapp_timeout"),
         (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_UNSPECIFIED, 502, "whatsapp_failed"),
         (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_BAD_RESPONSE, 502, "whatsapp_failed"),
+        # WhatsApp may have it: a gateway error, not "WhatsApp failed".
+        (
+            sender_pb2.FAILURE_CLASS_RETRYABLE,
+            sender_pb2.FAILURE_KIND_UNKNOWN_OUTCOME,
+            504,
+            "whatsapp_outcome_unknown",
+        ),
+        (sender_pb2.FAILURE_CLASS_RETRYABLE, sender_pb2.FAILURE_KIND_CONNECTION, 502, "whatsapp_failed"),
     ],
 )
 def test_class_and_kind_precedence(failure_class: int, kind: int, status: int, code: str) -> None:
