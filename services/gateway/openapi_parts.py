@@ -62,7 +62,9 @@ REASONS = {
         "file a send names could not be read)"
     ),
     504: (
-        "WhatsApp did not answer in time (`whatsapp_timeout`, the message stored as failed), or the "
+        "WhatsApp did not answer in time (`whatsapp_timeout`, the message stored as failed), the "
+        "connection to WhatsApp broke after the request was written (`whatsapp_outcome_unknown`: "
+        "WhatsApp may have it; its status webhook settles the stored failure), or the "
         "gateway's own deadline passed (`outcome_unknown`: the send may still complete; retry with "
         "the same Idempotency-Key or read GET /messages/{id})"
     ),
