@@ -555,6 +555,7 @@ async def test_patch_config_applies_and_reports(simulator: Simulator) -> None:
         "status_delays_ms": [20, 60, 120],
         "send_read": True,
         "webhook_duplicates": False,
+        "webhook_retries": 3,
         "webhook_out_of_order": False,
         "phone_numbers": {
             "999001": {

@@ -374,6 +374,27 @@ async def test_inbound_duplicates_arrive_before_the_answer(sim: Simulator, recei
     assert receiver.received[0].body == receiver.received[1].body
 
 
+async def test_more_retries_reach_a_receiver_that_fails_longer(sim: Simulator, receiver: Receiver) -> None:
+    # SIM_WEBHOOK_RETRIES: 3 by default (gone after 4 failures), as many as set otherwise.
+    webhooks = sim.app[STATE].webhooks
+    assert webhooks.retries == 3
+    webhooks.retries = 4
+    try:
+        receiver.fail_next = 4
+        await sim.inbound(PHONE, "15557654322", {"type": "text", "text": {"body": "hi"}})
+        await receiver.wait_for(5, patience=6.0)
+        records = await sim.webhooks(kind="inbound")
+        assert [(r["attempt"], r["status"]) for r in records] == [
+            (1, 500),
+            (2, 500),
+            (3, 500),
+            (4, 500),
+            (5, 200),
+        ]
+    finally:
+        webhooks.retries = 3
+
+
 async def test_inbound_reports_pigeons_answer_and_is_retried(sim: Simulator, receiver: Receiver) -> None:
     receiver.fail_next = 1
 

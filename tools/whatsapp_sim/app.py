@@ -1157,7 +1157,12 @@ def create_app(config: SimConfig) -> web.Application:
     app = web.Application()
     app[CONFIG] = config
     store = MediaStore(config)
-    app[STATE] = State(records=deque(maxlen=MAX_RECORDS), windows={}, webhooks=WebhookSender(), media=store)
+    app[STATE] = State(
+        records=deque(maxlen=MAX_RECORDS),
+        windows={},
+        webhooks=WebhookSender(config.webhook_retries),
+        media=store,
+    )
     media = MediaRoutes(config, store, graph_error, auth_error)
     app.cleanup_ctx.append(_webhook_client)
     app.router.add_get("/_sim/health", health)

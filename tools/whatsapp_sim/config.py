@@ -103,6 +103,9 @@ class SimConfig:
     status_delays_ms: StatusDelays = (20, 60, 120)
     # False stops at delivered, like a recipient with read receipts turned off.
     send_read: bool = True
+    # Retries of a webhook POST that failed, the waits doubling from 0.2 s (Meta retries for days;
+    # the default keeps tests short, a soak through gateway restarts wants more).
+    webhook_retries: int = 3
     # Every webhook POST is delivered twice: Meta's delivery is at least once.
     webhook_duplicates: bool = False
     # A message's statuses go out newest first (read, delivered, sent) at the same delays:
@@ -119,7 +122,7 @@ class SimConfig:
     @classmethod
     def from_env(cls) -> "SimConfig":
         """Reads SIM_LATENCY, SIM_ERROR_RATE, SIM_ERROR_CODE, SIM_DEFAULT_MPS, SIM_PHONE_NUMBERS,
-        SIM_WEBHOOK_URL, SIM_STATUS_DELAYS_MS, SIM_SEND_READ, SIM_WEBHOOK_DUPLICATES,
+        SIM_WEBHOOK_URL, SIM_STATUS_DELAYS_MS, SIM_SEND_READ, SIM_WEBHOOK_DUPLICATES, SIM_WEBHOOK_RETRIES,
         SIM_WEBHOOK_OUT_OF_ORDER, SIM_MEDIA_URL_SECONDS, SIM_WEBHOOK_MEDIA_SECONDS,
         SIM_UPLOADED_MEDIA_SECONDS and SIM_MEDIA_BUDGET_BYTES."""
         return cls(
@@ -132,6 +135,7 @@ class SimConfig:
             status_delays_ms=env("SIM_STATUS_DELAYS_MS", (20, 60, 120), parse_status_delays),
             send_read=env("SIM_SEND_READ", True, _parse_bool),
             webhook_duplicates=env("SIM_WEBHOOK_DUPLICATES", False, _parse_bool),
+            webhook_retries=env("SIM_WEBHOOK_RETRIES", 3, _parse_positive_int),
             webhook_out_of_order=env("SIM_WEBHOOK_OUT_OF_ORDER", False, _parse_bool),
             media_url_seconds=env("SIM_MEDIA_URL_SECONDS", 300, _parse_positive_int),
             webhook_media_seconds=env("SIM_WEBHOOK_MEDIA_SECONDS", 7 * 24 * 3600, _parse_positive_int),
@@ -153,6 +157,7 @@ class SimConfig:
             "status_delays_ms": list(self.status_delays_ms),
             "send_read": self.send_read,
             "webhook_duplicates": self.webhook_duplicates,
+            "webhook_retries": self.webhook_retries,
             "webhook_out_of_order": self.webhook_out_of_order,
             "media_url_seconds": self.media_url_seconds,
             "webhook_media_seconds": self.webhook_media_seconds,

@@ -26,7 +26,8 @@ from tools.whatsapp_sim.config import PhoneNumber, SimConfig
 log = logging.getLogger("tools.whatsapp_sim.webhooks")
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
-# Retries after the first attempt, and the first wait; the wait doubles after each retry.
+# Retries after the first attempt (SIM_WEBHOOK_RETRIES; Meta goes on for days), and the first
+# wait; the wait doubles after each retry.
 RETRIES = 3
 RETRY_BASE_SECONDS = 0.2
 # Generous for a local receiver, short enough that a hung one cannot pile up tasks for long.
@@ -219,7 +220,8 @@ class WebhookSender:
     retries) is tracked so that `cancel_pending` can stop it, e.g. between tests.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, retries: int = RETRIES) -> None:
+        self.retries = retries
         self.records: deque[WebhookRecord] = deque(maxlen=MAX_WEBHOOK_RECORDS)
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -276,9 +278,9 @@ class WebhookSender:
         return record.status
 
     async def retry(self, delivery: Delivery, status: int | None, attempt: int = 1) -> int | None:
-        """Retries after a failed `attempt` until a 2xx or RETRIES more; returns the last answer."""
+        """Retries after a failed `attempt` until a 2xx or `retries` more; returns the last answer."""
         wait = RETRY_BASE_SECONDS * 2 ** (attempt - 1)
-        while not _ok(status) and attempt <= RETRIES:
+        while not _ok(status) and attempt <= self.retries:
             await asyncio.sleep(wait)
             wait *= 2
             attempt += 1
