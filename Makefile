@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/gen:$(CURDIR)
 
-.PHONY: run test fuzz proto lint format typecheck bench clean
+.PHONY: run test fuzz soak proto lint format typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: gen/.stamp
 FUZZ_EXAMPLES ?= 500
 fuzz: gen/.stamp
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -s tests/e2e/test_fuzz.py
+
+# pigeon under mixed traffic and chaos, then its invariants (tools/soak.py): SOAK_SECONDS (600).
+soak: gen/.stamp
+	$(PY) -m tools.soak
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
