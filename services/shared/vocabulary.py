@@ -45,6 +45,9 @@ CONVERSATION_STATUSES = ("open", "pending", "resolved", "snoozed")
 # one URL path segment as it is (PUT /conversations/{id}/labels/{label}).
 LABEL = re.compile(r"\w[\w.:-]{0,63}")
 
+# The longest `q` of a message search (GET /messages/search), in characters.
+MAX_SEARCH_CHARS = 200
+
 # The event of a conversation that changed (its messages, its window, its inbox state).
 CONVERSATION_UPDATED = "conversation.updated"
 

@@ -42,6 +42,7 @@ from services.conversations.entrypoints.protobuf import (
     optional_id,
     parse_id,
     patch_from_proto,
+    search_from_proto,
     window_filter_from_proto,
 )
 from services.conversations.use_cases import UseCases
@@ -201,6 +202,20 @@ class ConversationsServicer(pb_grpc.ConversationsServicer):
             request.page_token,
         )
         return pb.ListMessagesResponse(
+            messages=[message_to_proto(m) for m in messages], next_page_token=next_token
+        )
+
+    @maps_errors
+    async def SearchMessages(
+        self, request: pb.SearchMessagesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SearchMessagesResponse:
+        messages, next_token = await self.use.reading.search(
+            parse_id(request.account_id, "account"),
+            search_from_proto(request),
+            request.page_size,
+            request.page_token,
+        )
+        return pb.SearchMessagesResponse(
             messages=[message_to_proto(m) for m in messages], next_page_token=next_token
         )
 

@@ -17,6 +17,7 @@ from services.conversations.domain.model import (
     MessageStatus,
     ReadReceipt,
 )
+from services.conversations.domain.search import MessageSearch
 from services.conversations.domain.service_window import WindowFilter
 from services.shared.api_keys import API_KEY_HASH_BYTES, hash_api_key
 from services.shared.timestamps import timestamp
@@ -77,6 +78,15 @@ def inbox_filter_from_proto(request: pb.ListConversationsRequest) -> InboxFilter
     )
 
 
+def search_from_proto(request: pb.SearchMessagesRequest) -> MessageSearch:
+    return MessageSearch(
+        q=request.q,
+        conversation_id=optional_id(request.conversation_id, "conversation"),
+        since=_time_argument(request, "since"),
+        until=_time_argument(request, "until"),
+    )
+
+
 def patch_from_proto(request: pb.UpdateConversationRequest) -> InboxPatch:
     return InboxPatch(
         status=request.status if request.HasField("status") else None,
@@ -100,7 +110,8 @@ def note_to_proto(note: Note) -> pb.ConversationNote:
 
 
 def _time_argument(
-    request: pb.ListConversationsRequest | pb.UpdateConversationRequest, field: str
+    request: pb.ListConversationsRequest | pb.UpdateConversationRequest | pb.SearchMessagesRequest,
+    field: str,
 ) -> datetime | None:
     if not request.HasField(field):
         return None

@@ -34,6 +34,7 @@ from services.conversations.domain.notifications import (
 )
 from services.conversations.domain.outbound import NewOutbound, SendOutcome, StoredOutbound
 from services.conversations.domain.retention import Batch, EventLog
+from services.conversations.domain.search import MessageSearch
 from services.conversations.domain.service_window import WindowFilter
 from services.conversations.domain.statuses import Delivery
 from services.conversations.domain.templates import (
@@ -163,6 +164,9 @@ class ReadsPort(Protocol):
     async def get_message(self, account_id: UUID, message_id: UUID) -> Message | None: ...
     async def list_messages(
         self, account_id: UUID, conversation_id: UUID, limit: int, page: Page | None
+    ) -> list[Message]: ...
+    async def search_messages(
+        self, account_id: UUID, search: MessageSearch, limit: int, page: Page | None
     ) -> list[Message]: ...
     async def get_conversation(self, account_id: UUID, conversation_id: UUID) -> Conversation | None: ...
     async def list_conversations(

@@ -6,6 +6,7 @@ from services.conversations.domain.errors import NotFound
 from services.conversations.domain.inbox import NO_INBOX_FILTER, InboxFilter
 from services.conversations.domain.model import Conversation, Message, Page
 from services.conversations.domain.pages import decode_page_token, one_page, page_limit
+from services.conversations.domain.search import MessageSearch
 from services.conversations.domain.service_window import WindowFilter
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.ports import ReadsPort
@@ -30,6 +31,16 @@ class Reading:
         # The conversation must be the account's even when it has no messages.
         await self.directory.conversation(account_id, conversation_id)
         messages = await self.reads.list_messages(account_id, conversation_id, limit + 1, page)
+        return one_page(messages, limit, lambda m: Page(m.created_at, m.id))
+
+    async def search(
+        self, account_id: UUID, search: MessageSearch, page_size: int, page_token: str
+    ) -> tuple[list[Message], str]:
+        """A page of the account's messages that `search` finds, newest first. A conversation of
+        another account finds nothing, as one without matches does."""
+        limit = page_limit(page_size)
+        page = decode_page_token(page_token)
+        messages = await self.reads.search_messages(account_id, search, limit + 1, page)
         return one_page(messages, limit, lambda m: Page(m.created_at, m.id))
 
     async def conversation(self, account_id: UUID, conversation_id: UUID) -> Conversation:

@@ -7,6 +7,7 @@ from services.conversations.adapters.database.pool import StatementPool
 from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain.inbox import NO_INBOX_FILTER, InboxFilter
 from services.conversations.domain.model import Conversation, Message, Page
+from services.conversations.domain.search import MessageSearch
 from services.conversations.domain.service_window import WindowFilter
 
 SQL = Queries("reads.sql")
@@ -27,6 +28,21 @@ class ReadStore:
             SQL.list_messages,
             account_id=account_id,
             conversation_id=conversation_id,
+            limit=limit,
+            **rows.after(page),
+        )
+        return [rows.message(row) for row in found]
+
+    async def search_messages(
+        self, account_id: UUID, search: MessageSearch, limit: int, page: Page | None
+    ) -> list[Message]:
+        found = await self.pool.run(
+            SQL.search_messages,
+            account_id=account_id,
+            q=search.q,
+            conversation_id=search.conversation_id,
+            since=search.since,
+            until=search.until,
             limit=limit,
             **rows.after(page),
         )

@@ -105,3 +105,18 @@ SELECT {conversation_columns}
 FROM kept c JOIN contacts k ON k.id = c.contact_id
 ORDER BY c.last_activity_at DESC, c.id DESC
 LIMIT :limit;
+
+-- name: search_messages
+-- The account's messages whose words match `q` (websearch syntax; migration 0020), newest
+-- first, after the page's last (created_at, id), of `conversation_id` and created in
+-- [since, until) when given: the account's matches messages_words_idx finds, then sorted.
+SELECT {message_columns}
+FROM messages m
+WHERE m.account_id = :account_id
+  AND pigeon_message_words(m.account_id, m.body) @@ pigeon_message_query(:account_id, :q::text)
+  AND (:conversation_id::uuid IS NULL OR m.conversation_id = :conversation_id::uuid)
+  AND (:since::timestamptz IS NULL OR m.created_at >= :since::timestamptz)
+  AND (:until::timestamptz IS NULL OR m.created_at < :until::timestamptz)
+  AND (:after_time::timestamptz IS NULL OR (m.created_at, m.id) < (:after_time::timestamptz, :after_id::uuid))
+ORDER BY m.created_at DESC, m.id DESC
+LIMIT :limit;
