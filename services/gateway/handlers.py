@@ -23,6 +23,7 @@ from services.gateway.validation import (
     etag,
     parse_idempotency_key,
     parse_inbox_filter,
+    parse_message_search,
     parse_page_size,
     parse_read,
     parse_send,
@@ -168,6 +169,28 @@ async def send_message_async(request: web.Request) -> web.Response:
     if created.replayed:
         headers["Idempotent-Replayed"] = "true"
     return json_response(message_json(message), status=202, headers=headers)
+
+
+# Before /messages/{message_id}, whose pattern "search" would match too.
+@routes.get("/messages/search")
+async def search_messages(request: web.Request) -> web.Response:
+    page_size, page_token = page_params(request)
+    search = parse_message_search(request.query)
+    page = await ask_conversations(
+        request,
+        request.app[CLIENTS].conversations.SearchMessages,
+        conversations_pb.SearchMessagesRequest(
+            account_id=request[ACCOUNT_ID],
+            q=search.q,
+            page_size=page_size,
+            page_token=page_token,
+            conversation_id=search.conversation_id,
+            since=timestamp(search.since),
+            until=timestamp(search.until),
+        ),
+    )
+    messages = [message_json(m) for m in page.messages]
+    return json_response({"messages": messages, "next_page_token": page.next_page_token or None})
 
 
 @routes.get("/messages/{message_id}")

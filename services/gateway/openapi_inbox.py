@@ -1,20 +1,21 @@
 """The team inbox's part of the OpenAPI document (openapi.py): GET /conversations' inbox
-filters, PATCH /conversations/{id}, labels and notes."""
+filters, PATCH /conversations/{id}, labels, notes and GET /messages/search."""
 
 from typing import Any
 
 from services.gateway.openapi_parts import (
     AUTHENTICATED,
     CONVERSATION,
+    MESSAGE,
     error_responses,
     header,
     id_parameter,
     json_body,
     page_parameters,
 )
-from services.gateway.openapi_schemas import TIME, TIMESTAMP, page_of
+from services.gateway.openapi_schemas import TIME, TIME_PARAMETER, TIMESTAMP, page_of
 from services.gateway.validation import MAX_QUERY_CHARS
-from services.shared.vocabulary import CONVERSATION_STATUSES, LABEL
+from services.shared.vocabulary import CONVERSATION_STATUSES, LABEL, MAX_SEARCH_CHARS
 
 NOTE = {"$ref": "#/components/schemas/ConversationNote"}
 
@@ -117,8 +118,39 @@ PATCH_CONVERSATION = {
 }
 
 
+SEARCH_PARAMETERS = [
+    {
+        **_query(
+            "q",
+            {"type": "string", "minLength": 1, "maxLength": MAX_SEARCH_CHARS},
+            "Words to find in text bodies and media captions, in PostgreSQL's websearch syntax: all "
+            'the words, "a phrase", `or`, `-word` (without it); compared word by word, any case, '
+            "without stemming",
+        ),
+        "required": True,
+    },
+    _query("conversation_id", {"type": "string", "format": "uuid"}, "Only this conversation's messages"),
+    _query("since", TIME_PARAMETER, "RFC 3339 time with its offset: only messages created at or after it"),
+    _query(
+        "until",
+        TIME_PARAMETER,
+        "RFC 3339 time with its offset: only messages created before it; after `since`",
+    ),
+]
+
+
 def inbox_paths() -> dict[str, Any]:
     return {
+        "/messages/search": {
+            "get": {
+                "summary": "Full-text search of the account's messages, newest first",
+                "parameters": [*SEARCH_PARAMETERS, *page_parameters()],
+                "responses": {
+                    "200": {"description": "A page of messages", **json_body(page_of("messages", MESSAGE))},
+                    **error_responses(*AUTHENTICATED, 400),
+                },
+            }
+        },
         "/conversations/{conversation_id}/labels/{label}": {
             "put": _label_operation("Put a label on a conversation (already there: no change)"),
             "delete": _label_operation("Take a label off a conversation (not there: no change)"),

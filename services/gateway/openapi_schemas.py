@@ -411,7 +411,7 @@ WINDOW_FILTER_DESCRIPTION = (
     "customer never wrote has no window and counts as closed long ago: `window_expires_before` and "
     "`can_send_free_form=false` keep it, `window_expires_after` never does."
 )
-_TIME_PARAMETER = {"type": "string", "format": "date-time"}
+TIME_PARAMETER = {"type": "string", "format": "date-time"}
 WINDOW_FILTER_PARAMETERS = [
     {
         "name": "can_send_free_form",
@@ -424,13 +424,13 @@ WINDOW_FILTER_PARAMETERS = [
         "in": "query",
         "description": "RFC 3339 time with its offset (`+` sent as `%2B`): only windows closing at or "
         "after it",
-        "schema": _TIME_PARAMETER,
+        "schema": TIME_PARAMETER,
     },
     {
         "name": "window_expires_before",
         "in": "query",
         "description": "RFC 3339 time with its offset: only windows closing before it (or never opened); "
         "it must be after `window_expires_after`",
-        "schema": _TIME_PARAMETER,
+        "schema": TIME_PARAMETER,
     },
 ]

@@ -27,6 +27,7 @@ ROUTE_SCOPES: dict[tuple[str, str], ApiKeyScope] = {
     ("POST", "/conversations/{conversation_id}/notes"): SEND,
     ("GET", "/conversations/{conversation_id}/notes"): READ,
     ("GET", "/messages/{message_id}"): READ,
+    ("GET", "/messages/search"): READ,
     ("GET", "/conversations"): READ,
     ("GET", "/conversations/{conversation_id}"): READ,
     ("GET", "/conversations/{conversation_id}/messages"): READ,

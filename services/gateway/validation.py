@@ -17,7 +17,14 @@ import orjson
 from services.gateway.errors import ApiError
 from services.gateway.fields import invalid, object_field, string_field
 from services.gateway.interactive import parse_interactive
-from services.shared.vocabulary import BSUID, CONVERSATION_STATUSES, LABEL, MESSAGE_TYPES, RECIPIENT
+from services.shared.vocabulary import (
+    BSUID,
+    CONVERSATION_STATUSES,
+    LABEL,
+    MAX_SEARCH_CHARS,
+    MESSAGE_TYPES,
+    RECIPIENT,
+)
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
@@ -170,6 +177,33 @@ def parse_inbox_filter(query: Mapping[str, str]) -> InboxFilter:
         if value is not None and "\x00" in value:
             raise invalid(NUL_MESSAGE.format(field=name), name)
     return InboxFilter(status, "" if unassigned else assignee, label, _flag(query, "unread"), q)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSearch:
+    """GET /messages/search's parameters; `conversation_id` "" is any conversation."""
+
+    q: str
+    conversation_id: str
+    since: datetime | None
+    until: datetime | None
+
+
+def parse_message_search(query: Mapping[str, str]) -> MessageSearch:
+    """The query parameters q (required), conversation_id, since and until (RFC 3339 times,
+    until after since)."""
+    q = query.get("q")
+    if q is None or not 0 < len(q) <= MAX_SEARCH_CHARS:
+        raise invalid(f"q is required: 1 to {MAX_SEARCH_CHARS} characters", "q")
+    if "\x00" in q:
+        raise invalid(NUL_MESSAGE.format(field="q"), "q")
+    conversation_id = query.get("conversation_id", "")
+    if "conversation_id" in query and not _UUID.fullmatch(conversation_id):
+        raise invalid("conversation_id must be a UUID", "conversation_id")
+    since, until = parse_time(query.get("since"), "since"), parse_time(query.get("until"), "until")
+    if since is not None and until is not None and since >= until:
+        raise invalid("until must be after since", "until")
+    return MessageSearch(q, conversation_id, since, until)
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:

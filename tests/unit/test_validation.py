@@ -10,12 +10,14 @@ import pytest
 from services.gateway.errors import ApiError
 from services.gateway.validation import (
     InboxFilter,
+    MessageSearch,
     SendCommand,
     WindowFilter,
     parse_if_match,
     parse_inbox_filter,
     parse_inbox_patch,
     parse_json_object,
+    parse_message_search,
     parse_send,
     parse_window_filter,
 )
@@ -964,4 +966,41 @@ def test_the_inbox_filters_of_a_list() -> None:
 def test_a_bad_inbox_filter_names_its_parameter(query: dict[str, str], field: str) -> None:
     with pytest.raises(ApiError) as raised:
         parse_inbox_filter(query)
+    assert (raised.value.status, raised.value.details) == (400, {"field": field})
+
+
+def test_the_parameters_of_a_search() -> None:
+    assert parse_message_search({"q": "refund"}) == MessageSearch("refund", "", None, None)
+    conversation = "0b8a5a3e-5f55-4d5e-9a59-3f1c2b6f9d10"
+    chosen = parse_message_search(
+        {
+            "q": '"late parcel" -refund',
+            "conversation_id": conversation,
+            "since": "2026-11-25T14:03:07Z",
+            "until": "2026-11-25T20:03:07+05:30",
+        }
+    )
+    moment = datetime(2026, 11, 25, 14, 3, 7, tzinfo=UTC)
+    assert chosen == MessageSearch(
+        '"late parcel" -refund', conversation, moment, moment + timedelta(minutes=30)
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({}, "q"),
+        ({"q": ""}, "q"),
+        ({"q": "x" * 201}, "q"),
+        ({"q": "a\x00"}, "q"),
+        ({"q": "a", "conversation_id": ""}, "conversation_id"),
+        ({"q": "a", "conversation_id": "not-a-uuid"}, "conversation_id"),
+        ({"q": "a", "since": "yesterday"}, "since"),
+        ({"q": "a", "until": "2026-11-25"}, "until"),
+        ({"q": "a", "since": "2026-11-25T14:03:07Z", "until": "2026-11-25T14:03:07Z"}, "until"),
+    ],
+)
+def test_a_bad_search_names_its_parameter(query: dict[str, str], field: str) -> None:
+    with pytest.raises(ApiError) as raised:
+        parse_message_search(query)
     assert (raised.value.status, raised.value.details) == (400, {"field": field})
