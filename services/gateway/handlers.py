@@ -18,17 +18,9 @@ from services.gateway.errors import (
     from_stored_failure,
     from_whatsapp_failure,
 )
+from services.gateway.list_params import etag, parse_inbox_filter, parse_message_search, parse_window_filter
 from services.gateway.resources import conversation_json, message_json
-from services.gateway.validation import (
-    etag,
-    parse_idempotency_key,
-    parse_inbox_filter,
-    parse_message_search,
-    parse_page_size,
-    parse_read,
-    parse_send,
-    parse_window_filter,
-)
+from services.gateway.validation import parse_idempotency_key, parse_page_size, parse_read, parse_send
 from services.shared.timestamps import timestamp
 
 routes = web.RouteTableDef()

@@ -10,14 +10,8 @@ from pigeon.conversations.v1 import conversations_pb2 as pb
 
 from services.gateway.context import ACCOUNT_ID, CLIENTS
 from services.gateway.handlers import ask_conversations, json_response, page_params
+from services.gateway.list_params import etag, parse_if_match, parse_inbox_patch, parse_label, parse_note
 from services.gateway.resources import conversation_json, note_json
-from services.gateway.validation import (
-    etag,
-    parse_if_match,
-    parse_inbox_patch,
-    parse_label,
-    parse_note,
-)
 from services.shared.timestamps import timestamp
 
 routes = web.RouteTableDef()

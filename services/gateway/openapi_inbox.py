@@ -3,6 +3,7 @@ filters, PATCH /conversations/{id}, labels, notes and GET /messages/search."""
 
 from typing import Any
 
+from services.gateway.list_params import MAX_QUERY_CHARS
 from services.gateway.openapi_parts import (
     AUTHENTICATED,
     CONVERSATION,
@@ -14,7 +15,6 @@ from services.gateway.openapi_parts import (
     page_parameters,
 )
 from services.gateway.openapi_schemas import TIME, TIME_PARAMETER, TIMESTAMP, page_of
-from services.gateway.validation import MAX_QUERY_CHARS
 from services.shared.vocabulary import CONVERSATION_STATUSES, LABEL, MAX_SEARCH_CHARS
 
 NOTE = {"$ref": "#/components/schemas/ConversationNote"}

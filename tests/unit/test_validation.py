@@ -8,19 +8,17 @@ import orjson
 import pytest
 
 from services.gateway.errors import ApiError
-from services.gateway.validation import (
+from services.gateway.list_params import (
     InboxFilter,
     MessageSearch,
-    SendCommand,
     WindowFilter,
     parse_if_match,
     parse_inbox_filter,
     parse_inbox_patch,
-    parse_json_object,
     parse_message_search,
-    parse_send,
     parse_window_filter,
 )
+from services.gateway.validation import SendCommand, parse_json_object, parse_send
 
 TO = "15551234567"
 CONVERSATION_ID = "0b7c3f7e-4a7e-4d0f-9c39-5d2f8f1c2a10"

@@ -1,12 +1,12 @@
 """The gRPC face of administration: protobuf in, use case call, protobuf out (errors become
-statuses in grpc_api.py's `maps_errors`)."""
+statuses in grpc_errors.py's `maps_errors`)."""
 
 import grpc
 from pigeon.conversations.v1 import admin_pb2 as pb
 from pigeon.conversations.v1 import admin_pb2_grpc as pb_grpc
 
 from services.conversations.domain.admin import AccountChanges, AdminAccount, ApiKey
-from services.conversations.entrypoints.grpc_api import maps_errors
+from services.conversations.entrypoints.grpc_errors import maps_errors
 from services.conversations.entrypoints.protobuf import optional_id, parse_id
 from services.conversations.use_cases.admin import Administration
 from services.shared.timestamps import timestamp

@@ -1,36 +1,24 @@
 """The gRPC face of the conversations service: protobuf in, use case call, protobuf out.
 
 Ids are parsed here (one that is not a UUID cannot exist: NOT_FOUND), and domain and
-database errors become gRPC status codes here, in `status_for`, and nowhere else.
+database errors become gRPC status codes in `grpc_errors.py`'s `status_for`, and nowhere else.
 """
 
 import asyncio
-import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import asyncpg
 import grpc
 from pigeon.conversations.v1 import conversations_pb2 as pb
 from pigeon.conversations.v1 import conversations_pb2_grpc as pb_grpc
 
-from services.conversations.adapters.database.errors import database_unavailable
 from services.conversations.domain.errors import (
-    Conflict,
-    DomainError,
-    EventsGone,
-    FailedPrecondition,
     InvalidArgument,
-    NotFound,
-    OutcomeUnknown,
-    Refused,
-    Unauthenticated,
-    Unavailable,
-    VersionMismatch,
 )
 from services.conversations.domain.model import MessageStatus
 from services.conversations.entrypoints import grpc_media
+from services.conversations.entrypoints.grpc_errors import abort_for, item_status_for, maps_errors
 from services.conversations.entrypoints.protobuf import (
     content_from_proto,
     conversation_to_proto,
@@ -56,70 +44,9 @@ log = logging.getLogger(__name__)
 # The most requests one batch call may carry.
 MAX_BATCH_REQUESTS = 256
 
-_STATUS_BY_ERROR: dict[type[DomainError], grpc.StatusCode] = {
-    NotFound: grpc.StatusCode.NOT_FOUND,
-    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
-    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
-    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
-    # Its text is "<refusal code>: <message>" (vocabulary.refusal_text): the gateway's 422.
-    Refused: grpc.StatusCode.FAILED_PRECONDITION,
-    Conflict: grpc.StatusCode.ALREADY_EXISTS,
-    EventsGone: grpc.StatusCode.OUT_OF_RANGE,
-    Unavailable: grpc.StatusCode.UNAVAILABLE,
-    # The gateway's 504 `outcome_unknown`, as when its own deadline for the send passes.
-    OutcomeUnknown: grpc.StatusCode.DEADLINE_EXCEEDED,
-    VersionMismatch: grpc.StatusCode.ABORTED,
-}
-
-Response = TypeVar("Response")
-Handler = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[Response]]
 Request = TypeVar("Request")
 Answer = TypeVar("Answer")
 Result = TypeVar("Result")
-
-
-def status_for(exc: Exception) -> tuple[grpc.StatusCode, str]:
-    """The status of a domain or database error; re-raises anything else."""
-    if isinstance(exc, DomainError):
-        return _STATUS_BY_ERROR[type(exc)], str(exc)
-    if isinstance(exc, asyncpg.exceptions.DataError):
-        # A value PostgreSQL refuses to store (a \u0000 in JSON, say): the caller's input.
-        return grpc.StatusCode.INVALID_ARGUMENT, f"a value could not be stored: {exc}"
-    if not database_unavailable(exc):
-        raise exc
-    # The database is away: the caller may retry once it is back.
-    log.warning("database unavailable", extra={"error": type(exc).__name__})
-    return grpc.StatusCode.UNAVAILABLE, "database unavailable"
-
-
-async def abort_for(exc: Exception, context: grpc.aio.ServicerContext) -> None:
-    """Ends the call with the status of a domain or database error; re-raises anything else."""
-    await context.abort(*status_for(exc))
-
-
-def maps_errors(handler: Handler[Response]) -> Handler[Response]:
-    """Turns domain and database errors raised by a handler into gRPC statuses."""
-
-    @functools.wraps(handler)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Response:
-        try:
-            return await handler(self, request, context)
-        except Exception as exc:
-            await abort_for(exc, context)
-        raise AssertionError("context.abort always raises")
-
-    return wrapper
-
-
-def item_status_for(exc: Exception) -> pb.ItemStatus:
-    """One item's failure in a batch call: as `status_for`, and an unexpected error is that
-    item's INTERNAL (logged) rather than every item's."""
-    try:
-        code, text = status_for(exc)
-    except Exception:
-        log.exception("a batch item failed")
-        code, text = grpc.StatusCode.INTERNAL, "internal error"
-    return pb.ItemStatus(code=code.value[0], message=text)
 
 
 async def each_concurrently(

@@ -1,5 +1,5 @@
 """The gRPC face of message templates: protobuf in, use case call, protobuf out (errors become
-statuses in grpc_api.py's `maps_errors`)."""
+statuses in grpc_errors.py's `maps_errors`)."""
 
 import grpc
 import orjson
@@ -7,7 +7,7 @@ from pigeon.conversations.v1 import templates_pb2 as pb
 from pigeon.conversations.v1 import templates_pb2_grpc as pb_grpc
 
 from services.conversations.domain.templates import ListedTemplate
-from services.conversations.entrypoints.grpc_api import maps_errors
+from services.conversations.entrypoints.grpc_errors import maps_errors
 from services.conversations.entrypoints.protobuf import parse_id, timestamp
 from services.conversations.use_cases.templates import Templates
 

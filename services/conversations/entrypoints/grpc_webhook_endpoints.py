@@ -1,5 +1,5 @@
 """The gRPC face of outbound webhooks' endpoints: protobuf in, use case call, protobuf out
-(errors become statuses in grpc_api.py's `maps_errors`)."""
+(errors become statuses in grpc_errors.py's `maps_errors`)."""
 
 from uuid import UUID
 
@@ -8,7 +8,7 @@ from pigeon.conversations.v1 import webhook_endpoints_pb2 as pb
 from pigeon.conversations.v1 import webhook_endpoints_pb2_grpc as pb_grpc
 
 from services.conversations.domain.webhook_endpoints import Attempt, WebhookEndpoint
-from services.conversations.entrypoints.grpc_api import maps_errors
+from services.conversations.entrypoints.grpc_errors import maps_errors
 from services.conversations.entrypoints.protobuf import parse_id
 from services.conversations.use_cases.webhook_endpoints import WebhookEndpoints
 from services.shared.timestamps import timestamp

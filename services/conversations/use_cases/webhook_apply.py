@@ -41,15 +41,14 @@ from services.conversations.domain.statuses import Delivery, StatusReport, advan
 from services.conversations.domain.templates import template_status_changes
 from services.conversations.domain.webhook_changes import (
     Changes,
-    IdentityChange,
     Inbound,
-    MarketingPreference,
     StatusUpdate,
     changes_in,
     phone_numbers_named,
     with_identities_changed,
 )
 from services.conversations.metrics import WEBHOOKS
+from services.conversations.use_cases.contact_identities import change_identities, record_preferences, user_of
 from services.conversations.use_cases.ports import (
     ConversationCache,
     LostDeadlock,
@@ -270,51 +269,6 @@ def _report(notification: Notification, changes: Changes, outcome: Counter[str])
     return report
 
 
-async def change_identities(
-    transaction: WebhookTransactionPort, changes: Sequence[IdentityChange]
-) -> list[tuple[UUID, UUID, str]]:
-    """Moves contacts to their users' new identifiers; the (account, conversation, old
-    wa_id) of each conversation whose contact changed, each with a conversation.updated."""
-    if not changes:
-        return []
-    touched = []
-    for changed in await transaction.change_identities(changes):
-        if changed.conversation_id is None or changed.resource is None:
-            continue
-        transaction.events.append(
-            NewEvent(
-                changed.account_id, "conversation.updated", None, changed.conversation_id, changed.resource
-            )
-        )
-        touched.append((changed.account_id, changed.conversation_id, changed.old_wa_id))
-    return touched
-
-
-def _user(message: Inbound | MarketingPreference) -> tuple[UUID, str, str]:
-    return (message.account_id, message.wa_id, message.user_id)
-
-
-async def record_preferences(
-    transaction: WebhookTransactionPort, preferences: Sequence[MarketingPreference]
-) -> None:
-    """Keeps each user's latest marketing preference on their contact (made if new); a
-    conversation.updated for each conversation whose contact changed."""
-    if not preferences:
-        return
-    latest: dict[tuple[UUID, str, str], MarketingPreference] = {}
-    for preference in preferences:
-        known = latest.get(_user(preference))
-        if known is None or known.at < preference.at:
-            latest[_user(preference)] = preference
-    await transaction.identify_contacts(sorted(latest))
-    for conversation in await transaction.record_preferences([latest[user] for user in sorted(latest)]):
-        transaction.events.append(
-            NewEvent(
-                conversation.account_id, "conversation.updated", None, conversation.id, conversation.resource
-            )
-        )
-
-
 async def store_inbound(
     transaction: WebhookTransactionPort, messages: Sequence[Inbound]
 ) -> tuple[list[bool], list[tuple[UUID, UUID, str]]]:
@@ -325,13 +279,13 @@ async def store_inbound(
         return [], []
     # A contact's messages keep their order; senders are taken in (account, wa_id, user_id) order.
     unique: dict[tuple[UUID, str], Inbound] = {}
-    for message in sorted(messages, key=_user):
+    for message in sorted(messages, key=user_of):
         unique.setdefault((message.account_id, message.wa_message_id), message)
     senders: dict[tuple[UUID, str, str], Sender] = {}
     for message in unique.values():
-        known = senders.get(_user(message))
-        senders[_user(message)] = Sender(
-            *_user(message),
+        known = senders.get(user_of(message))
+        senders[user_of(message)] = Sender(
+            *user_of(message),
             profile_name=message.profile_name or (known.profile_name if known else ""),
             username=message.username or (known.username if known else ""),
         )
@@ -341,7 +295,7 @@ async def store_inbound(
     conversations = {user: conversation_id for user, (conversation_id, _) in opened.items()}
     contact_wa_ids = {conversation_id: wa_id for conversation_id, wa_id in opened.values()}
     rows = list(unique.values())
-    inserted = await transaction.insert_inbound(rows, [conversations[_user(m)] for m in rows])
+    inserted = await transaction.insert_inbound(rows, [conversations[user_of(m)] for m in rows])
     if not inserted:
         return [False] * len(messages), []
     new = {(row.account_id, row.wa_message_id) for row in inserted}
@@ -353,7 +307,7 @@ async def store_inbound(
     sender: dict[UUID, tuple[UUID, str]] = {}
     newest: dict[UUID, datetime] = {}
     for message in rows:
-        conversation_id = conversations[_user(message)]
+        conversation_id = conversations[user_of(message)]
         if (message.account_id, message.wa_message_id) in new:
             sender[conversation_id] = (message.account_id, contact_wa_ids[conversation_id])
             newest[conversation_id] = max(newest.get(conversation_id, message.sent_at), message.sent_at)
