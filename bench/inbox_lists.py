@@ -3,10 +3,12 @@
 A fresh database gets `--accounts` accounts (20) of `--conversations` conversations each (5,000)
 with `--messages` messages each (10): 1,000,000 messages and 100,000 conversations by default,
 bulk-loaded with generate_series, every index in place (as production has them), then vacuumed
-and analyzed. The g-th conversation of an account: last activity g minutes ago; one in 4
+and analyzed. The g-th conversation of an account: last activity g quarter-minutes ago; one in 4
 resolved and one in 7 pending (else open); one in 10 assigned to "agent-<g % 7>" (else
 unassigned); one in 50 labelled "vip" and one in 20 "billing"; one in 100 unread; one in 5 whose
-customer wrote in the last day (an open 24 h window); contact "Customer <g>". Each message's text
+customer wrote last, 0-2 minutes before that activity (an open 24 h window; the others' customers
+wrote 3 days before it: a customer's message is activity too, as pigeon keeps them); contact
+"Customer <g>". Each message's text
 (a caption for one in 5: images) holds two of 10 common words (each in about a fifth of the
 messages), "item<n>" (500 of them: one message in 500) and "ref<n>" (100,000: one in 100,000).
 
@@ -66,10 +68,10 @@ WITH contact AS (
 ), conversation AS (
     INSERT INTO conversations (account_id, contact_id, created_at, last_message_at, last_inbound_at,
                                last_activity_at, status, assignee, labels, unread_count)
-    SELECT $1, id, now() - interval '30 days', now() - g * interval '1 minute',
-           CASE WHEN g % 5 = 0 THEN now() - (g % 1400) * interval '1 minute'
-                ELSE now() - interval '3 days' - g * interval '1 minute' END,
-           now() - g * interval '1 minute',
+    SELECT $1, id, now() - interval '30 days', now() - g * interval '15 seconds',
+           now() - g * interval '15 seconds'
+               - CASE WHEN g % 5 = 0 THEN (g % 3) * interval '1 minute' ELSE interval '3 days' END,
+           now() - g * interval '15 seconds',
            CASE WHEN g % 4 = 0 THEN 'resolved' WHEN g % 7 = 0 THEN 'pending' ELSE 'open' END,
            CASE WHEN g % 10 = 0 THEN 'agent-' || g % 7 ELSE '' END,
            CASE WHEN g % 50 = 0 THEN ARRAY['billing', 'vip'] WHEN g % 20 = 0 THEN ARRAY['billing']

@@ -14,6 +14,7 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.conversations.adapters.database.database import Database
+from services.conversations.adapters.database.queries import Query
 from services.conversations.adapters.database.reads import SQL
 from services.conversations.domain.errors import InvalidArgument
 from services.conversations.domain.search import MessageSearch
@@ -161,29 +162,76 @@ async def many_messages(engine: AsyncEngine, database: str) -> UUID:
     return UUID(account.account_id)
 
 
+# Each search statement and the index that must serve it, planned for a common and a rare word.
+SEARCH_PLANS = [
+    # The account's newest messages walked in order, stopping after `scan`: never sorted whole.
+    (SQL.search_recent_messages, "Index Scan using messages_account_created_idx"),
+    (SQL.search_messages, "Bitmap Index Scan on messages_words_idx"),
+    (SQL.search_conversation_messages, "messages_conversation_created_idx"),
+]
+
+
 @pytest.mark.parametrize("generic", [False, True], ids=["plan-for-the-values", "plan-for-any-values"])
 @pytest.mark.parametrize("q", ["rare-4217", "common"])
-async def test_the_words_index_serves_a_search(
-    connection: asyncpg.Connection, many_messages: UUID, generic: bool, q: str
+@pytest.mark.parametrize(("query", "index"), SEARCH_PLANS, ids=[q.name for q, _ in SEARCH_PLANS])
+async def test_an_index_serves_each_search_statement(
+    connection: asyncpg.Connection, many_messages: UUID, generic: bool, q: str, query: Query, index: str
 ) -> None:
-    """search_messages planned for its values and, as a prepared statement may come to be, for
-    any values: a bitmap scan of messages_words_idx, never the whole table."""
-    query = SQL.search_messages
-    arguments = {
+    """Each statement the read store runs for a search, planned for its values and, as a
+    prepared statement may come to be, for any values: its index, never the whole table."""
+    conversation_id = await connection.fetchval(
+        "SELECT conversation_id FROM messages WHERE account_id = $1 LIMIT 1", many_messages
+    )
+    values = {
         "account_id": many_messages,
         "q": q,
-        "conversation_id": None,
+        "conversation_id": conversation_id,
         "since": None,
-        "until": None,
-        "after_time": None,
-        "after_id": None,
+        "before_time": None,
+        "before_id": None,
+        "scan": 210,
         "limit": 21,
     }
     if generic:
         await connection.execute(GENERIC_PLAN_OF)
         rows = await connection.fetch("SELECT * FROM pg_temp.generic_plan_of($1)", query.sql)
     else:
+        arguments = {name: values[name] for name in query.parameters}
         rows = await connection.fetch(f"EXPLAIN {query.sql}", *query.arguments(arguments))
     plan = "\n".join(row[0] for row in rows)
-    assert "Bitmap Index Scan on messages_words_idx" in plan, plan
+    assert index in plan, plan
     assert "Seq Scan on messages" not in plan, plan
+
+
+@pytest.mark.parametrize("page_size", [1, 7, 50])
+@pytest.mark.parametrize("q", ["common", "rare-150 or rare-160 or rare-490", "common or rare-155"])
+async def test_every_page_holds_what_the_whole_search_finds(
+    connection: asyncpg.Connection, reading: Reading, many_messages: UUID, page_size: int, q: str
+) -> None:
+    """Pages filled by a walk of the newest messages, by the words index when the walk falls
+    short, or by both in turn, add up to every match of the range, newest first, once: as one
+    statement that reads the whole account finds them."""
+    newest = await connection.fetchval(
+        "SELECT max(created_at) FROM messages WHERE account_id = $1", many_messages
+    )
+    since, until = newest - timedelta(minutes=500), newest - timedelta(minutes=100)
+    for search in (MessageSearch(q, since=since), MessageSearch(q, since=since, until=until)):
+        expected = await connection.fetch(
+            "SELECT id FROM messages WHERE account_id = $1 AND to_tsvector('simple', coalesce(body->>'body', '')"
+            " || ' ' || coalesce(body->>'caption', '')) @@ websearch_to_tsquery('simple', $2)"
+            " AND created_at >= coalesce($3::timestamptz, '-infinity') AND created_at < coalesce($4::timestamptz, 'infinity')"
+            " ORDER BY created_at DESC, id DESC",
+            many_messages,
+            q,
+            search.since,
+            search.until,
+        )
+        found: list[UUID] = []
+        token = ""
+        while True:
+            messages, token = await reading.search(many_messages, search, page_size, token)
+            found += [m.id for m in messages]
+            if not token:
+                break
+        assert found == [row["id"] for row in expected]
+        assert expected

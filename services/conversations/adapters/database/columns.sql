@@ -42,6 +42,27 @@ coalesce(pigeon_window_expires_at(c.last_inbound_at), '-infinity'::timestamptz)
     >= greatest(:window_expires_after::timestamptz,
                 CASE WHEN :can_send_free_form::bool THEN now() END, '-infinity'::timestamptz)
 
+-- name: window_activity_bound
+-- What window_lower_bound implies of a conversation `c`'s activity: its customer wrote no
+-- earlier than the window's length before the bound (pigeon_window_opened_at, migration 0021),
+-- and that message was activity too; for conversations_account_activity_idx to stop at.
+c.last_activity_at >= pigeon_window_opened_at(
+    greatest(:window_expires_after::timestamptz,
+             CASE WHEN :can_send_free_form::bool THEN now() END, '-infinity'::timestamptz))
+
+-- name: search_words
+-- A message `m` whose text body or caption has the words of `q` (websearch syntax), in its
+-- account's words (migration 0020).
+pigeon_message_words(m.account_id, m.body) @@ pigeon_message_query(:account_id, :q::text)
+
+-- name: search_range
+-- A message `m` of a search's range: before the sort key (`before_time`, `before_id`), at or
+-- after `since` (NULL: no bound); written for an index on (..., created_at DESC, id DESC) to
+-- serve it whatever the values.
+(m.created_at, m.id) < (coalesce(:before_time::timestamptz, 'infinity'::timestamptz),
+                        coalesce(:before_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
+AND m.created_at >= coalesce(:since::timestamptz, '-infinity'::timestamptz)
+
 -- name: webhook_endpoint_columns
 -- What the webhook endpoints' repository reads as an endpoint, of a webhook_endpoints row.
 id, url, event_types, description, enabled, disabled_reason, last_event_id, failures,

@@ -1,5 +1,7 @@
 """Reading messages and conversations (`reads.sql`), by pages."""
 
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from services.conversations.adapters.database import rows
@@ -36,16 +38,25 @@ class ReadStore:
     async def search_messages(
         self, account_id: UUID, search: MessageSearch, limit: int, page: Page | None
     ) -> list[Message]:
-        found = await self.pool.run(
-            SQL.search_messages,
-            account_id=account_id,
-            q=search.q,
-            conversation_id=search.conversation_id,
-            since=search.since,
-            until=search.until,
-            limit=limit,
-            **rows.after(page),
-        )
+        parameters = {
+            "account_id": account_id,
+            "q": search.q,
+            "since": search.since,
+            "limit": limit,
+            **_search_before(search.until, page),
+        }
+        if search.conversation_id is not None:
+            found = await self.pool.run(
+                SQL.search_conversation_messages, conversation_id=search.conversation_id, **parameters
+            )
+        else:
+            # A word in one message of _WALKED_PER_MATCH or more fills the page from a short
+            # walk; a rarer one is found by the words index (reads.sql says why).
+            found = await self.pool.run(
+                SQL.search_recent_messages, scan=limit * _WALKED_PER_MATCH, **parameters
+            )
+            if len(found) < limit:
+                found = await self.pool.run(SQL.search_messages, **parameters)
         return [rows.message(row) for row in found]
 
     async def get_conversation(self, account_id: UUID, conversation_id: UUID) -> Conversation | None:
@@ -92,6 +103,21 @@ class ReadStore:
         else:
             found = await self.pool.run(_ORDERED_WALK[inbox.ordered_lead], **parameters)
         return [rows.conversation(row) for row in found]
+
+
+# A search first walks this many of the account's newest messages for each one it returns.
+_WALKED_PER_MATCH = 10
+_LOWEST_UUID = UUID(int=0)
+
+
+def _search_before(until: datetime | None, page: Page | None) -> dict[str, Any]:
+    """A search's upper bound as a sort key (created_at, id): the page's last message or
+    `until` (before any message of that time), whichever comes first."""
+    bounds = [(page.after_time, page.after_id)] if page is not None else []
+    if until is not None:
+        bounds.append((until, _LOWEST_UUID))
+    before_time, before_id = min(bounds) if bounds else (None, None)
+    return {"before_time": before_time, "before_id": before_id}
 
 
 # The statements that walk an index in the list's order, by the inbox filter that leads.

@@ -59,16 +59,14 @@ LIMIT :limit;
 
 -- name: list_conversations_by_window
 -- list_conversations for a window filter with a lower bound (`window_expires_after`, or
--- `can_send_free_form` true: now): those whose window closes in [lower, upper), found by their
--- range of conversations_account_window_idx before they are sorted. The fence keeps any plan
--- from walking the whole account by activity instead, as a plan for unknown values would when
--- it takes a page to be a small part of many rows.
-WITH kept AS MATERIALIZED (
-    SELECT * FROM conversations c
-    WHERE c.account_id = :account_id AND {window_lower_bound} AND {conversation_filters} AND {inbox_filters}
-)
+-- `can_send_free_form` true: now): the activity index walked in the list's order, from the
+-- page's last to no further back than a conversation so kept can have been active
+-- (window_activity_bound): the page fills from the first rows when many are kept, and the walk
+-- ends early when few are.
 SELECT {conversation_columns}
-FROM kept c JOIN contacts k ON k.id = c.contact_id
+FROM conversations c JOIN contacts k ON k.id = c.contact_id
+WHERE c.account_id = :account_id AND {window_activity_bound} AND {window_lower_bound}
+  AND {conversation_filters} AND {inbox_filters}
 ORDER BY c.last_activity_at DESC, c.id DESC
 LIMIT :limit;
 
@@ -106,17 +104,43 @@ FROM kept c JOIN contacts k ON k.id = c.contact_id
 ORDER BY c.last_activity_at DESC, c.id DESC
 LIMIT :limit;
 
+-- name: search_recent_messages
+-- search_messages for a word many messages hold: the account's newest `scan` messages in range
+-- (messages_account_created_idx, migration 0021), the matches kept. Fewer than `limit` found
+-- leaves more possible: search_messages is asked then.
+SELECT {message_columns}
+FROM (SELECT * FROM messages m
+      WHERE m.account_id = :account_id AND {search_range}
+      ORDER BY m.created_at DESC, m.id DESC
+      LIMIT :scan) AS m
+WHERE {search_words}
+ORDER BY m.created_at DESC, m.id DESC
+LIMIT :limit;
+
 -- name: search_messages
--- The account's messages whose words match `q` (websearch syntax; migration 0020), newest
--- first, after the page's last (created_at, id), of `conversation_id` and created in
--- [since, until) when given: the account's matches messages_words_idx finds, then sorted.
+-- The account's messages in range whose words match `q`, newest first: every match
+-- messages_words_idx finds (the account's only), then sorted. The range is a filter of those
+-- (written so that no index serves it), and the fence keeps the sort out of the scan: a plan for
+-- unknown values would otherwise walk messages_account_created_idx instead, through the whole
+-- account for a rare word.
+WITH found AS MATERIALIZED (
+    SELECT * FROM messages m
+    WHERE m.account_id = :account_id AND {search_words}
+      AND (:before_time::timestamptz IS NULL
+           OR (m.created_at, m.id) < (:before_time::timestamptz, :before_id::uuid))
+      AND (:since::timestamptz IS NULL OR m.created_at >= :since::timestamptz)
+)
+SELECT {message_columns}
+FROM found m
+ORDER BY m.created_at DESC, m.id DESC
+LIMIT :limit;
+
+-- name: search_conversation_messages
+-- search_messages of one conversation: its messages in range walked newest first
+-- (messages_conversation_created_idx) until the page is full.
 SELECT {message_columns}
 FROM messages m
-WHERE m.account_id = :account_id
-  AND pigeon_message_words(m.account_id, m.body) @@ pigeon_message_query(:account_id, :q::text)
-  AND (:conversation_id::uuid IS NULL OR m.conversation_id = :conversation_id::uuid)
-  AND (:since::timestamptz IS NULL OR m.created_at >= :since::timestamptz)
-  AND (:until::timestamptz IS NULL OR m.created_at < :until::timestamptz)
-  AND (:after_time::timestamptz IS NULL OR (m.created_at, m.id) < (:after_time::timestamptz, :after_id::uuid))
+WHERE m.conversation_id = :conversation_id AND m.account_id = :account_id AND {search_range}
+  AND {search_words}
 ORDER BY m.created_at DESC, m.id DESC
 LIMIT :limit;
