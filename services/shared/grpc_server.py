@@ -19,6 +19,11 @@ from services.shared.metrics import ServerInterceptor
 
 log = logging.getLogger(__name__)
 
+# The health service name of the process itself: SERVING from start until SIGTERM, whatever its
+# dependencies (report_health never changes it). A liveness probe checks it, so that a database
+# outage, which turns the other names NOT_SERVING, restarts no replica (deploy/kubernetes/).
+LIVENESS_SERVICE = "liveness"
+
 # Register a servicer on a server, e.g. sender_pb2_grpc.add_SenderServicer_to_server bound to a servicer.
 Registration = Callable[[grpc.aio.Server], None]
 
@@ -78,7 +83,7 @@ async def build_server(
     if unix_socket and server.add_insecure_port(f"unix:{unix_socket}") == 0:
         raise RuntimeError(f"could not bind gRPC server to the Unix socket {unix_socket}")
     await server.start()
-    for name in ["", *names]:
+    for name in ["", LIVENESS_SERVICE, *names]:
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return server, health_servicer, port
 
