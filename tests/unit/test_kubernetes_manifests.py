@@ -18,6 +18,8 @@ import pytest
 import yaml
 from aiohttp import web
 
+from services.conversations.adapters.database.database import Database
+from services.conversations.adapters.database.pool import StatementPool
 from services.conversations.settings import ConversationsSettings
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
@@ -296,6 +298,23 @@ def test_autoscalers_and_budgets_cover_each_deployment() -> None:
         if pdb["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
     }
     assert selected == set(DEPLOYMENTS)
+
+
+def conversations_connections(db_pool_size: int) -> int:
+    """PostgreSQL connections one conversations replica may open: its pools' sizes, as the
+    real Database builds them (nothing connects until used), and the listener's one."""
+    database = Database("postgresql://unused", db_pool_size)
+    pools = [pool for pool in vars(database).values() if isinstance(pool, StatementPool)]
+    assert len(pools) >= 5, "the statements', outbox's, two batch and retention pools"
+    return sum(pool.size for pool in pools) + 1
+
+
+def test_the_connection_budget_in_the_docs_is_the_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    per_replica = conversations_connections(settings_of("conversations", monkeypatch).db_pool_size)
+    replicas = objects("HorizontalPodAutoscaler")["conversations"]["spec"]["maxReplicas"]
+    scaling = (ROOT / "docs" / "scaling.md").read_text()
+    assert f"{per_replica} connections per replica" in scaling
+    assert f"{replicas} replicas x {per_replica} = {replicas * per_replica}" in scaling
 
 
 def test_ingresses_reach_the_gateway_and_keep_websockets_open(monkeypatch: pytest.MonkeyPatch) -> None:
