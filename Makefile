@@ -5,13 +5,30 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/gen:$(CURDIR)
 
-.PHONY: run test fuzz soak proto lint format typecheck bench clean
+.PHONY: run test fuzz soak proto lock lint format typecheck bench clean
 
-$(STAMP): pyproject.toml
+# The venv holds exactly the locked versions (requirements/dev.txt, with every file's hash), then
+# the project itself, editable, without resolving anything again.
+$(STAMP): requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# requirements/*.txt from pyproject.toml, by uv in a venv of its own (tools/lock.py says what each
+# lock holds). Run it after changing pyproject's dependencies; existing pins are kept where they
+# still fit. `make lock LOCK_ARGS=--upgrade` moves every pin to the newest allowed version.
+UV_VERSION := 0.13.9
+LOCK_VENV := .lock-venv
+LOCK_ARGS ?=
+$(LOCK_VENV)/.uv-$(UV_VERSION):
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet uv==$(UV_VERSION)
+	touch $@
+
+lock: $(LOCK_VENV)/.uv-$(UV_VERSION)
+	$(PYTHON) -m tools.lock --uv $(LOCK_VENV)/bin/uv $(LOCK_ARGS)
 
 gen/.stamp: $(STAMP) $(shell find protos -name '*.proto')
 	$(PY) -m tools.protogen
@@ -50,4 +67,4 @@ bench: gen/.stamp
 	$(PY) -m bench.sync_send $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) gen .pigeon
+	rm -rf $(VENV) $(LOCK_VENV) gen .pigeon
