@@ -205,6 +205,21 @@ def test_dockerfile_generates_the_grpc_code_in_the_image() -> None:
     assert users and users[-1] not in {"root", "0"}, "the processes must not run as root"
 
 
+def test_dockerfile_installs_the_locked_dependencies_on_a_pinned_base() -> None:
+    instructions = DOCKERFILE.replace("\\\n", " ").splitlines()
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", DOCKERFILE, re.MULTILINE))
+    bases = [
+        args.get(line.split()[1].strip("${}"), line.split()[1])
+        for line in instructions
+        if line.startswith("FROM ")
+    ]
+    assert len(bases) >= 2, "a builder stage and a final one"
+    assert all(re.fullmatch(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", base) for base in bases), bases
+    installs = [line for line in instructions if line.startswith("RUN ") and "pip install" in line]
+    assert installs and all("--require-hashes -r /tmp/runtime.txt" in line for line in installs)
+    assert "COPY requirements/runtime.txt /tmp/runtime.txt" in instructions
+
+
 def test_the_proxy_logs_no_query_string() -> None:
     # A browser's WebSocket carries its API key in /ws?token=...
     nginx = (ROOT / "deploy" / "nginx.conf").read_text()
