@@ -52,9 +52,19 @@ fuzz: gen/.stamp
 soak: gen/.stamp
 	$(PY) -m tools.soak
 
-lint: $(STAMP)
+# buf, pinned with its hashes in tools/buf/package-lock.json, from the npm registry.
+BUF := tools/buf/node_modules/.bin/buf
+$(BUF): tools/buf/package.json tools/buf/package-lock.json
+	npm ci --prefix tools/buf --no-audit --no-fund --ignore-scripts
+	touch $(BUF)
+
+# The protos are linted (buf.yaml says which rules and why not the others) and checked against
+# every version of them in git history: the contracts only grow within v1.
+lint: $(STAMP) $(BUF)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(BUF) lint
+	$(PY) -m tools.proto_breaking $(BUF)
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
