@@ -102,7 +102,7 @@ async def batch_sizes(stack: Stack) -> dict[str, tuple[float, float]]:
                 text = await response.text()
             for line in text.splitlines():
                 for kind in ("sum", "count"):
-                    prefix = f'pigeon_batch_size_{kind}{{batch="'
+                    prefix = f'pigeon_batch_items_{kind}{{batch="'
                     if line.startswith(prefix):
                         name = line[len(prefix) :].split('"', 1)[0]
                         items, batches = found.get(name, (0.0, 0.0))

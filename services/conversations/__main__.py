@@ -58,7 +58,6 @@ async def serve(settings: ConversationsSettings) -> None:
         ],
         [SERVICE_NAME, WEBHOOK_ENDPOINTS_NAME, TEMPLATES_NAME, ADMIN_NAME],
         settings.bind,
-        metrics_name="conversations",
         unix_socket=settings.unix_socket,
         tls=settings.grpc_tls,
     )

@@ -9,6 +9,7 @@ from prometheus_client.registry import REGISTRY, Collector
 from services.shared.cache import TtlCache
 
 OUTBOX_CLAIMED = Counter("pigeon_outbox_claimed_total", "Messages claimed for delivery")
+# `code`: the failure code through services.shared.metrics.failure_code_label (bounded).
 OUTBOX_RETRIES = Counter(
     "pigeon_outbox_retries_total", "Deliveries queued again after a retryable failure", ["code"]
 )
@@ -55,10 +56,10 @@ class CacheCollector(Collector):
 
     def collect(self) -> Iterator[CounterMetricFamily]:
         hits = CounterMetricFamily(
-            "pigeon_cache_hits", "Cache lookups answered from memory", labels=["cache"]
+            "pigeon_cache_hits_total", "Cache lookups answered from memory", labels=["cache"]
         )
         misses = CounterMetricFamily(
-            "pigeon_cache_misses", "Cache lookups that went to PostgreSQL", labels=["cache"]
+            "pigeon_cache_misses_total", "Cache lookups that went to PostgreSQL", labels=["cache"]
         )
         for name, cache in self.caches.items():
             hits.add_metric([name], cache.stats.hits)

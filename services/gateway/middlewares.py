@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import Counter, Histogram
@@ -18,7 +18,7 @@ from services.gateway.ratelimit import RATE_LIMITER
 from services.gateway.scopes import required_scope
 from services.shared.api_keys import hash_api_key
 from services.shared.logs import REQUEST_ID as LOG_REQUEST_ID
-from services.shared.metrics import LATENCY_BUCKETS
+from services.shared.metrics import LATENCY_BUCKETS, OTHER
 
 log = logging.getLogger("services.gateway")
 
@@ -35,7 +35,7 @@ API_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,256}")
 
 HTTP_REQUESTS = Counter("pigeon_http_requests_total", "HTTP requests served", ["route", "method", "status"])
 HTTP_LATENCY = Histogram(
-    "pigeon_http_request_seconds",
+    "pigeon_http_request_duration_seconds",
     "Time to answer an HTTP request",
     ["route", "method"],
     buckets=LATENCY_BUCKETS,
@@ -52,10 +52,12 @@ async def request_id(request: web.Request, handler: Handler) -> web.StreamRespon
     started = time.perf_counter()
     response = await handler(request)
     response.headers["X-Request-ID"] = request[REQUEST_ID]
-    # The route's pattern, not the path: ids would make a label per message.
+    # The route's pattern, not the path: ids would make a label per message. A method is
+    # whatever token the client sends: the standard ones, or "other".
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
-    HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
-    HTTP_REQUESTS.labels(route, request.method, str(response.status)).inc()
+    method = request.method if request.method in hdrs.METH_ALL else OTHER
+    HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
+    HTTP_REQUESTS.labels(route, method, str(response.status)).inc()
     return response
 
 

@@ -33,7 +33,6 @@ async def serve(settings: SenderSettings) -> None:
             [lambda server: sender_pb2_grpc.add_SenderServicer_to_server(servicer, server)],
             [SERVICE_NAME],
             settings.bind,
-            metrics_name="sender",
             unix_socket=settings.unix_socket,
             tls=settings.grpc_tls,
         )

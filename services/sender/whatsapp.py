@@ -20,15 +20,15 @@ import aiohttp
 import orjson
 from prometheus_client import Histogram
 
-from services.shared.metrics import LATENCY_BUCKETS
+from services.shared.metrics import LATENCY_BUCKETS, failure_code_label
 from services.shared.vocabulary import FailureCode
-from services.shared.whatsapp_errors import KNOWN_CODES, Failure, FailureClass, FailureKind, classify
+from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind, classify
 
 log = logging.getLogger(__name__)
 
 # The first question when sends feel slow: is it WhatsApp? This answers it.
 WHATSAPP_LATENCY = Histogram(
-    "pigeon_whatsapp_call_seconds",
+    "pigeon_whatsapp_call_duration_seconds",
     "Time of one Cloud API call, by outcome and WhatsApp (or pigeon) error code",
     ["outcome", "code"],
     buckets=LATENCY_BUCKETS,
@@ -306,7 +306,7 @@ class CloudApiClient:
 
         elapsed = time.perf_counter() - started
         if isinstance(result, Failure):
-            WHATSAPP_LATENCY.labels("failure", _code_label(result.code)).observe(elapsed)
+            WHATSAPP_LATENCY.labels("failure", failure_code_label(result.code)).observe(elapsed)
             log_failure(phone_number_id, result)
         else:
             WHATSAPP_LATENCY.labels("accepted", "").observe(elapsed)
@@ -330,20 +330,6 @@ async def read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes | 
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-# Codes pigeon knows, as metric labels; any other code an upstream invents is "other", so
-# that it cannot grow the metric without bound.
-_KNOWN_CODE_LABELS = frozenset(str(code) for code in KNOWN_CODES) | {
-    FailureCode.TIMEOUT,
-    FailureCode.CONNECTION_ERROR,
-    FailureCode.UNKNOWN_OUTCOME,
-    FailureCode.BAD_RESPONSE,
-}
-
-
-def _code_label(code: str) -> str:
-    return code if code in _KNOWN_CODE_LABELS else "other"
 
 
 def connection_failure(exc: BaseException) -> Failure:

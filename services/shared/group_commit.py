@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from services.shared.metrics import BATCH_SIZE
+from services.shared.metrics import BATCH_ITEMS
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -39,7 +39,7 @@ class GroupCommit(Generic[Item, Result]):
         # that one row may have caused (`one_row_may_fail`), each item runs again alone;
         # any other error (the database is away, say) is every item's answer.
         self.run = run
-        self._sizes = BATCH_SIZE.labels(name)  # the metric, under this name
+        self._sizes = BATCH_ITEMS.labels(name)  # the metric, under this name
         self.one_row_may_fail = one_row_may_fail
         self.max_in_flight = max_in_flight
         self.max_batch = max_batch

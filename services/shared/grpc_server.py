@@ -54,7 +54,6 @@ async def build_server(
     registrations: Iterable[Registration],
     service_names: Iterable[str],
     bind: str,
-    metrics_name: str = "",
     unix_socket: str = "",
     tls: GrpcTls | None = None,
 ) -> tuple[grpc.aio.Server, health_aio.HealthServicer, int]:
@@ -69,8 +68,7 @@ async def build_server(
     Returns the server, its health servicer (so the caller can report NOT_SERVING)
     and the port actually bound.
     """
-    interceptors = [ServerInterceptor(metrics_name)] if metrics_name else []
-    server = grpc.aio.server(options=server_options(), interceptors=interceptors)
+    server = grpc.aio.server(options=server_options(), interceptors=[ServerInterceptor()])
     for register in registrations:
         register(server)
     health_servicer = health_aio.HealthServicer()

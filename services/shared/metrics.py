@@ -1,6 +1,12 @@
 """Prometheus metrics every service shares, and the gRPC server interceptor that records
 them. gRPC services expose them on their own port (a prometheus_client thread, off the
-event loop); the gateway serves them at GET /metrics."""
+event loop); the gateway serves them at GET /metrics.
+
+Names (docs/metrics.md has them all): the gRPC server's are go-grpc-prometheus's own, without
+pigeon's prefix, so that stock gRPC dashboards read them; every other metric is pigeon's, named
+`pigeon_*`, in base units (seconds, bytes), counters ending `_total`, latency histograms
+`_duration_seconds`. Every label takes values from a bounded set: a raw code from outside
+(WhatsApp's, an HTTP method) passes through an allow-list to "other"."""
 
 import asyncio
 import contextlib
@@ -11,25 +17,59 @@ from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 import grpc
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Histogram, disable_created_metrics, start_http_server
 
 from services.shared.logs import REQUEST_ID
+from services.shared.vocabulary import FailureCode
+from services.shared.whatsapp_errors import KNOWN_CODES
+
+# No `*_created` series beside each counter: the text format shows them as gauges of their own,
+# a second series per counter that no dashboard reads (Prometheus notes resets by itself).
+disable_created_metrics()
 
 # Milliseconds matter here: the buckets resolve pigeon's own overhead as well as WhatsApp's.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
-GRPC_REQUESTS = Counter("pigeon_grpc_requests_total", "gRPC calls served", ["service", "method", "code"])
-GRPC_LATENCY = Histogram(
-    "pigeon_grpc_request_seconds",
-    "Time to serve a unary gRPC call",
-    ["service", "method"],
+# go-grpc-prometheus's server metrics, labels and label values (grpc_code as Go spells a code).
+GRPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
+GRPC_STARTED = Counter("grpc_server_started_total", "RPCs started on the server", GRPC_LABELS)
+GRPC_HANDLED = Counter(
+    "grpc_server_handled_total",
+    "RPCs completed on the server, whatever their status",
+    [*GRPC_LABELS, "grpc_code"],
+)
+GRPC_HANDLING = Histogram(
+    "grpc_server_handling_seconds",
+    "Time from an RPC's start to its end on the server (a stream: as long as its client stays)",
+    GRPC_LABELS,
     buckets=LATENCY_BUCKETS,
 )
+GRPC_RECEIVED = Counter("grpc_server_msg_received_total", "Messages received by the server", GRPC_LABELS)
+GRPC_SENT = Counter("grpc_server_msg_sent_total", "Messages sent by the server", GRPC_LABELS)
 # Items per batch of each group commit (services/shared/group_commit.py): near 1 at low load,
 # larger as concurrent calls share a statement or a call.
-BATCH_SIZE = Histogram(
-    "pigeon_batch_size", "Items per group-committed batch", ["batch"], buckets=(1, 2, 4, 8, 16, 32, 64, 128)
+BATCH_ITEMS = Histogram(
+    "pigeon_batch_items", "Items per group-committed batch", ["batch"], buckets=(1, 2, 4, 8, 16, 32, 64, 128)
 )
+
+# Failure codes as label values: pigeon's own and the Graph API codes the classification table
+# knows (a bounded set); any other code WhatsApp sends is "other".
+FAILURE_CODE_LABELS = frozenset(str(code) for code in KNOWN_CODES) | frozenset(FailureCode)
+OTHER = "other"
+
+
+def failure_code_label(code: str) -> str:
+    """`code` as a metric label: itself when known (or "", no failure), else "other"."""
+    return code if not code or code in FAILURE_CODE_LABELS else OTHER
+
+
+def grpc_code_label(code: grpc.StatusCode) -> str:
+    """A status code as go-grpc-prometheus labels it: Go's name (OK, Canceled, InvalidArgument)."""
+    if code == grpc.StatusCode.CANCELLED:
+        return "Canceled"
+    if code == grpc.StatusCode.OK:
+        return "OK"
+    return "".join(word.capitalize() for word in code.name.split("_"))
 
 
 def serve_metrics(host: str, port: int) -> WSGIServer | None:
@@ -43,10 +83,8 @@ def serve_metrics(host: str, port: int) -> WSGIServer | None:
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
     """Counts and times each call, and makes the caller's x-request-id the context of
-    everything it logs."""
-
-    def __init__(self, service: str) -> None:
-        self.service = service
+    everything it logs. Handlers written as coroutines and async generators (pigeon's own) are
+    observed; others (the health service's Watch writes through its context) pass as they are."""
 
     async def intercept_service(
         self,
@@ -56,66 +94,109 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None:
             return handler
-        method = details.method.rpartition("/")[2]
-        request_id = next((v for k, v in details.invocation_metadata or () if k == "x-request-id"), "")
-        service = self.service
+        # "/pigeon.sender.v1.Sender/SendMessage": only methods served here get this far.
+        service, _, method = details.method.lstrip("/").rpartition("/")
+        request_id = str(next((v for k, v in details.invocation_metadata or () if k == "x-request-id"), ""))
+        if handler.unary_unary is not None:
+            return _observed_unary(handler, (service, method), request_id)
         if handler.unary_stream is not None and inspect.isasyncgenfunction(handler.unary_stream):
-            return self._observed_stream(handler, method, str(request_id))
-        if handler.unary_unary is None:
-            return handler
-        behavior = handler.unary_unary
-
-        async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            REQUEST_ID.set(str(request_id))
-            start = time.perf_counter()
-            code = "OK"
-            try:
-                return await behavior(request, context)
-            except BaseException:
-                code = _status_name(context)
-                raise
-            finally:
-                GRPC_LATENCY.labels(service, method).observe(time.perf_counter() - start)
-                GRPC_REQUESTS.labels(service, method, code).inc()
-
-        return grpc.unary_unary_rpc_method_handler(
-            observed,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-    def _observed_stream(
-        self, handler: grpc.RpcMethodHandler, method: str, request_id: str
-    ) -> grpc.RpcMethodHandler:
-        """A server-streaming call written as an async generator (pigeon's own) is counted, not
-        timed: a watch lasts as long as its client. Others (the health service's Watch writes
-        through its context) pass unobserved."""
-        behavior = handler.unary_stream
-        service = self.service
-
-        async def observed(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            REQUEST_ID.set(request_id)
-            code = "OK"
-            try:
-                async with contextlib.aclosing(behavior(request, context)) as responses:
-                    async for response in responses:
-                        yield response
-            except (asyncio.CancelledError, GeneratorExit):
-                code = "CANCELLED"  # the client went away, as watchers do
-                raise
-            except BaseException:
-                code = _status_name(context)
-                raise
-            finally:
-                GRPC_REQUESTS.labels(service, method, code).inc()
-
-        return grpc.unary_stream_rpc_method_handler(
-            observed,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+            return _observed_server_stream(handler, (service, method), request_id)
+        if handler.stream_unary is not None:
+            return _observed_client_stream(handler, (service, method), request_id)
+        return handler
 
 
-def _status_name(context: grpc.aio.ServicerContext) -> str:
-    status = context.code()
-    return status.name if isinstance(status, grpc.StatusCode) else "UNKNOWN"
+class _Call:
+    """One call from its start to its end, counted and timed by its status: OK, the status
+    the handler aborted with, Canceled when the client went away (as watchers do)."""
+
+    def __init__(self, labels: tuple[str, str, str], context: grpc.aio.ServicerContext) -> None:
+        self.labels = labels
+        self.context = context
+        self.started = 0.0
+
+    def __enter__(self) -> None:
+        GRPC_STARTED.labels(*self.labels).inc()
+        self.started = time.perf_counter()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _: object) -> None:
+        if kind is None:
+            code = grpc.StatusCode.OK
+        elif issubclass(kind, (asyncio.CancelledError, GeneratorExit)):
+            code = grpc.StatusCode.CANCELLED
+        else:
+            status = self.context.code()
+            code = status if isinstance(status, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+        GRPC_HANDLING.labels(*self.labels).observe(time.perf_counter() - self.started)
+        GRPC_HANDLED.labels(*self.labels, grpc_code_label(code)).inc()
+
+
+def _observed_unary(
+    handler: grpc.RpcMethodHandler, name: tuple[str, str], request_id: str
+) -> grpc.RpcMethodHandler:
+    behavior = handler.unary_unary
+    labels = ("unary", *name)
+
+    async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        REQUEST_ID.set(request_id)
+        GRPC_RECEIVED.labels(*labels).inc()
+        with _Call(labels, context):
+            response = await behavior(request, context)
+        GRPC_SENT.labels(*labels).inc()
+        return response
+
+    return grpc.unary_unary_rpc_method_handler(
+        observed,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _observed_server_stream(
+    handler: grpc.RpcMethodHandler, name: tuple[str, str], request_id: str
+) -> grpc.RpcMethodHandler:
+    behavior = handler.unary_stream
+    labels = ("server_stream", *name)
+
+    async def observed(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        REQUEST_ID.set(request_id)
+        GRPC_RECEIVED.labels(*labels).inc()
+        sent = GRPC_SENT.labels(*labels)
+        with _Call(labels, context):
+            async with contextlib.aclosing(behavior(request, context)) as responses:
+                async for response in responses:
+                    yield response
+                    sent.inc()
+
+    return grpc.unary_stream_rpc_method_handler(
+        observed,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _observed_client_stream(
+    handler: grpc.RpcMethodHandler, name: tuple[str, str], request_id: str
+) -> grpc.RpcMethodHandler:
+    behavior = handler.stream_unary
+    labels = ("client_stream", *name)
+
+    async def observed(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+        REQUEST_ID.set(request_id)
+        received = GRPC_RECEIVED.labels(*labels)
+
+        async def counted() -> AsyncIterator[Any]:
+            async for request in requests:
+                received.inc()
+                yield request
+
+        with _Call(labels, context):
+            response = await behavior(counted(), context)
+        GRPC_SENT.labels(*labels).inc()
+        return response
+
+    return grpc.stream_unary_rpc_method_handler(
+        observed,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )

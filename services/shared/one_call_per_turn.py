@@ -17,7 +17,7 @@ from typing import Generic, Protocol, TypeVar
 
 import grpc
 
-from services.shared.metrics import BATCH_SIZE
+from services.shared.metrics import BATCH_ITEMS
 
 Item = TypeVar("Item")
 Streamed = TypeVar("Streamed", bound="_Indexed")
@@ -60,7 +60,7 @@ class OneCallPerTurn(Generic[Item, Result]):
         self.call_failed = call_failed
         # Loop time until which items go one by one: a callee did not know the batch call.
         self._one_by_one_until = float("-inf")
-        self._sizes = BATCH_SIZE.labels(name)  # the metric, under this name
+        self._sizes = BATCH_ITEMS.labels(name)  # the metric, under this name
         self._turn: list[tuple[Item, asyncio.Future[Result]]] = []
         self._calls: set[asyncio.Task[None]] = set()
         self._closed = False

@@ -134,10 +134,13 @@ async def batch_calls(running: Running) -> tuple[float, float, float]:
     gateway = f"{running.gateway}/metrics"
     return (
         await metric(
-            running.http, conversations, "pigeon_grpc_requests_total", 'method="BatchCreateOutboundMessages"'
+            running.http,
+            conversations,
+            "grpc_server_handled_total",
+            'grpc_method="BatchCreateOutboundMessages"',
         ),
-        await metric(running.http, gateway, "pigeon_batch_size_count", 'batch="accepts"'),
-        await metric(running.http, gateway, "pigeon_batch_size_sum", 'batch="accepts"'),
+        await metric(running.http, gateway, "pigeon_batch_items_count", 'batch="accepts"'),
+        await metric(running.http, gateway, "pigeon_batch_items_sum", 'batch="accepts"'),
     )
 
 

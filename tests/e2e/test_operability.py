@@ -64,16 +64,20 @@ async def test_every_service_exposes_metrics(running: Running) -> None:
         sample(gateway, "pigeon_http_requests_total", route="/messages/send", method="POST", status="200")
         >= 1
     )
-    assert sample(gateway, "pigeon_http_request_seconds_count", route="/messages/send", method="POST") >= 1
+    assert (
+        sample(gateway, "pigeon_http_request_duration_seconds_count", route="/messages/send", method="POST")
+        >= 1
+    )
 
     conversations = await scrape(running, running.stack.conversations_metrics_port)
     assert (
         sample(
             conversations,
-            "pigeon_grpc_requests_total",
-            service="conversations",
-            method="SendNow",
-            code="OK",
+            "grpc_server_handled_total",
+            grpc_type="unary",
+            grpc_service="pigeon.conversations.v1.Conversations",
+            grpc_method="SendNow",
+            grpc_code="OK",
         )
         >= 1
     )
@@ -81,9 +85,17 @@ async def test_every_service_exposes_metrics(running: Running) -> None:
     assert sample(conversations, "pigeon_outbox_queued") >= 0
 
     sender = await scrape(running, running.stack.sender_metrics_port)
-    assert sample(sender, "pigeon_whatsapp_call_seconds_count", outcome="accepted", code="") >= 1
+    assert sample(sender, "pigeon_whatsapp_call_duration_seconds_count", outcome="accepted", code="") >= 1
     assert (
-        sample(sender, "pigeon_grpc_requests_total", service="sender", method="SendMessage", code="OK") >= 1
+        sample(
+            sender,
+            "grpc_server_handled_total",
+            grpc_type="unary",
+            grpc_service="pigeon.sender.v1.Sender",
+            grpc_method="SendMessage",
+            grpc_code="OK",
+        )
+        >= 1
     )
 
 

@@ -71,8 +71,8 @@ async def test_calls_spread_over_every_replica(replicated: Running) -> None:
     # Sends each replica handled (one call may carry several): those each conversations
     # replica passed to a sender, and those each sender sent to WhatsApp.
     for service, name, selector in (
-        ("conversations", "pigeon_batch_size_sum", 'batch="sender_calls"'),
-        ("sender", "pigeon_whatsapp_call_seconds_count", ""),
+        ("conversations", "pigeon_batch_items_sum", 'batch="sender_calls"'),
+        ("sender", "pigeon_whatsapp_call_duration_seconds_count", ""),
     ):
         replicas = replicated.stack.replicas_of(service)
         assert len(replicas) == 2

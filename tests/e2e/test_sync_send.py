@@ -318,7 +318,7 @@ async def key_checks(running: Running) -> float:
     return sum(
         float(line.split()[-1])
         for line in lines
-        if line.startswith("pigeon_grpc_requests_total{") and 'method="AuthenticateApiKey"' in line
+        if line.startswith("grpc_server_handled_total{") and 'grpc_method="AuthenticateApiKey"' in line
     )
 
 

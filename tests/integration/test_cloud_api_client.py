@@ -101,7 +101,7 @@ async def test_an_unknown_error_code_is_one_metric_label() -> None:
 
     def count(code: str) -> float:
         labels = {"outcome": "failure", "code": code}
-        return REGISTRY.get_sample_value("pigeon_whatsapp_call_seconds_count", labels) or 0.0
+        return REGISTRY.get_sample_value("pigeon_whatsapp_call_duration_seconds_count", labels) or 0.0
 
     before = count("other")
     async with serving(invented, "code") as base_url, CloudApiClient(base_url=base_url) as client:

@@ -61,7 +61,7 @@ async def running_sender(
                 (grpc.method_handlers_generic_handler(SERVICE_NAME, {"SendMessage": handler}),)
             )
 
-        server, _, port = await build_server([register], [SERVICE_NAME], "127.0.0.1:0", metrics_name="sender")
+        server, _, port = await build_server([register], [SERVICE_NAME], "127.0.0.1:0")
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=interceptors) as channel:
                 yield channel
@@ -352,8 +352,11 @@ async def test_send_messages_refuses_more_than_its_limit(
 
 
 def calls_served(method: str, code: str = "OK") -> float:
-    labels = {"service": "sender", "method": method, "code": code}
-    return REGISTRY.get_sample_value("pigeon_grpc_requests_total", labels) or 0.0
+    labels = {"grpc_service": SERVICE_NAME, "grpc_method": method, "grpc_code": code}
+    return sum(
+        REGISTRY.get_sample_value("grpc_server_handled_total", {"grpc_type": grpc_type, **labels}) or 0.0
+        for grpc_type in ("unary", "server_stream")
+    )
 
 
 async def test_client_sends_of_one_turn_share_one_call(simulator: Simulator, phone_number_id: str) -> None:
@@ -401,7 +404,7 @@ async def test_client_a_failed_message_fails_alone(simulator: Simulator, phone_n
 async def test_client_deadline_fails_only_the_unanswered(simulator: Simulator, phone_number_id: str) -> None:
     async with running_sender(simulator.url) as channel:
         client = SenderClient(sender_pb2_grpc.SenderStub(channel), timeout_seconds=1.0)
-        timed_out = calls_served("SendMessages", "CANCELLED")
+        timed_out = calls_served("SendMessages", "Canceled")
 
         quick, slow = await asyncio.gather(
             client.send(send_request(phone_number_id, to="15550000001")),
@@ -413,10 +416,10 @@ async def test_client_deadline_fails_only_the_unanswered(simulator: Simulator, p
     assert isinstance(slow, SenderCallError) and slow.code == grpc.StatusCode.DEADLINE_EXCEEDED
     # One call carried both, and its deadline ended it at the sender too.
     for _ in range(100):
-        if calls_served("SendMessages", "CANCELLED") > timed_out:
+        if calls_served("SendMessages", "Canceled") > timed_out:
             break
         await asyncio.sleep(0.01)
-    assert calls_served("SendMessages", "CANCELLED") == timed_out + 1
+    assert calls_served("SendMessages", "Canceled") == timed_out + 1
 
 
 async def test_client_abandoned_sends_cancel_their_call_but_not_the_others(
@@ -435,7 +438,7 @@ async def test_client_abandoned_sends_cancel_their_call_but_not_the_others(
             await dropped
 
         # Both of a call abandoned: the call itself is cancelled, at the sender too.
-        cancelled_before = calls_served("SendMessages", "CANCELLED")
+        cancelled_before = calls_served("SendMessages", "Canceled")
         both = [
             asyncio.ensure_future(client.send(send_request(phone_number_id, to=f"199830{n}"))) for n in (2, 3)
         ]
@@ -444,10 +447,10 @@ async def test_client_abandoned_sends_cancel_their_call_but_not_the_others(
             send.cancel()
         await asyncio.gather(*both, return_exceptions=True)
         for _ in range(100):
-            if calls_served("SendMessages", "CANCELLED") > cancelled_before:
+            if calls_served("SendMessages", "Canceled") > cancelled_before:
                 break
             await asyncio.sleep(0.01)
-        assert calls_served("SendMessages", "CANCELLED") == cancelled_before + 1
+        assert calls_served("SendMessages", "Canceled") == cancelled_before + 1
 
 
 class UnaryCallsMade(grpc.aio.UnaryUnaryClientInterceptor):

@@ -8,6 +8,7 @@ from dataclasses import replace
 from uuid import uuid4
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.conversations.domain.model import Accepted, ClaimedMessage, Message, MessageStatus
 from services.conversations.domain.retries import PAIR_RATE_LIMIT_CODE, PAIR_RATE_LIMIT_PAUSE_SECONDS
@@ -237,3 +238,34 @@ async def test_a_message_a_little_late_for_its_slot_is_sent() -> None:
     message = await w.attempt(w.claimed(), claimed_ago=SETTINGS.pacing_margin_seconds / 4)
     assert message.status == MessageStatus.SENT
     assert w.outbox.released == []
+
+
+# --- metrics ---------------------------------------------------------------------------
+
+
+def outbox_count(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_an_unknown_whatsapp_code_is_counted_as_other_and_kept_on_the_message() -> None:
+    invented = Failure(FailureClass.PERMANENT, FailureKind.WHATSAPP_ERROR, "424242", "new to pigeon")
+    failed = {"outcome": "failed"}
+    before = outbox_count("pigeon_outbox_outcomes_total", **failed, code="other")
+    w = World(invented)
+    message = await w.attempt(w.claimed())
+    assert message.error_code == "424242"
+    assert outbox_count("pigeon_outbox_outcomes_total", **failed, code="other") == before + 1
+    assert outbox_count("pigeon_outbox_outcomes_total", **failed, code="424242") == 0
+
+
+async def test_a_retry_after_an_unknown_code_is_counted_as_other() -> None:
+    invented = Failure(FailureClass.RETRYABLE, FailureKind.WHATSAPP_ERROR, "424243", "try again")
+    before = outbox_count("pigeon_outbox_retries_total", code="other")
+    known_before = outbox_count("pigeon_outbox_retries_total", code="131000")
+    w = World(invented, RETRYABLE)
+    await w.attempt(w.claimed(attempts=1))
+    await w.attempt(w.claimed(attempts=1))
+    assert [code for _, _, code, _ in w.outbox.requeued] == ["424243", "131000"]
+    assert outbox_count("pigeon_outbox_retries_total", code="other") == before + 1
+    assert outbox_count("pigeon_outbox_retries_total", code="131000") == known_before + 1
+    assert outbox_count("pigeon_outbox_retries_total", code="424243") == 0

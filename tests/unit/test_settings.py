@@ -122,7 +122,7 @@ def test_the_metrics_server_binds_the_host_it_is_given() -> None:
         with urllib.request.urlopen(
             f"http://127.0.0.1:{server.server_address[1]}/metrics", timeout=5
         ) as answer:
-            assert b"pigeon_grpc_requests_total" in answer.read()
+            assert b"grpc_server_handled_total" in answer.read()
     finally:
         server.shutdown()
         server.server_close()

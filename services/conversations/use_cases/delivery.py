@@ -17,6 +17,7 @@ from services.conversations.settings import OutboxSettings
 from services.conversations.use_cases.directory import Directory
 from services.conversations.use_cases.outcomes import OUTCOME_WRITE_MARGIN_SECONDS, Outcomes, retried_until
 from services.conversations.use_cases.ports import OutboxPort, SenderPort
+from services.shared.metrics import failure_code_label
 from services.shared.vocabulary import FailureCode
 from services.shared.whatsapp_errors import Failure, FailureKind
 
@@ -99,7 +100,7 @@ class OutboxDelivery:
         if isinstance(decision, Fail):
             await self._fail(message, decision.code, decision.text)
         elif await self.outbox.requeue(message, decision.delay_seconds, decision.code, decision.text):
-            OUTBOX_RETRIES.labels(decision.code).inc()
+            OUTBOX_RETRIES.labels(failure_code_label(decision.code)).inc()
         else:
             self._count(message, "requeued", decision.code, recorded=False)
         pause = recipient_pause_seconds(failure)
@@ -117,7 +118,7 @@ class OutboxDelivery:
     @staticmethod
     def _count(message: ClaimedMessage, outcome: str, code: str, recorded: bool) -> None:
         if recorded:
-            OUTBOX_OUTCOMES.labels(outcome, code).inc()
+            OUTBOX_OUTCOMES.labels(outcome, failure_code_label(code)).inc()
             return
         # The claim was lost (its lease ran out and another replica took the message over):
         # the new owner's outcome stands. After a `sent`, WhatsApp may get the message twice.
