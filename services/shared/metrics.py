@@ -10,6 +10,7 @@ pigeon's prefix, so that stock gRPC dashboards read them; every other metric is 
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -63,13 +64,12 @@ def failure_code_label(code: str) -> str:
     return code if not code or code in FAILURE_CODE_LABELS else OTHER
 
 
-def grpc_code_label(code: grpc.StatusCode) -> str:
-    """A status code as go-grpc-prometheus labels it: Go's name (OK, Canceled, InvalidArgument)."""
-    if code == grpc.StatusCode.CANCELLED:
-        return "Canceled"
-    if code == grpc.StatusCode.OK:
-        return "OK"
-    return "".join(word.capitalize() for word in code.name.split("_"))
+# Status codes as go-grpc-prometheus labels them, by Go's names: OK, Canceled, InvalidArgument.
+_GO_SPELLING = {grpc.StatusCode.OK: "OK", grpc.StatusCode.CANCELLED: "Canceled"}
+GRPC_CODE_NAMES = {
+    code: _GO_SPELLING.get(code) or "".join(word.capitalize() for word in code.name.split("_"))
+    for code in grpc.StatusCode
+}
 
 
 def serve_metrics(host: str, port: int) -> WSGIServer | None:
@@ -106,17 +106,40 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
 
+class _Series:
+    """The series of one method and call type, looked up once (a lookup takes a lock)."""
+
+    def __init__(self, labels: tuple[str, str, str]) -> None:
+        self.labels = labels
+        self.started = GRPC_STARTED.labels(*labels)
+        self.received = GRPC_RECEIVED.labels(*labels)
+        self.sent = GRPC_SENT.labels(*labels)
+        self.handling = GRPC_HANDLING.labels(*labels)
+        self._handled: dict[grpc.StatusCode, Counter] = {}
+
+    def handled(self, code: grpc.StatusCode) -> Counter:
+        """The series of calls ended with `code`, made on its first use (no 17 zeros per method)."""
+        if code not in self._handled:
+            self._handled[code] = GRPC_HANDLED.labels(*self.labels, GRPC_CODE_NAMES[code])
+        return self._handled[code]
+
+
+@functools.cache
+def _series(grpc_type: str, service: str, method: str) -> _Series:
+    return _Series((grpc_type, service, method))  # as many as the methods served: bounded
+
+
 class _Call:
     """One call from its start to its end, counted and timed by its status: OK, the status
     the handler aborted with, Canceled when the client went away (as watchers do)."""
 
-    def __init__(self, labels: tuple[str, str, str], context: grpc.aio.ServicerContext) -> None:
-        self.labels = labels
+    def __init__(self, series: _Series, context: grpc.aio.ServicerContext) -> None:
+        self.series = series
         self.context = context
         self.started = 0.0
 
     def __enter__(self) -> None:
-        GRPC_STARTED.labels(*self.labels).inc()
+        self.series.started.inc()
         self.started = time.perf_counter()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _: object) -> None:
@@ -127,22 +150,22 @@ class _Call:
         else:
             status = self.context.code()
             code = status if isinstance(status, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
-        GRPC_HANDLING.labels(*self.labels).observe(time.perf_counter() - self.started)
-        GRPC_HANDLED.labels(*self.labels, grpc_code_label(code)).inc()
+        self.series.handling.observe(time.perf_counter() - self.started)
+        self.series.handled(code).inc()
 
 
 def _observed_unary(
     handler: grpc.RpcMethodHandler, name: tuple[str, str], request_id: str
 ) -> grpc.RpcMethodHandler:
     behavior = handler.unary_unary
-    labels = ("unary", *name)
+    series = _series("unary", *name)
 
     async def observed(request: Any, context: grpc.aio.ServicerContext) -> Any:
         REQUEST_ID.set(request_id)
-        GRPC_RECEIVED.labels(*labels).inc()
-        with _Call(labels, context):
+        series.received.inc()
+        with _Call(series, context):
             response = await behavior(request, context)
-        GRPC_SENT.labels(*labels).inc()
+        series.sent.inc()
         return response
 
     return grpc.unary_unary_rpc_method_handler(
@@ -156,17 +179,16 @@ def _observed_server_stream(
     handler: grpc.RpcMethodHandler, name: tuple[str, str], request_id: str
 ) -> grpc.RpcMethodHandler:
     behavior = handler.unary_stream
-    labels = ("server_stream", *name)
+    series = _series("server_stream", *name)
 
     async def observed(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         REQUEST_ID.set(request_id)
-        GRPC_RECEIVED.labels(*labels).inc()
-        sent = GRPC_SENT.labels(*labels)
-        with _Call(labels, context):
+        series.received.inc()
+        with _Call(series, context):
             async with contextlib.aclosing(behavior(request, context)) as responses:
                 async for response in responses:
                     yield response
-                    sent.inc()
+                    series.sent.inc()
 
     return grpc.unary_stream_rpc_method_handler(
         observed,
@@ -179,20 +201,19 @@ def _observed_client_stream(
     handler: grpc.RpcMethodHandler, name: tuple[str, str], request_id: str
 ) -> grpc.RpcMethodHandler:
     behavior = handler.stream_unary
-    labels = ("client_stream", *name)
+    series = _series("client_stream", *name)
 
     async def observed(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
         REQUEST_ID.set(request_id)
-        received = GRPC_RECEIVED.labels(*labels)
 
         async def counted() -> AsyncIterator[Any]:
             async for request in requests:
-                received.inc()
+                series.received.inc()
                 yield request
 
-        with _Call(labels, context):
+        with _Call(series, context):
             response = await behavior(counted(), context)
-        GRPC_SENT.labels(*labels).inc()
+        series.sent.inc()
         return response
 
     return grpc.stream_unary_rpc_method_handler(
