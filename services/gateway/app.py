@@ -6,6 +6,7 @@ import orjson
 from aiohttp import web
 
 from services.gateway.admin import routes as admin_routes
+from services.gateway.api_reference import routes as api_reference_routes
 from services.gateway.context import CLIENTS, OPENAPI, SETTINGS, WEBHOOK_GUARD
 from services.gateway.handlers import routes
 from services.gateway.inbox import routes as inbox_routes
@@ -47,6 +48,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     )
     app.cleanup_ctx.append(service_clients_context)
     app.add_routes(routes)
+    app.add_routes(api_reference_routes)
     app.add_routes(webhook_routes)
     app.add_routes(media_routes)
     app.add_routes(inbox_routes)

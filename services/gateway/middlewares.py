@@ -12,6 +12,7 @@ from aiohttp.typedefs import Handler
 from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import Counter, Histogram
 
+from services.gateway.api_reference import ASSETS_PREFIX as API_REFERENCE_ASSETS
 from services.gateway.context import ACCOUNT_ID, API_KEY_HASH, CLIENTS, REQUEST_ID, SETTINGS, grpc_metadata
 from services.gateway.errors import ApiError, json_error
 from services.gateway.ratelimit import RATE_LIMITER
@@ -22,8 +23,9 @@ from services.shared.metrics import LATENCY_BUCKETS, OTHER
 
 log = logging.getLogger("services.gateway")
 
-# Meta authenticates webhooks by signature (checked by conversations), not by API key.
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics", "/webhooks/whatsapp"})
+# Meta authenticates webhooks by signature (checked by conversations), not by API key. The API's
+# description and its reference for people (/docs and its files) are public too.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/metrics", "/webhooks/whatsapp"})
 # Administration's routes take the admin token (ADMIN_TOKEN), not an API key; without one set
 # they are not there (404).
 ADMIN_PREFIX = "/admin/"
@@ -101,12 +103,17 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return json_error(500, "internal", "internal error; the request id identifies it in the logs")
 
 
+def is_public(path: str) -> bool:
+    """A path (or a route's pattern) served without an API key."""
+    return path in PUBLIC_PATHS or path.startswith(API_REFERENCE_ASSETS)
+
+
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Resolves `Authorization: Bearer <api key>` to the caller's account, then takes one
     request from the key's rate limit. Only after authentication: a wrong or made-up key
     never spends the budget of a real one. Then the route's scope: 403 without it."""
-    if request.path in PUBLIC_PATHS:
+    if is_public(request.path):
         return await handler(request)
     if request.path.startswith(ADMIN_PREFIX):
         return await _admin_only(request, handler)

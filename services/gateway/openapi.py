@@ -12,6 +12,7 @@ from services.gateway.openapi_admin import admin_paths
 from services.gateway.openapi_inbox import INBOX_FILTER_PARAMETERS, PATCH_CONVERSATION, inbox_paths
 from services.gateway.openapi_inbox import SCHEMAS as INBOX_SCHEMAS
 from services.gateway.openapi_media import MEDIA_SCHEMA, media_paths
+from services.gateway.openapi_operations import tags_used, with_operation_ids
 from services.gateway.openapi_parts import (
     AUTHENTICATED,
     CONVERSATION,
@@ -37,6 +38,7 @@ from services.gateway.openapi_webhook_endpoints import SCHEMAS as WEBHOOK_ENDPOI
 from services.gateway.openapi_webhook_endpoints import webhook_endpoint_paths
 from services.gateway.settings import GatewaySettings
 from services.gateway.validation import MAX_TEXT_LENGTH
+from services.shared.version import VERSION
 
 
 # Over HTTP and in events alike: RFC 3339, UTC, always six fractional digits.
@@ -297,6 +299,18 @@ def _paths(heartbeat: float) -> dict[str, Any]:
                 "responses": {"200": {"description": "OpenAPI 3", **json_body({"type": "object"})}},
             }
         },
+        "/docs": {
+            "get": {
+                "summary": "This document for people: an API reference (Swagger UI) to read and try",
+                "security": public,
+                "responses": {
+                    "200": {
+                        "description": "An HTML page; its scripts and styles are under /docs/",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         **media_paths(),
         **webhook_endpoint_paths(),
         **template_paths(),
@@ -312,11 +326,12 @@ def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
         else "no request rate limit"
     )
     admin = bool(settings.admin_token)
+    paths = with_operation_ids({**_paths(settings.ws_heartbeat_seconds), **(admin_paths() if admin else {})})
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "pigeon",
-            "version": "1.0.0",
+            "version": VERSION,
             "description": (
                 "WhatsApp Business messaging. Authenticate with `Authorization: Bearer <api key>`. "
                 'Every error is `{"error": {"code", "message", "details"}}`. '
@@ -343,6 +358,9 @@ def openapi_document(settings: GatewaySettings) -> dict[str, Any]:
                 **({"adminToken": {"type": "http", "scheme": "bearer"}} if admin else {}),
             },
         },
+        # Relative: the host (or proxy) that served this document.
+        "servers": [{"url": "/", "description": "This gateway, or the proxy in front of it"}],
+        "tags": tags_used(paths),
         "security": [{"apiKey": []}],
-        "paths": {**_paths(settings.ws_heartbeat_seconds), **(admin_paths() if admin else {})},
+        "paths": paths,
     }

@@ -238,7 +238,9 @@ SCHEMAS: dict[str, Any] = {
             "contact_wa_id": {"type": "string", "nullable": True},
             "type": {"type": "string"},
             **{
-                name: {"type": "array" if name in ARRAY_CONTENT_TYPES else "object"}
+                name: {"type": "array", "items": {"type": "object"}}
+                if name in ARRAY_CONTENT_TYPES
+                else {"type": "object"}
                 for name in CONTENT_SCHEMAS
             },
             "status": {
