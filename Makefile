@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/gen:$(CURDIR)
 
-.PHONY: run test fuzz soak proto lock lint format typecheck bench clean
+.PHONY: run test fuzz soak proto client lock lint format typecheck bench clean
 
 # The venv holds exactly the locked versions (requirements/dev.txt, with every file's hash), then
 # the project itself, editable, without resolving anything again.
@@ -35,6 +35,11 @@ gen/.stamp: $(STAMP) $(shell find protos -name '*.proto')
 	touch gen/.stamp
 
 proto: gen/.stamp
+
+# The typed Python client (clients/python/pigeon_client) from the OpenAPI document: run it after
+# changing the HTTP API, and commit the result (a test fails while the two differ).
+client: gen/.stamp
+	$(PY) -m tools.clientgen
 
 run: gen/.stamp
 	$(PY) -m tools.devrun
@@ -71,7 +76,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 typecheck: gen/.stamp
-	$(VENV)/bin/mypy services tools
+	$(VENV)/bin/mypy services tools clients/python/pigeon_events
 
 bench: gen/.stamp
 	$(PY) -m bench.sync_send $(BENCH_ARGS)

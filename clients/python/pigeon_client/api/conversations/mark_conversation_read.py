@@ -1,0 +1,230 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.conversation import Conversation
+from ...models.error import Error
+from ...models.mark_conversation_read_body import MarkConversationReadBody
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    conversation_id: UUID,
+    *,
+    body: MarkConversationReadBody | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/conversations/{conversation_id}/read".format(
+            conversation_id=quote(str(conversation_id), safe=""),
+        ),
+    }
+
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Conversation | Error | None:
+    if response.status_code == 200:
+        response_200 = Conversation.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 502:
+        response_502 = Error.from_dict(response.json())
+
+        return response_502
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Conversation | Error]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    conversation_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+    body: MarkConversationReadBody | Unset = UNSET,
+) -> Response[Conversation | Error]:
+    """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
+
+     Then the customer's last message is marked read on WhatsApp (blue ticks), with the typing indicator
+    when `typing` is true. That call failing does not undo the read: `read_receipt` says what became of
+    it.
+
+    Args:
+        conversation_id (UUID):
+        body (MarkConversationReadBody | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Conversation | Error]
+    """
+
+    kwargs = _get_kwargs(
+        conversation_id=conversation_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    conversation_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+    body: MarkConversationReadBody | Unset = UNSET,
+) -> Conversation | Error | None:
+    """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
+
+     Then the customer's last message is marked read on WhatsApp (blue ticks), with the typing indicator
+    when `typing` is true. That call failing does not undo the read: `read_receipt` says what became of
+    it.
+
+    Args:
+        conversation_id (UUID):
+        body (MarkConversationReadBody | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Conversation | Error
+    """
+
+    return sync_detailed(
+        conversation_id=conversation_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    conversation_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+    body: MarkConversationReadBody | Unset = UNSET,
+) -> Response[Conversation | Error]:
+    """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
+
+     Then the customer's last message is marked read on WhatsApp (blue ticks), with the typing indicator
+    when `typing` is true. That call failing does not undo the read: `read_receipt` says what became of
+    it.
+
+    Args:
+        conversation_id (UUID):
+        body (MarkConversationReadBody | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Conversation | Error]
+    """
+
+    kwargs = _get_kwargs(
+        conversation_id=conversation_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    conversation_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+    body: MarkConversationReadBody | Unset = UNSET,
+) -> Conversation | Error | None:
+    """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
+
+     Then the customer's last message is marked read on WhatsApp (blue ticks), with the typing indicator
+    when `typing` is true. That call failing does not undo the read: `read_receipt` says what became of
+    it.
+
+    Args:
+        conversation_id (UUID):
+        body (MarkConversationReadBody | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Conversation | Error
+    """
+
+    return (
+        await asyncio_detailed(
+            conversation_id=conversation_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

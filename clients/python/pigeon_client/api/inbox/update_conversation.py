@@ -1,0 +1,253 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.conversation import Conversation
+from ...models.error import Error
+from ...models.update_conversation_body import UpdateConversationBody
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    conversation_id: UUID,
+    *,
+    body: UpdateConversationBody,
+    if_match: str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
+
+    _kwargs: dict[str, Any] = {
+        "method": "patch",
+        "url": "/conversations/{conversation_id}".format(
+            conversation_id=quote(str(conversation_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Conversation | Error | None:
+    if response.status_code == 200:
+        response_200 = Conversation.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 412:
+        response_412 = Error.from_dict(response.json())
+
+        return response_412
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 502:
+        response_502 = Error.from_dict(response.json())
+
+        return response_502
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Conversation | Error]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    conversation_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+    body: UpdateConversationBody,
+    if_match: str | Unset = UNSET,
+) -> Response[Conversation | Error]:
+    """Change a conversation's status, snooze or assignee (a conversation.updated event)
+
+     Only the fields given change. `snoozed` needs `snoozed_until` in the future (or keeps the one it
+    has); `snoozed_until` goes only with `snoozed`, and another status clears it. `assignee` null
+    unassigns. The event's data has `changes`: each changed field's {"from", "to"}. Nothing changed: no
+    event.
+
+    Args:
+        conversation_id (UUID):
+        if_match (str | Unset):
+        body (UpdateConversationBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Conversation | Error]
+    """
+
+    kwargs = _get_kwargs(
+        conversation_id=conversation_id,
+        body=body,
+        if_match=if_match,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    conversation_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+    body: UpdateConversationBody,
+    if_match: str | Unset = UNSET,
+) -> Conversation | Error | None:
+    """Change a conversation's status, snooze or assignee (a conversation.updated event)
+
+     Only the fields given change. `snoozed` needs `snoozed_until` in the future (or keeps the one it
+    has); `snoozed_until` goes only with `snoozed`, and another status clears it. `assignee` null
+    unassigns. The event's data has `changes`: each changed field's {"from", "to"}. Nothing changed: no
+    event.
+
+    Args:
+        conversation_id (UUID):
+        if_match (str | Unset):
+        body (UpdateConversationBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Conversation | Error
+    """
+
+    return sync_detailed(
+        conversation_id=conversation_id,
+        client=client,
+        body=body,
+        if_match=if_match,
+    ).parsed
+
+
+async def asyncio_detailed(
+    conversation_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+    body: UpdateConversationBody,
+    if_match: str | Unset = UNSET,
+) -> Response[Conversation | Error]:
+    """Change a conversation's status, snooze or assignee (a conversation.updated event)
+
+     Only the fields given change. `snoozed` needs `snoozed_until` in the future (or keeps the one it
+    has); `snoozed_until` goes only with `snoozed`, and another status clears it. `assignee` null
+    unassigns. The event's data has `changes`: each changed field's {"from", "to"}. Nothing changed: no
+    event.
+
+    Args:
+        conversation_id (UUID):
+        if_match (str | Unset):
+        body (UpdateConversationBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Conversation | Error]
+    """
+
+    kwargs = _get_kwargs(
+        conversation_id=conversation_id,
+        body=body,
+        if_match=if_match,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    conversation_id: UUID,
+    *,
+    client: AuthenticatedClient | Client,
+    body: UpdateConversationBody,
+    if_match: str | Unset = UNSET,
+) -> Conversation | Error | None:
+    """Change a conversation's status, snooze or assignee (a conversation.updated event)
+
+     Only the fields given change. `snoozed` needs `snoozed_until` in the future (or keeps the one it
+    has); `snoozed_until` goes only with `snoozed`, and another status clears it. `assignee` null
+    unassigns. The event's data has `changes`: each changed field's {"from", "to"}. Nothing changed: no
+    event.
+
+    Args:
+        conversation_id (UUID):
+        if_match (str | Unset):
+        body (UpdateConversationBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Conversation | Error
+    """
+
+    return (
+        await asyncio_detailed(
+            conversation_id=conversation_id,
+            client=client,
+            body=body,
+            if_match=if_match,
+        )
+    ).parsed

@@ -1,0 +1,246 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.message import Message
+from ...models.send_request import SendRequest
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    body: SendRequest,
+    idempotency_key: str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/messages/send-async",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | Message | None:
+    if response.status_code == 202:
+        response_202 = Message.from_dict(response.json())
+
+        return response_202
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Error.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Error.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Error.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Error.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 502:
+        response_502 = Error.from_dict(response.json())
+
+        return response_502
+
+    if response.status_code == 503:
+        response_503 = Error.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | Message]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: SendRequest,
+    idempotency_key: str | Unset = UNSET,
+) -> Response[Error | Message]:
+    """Store a message as queued and answer at once; it is delivered in the background
+
+    Args:
+        idempotency_key (str | Unset):
+        body (SendRequest): A message in the WhatsApp Cloud API's shape: `type` and the object of
+            that name. Give exactly one of conversation_id, or to (with an optional account_id, which
+            must be the API key's) to open a conversation with a new contact. Unknown fields are
+            ignored (but `template.components` is stored and sent to WhatsApp as given); JSON nested
+            deeper than 32 levels and strings holding U+0000 are refused. Example: {'conversation_id':
+            '3f0c9a52-...', 'type': 'text', 'text': {'body': 'Hello!'}}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Message]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: SendRequest,
+    idempotency_key: str | Unset = UNSET,
+) -> Error | Message | None:
+    """Store a message as queued and answer at once; it is delivered in the background
+
+    Args:
+        idempotency_key (str | Unset):
+        body (SendRequest): A message in the WhatsApp Cloud API's shape: `type` and the object of
+            that name. Give exactly one of conversation_id, or to (with an optional account_id, which
+            must be the API key's) to open a conversation with a new contact. Unknown fields are
+            ignored (but `template.components` is stored and sent to WhatsApp as given); JSON nested
+            deeper than 32 levels and strings holding U+0000 are refused. Example: {'conversation_id':
+            '3f0c9a52-...', 'type': 'text', 'text': {'body': 'Hello!'}}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Message
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+        idempotency_key=idempotency_key,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: SendRequest,
+    idempotency_key: str | Unset = UNSET,
+) -> Response[Error | Message]:
+    """Store a message as queued and answer at once; it is delivered in the background
+
+    Args:
+        idempotency_key (str | Unset):
+        body (SendRequest): A message in the WhatsApp Cloud API's shape: `type` and the object of
+            that name. Give exactly one of conversation_id, or to (with an optional account_id, which
+            must be the API key's) to open a conversation with a new contact. Unknown fields are
+            ignored (but `template.components` is stored and sent to WhatsApp as given); JSON nested
+            deeper than 32 levels and strings holding U+0000 are refused. Example: {'conversation_id':
+            '3f0c9a52-...', 'type': 'text', 'text': {'body': 'Hello!'}}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | Message]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: SendRequest,
+    idempotency_key: str | Unset = UNSET,
+) -> Error | Message | None:
+    """Store a message as queued and answer at once; it is delivered in the background
+
+    Args:
+        idempotency_key (str | Unset):
+        body (SendRequest): A message in the WhatsApp Cloud API's shape: `type` and the object of
+            that name. Give exactly one of conversation_id, or to (with an optional account_id, which
+            must be the API key's) to open a conversation with a new contact. Unknown fields are
+            ignored (but `template.components` is stored and sent to WhatsApp as given); JSON nested
+            deeper than 32 levels and strings holding U+0000 are refused. Example: {'conversation_id':
+            '3f0c9a52-...', 'type': 'text', 'text': {'body': 'Hello!'}}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | Message
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+    ).parsed

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.receive_whatsapp_notification_response_200_status import (
+    ReceiveWhatsappNotificationResponse200Status,
+    check_receive_whatsapp_notification_response_200_status,
+)
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="ReceiveWhatsappNotificationResponse200")
+
+
+@_attrs_define
+class ReceiveWhatsappNotificationResponse200:
+    """
+    Attributes:
+        status (ReceiveWhatsappNotificationResponse200Status):
+        reason (str | Unset):
+    """
+
+    status: ReceiveWhatsappNotificationResponse200Status
+    reason: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        status: str = self.status
+
+        reason = self.reason
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "status": status,
+            }
+        )
+        if reason is not UNSET:
+            field_dict["reason"] = reason
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        status = check_receive_whatsapp_notification_response_200_status(d.pop("status"))
+
+        reason = d.pop("reason", UNSET)
+
+        receive_whatsapp_notification_response_200 = cls(
+            status=status,
+            reason=reason,
+        )
+
+        receive_whatsapp_notification_response_200.additional_properties = d
+        return receive_whatsapp_notification_response_200
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
