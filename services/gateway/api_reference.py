@@ -48,10 +48,11 @@ PAGE = b"""<!DOCTYPE html>
 </body>
 </html>
 """
-# Swagger UI sets style attributes as it renders (hence 'unsafe-inline' for styles only) and
-# draws its icons as data: images; it fetches the document and "Try it out" calls from here.
+# Nothing inline, no other origin. Swagger UI draws its icons as data: images, and fetches the
+# document and the "Try it out" calls from here. (Checked in Chromium with a report-uri: the page
+# and expanded operations render with no violation.)
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 ASSET_CACHE_CONTROL = "public, max-age=86400"
