@@ -85,11 +85,9 @@ def refused_by_the_http_parser(response: Any) -> bool:
     too_long = len(sent.method) + len(sent.url) + 10 > PARSER_LINE_LIMIT or any(
         len(name) + len(str(value)) + 2 > PARSER_LINE_LIMIT for name, value in sent.headers.items()
     )
-    return bool(
-        too_long
-        and response.status_code == 400
-        and response.headers.get("Content-Type", "").startswith("text/plain")
-    )
+    # schemathesis' response headers: lowercase names, a list of values each.
+    content_type = response.headers.get("content-type", [""])[0]
+    return bool(too_long and response.status_code == 400 and content_type.startswith("text/plain"))
 
 
 def has_inputs(operation: APIOperation) -> bool:
