@@ -5,14 +5,18 @@ status chosen here: from a validation problem, a gRPC status of a downstream ser
 or WhatsApp's answer to a send.
 """
 
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import grpc
+import msgspec
 import orjson
 from aiohttp import web
 from pigeon.conversations.v1 import conversations_pb2 as conversations_pb
 from pigeon.sender.v1 import sender_pb2
 
+from services.gateway.models import PATTERN_DESCRIPTIONS
 from services.shared.failure_proto import FAILURE_CLASS_TO_PROTO, FAILURE_KIND_TO_PROTO
 from services.shared.vocabulary import FailureCode, failure_of_code, refusal_in
 from services.shared.whatsapp_errors import classify
@@ -43,6 +47,73 @@ def json_error(
 ) -> web.Response:
     body = orjson.dumps({"error": {"code": code, "message": message, "details": details}})
     return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+# msgspec's words for JSON's types, and pigeon's.
+_NOUNS = {
+    "str": "a string",
+    "object": "an object",
+    "array": "an array",
+    "bool": "a boolean",
+    "int": "an integer",
+    "float": "a number",
+    "null": "null",
+}
+_BOUNDS = {">=": "at least", "<=": "at most", ">": "more than", "<": "less than"}
+_PROBLEMS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"Expected `(\w+)`(?:, got `\w+`)?"), lambda m: f"must be {_NOUNS.get(m[1], m[1])}"),
+    (re.compile(r"Expected `str` of length >= 1"), lambda m: "must not be empty"),
+    (
+        re.compile(r"Expected `str` of length ([<>]=) (\d+)"),
+        lambda m: f"must be {_BOUNDS[m[1]]} {m[2]} characters",
+    ),
+    (
+        re.compile(r"Expected `(?:array|object)` of length ([<>]=) (\d+)"),
+        lambda m: f"must have {_BOUNDS[m[1]]} {m[2]} items",
+    ),
+    # The regex as repr() writes it: its backslashes doubled.
+    (re.compile(r"Expected `str` matching regex '(.*)'"), lambda m: _matching(m[1].replace("\\\\", "\\"))),
+    (
+        re.compile(r"Expected `(?:int|float)` ([<>]=?) (\S+)"),
+        lambda m: f"must be {_BOUNDS[m[1]]} {float(m[2]):g}",
+    ),
+]
+
+
+def _matching(pattern: str) -> str:
+    return (
+        f"must be {PATTERN_DESCRIPTIONS[pattern]}"
+        if pattern in PATTERN_DESCRIPTIONS
+        else f"must match {pattern}"
+    )
+
+
+_INVALID_VALUE = re.compile(r"Invalid (?:enum )?value (.+)")
+_MISSING = re.compile(r"Object missing required field `(.+)`")
+
+
+def from_invalid_body(
+    error: msgspec.ValidationError, choices: Mapping[str, Sequence[str]], prefix: str = ""
+) -> ApiError:
+    """A request body of the right JSON but the wrong shape, as msgspec found it ("Expected `str`,
+    got `int` - at `$.text.body`"): a 400 naming the field the way the API spells it
+    (`text.body`, `contacts[0].name`), with the problem in words. `choices` lists the values
+    of a field that takes only some ("type"); `prefix` is where a part checked apart is."""
+    problem, _, at = str(error).partition(" - at `$")
+    field = f"{prefix}{at.rstrip('`')}".removeprefix(".")
+    if (missing := _MISSING.fullmatch(problem)) is not None:
+        field = f"{field}.{missing[1]}" if field else missing[1]
+        return ApiError(400, "invalid_request", f"{field} is required", {"field": field})
+    if not field and problem.startswith("Expected `object`"):
+        return ApiError(400, "malformed_json", "request body must be a JSON object")
+    if (value := _INVALID_VALUE.fullmatch(problem)) is not None:
+        allowed = choices.get(field)
+        words = f"must be one of {', '.join(allowed)}" if allowed else f"must not be {value[1]}"
+        return ApiError(400, "invalid_request", f"{field} {words}", {"field": field})
+    for pattern, words in _PROBLEMS:
+        if (found := pattern.fullmatch(problem)) is not None:
+            return ApiError(400, "invalid_request", f"{field} {words(found)}", {"field": field})
+    return ApiError(400, "invalid_request", f"{field}: {problem}", {"field": field})
 
 
 # Statuses of downstream gRPC calls. NOT_FOUND stays 404 whether the id does not exist

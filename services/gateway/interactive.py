@@ -1,7 +1,7 @@
-"""Validation of `interactive` messages against Meta's limits (the Cloud API's "Interactive
+"""`interactive` messages as msgspec models, with Meta's limits (the Cloud API's "Interactive
 reply buttons", "Interactive list", "Interactive CTA URL button" and "Location request"
-messages), before anything is stored: a 400 names the field. What passes is rebuilt from the
-known fields only, in the Cloud API's own shape.
+messages): a 400 names the field. What passes is encoded back from the models: the known
+fields only, in the Cloud API's own shape.
 
 Meta's limits relied on: a header of at most 60 characters (text) or a media by `link` or `id`
 (image, video, document; a list takes a text header only); a body of 1 to 1024 characters,
@@ -10,14 +10,17 @@ characters and a title of at most 20, both unique; a list's button text of at mo
 sections with at most 10 rows in all, a section title of at most 24 (required when there are
 several sections), a row's id of at most 200 characters (unique), title at most 24,
 description at most 72; a CTA's display text of at most 20 and an http(s) URL; a location
-request with a body only.
+request with a body only. What a schema cannot say (unique ids and titles, rows in all, a
+section title when there are several, one media reference) is `check_interactive`'s.
 """
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from services.gateway.fields import invalid, list_field, object_field, string_field
+from msgspec import UNSET, Meta, Struct, UnsetType
 
-INTERACTIVE_TYPES = ("button", "list", "cta_url", "location_request_message")
+from services.gateway.fields import invalid
+from services.gateway.models import whole
+
 MAX_HEADER_TEXT = 60
 MAX_BODY_TEXT = 1024
 MAX_FOOTER_TEXT = 60
@@ -35,55 +38,171 @@ MAX_DISPLAY_TEXT = 20
 MAX_URL = 2048
 # Meta states none for a header document's file name: pigeon's, as for a caption.
 MAX_FILENAME = 1024
-HEADER_MEDIA = ("image", "video", "document")
 
 
-def parse_interactive(body: dict[str, Any]) -> dict[str, Any]:
-    interactive = object_field(body, "interactive", "interactive")
-    kind = string_field(interactive, "type", "interactive.type")
-    if kind not in INTERACTIVE_TYPES:
-        raise invalid(f"interactive.type must be one of {', '.join(INTERACTIVE_TYPES)}", "interactive.type")
-    result: dict[str, Any] = {"type": kind}
-    if kind == "location_request_message":
+HeaderText = Annotated[str, Meta(min_length=1, max_length=MAX_HEADER_TEXT)]
+BodyText = Annotated[str, Meta(min_length=1, max_length=MAX_BODY_TEXT)]
+FooterText = Annotated[str, Meta(min_length=1, max_length=MAX_FOOTER_TEXT)]
+Url = Annotated[str, whole("https?://.*", "an http(s) URL", max_length=MAX_URL)]
+
+# Refused where the message takes none (a location request's header): any value is a 400.
+NOT_TAKEN = Meta(extra_json_schema={"not": {}})
+ONE_REFERENCE = Meta(
+    description="One of link (http or https) or id",
+    extra_json_schema={"oneOf": [{"required": ["link"]}, {"required": ["id"]}]},
+)
+
+
+class HeaderMedia(Struct, omit_defaults=True):
+    link: Url | UnsetType = UNSET
+    id: Annotated[str, Meta(min_length=1, max_length=MAX_URL)] | UnsetType = UNSET
+
+
+class HeaderDocumentFile(HeaderMedia):
+    filename: Annotated[str, Meta(min_length=1, max_length=MAX_FILENAME)] | UnsetType = UNSET
+
+
+class TextHeader(Struct, tag="text", tag_field="type"):
+    text: HeaderText
+
+
+class ImageHeader(Struct, tag="image", tag_field="type"):
+    image: Annotated[HeaderMedia, ONE_REFERENCE]
+
+
+class VideoHeader(Struct, tag="video", tag_field="type"):
+    video: Annotated[HeaderMedia, ONE_REFERENCE]
+
+
+class DocumentHeader(Struct, tag="document", tag_field="type"):
+    document: Annotated[HeaderDocumentFile, ONE_REFERENCE]
+
+
+MediaHeader = TextHeader | ImageHeader | VideoHeader | DocumentHeader
+
+
+class InteractiveBody(Struct):
+    text: BodyText
+
+
+class InteractiveFooter(Struct):
+    text: FooterText
+
+
+class ButtonReply(Struct):
+    id: Annotated[str, Meta(min_length=1, max_length=MAX_BUTTON_ID)]
+    title: Annotated[str, Meta(min_length=1, max_length=MAX_BUTTON_TITLE)]
+
+
+class ReplyButton(Struct, kw_only=True):
+    type: Literal["reply"] = "reply"
+    reply: ButtonReply
+
+
+class ButtonsAction(Struct):
+    buttons: Annotated[list[ReplyButton], Meta(min_length=1, max_length=MAX_BUTTONS)]
+
+
+class ListRow(Struct, omit_defaults=True):
+    id: Annotated[str, Meta(min_length=1, max_length=MAX_ROW_ID)]
+    title: Annotated[str, Meta(min_length=1, max_length=MAX_ROW_TITLE)]
+    description: Annotated[str, Meta(max_length=MAX_ROW_DESCRIPTION)] = ""
+
+
+class ListSection(Struct, kw_only=True, omit_defaults=True):
+    title: Annotated[str, Meta(max_length=MAX_SECTION_TITLE, description="Required with several")] = ""
+    rows: Annotated[list[ListRow], Meta(min_length=1, max_length=MAX_ROWS)]
+
+
+class ListAction(Struct):
+    button: Annotated[str, Meta(min_length=1, max_length=MAX_LIST_BUTTON)]
+    sections: Annotated[
+        list[ListSection],
+        Meta(min_length=1, max_length=MAX_SECTIONS, description=f"At most {MAX_ROWS} rows in all"),
+    ]
+
+
+class CallToActionParameters(Struct):
+    display_text: Annotated[str, Meta(min_length=1, max_length=MAX_DISPLAY_TEXT)]
+    url: Url
+
+
+class CallToActionAction(Struct):
+    name: Literal["cta_url"]
+    parameters: CallToActionParameters
+
+
+class LocationRequestAction(Struct):
+    name: Literal["send_location"]
+
+
+class Interactive(Struct, kw_only=True, omit_defaults=True, tag_field="type"):
+    """Unknown fields are dropped."""
+
+
+class InteractiveButtons(Interactive, kw_only=True, tag="button"):
+    header: MediaHeader | UnsetType = UNSET
+    footer: InteractiveFooter | UnsetType = UNSET
+    body: InteractiveBody
+    action: ButtonsAction
+
+
+class InteractiveList(Interactive, kw_only=True, tag="list"):
+    header: TextHeader | UnsetType = UNSET
+    footer: InteractiveFooter | UnsetType = UNSET
+    body: InteractiveBody
+    action: ListAction
+
+
+class InteractiveCallToAction(Interactive, kw_only=True, tag="cta_url"):
+    header: MediaHeader | UnsetType = UNSET
+    footer: InteractiveFooter | UnsetType = UNSET
+    body: InteractiveBody
+    action: CallToActionAction
+
+
+class InteractiveLocationRequest(Interactive, kw_only=True, tag="location_request_message"):
+    header: Annotated[Any, NOT_TAKEN] | UnsetType = UNSET
+    footer: Annotated[Any, NOT_TAKEN] | UnsetType = UNSET
+    body: InteractiveBody
+    action: LocationRequestAction
+
+
+INTERACTIVE_TYPES = tuple(
+    str(variant.__struct_config__.tag)
+    for variant in (InteractiveButtons, InteractiveList, InteractiveCallToAction, InteractiveLocationRequest)
+)
+InteractiveContent = Annotated[
+    InteractiveButtons | InteractiveList | InteractiveCallToAction | InteractiveLocationRequest,
+    Meta(
+        description=(
+            "Meta's interactive messages: `button` (1 to 3 reply buttons, ids and titles unique), `list` "
+            f"(1 to {MAX_SECTIONS} sections, at most {MAX_ROWS} rows in all, row ids unique; a section "
+            "title is required when there are several; a text header only), `cta_url`, "
+            "`location_request_message` (a body only). Unknown fields are dropped."
+        )
+    ),
+]
+
+
+def check_interactive(message: Interactive) -> None:
+    """What the models cannot say; their shapes are checked already."""
+    if isinstance(message, InteractiveLocationRequest):
         for key in ("header", "footer"):
-            if key in interactive:
+            if getattr(message, key) is not UNSET:
                 raise invalid(f"a location request takes no {key}", f"interactive.{key}")
-    else:
-        if "header" in interactive:
-            result["header"] = _header(interactive, text_only=kind == "list")
-        if "footer" in interactive:
-            footer = object_field(interactive, "footer", "interactive.footer")
-            result["footer"] = {
-                "text": string_field(footer, "text", "interactive.footer.text", max_length=MAX_FOOTER_TEXT)
-            }
-    text = object_field(interactive, "body", "interactive.body")
-    result["body"] = {"text": string_field(text, "text", "interactive.body.text", max_length=MAX_BODY_TEXT)}
-    action = object_field(interactive, "action", "interactive.action")
-    result["action"] = _ACTIONS[kind](action)
-    return result
-
-
-def _header(interactive: dict[str, Any], text_only: bool) -> dict[str, Any]:
-    header = object_field(interactive, "header", "interactive.header")
-    kinds = ("text",) if text_only else ("text", *HEADER_MEDIA)
-    kind = string_field(header, "type", "interactive.header.type")
-    if kind not in kinds:
-        raise invalid(f"interactive.header.type must be one of {', '.join(kinds)}", "interactive.header.type")
-    if kind == "text":
-        text = string_field(header, "text", "interactive.header.text", max_length=MAX_HEADER_TEXT)
-        return {"type": "text", "text": text}
-    field = f"interactive.header.{kind}"
-    media = object_field(header, kind, field)
-    references = [key for key in ("link", "id") if key in media]
-    if len(references) != 1:
-        raise invalid(f"{field} takes one of link or id", field)
-    reference = string_field(media, references[0], f"{field}.{references[0]}", max_length=MAX_URL)
-    if references[0] == "link" and not reference.startswith(("https://", "http://")):
-        raise invalid(f"{field}.link must be an http(s) URL", f"{field}.link")
-    kept: dict[str, Any] = {references[0]: reference}
-    if kind == "document" and "filename" in media:
-        kept["filename"] = string_field(media, "filename", f"{field}.filename", max_length=MAX_FILENAME)
-    return {"type": kind, kind: kept}
+        return
+    header = getattr(message, "header", UNSET)
+    if isinstance(header, ImageHeader | VideoHeader | DocumentHeader):
+        kind = str(header.__struct_config__.tag)
+        media = getattr(header, kind)
+        if (media.link is UNSET) == (media.id is UNSET):
+            field = f"interactive.header.{kind}"
+            raise invalid(f"{field} takes one of link or id", field)
+    if isinstance(message, InteractiveButtons):
+        _check_buttons(message.action)
+    elif isinstance(message, InteractiveList):
+        _check_sections(message.action)
 
 
 def _unique(values: list[str], field: str) -> None:
@@ -91,91 +210,21 @@ def _unique(values: list[str], field: str) -> None:
         raise invalid(f"{field} must be unique within the message", field)
 
 
-def _buttons(action: dict[str, Any]) -> dict[str, Any]:
-    buttons: list[dict[str, Any]] = []
-    ids: list[str] = []
-    titles: list[str] = []
-    for index, item in enumerate(list_field(action, "buttons", "interactive.action.buttons", MAX_BUTTONS)):
-        field = f"interactive.action.buttons[{index}]"
-        if not isinstance(item, dict):
-            raise invalid(f"{field} must be an object", field)
-        if item.get("type", "reply") != "reply":
-            raise invalid(f"{field}.type must be reply", f"{field}.type")
-        reply = object_field(item, "reply", f"{field}.reply")
-        button_id = string_field(reply, "id", f"{field}.reply.id", max_length=MAX_BUTTON_ID)
-        title = string_field(reply, "title", f"{field}.reply.title", max_length=MAX_BUTTON_TITLE)
-        buttons.append({"type": "reply", "reply": {"id": button_id, "title": title}})
-        ids.append(button_id)
-        titles.append(title)
-    _unique(ids, "interactive.action.buttons[].reply.id")
-    _unique(titles, "interactive.action.buttons[].reply.title")
-    return {"buttons": buttons}
+def _check_buttons(action: ButtonsAction) -> None:
+    replies = [button.reply for button in action.buttons]
+    _unique([reply.id for reply in replies], "interactive.action.buttons[].reply.id")
+    _unique([reply.title for reply in replies], "interactive.action.buttons[].reply.title")
 
 
-def _sections(action: dict[str, Any]) -> dict[str, Any]:
-    button = string_field(action, "button", "interactive.action.button", max_length=MAX_LIST_BUTTON)
-    sections_in = list_field(action, "sections", "interactive.action.sections", MAX_SECTIONS)
-    sections, row_ids = [], []
-    for index, item in enumerate(sections_in):
-        field = f"interactive.action.sections[{index}]"
-        if not isinstance(item, dict):
-            raise invalid(f"{field} must be an object", field)
-        section: dict[str, Any] = {}
-        title = string_field(
-            item, "title", f"{field}.title", required=len(sections_in) > 1, max_length=MAX_SECTION_TITLE
-        )
-        if title:
-            section["title"] = title
-        rows = []
-        for number, row in enumerate(list_field(item, "rows", f"{field}.rows", MAX_ROWS)):
-            row_field = f"{field}.rows[{number}]"
-            if not isinstance(row, dict):
-                raise invalid(f"{row_field} must be an object", row_field)
-            kept = {
-                "id": string_field(row, "id", f"{row_field}.id", max_length=MAX_ROW_ID),
-                "title": string_field(row, "title", f"{row_field}.title", max_length=MAX_ROW_TITLE),
-            }
-            description = string_field(
-                row, "description", f"{row_field}.description", required=False, max_length=MAX_ROW_DESCRIPTION
-            )
-            if description:
-                kept["description"] = description
-            rows.append(kept)
-            row_ids.append(kept["id"])
-        section["rows"] = rows
-        sections.append(section)
+def _check_sections(action: ListAction) -> None:
+    if len(action.sections) > 1:
+        for index, section in enumerate(action.sections):
+            if not section.title:
+                field = f"interactive.action.sections[{index}].title"
+                raise invalid(f"{field} is required when a list has several sections", field)
+    row_ids = [row.id for section in action.sections for row in section.rows]
     if len(row_ids) > MAX_ROWS:
         raise invalid(
             f"a list has at most {MAX_ROWS} rows in all its sections", "interactive.action.sections"
         )
     _unique(row_ids, "interactive.action.sections[].rows[].id")
-    return {"button": button, "sections": sections}
-
-
-def _call_to_action(action: dict[str, Any]) -> dict[str, Any]:
-    if action.get("name") != "cta_url":
-        raise invalid("interactive.action.name must be cta_url", "interactive.action.name")
-    parameters = object_field(action, "parameters", "interactive.action.parameters")
-    display_text = string_field(
-        parameters, "display_text", "interactive.action.parameters.display_text", max_length=MAX_DISPLAY_TEXT
-    )
-    url = string_field(parameters, "url", "interactive.action.parameters.url", max_length=MAX_URL)
-    if not url.startswith(("https://", "http://")):
-        raise invalid(
-            "interactive.action.parameters.url must be an http(s) URL", "interactive.action.parameters.url"
-        )
-    return {"name": "cta_url", "parameters": {"display_text": display_text, "url": url}}
-
-
-def _location_request(action: dict[str, Any]) -> dict[str, Any]:
-    if action.get("name") != "send_location":
-        raise invalid("interactive.action.name must be send_location", "interactive.action.name")
-    return {"name": "send_location"}
-
-
-_ACTIONS = {
-    "button": _buttons,
-    "list": _sections,
-    "cta_url": _call_to_action,
-    "location_request_message": _location_request,
-}

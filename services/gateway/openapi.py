@@ -36,8 +36,8 @@ from services.gateway.openapi_templates import SCHEMAS as TEMPLATE_SCHEMAS
 from services.gateway.openapi_templates import template_paths
 from services.gateway.openapi_webhook_endpoints import SCHEMAS as WEBHOOK_ENDPOINT_SCHEMAS
 from services.gateway.openapi_webhook_endpoints import webhook_endpoint_paths
+from services.gateway.send_models import MAX_TEXT_LENGTH
 from services.gateway.settings import GatewaySettings
-from services.gateway.validation import MAX_TEXT_LENGTH
 from services.shared.version import VERSION
 
 

@@ -1,35 +1,17 @@
 """The schemas of the HTTP API's bodies, for its OpenAPI description (`openapi.py`): the
-message content the gateway validates, messages, conversations, events, errors. The limits
-come from validation.py, so the two cannot drift apart.
+send request, made from the models its decoder checks (send_models.py), and, written here,
+messages, conversations, events, errors.
 """
 
 from typing import Any
 
-from services.gateway.openapi_interactive import INTERACTIVE
-from services.gateway.validation import (
-    CONTACT_LISTS,
-    CONTACT_NAME_FIELDS,
-    CONTACT_ORG_FIELDS,
-    LANGUAGE_CODE,
-    MAX_CAPTION_LENGTH,
-    MAX_CONTACT_ITEMS,
-    MAX_CONTACTS,
-    MAX_ID_LENGTH,
-    MAX_JSON_DEPTH,
-    MAX_LOCATION_TEXT_LENGTH,
-    MAX_TEMPLATE_COMPONENTS,
-    MAX_TEMPLATE_PARAMETERS,
-    MAX_TEXT_LENGTH,
-    TEMPLATE_NAME,
-)
+from services.gateway.models import openapi_schemas
+from services.gateway.send_models import MAX_ID_LENGTH, SendRequest, TemplateComponent
 from services.shared.vocabulary import (
     ARRAY_CONTENT_TYPES,
-    BSUID,
     CONVERSATION_STATUSES,
     EVENT_TYPES,
-    MEDIA_TYPES,
     MESSAGE_TYPES,
-    RECIPIENT,
 )
 
 TIME = {
@@ -40,126 +22,13 @@ TIME = {
 }
 TIMESTAMP = {**TIME, "nullable": True}
 ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
-
-
-def _media_schema(media_type: str) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "link": {"type": "string", "pattern": "^https?://", "maxLength": 2048},
-        "id": ID,
-        "media_id": {
-            "type": "string",
-            "format": "uuid",
-            "description": "A file uploaded with POST /media; pigeon uploads it to WhatsApp as needed",
-        },
-    }
-    if media_type in ("image", "video", "document"):
-        properties["caption"] = {"type": "string", "maxLength": MAX_CAPTION_LENGTH}
-    if media_type == "document":
-        properties["filename"] = {"type": "string", "maxLength": 240}
-    return {
-        "type": "object",
-        "description": "Exactly one of link, id (WhatsApp's media id) or media_id (pigeon's).",
-        "properties": properties,
-        "oneOf": [{"required": ["link"]}, {"required": ["id"]}, {"required": ["media_id"]}],
-    }
-
-
-CONTENT_SCHEMAS: dict[str, Any] = {
-    "text": {
-        "type": "object",
-        "required": ["body"],
-        "properties": {
-            "body": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
-            "preview_url": {"type": "boolean"},
-        },
-    },
-    "template": {
-        "type": "object",
-        "required": ["name", "language"],
-        "properties": {
-            "name": {"type": "string", "pattern": TEMPLATE_NAME.pattern},
-            "language": {
-                "type": "object",
-                "required": ["code"],
-                "properties": {"code": {"type": "string", "pattern": LANGUAGE_CODE.pattern}},
-            },
-            "components": {
-                "type": "array",
-                "description": f"At most {MAX_TEMPLATE_PARAMETERS} parameters in all components together.",
-                "maxItems": MAX_TEMPLATE_COMPONENTS,
-                "items": {
-                    "type": "object",
-                    "required": ["type"],
-                    "properties": {
-                        "type": {"type": "string", "minLength": 1, "maxLength": 32},
-                        "parameters": {
-                            "type": "array",
-                            "maxItems": MAX_TEMPLATE_PARAMETERS,
-                            "items": {"type": "object"},
-                        },
-                    },
-                },
-            },
-        },
-    },
-    **{media: _media_schema(media) for media in MEDIA_TYPES},
-    "reaction": {
-        "type": "object",
-        "required": ["message_id"],
-        "properties": {
-            "message_id": ID,
-            "emoji": {"type": "string", "maxLength": 16, "description": "Empty removes the reaction"},
-        },
-    },
-    "contacts": {
-        "type": "array",
-        "description": "Contact cards, as Meta's contacts messages take them; unknown fields are dropped.",
-        "minItems": 1,
-        "maxItems": MAX_CONTACTS,
-        "items": {
-            "type": "object",
-            "required": ["name"],
-            "properties": {
-                "name": {
-                    "type": "object",
-                    "required": ["formatted_name"],
-                    "properties": {key: {"type": "string"} for key in CONTACT_NAME_FIELDS},
-                },
-                **{
-                    part: {
-                        "type": "array",
-                        "maxItems": MAX_CONTACT_ITEMS,
-                        "items": {"type": "object", "properties": {key: {"type": "string"} for key in keys}},
-                    }
-                    for part, keys in CONTACT_LISTS.items()
-                },
-                "org": {
-                    "type": "object",
-                    "properties": {key: {"type": "string"} for key in CONTACT_ORG_FIELDS},
-                },
-                "birthday": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
-            },
-        },
-    },
-    "location": {
-        "type": "object",
-        "required": ["latitude", "longitude"],
-        "properties": {
-            "latitude": {"type": "number", "minimum": -90, "maximum": 90},
-            "longitude": {"type": "number", "minimum": -180, "maximum": 180},
-            "name": {"type": "string", "maxLength": MAX_LOCATION_TEXT_LENGTH},
-            "address": {
-                "type": "string",
-                "maxLength": MAX_LOCATION_TEXT_LENGTH,
-                "description": "Shown with a name",
-            },
-        },
-    },
-    "interactive": INTERACTIVE,
-}
 CONTEXT = {"type": "object", "required": ["message_id"], "properties": {"message_id": ID}}
+# SendRequest and its parts (SendText, TextContent, ...); TemplateComponent is named by the
+# template's components, which are checked against it but kept as given.
+REQUEST_SCHEMAS = openapi_schemas({"SendRequest": SendRequest, "TemplateComponent": TemplateComponent})
 
 SCHEMAS: dict[str, Any] = {
+    **REQUEST_SCHEMAS,
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -174,44 +43,6 @@ SCHEMAS: dict[str, Any] = {
                 },
             }
         },
-    },
-    "SendRequest": {
-        "type": "object",
-        "description": (
-            "A message in the WhatsApp Cloud API's shape: `type` and the object of that name. Give "
-            "exactly one of conversation_id, or to (with an optional account_id, which must be the "
-            "API key's) to open a conversation with a new contact. Unknown fields are ignored (but "
-            "`template.components` is stored and sent to WhatsApp as given); "
-            f"JSON nested deeper than {MAX_JSON_DEPTH} levels and strings holding U+0000 are refused."
-        ),
-        "required": ["type"],
-        "properties": {
-            "conversation_id": {"type": "string", "format": "uuid"},
-            "account_id": {"type": "string", "format": "uuid"},
-            "to": {
-                "type": "string",
-                "pattern": f"^(?:{RECIPIENT.pattern}|{BSUID.pattern})$",
-                "description": (
-                    "A phone number (E.164 digits), or a business-scoped user id (BSUID) for a user "
-                    "known only by it: the conversation with that contact, opened if new"
-                ),
-            },
-            "type": {"type": "string", "enum": list(MESSAGE_TYPES)},
-            **CONTENT_SCHEMAS,
-            "context": CONTEXT,
-        },
-        "allOf": [
-            # The object named by `type` is required: one variant per type.
-            {
-                "anyOf": [
-                    {"required": ["type", message_type], "properties": {"type": {"enum": [message_type]}}}
-                    for message_type in MESSAGE_TYPES
-                ]
-            },
-            # Exactly one target.
-            {"oneOf": [{"required": ["conversation_id"]}, {"required": ["to"]}]},
-        ],
-        "example": {"conversation_id": "3f0c9a52-...", "type": "text", "text": {"body": "Hello!"}},
     },
     "Message": {
         "type": "object",
@@ -241,7 +72,7 @@ SCHEMAS: dict[str, Any] = {
                 name: {"type": "array", "items": {"type": "object"}}
                 if name in ARRAY_CONTENT_TYPES
                 else {"type": "object"}
-                for name in CONTENT_SCHEMAS
+                for name in MESSAGE_TYPES
             },
             "status": {
                 "type": "string",

@@ -360,7 +360,7 @@ def test_null_type_is_missing() -> None:
 def test_empty_type() -> None:
     error = assert_invalid({"to": TO, "type": "", "text": {"body": "hi"}}, "type")
 
-    assert error.message == "type must not be empty"
+    assert error.message.startswith("type must be one of text, template, ")
 
 
 def test_type_not_a_string() -> None:
@@ -510,7 +510,7 @@ def test_text_object_missing_or_not_an_object(text: Any) -> None:
         body["text"] = text
     error = assert_invalid(body, "text")
 
-    assert error.message == "text must be an object"
+    assert error.message == ("text is required" if text is None else "text must be an object")
 
 
 def test_text_body_missing() -> None:
@@ -579,7 +579,7 @@ def test_template_name_missing() -> None:
 def test_template_missing_language() -> None:
     error = assert_invalid(template_to({"name": "hello"}), "template.language")
 
-    assert error.message == "template.language must be an object"
+    assert error.message == "template.language is required"
 
 
 def test_template_language_as_a_string() -> None:
@@ -596,7 +596,7 @@ def test_template_bad_language_code(code: str) -> None:
         template_to({"name": "hello", "language": {"code": code}}), "template.language.code"
     )
 
-    assert error.message == "template.language.code must look like en or en_US"
+    assert error.message == "template.language.code must be a language code such as en or en_US"
 
 
 def test_template_name_with_trailing_newline_is_rejected() -> None:
@@ -620,7 +620,7 @@ def test_template_too_many_components() -> None:
         "template.components",
     )
 
-    assert error.message == "template.components must be a list of at most 10 objects"
+    assert error.message == "template.components must have at most 10 items"
 
 
 def test_template_component_not_an_object() -> None:
@@ -647,15 +647,23 @@ def test_template_component_type_too_long() -> None:
     )
 
 
-@pytest.mark.parametrize("parameters", [{"type": "text"}, [{"type": "text"}, "x"], "x"])
-def test_template_component_parameters_not_a_list_of_objects(parameters: Any) -> None:
+@pytest.mark.parametrize(
+    ("parameters", "field", "message"),
+    [
+        ({"type": "text"}, "template.components[1].parameters", "must be an array"),
+        ("x", "template.components[1].parameters", "must be an array"),
+        ([{"type": "text"}, "x"], "template.components[1].parameters[1]", "must be an object"),
+    ],
+)
+def test_template_component_parameters_not_a_list_of_objects(
+    parameters: Any, field: str, message: str
+) -> None:
     components = [{"type": "header"}, {"type": "body", "parameters": parameters}]
     error = assert_invalid(
-        template_to({"name": "t", "language": {"code": "en"}, "components": components}),
-        "template.components[1].parameters",
+        template_to({"name": "t", "language": {"code": "en"}, "components": components}), field
     )
 
-    assert error.message == "template.components[1].parameters must be a list of objects"
+    assert error.message == f"{field} {message}"
 
 
 def test_template_more_than_100_parameters_in_all() -> None:
@@ -715,9 +723,15 @@ def test_a_media_id_is_pigeons_uuid() -> None:
     assert orjson.loads(command.body_json) == {"media_id": MEDIA_ID}
 
 
-@pytest.mark.parametrize("media", [{}, {"link": "", "id": ""}, {"caption": "only a caption"}])
+@pytest.mark.parametrize("media", [{}, {"caption": "only a caption"}])
 def test_media_with_neither_link_nor_id(media: dict[str, Any]) -> None:
     assert_invalid({"to": TO, "type": "image", "image": media}, "image")
+
+
+def test_an_empty_media_reference_is_invalid_not_absent() -> None:
+    error = assert_invalid({"to": TO, "type": "image", "image": {"link": "", "id": "1"}}, "image.link")
+
+    assert error.message == "image.link must be an http(s) URL"
 
 
 @pytest.mark.parametrize(
@@ -827,8 +841,10 @@ def test_content_is_checked_before_context() -> None:
     assert_invalid({"to": TO, "type": "text", "text": {}, "context": {}}, "text.body")
 
 
-def test_recipient_is_checked_before_content() -> None:
-    assert_invalid({"type": "text", "text": {}}, "conversation_id")
+def test_the_shape_is_checked_before_the_recipient() -> None:
+    # The decoder checks each field's shape as it reads it; the one-target rule comes after.
+    assert_invalid({"type": "text", "text": {}}, "text.body")
+    assert_invalid({"type": "text", "text": {"body": "hi"}}, "conversation_id")
 
 
 # --- GET /conversations' window filter -------------------------------------------------
