@@ -90,6 +90,7 @@ def _matching(pattern: str) -> str:
 
 _INVALID_VALUE = re.compile(r"Invalid (?:enum )?value (.+)")
 _MISSING = re.compile(r"Object missing required field `(.+)`")
+_UNKNOWN = re.compile(r"Object contains unknown field `(.+)`", re.DOTALL)
 
 
 def from_invalid_body(
@@ -104,6 +105,9 @@ def from_invalid_body(
     if (missing := _MISSING.fullmatch(problem)) is not None:
         field = f"{field}.{missing[1]}" if field else missing[1]
         return ApiError(400, "invalid_request", f"{field} is required", {"field": field})
+    if (unknown := _UNKNOWN.fullmatch(problem)) is not None:
+        field = f"{field}.{unknown[1][:64]}" if field else unknown[1][:64]
+        return ApiError(400, "invalid_request", f"{field} is not a field of this request", {"field": field})
     if not field and problem.startswith("Expected `object`"):
         return ApiError(400, "malformed_json", "request body must be a JSON object")
     if (value := _INVALID_VALUE.fullmatch(problem)) is not None:

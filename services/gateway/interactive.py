@@ -147,11 +147,26 @@ class InteractiveButtons(Interactive, kw_only=True, tag="button"):
     action: ButtonsAction
 
 
+# Each section's title is required when there are several (check_interactive).
+TITLED_WHEN_SEVERAL = Meta(
+    extra_json_schema={
+        "anyOf": [
+            {"properties": {"sections": {"maxItems": 1}}},
+            {
+                "properties": {
+                    "sections": {"items": {"required": ["title"], "properties": {"title": {"minLength": 1}}}}
+                }
+            },
+        ]
+    }
+)
+
+
 class InteractiveList(Interactive, kw_only=True, tag="list"):
     header: TextHeader | UnsetType = UNSET
     footer: InteractiveFooter | UnsetType = UNSET
     body: InteractiveBody
-    action: ListAction
+    action: Annotated[ListAction, TITLED_WHEN_SEVERAL]
 
 
 class InteractiveCallToAction(Interactive, kw_only=True, tag="cta_url"):

@@ -22,6 +22,8 @@ def whole(regex: str, description: str, **constraints: Any) -> msgspec.Meta:
     )
 
 
+# A string without U+0000, which PostgreSQL stores in no text.
+WITHOUT_NUL = whole("[^\\x00]*", "text without the character U+0000")
 REF_PREFIX = "#/components/schemas/"
 REF_TEMPLATE = REF_PREFIX + "{name}"
 
@@ -36,14 +38,23 @@ def openapi_schemas(models: dict[str, Any]) -> dict[str, Any]:
     return {name: _openapi_3_0(schema) for name, schema in components.items()}
 
 
+NULL = {"type": "null"}
+
+
 def _openapi_3_0(schema: Any) -> Any:
-    """msgspec writes JSON Schema 2020-12; OpenAPI 3.0 ignores the siblings of a `$ref` (kept
-    under allOf here) and takes no empty `required`."""
+    """msgspec writes JSON Schema 2020-12; OpenAPI 3.0 has no type null (`X | None` is X with
+    `nullable`), ignores the siblings of a `$ref` (kept under allOf here) and takes no empty
+    `required`."""
     if isinstance(schema, list):
         return [_openapi_3_0(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
     converted = {key: _openapi_3_0(value) for key, value in schema.items() if key != "required" or value}
+    variants = converted.get("anyOf", [])
+    if NULL in variants:
+        others = [variant for variant in variants if variant != NULL]
+        del converted["anyOf"]
+        converted |= {**(others[0] if len(others) == 1 else {"anyOf": others}), "nullable": True}
     if "$ref" in converted and len(converted) > 1:
         converted["allOf"] = [{"$ref": converted.pop("$ref")}]
     return converted

@@ -3,6 +3,7 @@ and their deliveries."""
 
 from typing import Any
 
+from services.gateway.models import REF_PREFIX, openapi_schemas
 from services.gateway.openapi_parts import (
     AUTHENTICATED,
     error_responses,
@@ -11,35 +12,20 @@ from services.gateway.openapi_parts import (
     page_parameters,
 )
 from services.gateway.openapi_schemas import TIME, page_of
-from services.gateway.webhook_endpoints import (
-    MAX_DESCRIPTION_CHARACTERS,
-    MAX_PATTERN_CHARACTERS,
-    MAX_PATTERNS,
-    MAX_URL_CHARACTERS,
-)
-from services.shared.vocabulary import EVENT_TYPES
+from services.gateway.webhook_endpoints import NewWebhookEndpoint, WebhookEndpointChange, WebhookReplay
 
 ENDPOINT = {"$ref": "#/components/schemas/WebhookEndpoint"}
 DELIVERY = {"$ref": "#/components/schemas/WebhookDelivery"}
 
-_URL = {
-    "type": "string",
-    "maxLength": MAX_URL_CHARACTERS,
-    "description": (
-        "https; not an address that is loopback, private, link-local (cloud metadata) or reserved, "
-        "in the URL or (checked at each connection) behind its name"
-    ),
-}
-_EVENTS = {
-    "type": "array",
-    "minItems": 1,
-    "maxItems": MAX_PATTERNS,
-    "items": {"type": "string", "maxLength": MAX_PATTERN_CHARACTERS},
-    "description": f"Event types ({', '.join(EVENT_TYPES)}), families (`message.*`) or `*`",
-}
-_DESCRIPTION = {"type": "string", "maxLength": MAX_DESCRIPTION_CHARACTERS}
-
 SCHEMAS: dict[str, Any] = {
+    # The request bodies, from the models that decode them.
+    **openapi_schemas(
+        {
+            "NewWebhookEndpoint": NewWebhookEndpoint,
+            "WebhookEndpointChange": WebhookEndpointChange,
+            "WebhookReplay": WebhookReplay,
+        }
+    ),
     "WebhookEndpoint": {
         "type": "object",
         "description": (
@@ -130,9 +116,8 @@ def _operation(
     }
 
 
-def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {"type": "object", "additionalProperties": False, "required": required, "properties": properties}
-    return {"requestBody": {"required": True, **json_body(schema)}}
+def _body(model: type) -> dict[str, Any]:
+    return {"requestBody": {"required": True, **json_body({"$ref": f"{REF_PREFIX}{model.__name__}"})}}
 
 
 def webhook_endpoint_paths() -> dict[str, Any]:
@@ -145,7 +130,7 @@ def webhook_endpoint_paths() -> dict[str, Any]:
                 ENDPOINT,
                 400,
                 409,
-                **_body({"url": _URL, "events": _EVENTS, "description": _DESCRIPTION}, ["url", "events"]),
+                **_body(NewWebhookEndpoint),
             ),
             "get": _operation(
                 "The account's endpoints",
@@ -166,15 +151,7 @@ def webhook_endpoint_paths() -> dict[str, Any]:
                 400,
                 404,
                 parameters=endpoint_id,
-                **_body(
-                    {
-                        "url": _URL,
-                        "events": _EVENTS,
-                        "description": _DESCRIPTION,
-                        "enabled": {"type": "boolean"},
-                    },
-                    [],
-                ),
+                **_body(WebhookEndpointChange),
             ),
             "delete": {
                 "summary": "Delete an endpoint and its deliveries",
@@ -199,7 +176,7 @@ def webhook_endpoint_paths() -> dict[str, Any]:
                 400,
                 404,
                 parameters=endpoint_id,
-                **_body({"since_event_id": {"type": "integer", "minimum": 0}}, ["since_event_id"]),
+                **_body(WebhookReplay),
             )
         },
         "/webhook-endpoints/{endpoint_id}/test": {

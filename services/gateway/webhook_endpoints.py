@@ -5,16 +5,20 @@ The gateway checks the shape of a request; what a URL or an event pattern may be
 conversations' decision (it answers 400 with why).
 """
 
-from typing import Any
+from typing import Annotated
 
+import msgspec
 from aiohttp import web
+from msgspec import Meta, Struct
 from pigeon.conversations.v1 import webhook_endpoints_pb2 as pb
 
 from services.gateway.context import ACCOUNT_ID, CLIENTS
 from services.gateway.fields import invalid
 from services.gateway.handlers import ask_conversations, json_response, page_params
+from services.gateway.models import WITHOUT_NUL
 from services.gateway.resources import webhook_attempt_json, webhook_endpoint_json
-from services.gateway.validation import parse_json_object
+from services.gateway.validation import decode_body
+from services.shared.vocabulary import EVENT_TYPES
 
 routes = web.RouteTableDef()
 
@@ -24,37 +28,50 @@ MAX_PATTERNS = 32
 MAX_PATTERN_CHARACTERS = 64
 MAX_DESCRIPTION_CHARACTERS = 256
 
-
-def _text(body: dict[str, Any], key: str, max_length: int) -> str | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise invalid(f"{key} must be a string", key)
-    if len(value) > max_length:
-        raise invalid(f"{key} is longer than {max_length} characters", key)
-    if "\x00" in value:
-        raise invalid(f"{key} must not contain the character U+0000", key)
-    return value
-
-
-def _patterns(body: dict[str, Any]) -> list[str] | None:
-    value = body.get("events")
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-        raise invalid("events must be an array of event types", "events")
-    if not 1 <= len(value) <= MAX_PATTERNS:
-        raise invalid(f"events must name 1 to {MAX_PATTERNS} event types", "events")
-    if any(len(p) > MAX_PATTERN_CHARACTERS or "\x00" in p for p in value):
-        raise invalid("events holds a pattern that is no event type", "events")
-    return value
+Url = Annotated[
+    str,
+    WITHOUT_NUL,
+    Meta(
+        max_length=MAX_URL_CHARACTERS,
+        description=(
+            "https; not an address that is loopback, private, link-local (cloud metadata) or reserved, "
+            "in the URL or (checked at each connection) behind its name"
+        ),
+    ),
+]
+Patterns = Annotated[
+    list[Annotated[str, WITHOUT_NUL, Meta(max_length=MAX_PATTERN_CHARACTERS)]],
+    Meta(
+        min_length=1,
+        max_length=MAX_PATTERNS,
+        description=f"Event types ({', '.join(EVENT_TYPES)}), families (`message.*`) or `*`",
+    ),
+]
+Description = Annotated[str, WITHOUT_NUL, Meta(max_length=MAX_DESCRIPTION_CHARACTERS)]
 
 
-def _known_fields(body: dict[str, Any], allowed: tuple[str, ...]) -> None:
-    for key in body:
-        if key not in allowed:
-            raise invalid(f"unknown field {key[:64]!r}; allowed: {', '.join(allowed)}", key[:64])
+class NewWebhookEndpoint(Struct, forbid_unknown_fields=True):
+    url: Url
+    events: Patterns
+    description: Description | None = None
+
+
+class WebhookEndpointChange(Struct, forbid_unknown_fields=True):
+    """The fields given change; absent or null, they stay."""
+
+    url: Url | None = None
+    events: Patterns | None = None
+    description: Description | None = None
+    enabled: bool | None = None
+
+
+class WebhookReplay(Struct, forbid_unknown_fields=True):
+    since_event_id: Annotated[int, Meta(ge=0, le=2**63 - 1)]
+
+
+NEW_ENDPOINT = msgspec.json.Decoder(NewWebhookEndpoint)
+ENDPOINT_CHANGE = msgspec.json.Decoder(WebhookEndpointChange)
+REPLAY = msgspec.json.Decoder(WebhookReplay)
 
 
 def _ref(request: web.Request) -> pb.WebhookEndpointRef:
@@ -65,22 +82,15 @@ def _ref(request: web.Request) -> pb.WebhookEndpointRef:
 
 @routes.post("/webhook-endpoints")
 async def create_webhook_endpoint(request: web.Request) -> web.Response:
-    body = parse_json_object(await request.read())
-    _known_fields(body, ("url", "events", "description"))
-    url = _text(body, "url", MAX_URL_CHARACTERS)
-    if url is None:
-        raise invalid("url is required", "url")
-    events = _patterns(body)
-    if events is None:
-        raise invalid("events is required", "events")
+    new = decode_body(NEW_ENDPOINT, await request.read(), {})
     endpoint = await ask_conversations(
         request,
         request.app[CLIENTS].webhook_endpoints.CreateWebhookEndpoint,
         pb.CreateWebhookEndpointRequest(
             account_id=request[ACCOUNT_ID],
-            url=url,
-            events=events,
-            description=_text(body, "description", MAX_DESCRIPTION_CHARACTERS) or "",
+            url=new.url,
+            events=new.events,
+            description=new.description or "",
         ),
     )
     return json_response(webhook_endpoint_json(endpoint), status=201)
@@ -106,22 +116,17 @@ async def get_webhook_endpoint(request: web.Request) -> web.Response:
 
 @routes.patch("/webhook-endpoints/{endpoint_id}")
 async def update_webhook_endpoint(request: web.Request) -> web.Response:
-    body = parse_json_object(await request.read())
-    _known_fields(body, ("url", "events", "description", "enabled"))
-    enabled = body.get("enabled")
-    if enabled is not None and not isinstance(enabled, bool):
-        raise invalid("enabled must be true or false", "enabled")
-    events = _patterns(body)
+    change = decode_body(ENDPOINT_CHANGE, await request.read(), {})
     endpoint = await ask_conversations(
         request,
         request.app[CLIENTS].webhook_endpoints.UpdateWebhookEndpoint,
         pb.UpdateWebhookEndpointRequest(
             account_id=request[ACCOUNT_ID],
             endpoint_id=request.match_info["endpoint_id"],
-            url=_text(body, "url", MAX_URL_CHARACTERS),
-            events=None if events is None else pb.EventPatterns(patterns=events),
-            description=_text(body, "description", MAX_DESCRIPTION_CHARACTERS),
-            enabled=enabled,
+            url=change.url,
+            events=None if change.events is None else pb.EventPatterns(patterns=change.events),
+            description=change.description,
+            enabled=change.enabled,
         ),
     )
     return json_response(webhook_endpoint_json(endpoint))
@@ -145,18 +150,14 @@ async def rotate_webhook_secret(request: web.Request) -> web.Response:
 
 @routes.post("/webhook-endpoints/{endpoint_id}/replay")
 async def replay_webhook_events(request: web.Request) -> web.Response:
-    body = parse_json_object(await request.read())
-    _known_fields(body, ("since_event_id",))
-    since = body.get("since_event_id")
-    if isinstance(since, bool) or not isinstance(since, int) or not 0 <= since < 2**63:
-        raise invalid("since_event_id must be an event id (an integer, 0 or more)", "since_event_id")
+    replay = decode_body(REPLAY, await request.read(), {})
     endpoint = await ask_conversations(
         request,
         request.app[CLIENTS].webhook_endpoints.ReplayWebhookEvents,
         pb.ReplayWebhookEventsRequest(
             account_id=request[ACCOUNT_ID],
             endpoint_id=request.match_info["endpoint_id"],
-            since_event_id=since,
+            since_event_id=replay.since_event_id,
         ),
     )
     return json_response(webhook_endpoint_json(endpoint), status=202)
