@@ -6,10 +6,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated, Literal, get_args
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from services.gateway.errors import ApiError
-from services.gateway.fields import invalid, string_field
-from services.gateway.validation import NUL_MESSAGE, UUID_PATTERN, parse_json_object
+from services.gateway.fields import invalid
+from services.gateway.models import WITHOUT_NUL
+from services.gateway.validation import NUL_MESSAGE, UUID_PATTERN, decode_body
 from services.shared.vocabulary import CONVERSATION_STATUSES, LABEL, MAX_SEARCH_CHARS
 
 
@@ -181,39 +186,56 @@ class InboxPatch:
     assignee: str | None
 
 
-PATCH_FIELDS = ("status", "snoozed_until", "assignee")
+# The customer's own id of an agent or team, and a note, as conversations keeps them.
+MAX_AGENT_ID_CHARS = 200
+MAX_NOTE_CHARS = 4096
+AgentId = Annotated[str, WITHOUT_NUL, Meta(min_length=1, max_length=MAX_AGENT_ID_CHARS)]
+ConversationStatus = Literal["open", "pending", "resolved", "snoozed"]
+assert get_args(ConversationStatus) == CONVERSATION_STATUSES
+
+
+class InboxFields(Struct, forbid_unknown_fields=True):
+    """The inbox fields of a conversation that a PATCH changes; absent ones stay."""
+
+    status: ConversationStatus | UnsetType = UNSET
+    snoozed_until: (
+        Annotated[
+            str,
+            Meta(
+                description="An RFC 3339 time with its offset; null: not snoozed",
+                extra_json_schema={"format": "date-time"},
+            ),
+        ]
+        | UnsetType
+        | None
+    ) = UNSET
+    assignee: Annotated[AgentId, Meta(description="null: unassigned")] | UnsetType | None = UNSET
+
+
+class NewNote(Struct):
+    body: Annotated[str, WITHOUT_NUL, Meta(min_length=1, max_length=MAX_NOTE_CHARS)]
+    author: Annotated[str, WITHOUT_NUL, Meta(max_length=MAX_AGENT_ID_CHARS)] | None = None
+
+
+# At least one field: an empty PATCH is refused (parse_inbox_patch).
+ConversationChange = Annotated[InboxFields, Meta(extra_json_schema={"minProperties": 1})]
+PATCH_DECODER = msgspec.json.Decoder(ConversationChange)
+NOTE_DECODER = msgspec.json.Decoder(NewNote)
+PATCH_CHOICES = {"status": CONVERSATION_STATUSES}
 
 
 def parse_inbox_patch(raw: bytes) -> InboxPatch:
-    body = parse_json_object(raw)
-    for key in body:
-        if key not in PATCH_FIELDS:
-            raise invalid(f"{key} cannot be changed; send {', '.join(PATCH_FIELDS)}", key)
-    if not body:
-        raise invalid(f"send at least one of {', '.join(PATCH_FIELDS)}", "status")
-    status = body.get("status")
-    if "status" in body and status not in CONVERSATION_STATUSES:
-        raise invalid(f"status must be one of {', '.join(CONVERSATION_STATUSES)}", "status")
-    snoozed_until = body.get("snoozed_until")
-    if snoozed_until is not None and not isinstance(snoozed_until, str):
-        raise invalid("snoozed_until must be an RFC 3339 time, or null", "snoozed_until")
-    assignee = body.get("assignee")
-    if "assignee" in body and assignee is None:
-        assignee = ""  # null: unassigned
-    elif assignee is not None:
-        if not isinstance(assignee, str) or not assignee:
-            raise invalid("assignee must be a non-empty string, or null to unassign", "assignee")
-        if "\x00" in assignee:
-            raise invalid(NUL_MESSAGE.format(field="assignee"), "assignee")
+    patch = decode_body(PATCH_DECODER, raw, PATCH_CHOICES)
+    if patch.status is UNSET and patch.snoozed_until is UNSET and patch.assignee is UNSET:
+        raise invalid("send at least one of status, snoozed_until, assignee", "status")
+    snoozed_until = None if patch.snoozed_until is UNSET else patch.snoozed_until
+    # null unassigns ("").
+    assignee = None if patch.assignee is UNSET else patch.assignee or ""
+    status = None if patch.status is UNSET else patch.status
     return InboxPatch(status, parse_time(snoozed_until, "snoozed_until"), assignee)
 
 
 def parse_note(raw: bytes) -> tuple[str, str]:
     """The body of POST /conversations/{id}/notes: {"body", "author"?}; (body, author)."""
-    body = parse_json_object(raw)
-    text = string_field(body, "body", "body")
-    author = string_field(body, "author", "author", required=False)
-    for field, value in (("body", text), ("author", author)):
-        if "\x00" in value:
-            raise invalid(NUL_MESSAGE.format(field=field), field)
-    return text, author
+    note = decode_body(NOTE_DECODER, raw, {})
+    return note.body, note.author or ""

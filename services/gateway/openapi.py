@@ -7,6 +7,7 @@ answer fails them. The bodies' schemas are in openapi_schemas.py.
 
 from typing import Any
 
+from services.gateway.models import REF_PREFIX
 from services.gateway.openapi_admin import SCHEMAS as ADMIN_SCHEMAS
 from services.gateway.openapi_admin import admin_paths
 from services.gateway.openapi_inbox import INBOX_FILTER_PARAMETERS, PATCH_CONVERSATION, inbox_paths
@@ -159,10 +160,7 @@ def _paths(heartbeat: float) -> dict[str, Any]:
                     "read: `read_receipt` says what became of it."
                 ),
                 "parameters": [id_parameter("conversation_id")],
-                "requestBody": {
-                    "required": False,
-                    **json_body({"type": "object", "properties": {"typing": {"type": "boolean"}}}),
-                },
+                "requestBody": {"required": False, **json_body({"$ref": f"{REF_PREFIX}ReadReceipt"})},
                 "responses": {
                     "200": {"description": "The conversation", **json_body(CONVERSATION)},
                     **error_responses(*AUTHENTICATED, 400, 404),

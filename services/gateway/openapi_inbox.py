@@ -3,7 +3,8 @@ filters, PATCH /conversations/{id}, labels, notes and GET /messages/search."""
 
 from typing import Any
 
-from services.gateway.list_params import MAX_QUERY_CHARS
+from services.gateway.list_params import MAX_QUERY_CHARS, ConversationChange, NewNote
+from services.gateway.models import REF_PREFIX, openapi_schemas
 from services.gateway.openapi_parts import (
     AUTHENTICATED,
     CONVERSATION,
@@ -14,12 +15,14 @@ from services.gateway.openapi_parts import (
     json_body,
     page_parameters,
 )
-from services.gateway.openapi_schemas import TIME, TIME_PARAMETER, TIMESTAMP, page_of
+from services.gateway.openapi_schemas import TIME, TIME_PARAMETER, page_of
 from services.shared.vocabulary import CONVERSATION_STATUSES, LABEL, MAX_SEARCH_CHARS
 
 NOTE = {"$ref": "#/components/schemas/ConversationNote"}
 
 SCHEMAS: dict[str, Any] = {
+    # The request bodies, from the models that decode them.
+    **openapi_schemas({"ConversationChange": ConversationChange, "NewNote": NewNote}),
     "ConversationNote": {
         "type": "object",
         "description": "An agent's internal note: kept by pigeon, never sent to WhatsApp.",
@@ -99,21 +102,7 @@ PATCH_CONVERSATION = {
         '{"from", "to"}. Nothing changed: no event.'
     ),
     "parameters": [id_parameter("conversation_id"), _IF_MATCH],
-    "requestBody": {
-        "required": True,
-        **json_body(
-            {
-                "type": "object",
-                "minProperties": 1,
-                "additionalProperties": False,
-                "properties": {
-                    "status": {"type": "string", "enum": list(CONVERSATION_STATUSES)},
-                    "snoozed_until": {**TIMESTAMP, "format": "date-time"},
-                    "assignee": {"type": "string", "nullable": True, "minLength": 1, "maxLength": 200},
-                },
-            }
-        ),
-    },
+    "requestBody": {"required": True, **json_body({"$ref": f"{REF_PREFIX}ConversationChange"})},
     "responses": {"200": _CHANGED, **error_responses(*AUTHENTICATED, 400, 404, 412)},
 }
 
@@ -159,19 +148,7 @@ def inbox_paths() -> dict[str, Any]:
             "post": {
                 "summary": "Add an internal note (never sent to WhatsApp)",
                 "parameters": [id_parameter("conversation_id")],
-                "requestBody": {
-                    "required": True,
-                    **json_body(
-                        {
-                            "type": "object",
-                            "required": ["body"],
-                            "properties": {
-                                "body": {"type": "string", "minLength": 1, "maxLength": 4096},
-                                "author": {"type": "string", "maxLength": 200},
-                            },
-                        }
-                    ),
-                },
+                "requestBody": {"required": True, **json_body({"$ref": f"{REF_PREFIX}NewNote"})},
                 "responses": {
                     "201": {"description": "The note", **json_body(NOTE)},
                     **error_responses(*AUTHENTICATED, 400, 404),

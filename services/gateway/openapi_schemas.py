@@ -7,6 +7,7 @@ from typing import Any
 
 from services.gateway.models import openapi_schemas
 from services.gateway.send_models import MAX_ID_LENGTH, SendRequest, TemplateComponent
+from services.gateway.validation import ReadReceipt
 from services.shared.vocabulary import (
     ARRAY_CONTENT_TYPES,
     CONVERSATION_STATUSES,
@@ -23,9 +24,11 @@ TIME = {
 TIMESTAMP = {**TIME, "nullable": True}
 ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH}
 CONTEXT = {"type": "object", "required": ["message_id"], "properties": {"message_id": ID}}
-# SendRequest and its parts (SendText, TextContent, ...); TemplateComponent is named by the
-# template's components, which are checked against it but kept as given.
-REQUEST_SCHEMAS = openapi_schemas({"SendRequest": SendRequest, "TemplateComponent": TemplateComponent})
+# SendRequest and its parts (SendText, TextContent, ...), and the read receipt's body;
+# TemplateComponent is named by the template's components, checked against it but kept as given.
+REQUEST_SCHEMAS = openapi_schemas(
+    {"SendRequest": SendRequest, "TemplateComponent": TemplateComponent, "ReadReceipt": ReadReceipt}
+)
 
 SCHEMAS: dict[str, Any] = {
     **REQUEST_SCHEMAS,

@@ -99,14 +99,19 @@ def parse_idempotency_key(value: str | None) -> str:
     return value
 
 
+class ReadReceipt(msgspec.Struct):
+    # Whether WhatsApp shows the customer the typing indicator too.
+    typing: bool = False
+
+
+READ_DECODER = msgspec.json.Decoder(ReadReceipt)
+
+
 def parse_read(raw: bytes) -> bool:
     """The body of POST /conversations/{id}/read: none, or {"typing": true | false}."""
     if not raw.strip():
         return False
-    typing = parse_json_object(raw).get("typing", False)
-    if not isinstance(typing, bool):
-        raise invalid("typing must be true or false", "typing")
-    return typing
+    return decode_body(READ_DECODER, raw, {}).typing
 
 
 def _nested_deeper(value: Any, most: int) -> bool:
