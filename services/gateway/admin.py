@@ -6,16 +6,20 @@ naming the field); here only the shape of a request is checked.
 Tokens and secrets are taken, never answered; a new API key is answered once, at its creation.
 """
 
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
+import msgspec
 from aiohttp import web
+from msgspec import UNSET, Meta, Struct, UnsetType
 from pigeon.conversations.v1 import admin_pb2 as pb
 
 from services.gateway.context import CLIENTS
 from services.gateway.fields import invalid
 from services.gateway.handlers import ask_conversations, json_response
+from services.gateway.interactive import NOT_TAKEN
+from services.gateway.models import WITHOUT_NUL
 from services.gateway.resources import account_json, api_key_json
-from services.gateway.validation import parse_json_object
+from services.gateway.validation import decode_body
 from services.shared.vocabulary import API_KEY_SCOPES
 
 routes = web.RouteTableDef()
@@ -23,43 +27,83 @@ routes = web.RouteTableDef()
 # Generous bounds on the shape; conversations checks the values.
 MAX_TEXT_CHARACTERS = 4096
 MAX_MESSAGES_PER_SECOND = 100_000
-ACCOUNT_TEXT_FIELDS = ("name", "phone_number_id", "display_phone_number", "waba_id")
-SECRET_FIELDS = ("access_token", "app_secret")
-ACCOUNT_FIELDS = (*ACCOUNT_TEXT_FIELDS, *SECRET_FIELDS, "messages_per_second")
+MAX_SCOPES = 8
 
 
-def _account_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """The body's account fields, each of its type; unknown fields refused."""
-    for key in body:
-        if key not in ACCOUNT_FIELDS:
-            raise invalid(f"unknown field {key[:64]!r}; allowed: {', '.join(ACCOUNT_FIELDS)}", key[:64])
-    fields: dict[str, Any] = {}
-    for key in (*ACCOUNT_TEXT_FIELDS, *SECRET_FIELDS):
-        value = body.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str) or len(value) > MAX_TEXT_CHARACTERS or "\x00" in value:
-            raise invalid(f"{key} must be a string of at most {MAX_TEXT_CHARACTERS} characters", key)
-        fields[key] = value
-    rate = body.get("messages_per_second")
-    if rate is not None:
-        if isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= MAX_MESSAGES_PER_SECOND:
-            raise invalid(
-                f"messages_per_second must be an integer, 1 to {MAX_MESSAGES_PER_SECOND}",
-                "messages_per_second",
-            )
-        fields["messages_per_second"] = rate
-    return fields
+Name = Annotated[str, WITHOUT_NUL, Meta(max_length=MAX_TEXT_CHARACTERS)]
+PhoneNumberId = Annotated[
+    str, WITHOUT_NUL, Meta(max_length=MAX_TEXT_CHARACTERS, description="Meta's Phone Number ID (digits)")
+]
+WabaId = Annotated[
+    str,
+    WITHOUT_NUL,
+    Meta(
+        max_length=MAX_TEXT_CHARACTERS,
+        description="The WhatsApp Business Account ID (digits): templates come from it",
+    ),
+]
+AccessToken = Annotated[
+    str,
+    WITHOUT_NUL,
+    Meta(max_length=MAX_TEXT_CHARACTERS, description="The Cloud API token; stored encrypted, never answered"),
+]
+AppSecret = Annotated[
+    str,
+    WITHOUT_NUL,
+    Meta(
+        max_length=MAX_TEXT_CHARACTERS,
+        description="The Meta app's secret (signs webhooks); not empty; never answered",
+    ),
+]
+Rate = Annotated[int, Meta(ge=1, le=MAX_MESSAGES_PER_SECOND)]
+Scope = Literal["send", "read", "webhooks"]
+assert get_args(Scope) == API_KEY_SCOPES
+
+
+class NewAccount(Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name
+    phone_number_id: PhoneNumberId
+    access_token: AccessToken
+    app_secret: AppSecret
+    display_phone_number: Name | None = None
+    waba_id: WabaId | None = None
+    messages_per_second: Rate | None = None
+
+
+class AccountChange(Struct, forbid_unknown_fields=True, kw_only=True):
+    """The fields given change; absent or null, they stay. The phone number cannot change."""
+
+    name: Name | None = None
+    display_phone_number: Name | None = None
+    waba_id: WabaId | None = None
+    access_token: AccessToken | None = None
+    app_secret: AppSecret | None = None
+    messages_per_second: Rate | None = None
+    phone_number_id: Annotated[Any, NOT_TAKEN] | UnsetType = UNSET
+
+
+class NewApiKey(Struct, forbid_unknown_fields=True):
+    scopes: Annotated[
+        list[Scope], Meta(max_length=MAX_SCOPES, description="Empty or absent: all of them")
+    ] = []
+
+
+NEW_ACCOUNT = msgspec.json.Decoder(NewAccount)
+ACCOUNT_CHANGE = msgspec.json.Decoder(AccountChange)
+NEW_API_KEY = msgspec.json.Decoder(NewApiKey)
+SCOPE_CHOICES = {"scopes[]": API_KEY_SCOPES}
+
+
+def _given(fields: Struct) -> dict[str, Any]:
+    """The fields a request gave (not null), for the service's request."""
+    return {key: value for key, value in msgspec.structs.asdict(fields).items() if value not in (None, UNSET)}
 
 
 @routes.post("/admin/accounts")
 async def create_account(request: web.Request) -> web.Response:
-    fields = _account_fields(parse_json_object(await request.read()))
-    for key in ("name", "phone_number_id", *SECRET_FIELDS):
-        if key not in fields:
-            raise invalid(f"{key} is required", key)
+    new = decode_body(NEW_ACCOUNT, await request.read(), {})
     account = await ask_conversations(
-        request, request.app[CLIENTS].admin.CreateAccount, pb.CreateAccountRequest(**fields)
+        request, request.app[CLIENTS].admin.CreateAccount, pb.CreateAccountRequest(**_given(new))
     )
     return json_response(
         account_json(account), status=201, headers={"Location": f"/admin/accounts/{account.id}"}
@@ -86,15 +130,15 @@ async def get_account(request: web.Request) -> web.Response:
 
 @routes.patch("/admin/accounts/{account_id}")
 async def update_account(request: web.Request) -> web.Response:
-    fields = _account_fields(parse_json_object(await request.read()))
-    if "phone_number_id" in fields:
+    change = decode_body(ACCOUNT_CHANGE, await request.read(), {})
+    if change.phone_number_id not in (UNSET, None):
         raise invalid(
             "phone_number_id cannot change: create an account for the new number", "phone_number_id"
         )
     account = await ask_conversations(
         request,
         request.app[CLIENTS].admin.UpdateAccount,
-        pb.UpdateAccountRequest(account_id=request.match_info["account_id"], **fields),
+        pb.UpdateAccountRequest(account_id=request.match_info["account_id"], **_given(change)),
     )
     return json_response(account_json(account))
 
@@ -102,13 +146,7 @@ async def update_account(request: web.Request) -> web.Response:
 @routes.post("/admin/accounts/{account_id}/api-keys")
 async def create_api_key(request: web.Request) -> web.Response:
     raw = await request.read()
-    body = parse_json_object(raw) if raw.strip() else {}
-    for key in body:
-        if key != "scopes":
-            raise invalid(f"unknown field {key[:64]!r}; allowed: scopes", key[:64])
-    scopes = body.get("scopes", [])
-    if not isinstance(scopes, list) or not all(s in API_KEY_SCOPES for s in scopes) or len(scopes) > 8:
-        raise invalid(f"scopes must be an array of {', '.join(API_KEY_SCOPES)}", "scopes")
+    scopes = decode_body(NEW_API_KEY, raw, SCOPE_CHOICES).scopes if raw.strip() else []
     created = await ask_conversations(
         request,
         request.app[CLIENTS].admin.CreateApiKey,

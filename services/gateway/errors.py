@@ -99,7 +99,8 @@ def from_invalid_body(
     """A request body of the right JSON but the wrong shape, as msgspec found it ("Expected `str`,
     got `int` - at `$.text.body`"): a 400 naming the field the way the API spells it
     (`text.body`, `contacts[0].name`), with the problem in words. `choices` lists the values
-    of a field that takes only some ("type"); `prefix` is where a part checked apart is."""
+    of a field that takes only some ("type", "scopes[]" for each item); `prefix` is where a
+    part checked apart is."""
     problem, _, at = str(error).partition(" - at `$")
     field = f"{prefix}{at.rstrip('`')}".removeprefix(".")
     if (missing := _MISSING.fullmatch(problem)) is not None:
@@ -111,7 +112,7 @@ def from_invalid_body(
     if not field and problem.startswith("Expected `object`"):
         return ApiError(400, "malformed_json", "request body must be a JSON object")
     if (value := _INVALID_VALUE.fullmatch(problem)) is not None:
-        allowed = choices.get(field)
+        allowed = choices.get(re.sub(r"\[[0-9]+\]", "[]", field))
         words = f"must be one of {', '.join(allowed)}" if allowed else f"must not be {value[1]}"
         return ApiError(400, "invalid_request", f"{field} {words}", {"field": field})
     for pattern, words in _PROBLEMS:

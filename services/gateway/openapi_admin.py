@@ -3,7 +3,8 @@ set: accounts and their API keys, behind the admin token."""
 
 from typing import Any
 
-from services.gateway.admin import MAX_MESSAGES_PER_SECOND, MAX_TEXT_CHARACTERS
+from services.gateway.admin import AccountChange, NewAccount, NewApiKey
+from services.gateway.models import REF_PREFIX, openapi_schemas
 from services.gateway.openapi_parts import error_responses, id_parameter, json_body
 from services.gateway.openapi_schemas import TIME
 from services.shared.vocabulary import API_KEY_SCOPES
@@ -13,23 +14,11 @@ API_KEY = {"$ref": "#/components/schemas/AdminApiKey"}
 # Checking the token is the gateway's; the rest is a call to conversations.
 ADMIN_ERRORS = (401, 502, 503)
 ADMIN_SECURITY: list[dict[str, list[str]]] = [{"adminToken": []}]
-
-_TEXT = {"type": "string", "maxLength": MAX_TEXT_CHARACTERS}
 _SCOPES = {"type": "array", "items": {"type": "string", "enum": list(API_KEY_SCOPES)}}
-_ACCOUNT_FIELDS: dict[str, Any] = {
-    "name": _TEXT,
-    "phone_number_id": {**_TEXT, "description": "Meta's Phone Number ID (digits); cannot change"},
-    "display_phone_number": _TEXT,
-    "waba_id": {**_TEXT, "description": "The WhatsApp Business Account ID (digits): templates come from it"},
-    "access_token": {**_TEXT, "description": "The Cloud API token; stored encrypted, never answered"},
-    "app_secret": {
-        **_TEXT,
-        "description": "The Meta app's secret (signs webhooks); not empty; never answered",
-    },
-    "messages_per_second": {"type": "integer", "minimum": 1, "maximum": MAX_MESSAGES_PER_SECOND},
-}
 
 SCHEMAS: dict[str, Any] = {
+    # The request bodies, from the models that decode them.
+    **openapi_schemas({"NewAccount": NewAccount, "AccountChange": AccountChange, "NewApiKey": NewApiKey}),
     "AdminAccount": {
         "type": "object",
         "description": "An account as administration shows it: no access token, no app secret.",
@@ -88,10 +77,8 @@ def _operation(
     }
 
 
-def _body(
-    required: list[str], properties: dict[str, Any] = _ACCOUNT_FIELDS, *, optional: bool = False
-) -> dict[str, Any]:
-    schema = {"type": "object", "additionalProperties": False, "required": required, "properties": properties}
+def _body(model: type, *, optional: bool = False) -> dict[str, Any]:
+    schema = {"$ref": f"{REF_PREFIX}{model.__name__}"}
     return {"requestBody": {"required": not optional, **json_body(schema)}}
 
 
@@ -109,7 +96,7 @@ def admin_paths() -> dict[str, Any]:
                 ACCOUNT,
                 400,
                 409,
-                **_body(["name", "phone_number_id", "access_token", "app_secret"]),
+                **_body(NewAccount),
             ),
             "get": _operation("Every account, oldest first", "200", _list("accounts", ACCOUNT)),
         },
@@ -122,7 +109,7 @@ def admin_paths() -> dict[str, Any]:
                 400,
                 404,
                 parameters=account_id,
-                **_body([]),
+                **_body(AccountChange),
             ),
         },
         "/admin/accounts/{account_id}/api-keys": {
@@ -133,7 +120,7 @@ def admin_paths() -> dict[str, Any]:
                 400,
                 404,
                 parameters=account_id,
-                **_body([], {"scopes": _SCOPES}, optional=True),
+                **_body(NewApiKey, optional=True),
             )
         },
         "/admin/api-keys": {
