@@ -5,9 +5,10 @@ The baseline's `services/` is taken from git (`git archive`) into a temporary di
 round runs one worker process per tree, in turn (baseline, this tree, then the other way round
 next round), so that a busy neighbour on the shared machine slows both alike. A worker times
 `parse_send` on typical bodies (a text, a template with parameters, interactive buttons, an
-image by link) with timeit: the best of --repeat runs of --number calls, in microseconds a
-call. It also reports what each body became (its type and content JSON): the two trees must
-agree on every body, or the comparison would be of different work.
+image by link) and on the longest text (4096 four-byte characters) with timeit: the best of
+--repeat runs of --number calls, in microseconds a call. It also reports what each body became
+(its type and content JSON): the two trees must agree on every body, or the comparison would be
+of different work.
 
 The figures: for each body, the median over the rounds of each tree's best, and new/old.
 """
@@ -32,6 +33,12 @@ BODIES: dict[str, dict[str, Any]] = {
         "conversation_id": "3f0c9a52-1d2e-4c5b-8a6f-0123456789ab",
         "type": "text",
         "text": {"body": "Your order #1234 has shipped and should arrive on Thursday."},
+    },
+    # The longest text there is: 4096 characters of four UTF-8 bytes each (16 KiB).
+    "long text": {
+        "conversation_id": "3f0c9a52-1d2e-4c5b-8a6f-0123456789ab",
+        "type": "text",
+        "text": {"body": "\U0001f600" * 4096},
     },
     "template": {
         "to": "+15551234567",
@@ -88,7 +95,7 @@ def worker(number: int, repeat: int) -> None:
 
     results = {}
     for name, body in BODIES.items():
-        raw = json.dumps(body).encode()
+        raw = json.dumps(body, ensure_ascii=False).encode()
         command = parse_send(raw)
         best = min(timeit.repeat(lambda raw=raw: parse_send(raw), number=number, repeat=repeat))
         results[name] = {
