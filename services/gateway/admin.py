@@ -88,9 +88,6 @@ class NewApiKey(Struct, forbid_unknown_fields=True):
     ] = []
 
 
-NEW_ACCOUNT = msgspec.json.Decoder(NewAccount)
-ACCOUNT_CHANGE = msgspec.json.Decoder(AccountChange)
-NEW_API_KEY = msgspec.json.Decoder(NewApiKey)
 SCOPE_CHOICES = {"scopes[]": API_KEY_SCOPES}
 
 
@@ -101,7 +98,7 @@ def _given(fields: Struct) -> dict[str, Any]:
 
 @routes.post("/admin/accounts")
 async def create_account(request: web.Request) -> web.Response:
-    new = decode_body(NEW_ACCOUNT, await request.read(), {})
+    new = decode_body(NewAccount, await request.read(), {})
     account = await ask_conversations(
         request, request.app[CLIENTS].admin.CreateAccount, pb.CreateAccountRequest(**_given(new))
     )
@@ -130,7 +127,7 @@ async def get_account(request: web.Request) -> web.Response:
 
 @routes.patch("/admin/accounts/{account_id}")
 async def update_account(request: web.Request) -> web.Response:
-    change = decode_body(ACCOUNT_CHANGE, await request.read(), {})
+    change = decode_body(AccountChange, await request.read(), {})
     if change.phone_number_id not in (UNSET, None):
         raise invalid(
             "phone_number_id cannot change: create an account for the new number", "phone_number_id"
@@ -146,7 +143,7 @@ async def update_account(request: web.Request) -> web.Response:
 @routes.post("/admin/accounts/{account_id}/api-keys")
 async def create_api_key(request: web.Request) -> web.Response:
     raw = await request.read()
-    scopes = decode_body(NEW_API_KEY, raw, SCOPE_CHOICES).scopes if raw.strip() else []
+    scopes = decode_body(NewApiKey, raw, SCOPE_CHOICES).scopes if raw.strip() else []
     created = await ask_conversations(
         request,
         request.app[CLIENTS].admin.CreateApiKey,

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal, get_args
 
-import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from services.gateway.errors import ApiError
@@ -219,13 +218,11 @@ class NewNote(Struct):
 
 # At least one field: an empty PATCH is refused (parse_inbox_patch).
 ConversationChange = Annotated[InboxFields, Meta(extra_json_schema={"minProperties": 1})]
-PATCH_DECODER = msgspec.json.Decoder(ConversationChange)
-NOTE_DECODER = msgspec.json.Decoder(NewNote)
 PATCH_CHOICES = {"status": CONVERSATION_STATUSES}
 
 
 def parse_inbox_patch(raw: bytes) -> InboxPatch:
-    patch = decode_body(PATCH_DECODER, raw, PATCH_CHOICES)
+    patch = decode_body(InboxFields, raw, PATCH_CHOICES)
     if patch.status is UNSET and patch.snoozed_until is UNSET and patch.assignee is UNSET:
         raise invalid("send at least one of status, snoozed_until, assignee", "status")
     snoozed_until = None if patch.snoozed_until is UNSET else patch.snoozed_until
@@ -237,5 +234,5 @@ def parse_inbox_patch(raw: bytes) -> InboxPatch:
 
 def parse_note(raw: bytes) -> tuple[str, str]:
     """The body of POST /conversations/{id}/notes: {"body", "author"?}; (body, author)."""
-    note = decode_body(NOTE_DECODER, raw, {})
+    note = decode_body(NewNote, raw, {})
     return note.body, note.author or ""

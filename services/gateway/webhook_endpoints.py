@@ -7,7 +7,6 @@ conversations' decision (it answers 400 with why).
 
 from typing import Annotated
 
-import msgspec
 from aiohttp import web
 from msgspec import Meta, Struct
 from pigeon.conversations.v1 import webhook_endpoints_pb2 as pb
@@ -69,11 +68,6 @@ class WebhookReplay(Struct, forbid_unknown_fields=True):
     since_event_id: Annotated[int, Meta(ge=0, le=2**63 - 1)]
 
 
-NEW_ENDPOINT = msgspec.json.Decoder(NewWebhookEndpoint)
-ENDPOINT_CHANGE = msgspec.json.Decoder(WebhookEndpointChange)
-REPLAY = msgspec.json.Decoder(WebhookReplay)
-
-
 def _ref(request: web.Request) -> pb.WebhookEndpointRef:
     return pb.WebhookEndpointRef(
         account_id=request[ACCOUNT_ID], endpoint_id=request.match_info["endpoint_id"]
@@ -82,7 +76,7 @@ def _ref(request: web.Request) -> pb.WebhookEndpointRef:
 
 @routes.post("/webhook-endpoints")
 async def create_webhook_endpoint(request: web.Request) -> web.Response:
-    new = decode_body(NEW_ENDPOINT, await request.read(), {})
+    new = decode_body(NewWebhookEndpoint, await request.read(), {})
     endpoint = await ask_conversations(
         request,
         request.app[CLIENTS].webhook_endpoints.CreateWebhookEndpoint,
@@ -116,7 +110,7 @@ async def get_webhook_endpoint(request: web.Request) -> web.Response:
 
 @routes.patch("/webhook-endpoints/{endpoint_id}")
 async def update_webhook_endpoint(request: web.Request) -> web.Response:
-    change = decode_body(ENDPOINT_CHANGE, await request.read(), {})
+    change = decode_body(WebhookEndpointChange, await request.read(), {})
     endpoint = await ask_conversations(
         request,
         request.app[CLIENTS].webhook_endpoints.UpdateWebhookEndpoint,
@@ -150,7 +144,7 @@ async def rotate_webhook_secret(request: web.Request) -> web.Response:
 
 @routes.post("/webhook-endpoints/{endpoint_id}/replay")
 async def replay_webhook_events(request: web.Request) -> web.Response:
-    replay = decode_body(REPLAY, await request.read(), {})
+    replay = decode_body(WebhookReplay, await request.read(), {})
     endpoint = await ask_conversations(
         request,
         request.app[CLIENTS].webhook_endpoints.ReplayWebhookEvents,

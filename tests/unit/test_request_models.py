@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from services.gateway.admin import NEW_API_KEY, SCOPE_CHOICES
+from services.gateway.admin import SCOPE_CHOICES, NewApiKey
 from services.gateway.errors import ApiError
 from services.gateway.list_params import parse_inbox_patch, parse_note
 from services.gateway.openapi_admin import SCHEMAS as ADMIN_SCHEMAS
@@ -89,7 +89,7 @@ def test_a_pattern_is_said_in_words() -> None:
 
 
 def test_a_value_outside_a_list_names_the_item_and_the_list() -> None:
-    error = invalid(lambda: decode_body(NEW_API_KEY, b'{"scopes": ["read", "admin"]}', SCOPE_CHOICES))
+    error = invalid(lambda: decode_body(NewApiKey, b'{"scopes": ["read", "admin"]}', SCOPE_CHOICES))
     assert error.details == {"field": "scopes[1]"}
     assert error.message == "scopes[1] must be one of send, read, webhooks"
 
