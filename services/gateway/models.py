@@ -1,6 +1,6 @@
 """What request models (msgspec Structs) share: patterns that say what they mean, and the
 OpenAPI schemas made from the models themselves, so that the document describes exactly what
-the decoders accept (one source; tests/e2e/test_fuzz.py checks that it stays so)."""
+the gateway accepts (one source; tests/e2e/test_fuzz.py checks that it stays so)."""
 
 from typing import Any
 

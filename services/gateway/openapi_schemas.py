@@ -1,5 +1,6 @@
 """The schemas of the HTTP API's bodies, for its OpenAPI description (`openapi.py`): the
-send request, made from the models its decoder checks (send_models.py), and, written here,
+send request and the read receipt's body, made from the models they are checked against
+(send_models.py, validation.py), and, written here,
 messages, conversations, events, errors.
 """
 

@@ -1,6 +1,6 @@
 """The body of a send (POST /messages/send and /messages/send-async) as msgspec models: one per
 message type, told apart by `type` (a tagged union), each with the object of that name in the
-WhatsApp Cloud API's shape. The decoder checks every shape, length and pattern here; the
+WhatsApp Cloud API's shape. msgspec checks every shape, length and pattern here; the
 OpenAPI document's SendRequest is made from the same models (openapi_schemas.py). What a
 schema cannot say is checked after decoding (validation.py): exactly one target, one media
 reference, the 422 limits, parameters in all, U+0000.
