@@ -1,8 +1,10 @@
 """Validation of request bodies, before anything reaches a service.
 
-Pure functions: bytes in, a typed command out, or an ApiError saying exactly which
-field is wrong. The accepted shapes follow the WhatsApp Cloud API's own, so a valid
-body passes to WhatsApp without being rebuilt.
+Pure functions: bytes in, a typed command out, or an ApiError saying exactly which field is
+wrong. A body is parsed by orjson (all of it: UTF-8, syntax, depth), then checked against its
+msgspec model (send_models.py and beside each route), whose schema the OpenAPI document shows;
+what no schema can say is checked here after. The send's shapes follow the WhatsApp Cloud API's
+own, so its content goes to WhatsApp as encoded back from the model.
 """
 
 import hashlib
