@@ -9,7 +9,7 @@ import pytest
 from pigeon_client import AuthenticatedClient
 from pigeon_client.api.conversations import list_conversation_messages, list_conversations
 from pigeon_client.api.messages import get_message, send_message, send_message_async
-from pigeon_client.models import Error, Message, SendRequest, SendRequestText
+from pigeon_client.models import Error, Message, SendText, TextContent
 from pigeon_events import EventStream, EventStreamRefused, stream_events
 
 from tests.fixtures.stack import Running
@@ -22,10 +22,8 @@ async def new_account(running: Running, name: str) -> SeededAccount:
     return account
 
 
-def text_message(account: SeededAccount, body: str) -> SendRequest:
-    return SendRequest(
-        type_="text", conversation_id=UUID(account.conversation_ids[0]), text=SendRequestText(body=body)
-    )
+def text_message(account: SeededAccount, body: str) -> SendText:
+    return SendText(type_="text", conversation_id=account.conversation_ids[0], text=TextContent(body=body))
 
 
 async def events_until(events: EventStream, wanted: set[tuple[str, UUID]]) -> list[tuple[int, str, UUID]]:

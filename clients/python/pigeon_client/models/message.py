@@ -58,8 +58,8 @@ class Message:
         video (MessageVideo | Unset):
         sticker (MessageSticker | Unset):
         reaction (MessageReaction | Unset):
-        contacts (list[MessageContactsItem] | Unset):
         location (MessageLocation | Unset):
+        contacts (list[MessageContactsItem] | Unset):
         interactive (MessageInteractive | Unset):
         context (MessageContext | Unset):
         media (Media | Unset): A media file: one a customer sent (copied from WhatsApp, `pending` until then) or one
@@ -87,8 +87,8 @@ class Message:
     video: MessageVideo | Unset = UNSET
     sticker: MessageSticker | Unset = UNSET
     reaction: MessageReaction | Unset = UNSET
-    contacts: list[MessageContactsItem] | Unset = UNSET
     location: MessageLocation | Unset = UNSET
+    contacts: list[MessageContactsItem] | Unset = UNSET
     interactive: MessageInteractive | Unset = UNSET
     context: MessageContext | Unset = UNSET
     media: Media | Unset = UNSET
@@ -177,16 +177,16 @@ class Message:
         if not isinstance(self.reaction, Unset):
             reaction = self.reaction.to_dict()
 
+        location: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.location, Unset):
+            location = self.location.to_dict()
+
         contacts: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.contacts, Unset):
             contacts = []
             for contacts_item_data in self.contacts:
                 contacts_item = contacts_item_data.to_dict()
                 contacts.append(contacts_item)
-
-        location: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.location, Unset):
-            location = self.location.to_dict()
 
         interactive: dict[str, Any] | Unset = UNSET
         if not isinstance(self.interactive, Unset):
@@ -235,10 +235,10 @@ class Message:
             field_dict["sticker"] = sticker
         if reaction is not UNSET:
             field_dict["reaction"] = reaction
-        if contacts is not UNSET:
-            field_dict["contacts"] = contacts
         if location is not UNSET:
             field_dict["location"] = location
+        if contacts is not UNSET:
+            field_dict["contacts"] = contacts
         if interactive is not UNSET:
             field_dict["interactive"] = interactive
         if context is not UNSET:
@@ -423,6 +423,13 @@ class Message:
         else:
             reaction = MessageReaction.from_dict(_reaction)
 
+        _location = d.pop("location", UNSET)
+        location: MessageLocation | Unset
+        if isinstance(_location, Unset):
+            location = UNSET
+        else:
+            location = MessageLocation.from_dict(_location)
+
         _contacts = d.pop("contacts", UNSET)
         contacts: list[MessageContactsItem] | Unset = UNSET
         if _contacts is not UNSET:
@@ -431,13 +438,6 @@ class Message:
                 contacts_item = MessageContactsItem.from_dict(contacts_item_data)
 
                 contacts.append(contacts_item)
-
-        _location = d.pop("location", UNSET)
-        location: MessageLocation | Unset
-        if isinstance(_location, Unset):
-            location = UNSET
-        else:
-            location = MessageLocation.from_dict(_location)
 
         _interactive = d.pop("interactive", UNSET)
         interactive: MessageInteractive | Unset
@@ -482,8 +482,8 @@ class Message:
             video=video,
             sticker=sticker,
             reaction=reaction,
-            contacts=contacts,
             location=location,
+            contacts=contacts,
             interactive=interactive,
             context=context,
             media=media,

@@ -6,14 +6,14 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.admin_account import AdminAccount
-from ...models.create_account_body import CreateAccountBody
 from ...models.error import Error
+from ...models.new_account import NewAccount
 from ...types import Response
 
 
 def _get_kwargs(
     *,
-    body: CreateAccountBody,
+    body: NewAccount,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -83,12 +83,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    body: CreateAccountBody,
+    body: NewAccount,
 ) -> Response[AdminAccount | Error]:
     """Create an account for a WhatsApp business number
 
     Args:
-        body (CreateAccountBody):
+        body (NewAccount):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -112,12 +112,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    body: CreateAccountBody,
+    body: NewAccount,
 ) -> AdminAccount | Error | None:
     """Create an account for a WhatsApp business number
 
     Args:
-        body (CreateAccountBody):
+        body (NewAccount):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -136,12 +136,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    body: CreateAccountBody,
+    body: NewAccount,
 ) -> Response[AdminAccount | Error]:
     """Create an account for a WhatsApp business number
 
     Args:
-        body (CreateAccountBody):
+        body (NewAccount):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -163,12 +163,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    body: CreateAccountBody,
+    body: NewAccount,
 ) -> AdminAccount | Error | None:
     """Create an account for a WhatsApp business number
 
     Args:
-        body (CreateAccountBody):
+        body (NewAccount):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -8,15 +8,15 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.admin_api_key import AdminApiKey
-from ...models.create_api_key_body import CreateApiKeyBody
 from ...models.error import Error
+from ...models.new_api_key import NewApiKey
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     account_id: UUID,
     *,
-    body: CreateApiKeyBody | Unset = UNSET,
+    body: NewApiKey | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -90,13 +90,13 @@ def sync_detailed(
     account_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: CreateApiKeyBody | Unset = UNSET,
+    body: NewApiKey | Unset = UNSET,
 ) -> Response[AdminApiKey | Error]:
     """A new API key (`api_key` in the answer, shown only here); no scopes: all of them
 
     Args:
         account_id (UUID):
-        body (CreateApiKeyBody | Unset):
+        body (NewApiKey | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,13 +122,13 @@ def sync(
     account_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: CreateApiKeyBody | Unset = UNSET,
+    body: NewApiKey | Unset = UNSET,
 ) -> AdminApiKey | Error | None:
     """A new API key (`api_key` in the answer, shown only here); no scopes: all of them
 
     Args:
         account_id (UUID):
-        body (CreateApiKeyBody | Unset):
+        body (NewApiKey | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,13 +149,13 @@ async def asyncio_detailed(
     account_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: CreateApiKeyBody | Unset = UNSET,
+    body: NewApiKey | Unset = UNSET,
 ) -> Response[AdminApiKey | Error]:
     """A new API key (`api_key` in the answer, shown only here); no scopes: all of them
 
     Args:
         account_id (UUID):
-        body (CreateApiKeyBody | Unset):
+        body (NewApiKey | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -179,13 +179,13 @@ async def asyncio(
     account_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: CreateApiKeyBody | Unset = UNSET,
+    body: NewApiKey | Unset = UNSET,
 ) -> AdminApiKey | Error | None:
     """A new API key (`api_key` in the answer, shown only here); no scopes: all of them
 
     Args:
         account_id (UUID):
-        body (CreateApiKeyBody | Unset):
+        body (NewApiKey | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,16 +7,16 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.account_change import AccountChange
 from ...models.admin_account import AdminAccount
 from ...models.error import Error
-from ...models.update_account_body import UpdateAccountBody
 from ...types import Response
 
 
 def _get_kwargs(
     account_id: UUID,
     *,
-    body: UpdateAccountBody,
+    body: AccountChange,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -89,13 +89,14 @@ def sync_detailed(
     account_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: UpdateAccountBody,
+    body: AccountChange,
 ) -> Response[AdminAccount | Error]:
     """Change an account: a new access token or app secret, its rate, WABA, name
 
     Args:
         account_id (UUID):
-        body (UpdateAccountBody):
+        body (AccountChange): The fields given change; absent or null, they stay. The phone number
+            cannot change.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -121,13 +122,14 @@ def sync(
     account_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: UpdateAccountBody,
+    body: AccountChange,
 ) -> AdminAccount | Error | None:
     """Change an account: a new access token or app secret, its rate, WABA, name
 
     Args:
         account_id (UUID):
-        body (UpdateAccountBody):
+        body (AccountChange): The fields given change; absent or null, they stay. The phone number
+            cannot change.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -148,13 +150,14 @@ async def asyncio_detailed(
     account_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: UpdateAccountBody,
+    body: AccountChange,
 ) -> Response[AdminAccount | Error]:
     """Change an account: a new access token or app secret, its rate, WABA, name
 
     Args:
         account_id (UUID):
-        body (UpdateAccountBody):
+        body (AccountChange): The fields given change; absent or null, they stay. The phone number
+            cannot change.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -178,13 +181,14 @@ async def asyncio(
     account_id: UUID,
     *,
     client: AuthenticatedClient,
-    body: UpdateAccountBody,
+    body: AccountChange,
 ) -> AdminAccount | Error | None:
     """Change an account: a new access token or app secret, its rate, WABA, name
 
     Args:
         account_id (UUID):
-        body (UpdateAccountBody):
+        body (AccountChange): The fields given change; absent or null, they stay. The phone number
+            cannot change.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -9,14 +9,14 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.conversation import Conversation
 from ...models.error import Error
-from ...models.mark_conversation_read_body import MarkConversationReadBody
+from ...models.read_receipt import ReadReceipt
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     conversation_id: UUID,
     *,
-    body: MarkConversationReadBody | Unset = UNSET,
+    body: ReadReceipt | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -100,7 +100,7 @@ def sync_detailed(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: MarkConversationReadBody | Unset = UNSET,
+    body: ReadReceipt | Unset = UNSET,
 ) -> Response[Conversation | Error]:
     """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
 
@@ -110,7 +110,7 @@ def sync_detailed(
 
     Args:
         conversation_id (UUID):
-        body (MarkConversationReadBody | Unset):
+        body (ReadReceipt | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -136,7 +136,7 @@ def sync(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: MarkConversationReadBody | Unset = UNSET,
+    body: ReadReceipt | Unset = UNSET,
 ) -> Conversation | Error | None:
     """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
 
@@ -146,7 +146,7 @@ def sync(
 
     Args:
         conversation_id (UUID):
-        body (MarkConversationReadBody | Unset):
+        body (ReadReceipt | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -167,7 +167,7 @@ async def asyncio_detailed(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: MarkConversationReadBody | Unset = UNSET,
+    body: ReadReceipt | Unset = UNSET,
 ) -> Response[Conversation | Error]:
     """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
 
@@ -177,7 +177,7 @@ async def asyncio_detailed(
 
     Args:
         conversation_id (UUID):
-        body (MarkConversationReadBody | Unset):
+        body (ReadReceipt | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -201,7 +201,7 @@ async def asyncio(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: MarkConversationReadBody | Unset = UNSET,
+    body: ReadReceipt | Unset = UNSET,
 ) -> Conversation | Error | None:
     """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
 
@@ -211,7 +211,7 @@ async def asyncio(
 
     Args:
         conversation_id (UUID):
-        body (MarkConversationReadBody | Unset):
+        body (ReadReceipt | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,16 +7,16 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.add_conversation_note_body import AddConversationNoteBody
 from ...models.conversation_note import ConversationNote
 from ...models.error import Error
+from ...models.new_note import NewNote
 from ...types import Response
 
 
 def _get_kwargs(
     conversation_id: UUID,
     *,
-    body: AddConversationNoteBody,
+    body: NewNote,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -99,13 +99,13 @@ def sync_detailed(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: AddConversationNoteBody,
+    body: NewNote,
 ) -> Response[ConversationNote | Error]:
     """Add an internal note (never sent to WhatsApp)
 
     Args:
         conversation_id (UUID):
-        body (AddConversationNoteBody):
+        body (NewNote):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,13 +131,13 @@ def sync(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: AddConversationNoteBody,
+    body: NewNote,
 ) -> ConversationNote | Error | None:
     """Add an internal note (never sent to WhatsApp)
 
     Args:
         conversation_id (UUID):
-        body (AddConversationNoteBody):
+        body (NewNote):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,13 +158,13 @@ async def asyncio_detailed(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: AddConversationNoteBody,
+    body: NewNote,
 ) -> Response[ConversationNote | Error]:
     """Add an internal note (never sent to WhatsApp)
 
     Args:
         conversation_id (UUID):
-        body (AddConversationNoteBody):
+        body (NewNote):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -188,13 +188,13 @@ async def asyncio(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: AddConversationNoteBody,
+    body: NewNote,
 ) -> ConversationNote | Error | None:
     """Add an internal note (never sent to WhatsApp)
 
     Args:
         conversation_id (UUID):
-        body (AddConversationNoteBody):
+        body (NewNote):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

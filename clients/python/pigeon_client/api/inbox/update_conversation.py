@@ -9,14 +9,14 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.conversation import Conversation
 from ...models.error import Error
-from ...models.update_conversation_body import UpdateConversationBody
+from ...models.inbox_fields import InboxFields
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     conversation_id: UUID,
     *,
-    body: UpdateConversationBody,
+    body: InboxFields,
     if_match: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -107,7 +107,7 @@ def sync_detailed(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: UpdateConversationBody,
+    body: InboxFields,
     if_match: str | Unset = UNSET,
 ) -> Response[Conversation | Error]:
     """Change a conversation's status, snooze or assignee (a conversation.updated event)
@@ -120,7 +120,8 @@ def sync_detailed(
     Args:
         conversation_id (UUID):
         if_match (str | Unset):
-        body (UpdateConversationBody):
+        body (InboxFields): The inbox fields of a conversation that a PATCH changes; absent ones
+            stay.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -147,7 +148,7 @@ def sync(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: UpdateConversationBody,
+    body: InboxFields,
     if_match: str | Unset = UNSET,
 ) -> Conversation | Error | None:
     """Change a conversation's status, snooze or assignee (a conversation.updated event)
@@ -160,7 +161,8 @@ def sync(
     Args:
         conversation_id (UUID):
         if_match (str | Unset):
-        body (UpdateConversationBody):
+        body (InboxFields): The inbox fields of a conversation that a PATCH changes; absent ones
+            stay.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -182,7 +184,7 @@ async def asyncio_detailed(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: UpdateConversationBody,
+    body: InboxFields,
     if_match: str | Unset = UNSET,
 ) -> Response[Conversation | Error]:
     """Change a conversation's status, snooze or assignee (a conversation.updated event)
@@ -195,7 +197,8 @@ async def asyncio_detailed(
     Args:
         conversation_id (UUID):
         if_match (str | Unset):
-        body (UpdateConversationBody):
+        body (InboxFields): The inbox fields of a conversation that a PATCH changes; absent ones
+            stay.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -220,7 +223,7 @@ async def asyncio(
     conversation_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: UpdateConversationBody,
+    body: InboxFields,
     if_match: str | Unset = UNSET,
 ) -> Conversation | Error | None:
     """Change a conversation's status, snooze or assignee (a conversation.updated event)
@@ -233,7 +236,8 @@ async def asyncio(
     Args:
         conversation_id (UUID):
         if_match (str | Unset):
-        body (UpdateConversationBody):
+        body (InboxFields): The inbox fields of a conversation that a PATCH changes; absent ones
+            stay.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

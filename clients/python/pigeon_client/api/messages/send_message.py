@@ -7,13 +7,34 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.message import Message
-from ...models.send_request import SendRequest
+from ...models.send_audio import SendAudio
+from ...models.send_contacts import SendContacts
+from ...models.send_document import SendDocument
+from ...models.send_image import SendImage
+from ...models.send_interactive import SendInteractive
+from ...models.send_location import SendLocation
+from ...models.send_reaction import SendReaction
+from ...models.send_sticker import SendSticker
+from ...models.send_template import SendTemplate
+from ...models.send_text import SendText
+from ...models.send_video import SendVideo
 from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
-    body: SendRequest,
+    body: Any
+    | SendAudio
+    | SendContacts
+    | SendDocument
+    | SendImage
+    | SendInteractive
+    | SendLocation
+    | SendReaction
+    | SendSticker
+    | SendTemplate
+    | SendText
+    | SendVideo,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -25,7 +46,30 @@ def _get_kwargs(
         "url": "/messages/send",
     }
 
-    _kwargs["json"] = body.to_dict()
+    if isinstance(body, SendText):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, SendTemplate):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, SendImage):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, SendDocument):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, SendAudio):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, SendVideo):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, SendSticker):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, SendReaction):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, SendLocation):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, SendContacts):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, SendInteractive):
+        _kwargs["json"] = body.to_dict()
+    else:
+        _kwargs["json"] = body
 
     headers["Content-Type"] = "application/json"
 
@@ -116,19 +160,33 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: SendRequest,
+    body: Any
+    | SendAudio
+    | SendContacts
+    | SendDocument
+    | SendImage
+    | SendInteractive
+    | SendLocation
+    | SendReaction
+    | SendSticker
+    | SendTemplate
+    | SendText
+    | SendVideo,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[Error | Message]:
     """Send a message and wait for WhatsApp's answer
 
     Args:
         idempotency_key (str | Unset):
-        body (SendRequest): A message in the WhatsApp Cloud API's shape: `type` and the object of
-            that name. Give exactly one of conversation_id, or to (with an optional account_id, which
-            must be the API key's) to open a conversation with a new contact. Unknown fields are
-            ignored (but `template.components` is stored and sent to WhatsApp as given); JSON nested
-            deeper than 32 levels and strings holding U+0000 are refused. Example: {'conversation_id':
-            '3f0c9a52-...', 'type': 'text', 'text': {'body': 'Hello!'}}.
+        body (Any | SendAudio | SendContacts | SendDocument | SendImage | SendInteractive |
+            SendLocation | SendReaction | SendSticker | SendTemplate | SendText | SendVideo): A
+            message in the WhatsApp Cloud API's shape: `type` and the object of that name. Give
+            exactly one of conversation_id, or to (with an optional account_id, which must be the API
+            key's) to open a conversation with a new contact. Unknown fields are ignored (but
+            `template.components` is stored and sent to WhatsApp as given); strings holding U+0000 and
+            template components nested deeper than 32 levels are refused, and so is content over 32
+            KiB as JSON (422 content_too_large). Example: {'conversation_id': '3f0c9a52-...', 'type':
+            'text', 'text': {'body': 'Hello!'}}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -153,19 +211,33 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: SendRequest,
+    body: Any
+    | SendAudio
+    | SendContacts
+    | SendDocument
+    | SendImage
+    | SendInteractive
+    | SendLocation
+    | SendReaction
+    | SendSticker
+    | SendTemplate
+    | SendText
+    | SendVideo,
     idempotency_key: str | Unset = UNSET,
 ) -> Error | Message | None:
     """Send a message and wait for WhatsApp's answer
 
     Args:
         idempotency_key (str | Unset):
-        body (SendRequest): A message in the WhatsApp Cloud API's shape: `type` and the object of
-            that name. Give exactly one of conversation_id, or to (with an optional account_id, which
-            must be the API key's) to open a conversation with a new contact. Unknown fields are
-            ignored (but `template.components` is stored and sent to WhatsApp as given); JSON nested
-            deeper than 32 levels and strings holding U+0000 are refused. Example: {'conversation_id':
-            '3f0c9a52-...', 'type': 'text', 'text': {'body': 'Hello!'}}.
+        body (Any | SendAudio | SendContacts | SendDocument | SendImage | SendInteractive |
+            SendLocation | SendReaction | SendSticker | SendTemplate | SendText | SendVideo): A
+            message in the WhatsApp Cloud API's shape: `type` and the object of that name. Give
+            exactly one of conversation_id, or to (with an optional account_id, which must be the API
+            key's) to open a conversation with a new contact. Unknown fields are ignored (but
+            `template.components` is stored and sent to WhatsApp as given); strings holding U+0000 and
+            template components nested deeper than 32 levels are refused, and so is content over 32
+            KiB as JSON (422 content_too_large). Example: {'conversation_id': '3f0c9a52-...', 'type':
+            'text', 'text': {'body': 'Hello!'}}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,19 +257,33 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: SendRequest,
+    body: Any
+    | SendAudio
+    | SendContacts
+    | SendDocument
+    | SendImage
+    | SendInteractive
+    | SendLocation
+    | SendReaction
+    | SendSticker
+    | SendTemplate
+    | SendText
+    | SendVideo,
     idempotency_key: str | Unset = UNSET,
 ) -> Response[Error | Message]:
     """Send a message and wait for WhatsApp's answer
 
     Args:
         idempotency_key (str | Unset):
-        body (SendRequest): A message in the WhatsApp Cloud API's shape: `type` and the object of
-            that name. Give exactly one of conversation_id, or to (with an optional account_id, which
-            must be the API key's) to open a conversation with a new contact. Unknown fields are
-            ignored (but `template.components` is stored and sent to WhatsApp as given); JSON nested
-            deeper than 32 levels and strings holding U+0000 are refused. Example: {'conversation_id':
-            '3f0c9a52-...', 'type': 'text', 'text': {'body': 'Hello!'}}.
+        body (Any | SendAudio | SendContacts | SendDocument | SendImage | SendInteractive |
+            SendLocation | SendReaction | SendSticker | SendTemplate | SendText | SendVideo): A
+            message in the WhatsApp Cloud API's shape: `type` and the object of that name. Give
+            exactly one of conversation_id, or to (with an optional account_id, which must be the API
+            key's) to open a conversation with a new contact. Unknown fields are ignored (but
+            `template.components` is stored and sent to WhatsApp as given); strings holding U+0000 and
+            template components nested deeper than 32 levels are refused, and so is content over 32
+            KiB as JSON (422 content_too_large). Example: {'conversation_id': '3f0c9a52-...', 'type':
+            'text', 'text': {'body': 'Hello!'}}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -220,19 +306,33 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: SendRequest,
+    body: Any
+    | SendAudio
+    | SendContacts
+    | SendDocument
+    | SendImage
+    | SendInteractive
+    | SendLocation
+    | SendReaction
+    | SendSticker
+    | SendTemplate
+    | SendText
+    | SendVideo,
     idempotency_key: str | Unset = UNSET,
 ) -> Error | Message | None:
     """Send a message and wait for WhatsApp's answer
 
     Args:
         idempotency_key (str | Unset):
-        body (SendRequest): A message in the WhatsApp Cloud API's shape: `type` and the object of
-            that name. Give exactly one of conversation_id, or to (with an optional account_id, which
-            must be the API key's) to open a conversation with a new contact. Unknown fields are
-            ignored (but `template.components` is stored and sent to WhatsApp as given); JSON nested
-            deeper than 32 levels and strings holding U+0000 are refused. Example: {'conversation_id':
-            '3f0c9a52-...', 'type': 'text', 'text': {'body': 'Hello!'}}.
+        body (Any | SendAudio | SendContacts | SendDocument | SendImage | SendInteractive |
+            SendLocation | SendReaction | SendSticker | SendTemplate | SendText | SendVideo): A
+            message in the WhatsApp Cloud API's shape: `type` and the object of that name. Give
+            exactly one of conversation_id, or to (with an optional account_id, which must be the API
+            key's) to open a conversation with a new contact. Unknown fields are ignored (but
+            `template.components` is stored and sent to WhatsApp as given); strings holding U+0000 and
+            template components nested deeper than 32 levels are refused, and so is content over 32
+            KiB as JSON (422 content_too_large). Example: {'conversation_id': '3f0c9a52-...', 'type':
+            'text', 'text': {'body': 'Hello!'}}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

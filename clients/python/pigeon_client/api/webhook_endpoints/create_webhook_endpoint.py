@@ -5,15 +5,15 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.create_webhook_endpoint_body import CreateWebhookEndpointBody
 from ...models.error import Error
+from ...models.new_webhook_endpoint import NewWebhookEndpoint
 from ...models.webhook_endpoint import WebhookEndpoint
 from ...types import Response
 
 
 def _get_kwargs(
     *,
-    body: CreateWebhookEndpointBody,
+    body: NewWebhookEndpoint,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -93,12 +93,12 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateWebhookEndpointBody,
+    body: NewWebhookEndpoint,
 ) -> Response[Error | WebhookEndpoint]:
     """Register an endpoint (the answer holds its secret, shown only here and at rotation)
 
     Args:
-        body (CreateWebhookEndpointBody):
+        body (NewWebhookEndpoint):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,12 +122,12 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateWebhookEndpointBody,
+    body: NewWebhookEndpoint,
 ) -> Error | WebhookEndpoint | None:
     """Register an endpoint (the answer holds its secret, shown only here and at rotation)
 
     Args:
-        body (CreateWebhookEndpointBody):
+        body (NewWebhookEndpoint):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -146,12 +146,12 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateWebhookEndpointBody,
+    body: NewWebhookEndpoint,
 ) -> Response[Error | WebhookEndpoint]:
     """Register an endpoint (the answer holds its secret, shown only here and at rotation)
 
     Args:
-        body (CreateWebhookEndpointBody):
+        body (NewWebhookEndpoint):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -173,12 +173,12 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateWebhookEndpointBody,
+    body: NewWebhookEndpoint,
 ) -> Error | WebhookEndpoint | None:
     """Register an endpoint (the answer holds its secret, shown only here and at rotation)
 
     Args:
-        body (CreateWebhookEndpointBody):
+        body (NewWebhookEndpoint):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

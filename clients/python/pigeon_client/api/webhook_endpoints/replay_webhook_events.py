@@ -8,15 +8,15 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
-from ...models.replay_webhook_events_body import ReplayWebhookEventsBody
 from ...models.webhook_endpoint import WebhookEndpoint
+from ...models.webhook_replay import WebhookReplay
 from ...types import Response
 
 
 def _get_kwargs(
     endpoint_id: UUID,
     *,
-    body: ReplayWebhookEventsBody,
+    body: WebhookReplay,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -99,13 +99,13 @@ def sync_detailed(
     endpoint_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: ReplayWebhookEventsBody,
+    body: WebhookReplay,
 ) -> Response[Error | WebhookEndpoint]:
     """Deliver again every event after since_event_id
 
     Args:
         endpoint_id (UUID):
-        body (ReplayWebhookEventsBody):
+        body (WebhookReplay):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,13 +131,13 @@ def sync(
     endpoint_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: ReplayWebhookEventsBody,
+    body: WebhookReplay,
 ) -> Error | WebhookEndpoint | None:
     """Deliver again every event after since_event_id
 
     Args:
         endpoint_id (UUID):
-        body (ReplayWebhookEventsBody):
+        body (WebhookReplay):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,13 +158,13 @@ async def asyncio_detailed(
     endpoint_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: ReplayWebhookEventsBody,
+    body: WebhookReplay,
 ) -> Response[Error | WebhookEndpoint]:
     """Deliver again every event after since_event_id
 
     Args:
         endpoint_id (UUID):
-        body (ReplayWebhookEventsBody):
+        body (WebhookReplay):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -188,13 +188,13 @@ async def asyncio(
     endpoint_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: ReplayWebhookEventsBody,
+    body: WebhookReplay,
 ) -> Error | WebhookEndpoint | None:
     """Deliver again every event after since_event_id
 
     Args:
         endpoint_id (UUID):
-        body (ReplayWebhookEventsBody):
+        body (WebhookReplay):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

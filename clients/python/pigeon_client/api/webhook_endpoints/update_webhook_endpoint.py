@@ -8,15 +8,15 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
-from ...models.update_webhook_endpoint_body import UpdateWebhookEndpointBody
 from ...models.webhook_endpoint import WebhookEndpoint
+from ...models.webhook_endpoint_change import WebhookEndpointChange
 from ...types import Response
 
 
 def _get_kwargs(
     endpoint_id: UUID,
     *,
-    body: UpdateWebhookEndpointBody,
+    body: WebhookEndpointChange,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -99,13 +99,13 @@ def sync_detailed(
     endpoint_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: UpdateWebhookEndpointBody,
+    body: WebhookEndpointChange,
 ) -> Response[Error | WebhookEndpoint]:
     """Change an endpoint (enabling a disabled one resumes where it stopped)
 
     Args:
         endpoint_id (UUID):
-        body (UpdateWebhookEndpointBody):
+        body (WebhookEndpointChange): The fields given change; absent or null, they stay.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,13 +131,13 @@ def sync(
     endpoint_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: UpdateWebhookEndpointBody,
+    body: WebhookEndpointChange,
 ) -> Error | WebhookEndpoint | None:
     """Change an endpoint (enabling a disabled one resumes where it stopped)
 
     Args:
         endpoint_id (UUID):
-        body (UpdateWebhookEndpointBody):
+        body (WebhookEndpointChange): The fields given change; absent or null, they stay.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,13 +158,13 @@ async def asyncio_detailed(
     endpoint_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: UpdateWebhookEndpointBody,
+    body: WebhookEndpointChange,
 ) -> Response[Error | WebhookEndpoint]:
     """Change an endpoint (enabling a disabled one resumes where it stopped)
 
     Args:
         endpoint_id (UUID):
-        body (UpdateWebhookEndpointBody):
+        body (WebhookEndpointChange): The fields given change; absent or null, they stay.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -188,13 +188,13 @@ async def asyncio(
     endpoint_id: UUID,
     *,
     client: AuthenticatedClient | Client,
-    body: UpdateWebhookEndpointBody,
+    body: WebhookEndpointChange,
 ) -> Error | WebhookEndpoint | None:
     """Change an endpoint (enabling a disabled one resumes where it stopped)
 
     Args:
         endpoint_id (UUID):
-        body (UpdateWebhookEndpointBody):
+        body (WebhookEndpointChange): The fields given change; absent or null, they stay.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
