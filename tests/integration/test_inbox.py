@@ -3,6 +3,7 @@ lock with their events and versions, a stale If-Match refused, snoozes reopened 
 by inbound messages, notes, and GET /conversations' inbox filters, page by page, each served by
 its index."""
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -344,7 +345,9 @@ NO_INBOX = {"status": None, "assignee": None, "label": None, "unread": False}
         (
             "list_conversations_by_assignee",
             {"assignee": ""},
-            "Index Scan using conversations_account_assignee_idx",
+            # Most conversations are unassigned: walking them all by activity, filtered, is as
+            # short a walk, and the statistics of the moment may choose it.
+            "Index Scan using conversations_account_(assignee|activity)_idx",
         ),
         (
             "list_conversations_by_assignee",
@@ -394,5 +397,5 @@ async def test_an_index_serves_each_inbox_filter(
     else:
         rows = await connection.fetch(f"EXPLAIN {query.sql}", *query.arguments(arguments))
     plan = "\n".join(row[0] for row in rows)
-    assert index in plan, plan
+    assert re.search(index, plan), plan
     assert "Seq Scan on conversations" not in plan, plan
