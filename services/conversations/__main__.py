@@ -27,7 +27,7 @@ from services.conversations.entrypoints.grpc_webhook_endpoints import WebhookEnd
 from services.conversations.metrics import register_caches
 from services.conversations.settings import ConversationsSettings
 from services.conversations.wiring import build
-from services.shared import logs, runtime
+from services.shared import logs, runtime, tracing
 from services.shared.grpc_server import build_server, report_health, serve_until_signalled
 from services.shared.grpc_tls import grpc_tls_mode
 from services.shared.metrics import serve_metrics
@@ -137,10 +137,12 @@ async def serve(settings: ConversationsSettings) -> None:
 def main() -> int:
     try:
         settings = ConversationsSettings.from_env()
+        tracing_settings = tracing.TracingSettings.from_env("conversations")
     except SettingsError as exc:
         print(f"conversations: {exc}", file=sys.stderr)
         return 2
     logs.configure("conversations", settings.log_level)
+    tracing.install(tracing_settings)
     for warning in settings.lease_warnings():
         log.warning(warning)
     runtime.run(serve(settings))

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from services.shared import logs, runtime
+from services.shared import logs, runtime, tracing
 from services.shared.settings import SettingsError
 
 log = logging.getLogger("services.gateway")
@@ -16,10 +16,12 @@ log = logging.getLogger("services.gateway")
 def main() -> int:
     try:
         settings = GatewaySettings.from_env()
+        tracing_settings = tracing.TracingSettings.from_env("gateway")
     except SettingsError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
     logs.configure("gateway", settings.log_level)
+    tracing.install(tracing_settings)
     app = create_app(settings)
     log.info("gateway serving", extra={"host": settings.host, "port": settings.port})
     web.run_app(

@@ -9,7 +9,7 @@ from pigeon.sender.v1 import sender_pb2_grpc
 from services.sender.grpc_api import SERVICE_NAME, SenderServicer
 from services.sender.settings import SenderSettings
 from services.sender.whatsapp import CloudApiClient
-from services.shared import logs
+from services.shared import logs, tracing
 from services.shared.grpc_server import build_server, serve_until_signalled
 from services.shared.grpc_tls import grpc_tls_mode
 from services.shared.metrics import serve_metrics
@@ -55,10 +55,12 @@ def main() -> int:
     logs.configure("sender")
     try:
         settings = SenderSettings.from_env()
+        tracing_settings = tracing.TracingSettings.from_env("sender")
     except SettingsError as exc:
         log.error("bad setting", extra={"error": str(exc)})
         return 2
     logs.configure("sender", settings.log_level)
+    tracing.install(tracing_settings)
     run(serve(settings))
     return 0
 

@@ -61,7 +61,8 @@ class OneCallPerTurn(Generic[Item, Result]):
         # Loop time until which items go one by one: a callee did not know the batch call.
         self._one_by_one_until = float("-inf")
         self._sizes = BATCH_ITEMS.labels(name)  # the metric, under this name
-        self._turn: list[tuple[Item, asyncio.Future[Result]]] = []
+        # Each item of this turn, its future and its caller's context.
+        self._turn: list[tuple[Item, asyncio.Future[Result], contextvars.Context]] = []
         self._calls: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -77,16 +78,21 @@ class OneCallPerTurn(Generic[Item, Result]):
             # In a context of its own: the calls serve many callers, not this one.
             loop.call_soon(self._start_calls, context=contextvars.Context())
         future: asyncio.Future[Result] = loop.create_future()
-        self._turn.append((item, future))
+        self._turn.append((item, future, contextvars.copy_context()))
         return await future
 
     def _start_calls(self) -> None:
-        waiting = [(item, future) for item, future in self._turn if not future.done()]
+        waiting = [(item, future, caller) for item, future, caller in self._turn if not future.done()]
         self._turn = []
         for start in range(0, len(waiting), self.max_batch):
-            batch = waiting[start : start + self.max_batch]
+            batch = [(item, future) for item, future, _ in waiting[start : start + self.max_batch]]
             self._sizes.observe(len(batch))
-            call = asyncio.get_running_loop().create_task(self._call(batch), name="turn-batch")
+            # A call that carries one caller's item is that caller's (its request id, its
+            # trace); a call for many callers keeps the context of its own.
+            call_context = waiting[start][2] if len(batch) == 1 else None
+            call = asyncio.get_running_loop().create_task(
+                self._call(batch), name="turn-batch", context=call_context
+            )
             self._calls.add(call)
             call.add_done_callback(self._calls.discard)
             _cancel_when_abandoned(call, [future for _, future in batch])
@@ -130,7 +136,7 @@ class OneCallPerTurn(Generic[Item, Result]):
         """Cancels the calls in flight and those not started yet (what they wait for is
         going away); later submits fail."""
         self._closed = True
-        for _, future in self._turn:
+        for _, future, _ in self._turn:
             future.cancel()
         for call in self._calls:
             call.cancel()

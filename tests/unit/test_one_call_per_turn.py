@@ -164,7 +164,7 @@ async def test_a_call_goes_on_while_anyone_waits_and_is_cancelled_once_all_gave_
     assert callee.cancelled == 1
 
 
-async def test_calls_run_in_no_callers_context_and_close_fails_what_waits() -> None:
+async def test_a_shared_call_runs_in_no_callers_context_a_lone_one_in_its_callers() -> None:
     callee = Callee()
     calls = batcher(callee)
 
@@ -174,6 +174,14 @@ async def test_calls_run_in_no_callers_context_and_close_fails_what_waits() -> N
 
     await asyncio.gather(as_caller("first", 1), as_caller("second", 2))
     assert callee.seen_context == ["nobody"]
+    # A call for one item is its caller's: its request id, its trace (tracing.py).
+    await as_caller("third", 3)
+    assert callee.seen_context == ["nobody", "third"]
+
+
+async def test_close_fails_what_waits() -> None:
+    callee = Callee()
+    calls = batcher(callee)
 
     waiting = asyncio.ensure_future(calls.submit(1))
     await asyncio.sleep(0)  # queued for the end of this turn

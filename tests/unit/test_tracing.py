@@ -1,0 +1,76 @@
+"""Tracing's settings, that off installs nothing, and that URLs in spans lose their query strings
+(tests/e2e/test_tracing.py follows a send across the services with tracing on)."""
+
+import aiohttp
+import asyncpg
+import grpc
+import pytest
+from aiohttp import web
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from services.shared import tracing
+from services.shared.settings import SettingsError
+from services.shared.tracing import QueryStringRedactor, TracingSettings
+
+
+def test_settings_default_to_off_under_the_services_own_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRACING_ENABLED", raising=False)
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    assert TracingSettings.from_env("sender") == TracingSettings(enabled=False, service_name="sender")
+    monkeypatch.setenv("TRACING_ENABLED", "true")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "pigeon-sender-eu")
+    assert TracingSettings.from_env("sender") == TracingSettings(
+        enabled=True, service_name="pigeon-sender-eu"
+    )
+    monkeypatch.setenv("TRACING_ENABLED", "sometimes")
+    with pytest.raises(SettingsError, match="TRACING_ENABLED"):
+        TracingSettings.from_env("sender")
+
+
+def test_off_patches_nothing_and_sets_no_provider() -> None:
+    def patchable() -> list[object]:
+        return [
+            web.Application,
+            aiohttp.ClientSession.__init__,
+            grpc.aio.server,
+            grpc.aio.insecure_channel,
+            grpc.aio.secure_channel,
+            asyncpg.Connection.fetch,
+            asyncpg.prepared_stmt.PreparedStatement.fetch,
+        ]
+
+    before = patchable()
+    assert tracing.install(TracingSettings(enabled=False, service_name="gateway")) is None
+    assert patchable() == before
+    assert not isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def test_urls_in_spans_lose_their_query_strings() -> None:
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(QueryStringRedactor())
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    tracer = provider.get_tracer(__name__)
+    # As the aiohttp instrumentations record them, under the old and the stable conventions.
+    with tracer.start_as_current_span(
+        "GET /ws",
+        attributes={
+            "http.url": "http://gateway:8080/ws?token=pk_live_secret",
+            "http.target": "/ws?token=pk_live_secret",
+            "url.full": "https://lookaside.example/media?hash=signed",
+            "url.query": "token=pk_live_secret",
+            "http.route": "/ws",
+        },
+    ):
+        pass
+    [span] = exported.get_finished_spans()
+    assert dict(span.attributes or {}) == {
+        "http.url": "http://gateway:8080/ws",
+        "http.target": "/ws",
+        "url.full": "https://lookaside.example/media",
+        "url.query": "REDACTED",
+        "http.route": "/ws",
+    }
