@@ -547,12 +547,30 @@ async def main(args: argparse.Namespace) -> int:
         for a in accounts
     ]
     sockets = unix_socket_folder(args.unix_sockets)
+    # With --tracing the services export every span over OTLP to a receiver that discards them.
+    sink_port = free_port()
+    sink = (
+        ServiceProcess(
+            "otlp-sink",
+            "tools.otlp_sink",
+            sink_port,
+            {"OTLP_SINK_PORT": str(sink_port)},
+            LOG_DIR / "otlp-sink.log",
+        )
+        if args.tracing
+        else None
+    )
+    tracing_env = (
+        {"TRACING_ENABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.port}"}
+        if sink
+        else {}
+    )
     stack = Stack(
         database_url=url,
         log_dir=LOG_DIR,
         # The gateway's per-key request limit stays on (its cost is part of the path) but
         # high enough never to refuse the benchmark's traffic.
-        extra_env={"RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000"},
+        extra_env={"RATE_LIMIT_PER_SECOND": "1000000", "RATE_LIMIT_BURST": "1000000", **tracing_env},
         sim_env={"SIM_LATENCY": "0", "SIM_WEBHOOK_URL": ""},
         replicas=args.replicas,
         unix_socket_dir=sockets,
@@ -560,9 +578,14 @@ async def main(args: argparse.Namespace) -> int:
     transport = "Unix sockets" if args.unix_sockets else "TCP"
     print(
         f"starting the stack (logs in {LOG_DIR}, replicas {args.replicas or 'one each'}, "
-        f"gRPC over {transport})..."
+        f"gRPC over {transport}, tracing {'on' if sink else 'off'})..."
     )
+    if sink:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(sink.start)
     await asyncio.to_thread(stack.start, phone_numbers)
+    if sink:
+        stack.services.insert(0, sink)  # stopped with the stack, after the services
     naive: ServiceProcess | None = None
     results: list[dict[str, Any]] = [
         {"scenario": s.key, "sim_latency_ms": s.latency_ms, "concurrency": s.concurrency, "runs": []}
@@ -698,6 +721,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"repeat a run during which other programs used > {NOISE_CORES} cores (default 2 times)",
     )
     add_stack_arguments(parser)
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="services trace every send (TRACING_ENABLED), exporting over OTLP to a receiver that "
+        "discards the spans (tools/otlp_sink.py)",
+    )
     parser.add_argument(
         "--no-sim-match",
         action="store_true",

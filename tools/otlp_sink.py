@@ -6,6 +6,7 @@ spend, not what a real collector does with the spans. In-process, `OtlpSink(keep
 and keeps them, for the tests that follow one send across the services.
 """
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 _ACCEPTED = ExportTraceServiceResponse().SerializeToString()
+
+log = logging.getLogger("tools.otlp_sink")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class OtlpSink:
         self.keep = keep
         self.spans: list[ReceivedSpan] = []
         self.requests = 0
+        self.received_bytes = 0
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -52,6 +56,7 @@ class OtlpSink:
     async def receive(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.requests += 1
+        self.received_bytes += len(body)
         if self.keep:
             export = ExportTraceServiceRequest.FromString(body)
             for resource_spans in export.resource_spans:
@@ -73,8 +78,17 @@ class OtlpSink:
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.INFO)
     port = int(os.environ.get("OTLP_SINK_PORT", "4318"))
-    web.run_app(OtlpSink(keep=False).app(), host="127.0.0.1", port=port, print=None, access_log=None)
+    sink = OtlpSink(keep=False)
+    app = sink.app()
+
+    async def report(_: web.Application) -> None:
+        # What the benchmark's services exported: evidence that tracing was on.
+        log.info("received %d export requests, %d bytes", sink.requests, sink.received_bytes)
+
+    app.on_cleanup.append(report)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 if __name__ == "__main__":
