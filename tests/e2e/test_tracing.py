@@ -89,6 +89,8 @@ async def test_one_sync_send_is_one_trace_across_the_services(
     received, endpoint = sink
     env = {"TRACING_ENABLED": "true", **exporting_to(endpoint)}
     async with start_running(postgres_server, "tracing", env) as running:
+        async with running.http.get(f"{running.gateway}/healthz") as response:
+            assert response.status == 200
         await send_sync(running)
         # Browsers give the API key as ?token= (no headers on a WebSocket): it must not be traced.
         async with running.http.ws_connect(f"{running.gateway}/ws?token={running.acme.api_key}") as socket:
@@ -114,11 +116,14 @@ async def test_one_sync_send_is_one_trace_across_the_services(
     }
     assert any(s.attributes.get("rpc.service") == "pigeon.sender.v1.Sender" for s in sender_calls)
     [whatsapp] = [s for s in spans if s.service == "sender" and "http.url" in s.attributes]
-    assert whatsapp.attributes["http.url"].startswith(running.simulator)
+    assert whatsapp.attributes["http.url"] == running.simulator  # the origin alone
     assert by_id[whatsapp.parent_span_id].service == "sender"
     statements = [s for s in spans if "db.statement" in s.attributes]
     assert statements and all(s.service == "conversations" for s in statements)
     assert {s.attributes.get("db.system") for s in statements} == {"postgresql"}
+
+    # Probes are not traced, nor gRPC health checks (the gateway watches the sender's).
+    assert not [s for s in received.spans if "healthz" in s.name or "grpc.health" in s.name]
 
     # No secret and no bound value in any span: the API key, the account's access token (the
     # sender's Authorization header), the message's text (a parameter of the INSERT).

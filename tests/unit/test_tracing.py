@@ -1,5 +1,5 @@
-"""Tracing's settings, that off installs nothing, and that URLs in spans lose their query strings
-(tests/e2e/test_tracing.py follows a send across the services with tracing on)."""
+"""Tracing's settings, that off installs nothing, and what URLs spans keep (tests/e2e/test_tracing.py
+follows a send across the services with tracing on)."""
 
 import aiohttp
 import asyncpg
@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from services.shared import tracing
 from services.shared.settings import SettingsError
-from services.shared.tracing import QueryStringRedactor, TracingSettings
+from services.shared.tracing import TracingSettings, UrlRedactor
 
 
 def test_settings_default_to_off_under_the_services_own_name(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,29 +48,41 @@ def test_off_patches_nothing_and_sets_no_provider() -> None:
     assert not isinstance(trace.get_tracer_provider(), TracerProvider)
 
 
-def test_urls_in_spans_lose_their_query_strings() -> None:
+def redacted(kind: trace.SpanKind, attributes: dict[str, str]) -> dict[str, object]:
+    """The attributes of a span of `kind` as exported, started with `attributes` as the aiohttp
+    instrumentations start theirs (under the old and the stable conventions)."""
     exported = InMemorySpanExporter()
     provider = TracerProvider()
-    provider.add_span_processor(QueryStringRedactor())
+    provider.add_span_processor(UrlRedactor())
     provider.add_span_processor(SimpleSpanProcessor(exported))
-    tracer = provider.get_tracer(__name__)
-    # As the aiohttp instrumentations record them, under the old and the stable conventions.
-    with tracer.start_as_current_span(
-        "GET /ws",
-        attributes={
+    with provider.get_tracer(__name__).start_as_current_span("request", kind=kind, attributes=attributes):
+        pass
+    [span] = exported.get_finished_spans()
+    return dict(span.attributes or {})
+
+
+def test_requests_served_lose_their_query_strings() -> None:
+    assert redacted(
+        trace.SpanKind.SERVER,
+        {
             "http.url": "http://gateway:8080/ws?token=pk_live_secret",
             "http.target": "/ws?token=pk_live_secret",
-            "url.full": "https://lookaside.example/media?hash=signed",
             "url.query": "token=pk_live_secret",
             "http.route": "/ws",
         },
-    ):
-        pass
-    [span] = exported.get_finished_spans()
-    assert dict(span.attributes or {}) == {
+    ) == {
         "http.url": "http://gateway:8080/ws",
         "http.target": "/ws",
-        "url.full": "https://lookaside.example/media",
         "url.query": "REDACTED",
         "http.route": "/ws",
+    }
+
+
+def test_requests_made_keep_only_their_origin() -> None:
+    assert redacted(
+        trace.SpanKind.CLIENT,
+        {"http.url": "https://hooks.example.com:8443/services/T0/B0/secretpart", "http.method": "POST"},
+    ) == {"http.url": "https://hooks.example.com:8443", "http.method": "POST"}
+    assert redacted(trace.SpanKind.CLIENT, {"url.full": "https://lookaside.example/media?hash=signed"}) == {
+        "url.full": "https://lookaside.example"
     }
