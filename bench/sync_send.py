@@ -547,7 +547,8 @@ async def main(args: argparse.Namespace) -> int:
         for a in accounts
     ]
     sockets = unix_socket_folder(args.unix_sockets)
-    # With --tracing the services export every span over OTLP to a receiver that discards them.
+    # With --tracing the services trace (that share of the sends) and export the spans over OTLP
+    # to a receiver that discards them.
     sink_port = free_port()
     sink = (
         ServiceProcess(
@@ -557,11 +558,16 @@ async def main(args: argparse.Namespace) -> int:
             {"OTLP_SINK_PORT": str(sink_port)},
             LOG_DIR / "otlp-sink.log",
         )
-        if args.tracing
+        if args.tracing is not None
         else None
     )
     tracing_env = (
-        {"TRACING_ENABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.port}"}
+        {
+            "TRACING_ENABLED": "true",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": str(args.tracing),
+        }
         if sink
         else {}
     )
@@ -578,7 +584,7 @@ async def main(args: argparse.Namespace) -> int:
     transport = "Unix sockets" if args.unix_sockets else "TCP"
     print(
         f"starting the stack (logs in {LOG_DIR}, replicas {args.replicas or 'one each'}, "
-        f"gRPC over {transport}, tracing {'on' if sink else 'off'})..."
+        f"gRPC over {transport}, tracing {f'on, sampling {args.tracing}' if sink else 'off'})..."
     )
     if sink:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -723,9 +729,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_stack_arguments(parser)
     parser.add_argument(
         "--tracing",
-        action="store_true",
-        help="services trace every send (TRACING_ENABLED), exporting over OTLP to a receiver that "
-        "discards the spans (tools/otlp_sink.py)",
+        nargs="?",
+        type=float,
+        const=1.0,
+        metavar="RATIO",
+        help="services trace this share of the sends (default 1: all; TRACING_ENABLED), exporting over "
+        "OTLP to a receiver that discards the spans (tools/otlp_sink.py)",
     )
     parser.add_argument(
         "--no-sim-match",
