@@ -1,19 +1,19 @@
 """Tracing's settings, that off installs nothing, and what URLs spans keep (tests/e2e/test_tracing.py
 follows a send across the services with tracing on)."""
 
-import aiohttp
-import asyncpg
-import grpc
+import os
+import subprocess
+import sys
+
 import pytest
-from aiohttp import web
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from services.shared import tracing
 from services.shared.settings import SettingsError
-from services.shared.tracing import TracingSettings, UrlRedactor
+from services.shared.tracing import TracingSettings
+from services.shared.tracing_sdk import UrlRedactor
 
 
 def test_settings_default_to_off_under_the_services_own_name(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,22 +30,26 @@ def test_settings_default_to_off_under_the_services_own_name(monkeypatch: pytest
         TracingSettings.from_env("sender")
 
 
-def test_off_patches_nothing_and_sets_no_provider() -> None:
-    def patchable() -> list[object]:
-        return [
-            web.Application,
-            aiohttp.ClientSession.__init__,
-            grpc.aio.server,
-            grpc.aio.insecure_channel,
-            grpc.aio.secure_channel,
-            asyncpg.Connection.fetch,
-            asyncpg.prepared_stmt.PreparedStatement.fetch,
-        ]
-
-    before = patchable()
-    assert tracing.install(TracingSettings(enabled=False, service_name="gateway")) is None
-    assert patchable() == before
-    assert not isinstance(trace.get_tracer_provider(), TracerProvider)
+def test_off_loads_no_opentelemetry_at_all() -> None:
+    """In a process of its own, as a service starts: nothing of OpenTelemetry is imported, so
+    nothing can be patched."""
+    program = (
+        "import sys; from services.shared import tracing; "
+        "tracing.install(tracing.TracingSettings.from_env('gateway')); "
+        "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "TRACING_ENABLED"}
+    environment["PYTHONPATH"] = os.pathsep.join(sys.path)
+    off = subprocess.run([sys.executable, "-c", program], env=environment, capture_output=True, check=True)
+    assert off.stdout.decode().strip() == "[]"
+    # The same program with tracing on does load it (the check above can fail).
+    on = subprocess.run(
+        [sys.executable, "-c", program],
+        env={**environment, "TRACING_ENABLED": "true"},
+        capture_output=True,
+        check=True,
+    )
+    assert "opentelemetry.sdk.trace" in on.stdout.decode()
 
 
 def redacted(kind: trace.SpanKind, attributes: dict[str, str]) -> dict[str, object]:
