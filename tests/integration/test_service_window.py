@@ -233,11 +233,71 @@ async def test_an_index_serves_each_filter(
         rows = await connection.fetch(f"EXPLAIN {query.sql}", *query.arguments(arguments))
     plan = "\n".join(row[0] for row in rows)
     # A plain or a bitmap index scan, as the planner's statistics choose: the index serves it.
-    # A lower bound may also walk by activity, if the bound on activity it implies stops the walk.
-    activity_bound = "Index Cond: ((account_id = $1) AND (last_activity_at >= "
-    bounded_walk = (
-        chosen.bounded_below and f"Index Scan using {ACTIVITY_INDEX}" in plan and activity_bound in plan
-    )
-    assert f"Index Scan using {index}" in plan or f"Bitmap Index Scan on {index}" in plan or bounded_walk, (
+    assert f"Index Scan using {index}" in plan or f"Bitmap Index Scan on {index}" in plan, plan
+
+
+@pytest.mark.parametrize("generic", [False, True], ids=["plan-for-the-values", "plan-for-any-values"])
+@pytest.mark.parametrize(
+    "window",
+    [lambda: WindowFilter(can_send_free_form=True), lambda: WindowFilter(expires_after=hence(-48))],
+    ids=["open", "closing-after-two-days-ago"],
+)
+async def test_a_lower_bound_walks_by_activity_first_no_further_than_it_implies(
+    connection: asyncpg.Connection,
+    many_conversations: UUID,
+    generic: bool,
+    window: Callable[[], WindowFilter],
+) -> None:
+    """list_recent_conversations_by_window walks the activity index from the page's last and
+    stops at the activity the window's bound implies (or after `scan` rows): an index
+    condition, for its values and for any values, never a sort of the account."""
+    chosen = window()
+    query = SQL.list_recent_conversations_by_window
+    arguments = {
+        "account_id": many_conversations,
+        "limit": 21,
+        "scan": 210,
+        "can_send_free_form": chosen.can_send_free_form,
+        "window_expires_after": chosen.expires_after,
+        "window_expires_before": None,
+        "after_time": None,
+        "after_id": None,
+        **NO_INBOX_ARGUMENTS,
+    }
+    if generic:
+        await connection.execute(GENERIC_PLAN_OF)
+        rows = await connection.fetch("SELECT * FROM pg_temp.generic_plan_of($1)", query.sql)
+    else:
+        rows = await connection.fetch(f"EXPLAIN {query.sql}", *query.arguments(arguments))
+    plan = "\n".join(row[0] for row in rows)
+    walk = plan[plan.index(f"Index Scan using {ACTIVITY_INDEX}") :]
+    index_condition = walk.splitlines()[1]
+    assert "Index Cond: ((account_id = " in index_condition and "(last_activity_at >= " in index_condition, (
         plan
     )
+    assert "ROW(last_activity_at, id) < ROW(" in index_condition, plan
+
+
+@pytest.mark.parametrize("page_size", [1, 3, 8])
+@pytest.mark.parametrize(
+    "window",
+    [
+        lambda: WindowFilter(can_send_free_form=True),
+        lambda: WindowFilter(expires_after=hence(-48), expires_before=hence(-24)),
+    ],
+    ids=["open", "closed-yesterday"],
+)
+async def test_walks_and_the_window_index_make_the_same_pages(
+    reads: ReadStore, many_conversations: UUID, page_size: int, window: Callable[[], WindowFilter]
+) -> None:
+    """Pages filled by a walk by activity, by the window index when the walk falls short, or
+    by both in turn add up to what the domain keeps of the whole account, in order, once.
+    (The account's windows are minutes away from each bound.)"""
+    chosen = window()
+    every = await all_pages(reads, many_conversations, NO_FILTER, 1000)
+    expected = [c.id for c in every if chosen.keeps(c.window_expires_at, datetime.now(UTC))]
+
+    listed = await all_pages(reads, many_conversations, chosen, page_size)
+
+    assert [c.id for c in listed] == expected
+    assert len(expected) > 2 * page_size

@@ -45,7 +45,7 @@ coalesce(pigeon_window_expires_at(c.last_inbound_at), '-infinity'::timestamptz)
 -- name: window_activity_bound
 -- What window_lower_bound implies of a conversation `c`'s activity: its customer wrote no
 -- earlier than the window's length before the bound (pigeon_window_opened_at, migration 0021),
--- and that message was activity too; for conversations_account_activity_idx to stop at.
+-- and that message was activity too; for a walk of conversations_account_activity_idx to stop at.
 c.last_activity_at >= pigeon_window_opened_at(
     greatest(:window_expires_after::timestamptz,
              CASE WHEN :can_send_free_form::bool THEN now() END, '-infinity'::timestamptz))

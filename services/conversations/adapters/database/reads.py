@@ -50,10 +50,10 @@ class ReadStore:
                 SQL.search_conversation_messages, conversation_id=search.conversation_id, **parameters
             )
         else:
-            # A word in one message of _WALKED_PER_MATCH or more fills the page from a short
-            # walk; a rarer one is found by the words index (reads.sql says why).
+            # A word in one message of _WALKED_PER_ROW or more fills the page from a short walk;
+            # a rarer one is found by the words index (reads.sql says why).
             found = await self.pool.run(
-                SQL.search_recent_messages, scan=limit * _WALKED_PER_MATCH, **parameters
+                SQL.search_recent_messages, scan=limit * _WALKED_PER_ROW, **parameters
             )
             if len(found) < limit:
                 found = await self.pool.run(SQL.search_messages, **parameters)
@@ -99,14 +99,24 @@ class ReadStore:
         elif inbox.label is not None:
             found = await self.pool.run(SQL.list_conversations_by_label, **lower_bound, **parameters)
         elif window.bounded_below:
-            found = await self.pool.run(SQL.list_conversations_by_window, **lower_bound, **parameters)
+            # Many open windows fill the page from a short walk by activity; few are found by
+            # their range of the window index (reads.sql says why).
+            found = await self.pool.run(
+                SQL.list_recent_conversations_by_window,
+                scan=limit * _WALKED_PER_ROW,
+                **lower_bound,
+                **parameters,
+            )
+            if len(found) < limit:
+                found = await self.pool.run(SQL.list_conversations_by_window, **lower_bound, **parameters)
         else:
             found = await self.pool.run(_ORDERED_WALK[inbox.ordered_lead], **parameters)
         return [rows.conversation(row) for row in found]
 
 
-# A search first walks this many of the account's newest messages for each one it returns.
-_WALKED_PER_MATCH = 10
+# A list that first walks an index in its own order reads at most this many rows for each one
+# it returns, then asks the index that finds every match.
+_WALKED_PER_ROW = 10
 _LOWEST_UUID = UUID(int=0)
 
 

@@ -57,16 +57,36 @@ WHERE c.account_id = :account_id AND c.unread_count > 0 AND {conversation_filter
 ORDER BY c.last_activity_at DESC, c.id DESC
 LIMIT :limit;
 
+-- name: list_recent_conversations_by_window
+-- list_conversations for a window filter with a lower bound (`window_expires_after`, or
+-- `can_send_free_form` true: now) that keeps many: the account's `scan` most recently active
+-- conversations after the page's last, by the activity index in the list's order, no further back
+-- than one kept can have been active (window_activity_bound), those kept kept. Fewer than `limit`
+-- found leaves more possible: list_conversations_by_window is asked then.
+SELECT {conversation_columns}
+FROM (SELECT * FROM conversations c
+      WHERE c.account_id = :account_id AND {window_activity_bound}
+        AND (c.last_activity_at, c.id) < (coalesce(:after_time::timestamptz, 'infinity'::timestamptz),
+                                          coalesce(:after_id::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid))
+      ORDER BY c.last_activity_at DESC, c.id DESC
+      LIMIT :scan) AS c
+JOIN contacts k ON k.id = c.contact_id
+WHERE {window_lower_bound} AND {conversation_filters} AND {inbox_filters}
+ORDER BY c.last_activity_at DESC, c.id DESC
+LIMIT :limit;
+
 -- name: list_conversations_by_window
 -- list_conversations for a window filter with a lower bound (`window_expires_after`, or
--- `can_send_free_form` true: now): the activity index walked in the list's order, from the
--- page's last to no further back than a conversation so kept can have been active
--- (window_activity_bound): the page fills from the first rows when many are kept, and the walk
--- ends early when few are.
+-- `can_send_free_form` true: now): those whose window closes in [lower, upper), found by their
+-- range of conversations_account_window_idx before they are sorted. The fence keeps any plan
+-- from walking the whole account by activity instead, as a plan for unknown values would when
+-- it takes a page to be a small part of many rows.
+WITH kept AS MATERIALIZED (
+    SELECT * FROM conversations c
+    WHERE c.account_id = :account_id AND {window_lower_bound} AND {conversation_filters} AND {inbox_filters}
+)
 SELECT {conversation_columns}
-FROM conversations c JOIN contacts k ON k.id = c.contact_id
-WHERE c.account_id = :account_id AND {window_activity_bound} AND {window_lower_bound}
-  AND {conversation_filters} AND {inbox_filters}
+FROM kept c JOIN contacts k ON k.id = c.contact_id
 ORDER BY c.last_activity_at DESC, c.id DESC
 LIMIT :limit;
 
@@ -119,19 +139,20 @@ LIMIT :limit;
 
 -- name: search_messages
 -- The account's messages in range whose words match `q`, newest first: every match
--- messages_words_idx finds (the account's only), then sorted. The range is a filter of those
--- (written so that no index serves it), and the fence keeps the sort out of the scan: a plan for
--- unknown values would otherwise walk messages_account_created_idx instead, through the whole
--- account for a rare word.
+-- messages_words_idx finds (the account's only: `q` carries its lexeme), then sorted. Behind the
+-- fence nothing but the words index can serve the statement, so no plan for unknown values
+-- walks the account's messages instead (all of them, for a rare word): the range is a plain
+-- filter there, and the account is checked again outside.
 WITH found AS MATERIALIZED (
     SELECT * FROM messages m
-    WHERE m.account_id = :account_id AND {search_words}
+    WHERE {search_words}
       AND (:before_time::timestamptz IS NULL
            OR (m.created_at, m.id) < (:before_time::timestamptz, :before_id::uuid))
       AND (:since::timestamptz IS NULL OR m.created_at >= :since::timestamptz)
 )
 SELECT {message_columns}
 FROM found m
+WHERE m.account_id = :account_id
 ORDER BY m.created_at DESC, m.id DESC
 LIMIT :limit;
 

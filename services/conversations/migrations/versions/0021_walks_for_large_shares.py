@@ -7,7 +7,7 @@
 - `pigeon_window_opened_at(expires_after)`: the customer's last message a window closing at or
   after `expires_after` needs, so at most `expires_after` minus the window (0013). That
   message was also activity (webhooks.sql's touch_conversations moves both), which bounds a walk
-  of the activity index for a window filter (reads.sql's list_conversations_by_window).
+  of the activity index for a window filter (reads.sql's list_recent_conversations_by_window).
 
 Revision ID: 0021
 Revises: 0020
