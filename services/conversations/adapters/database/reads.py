@@ -52,9 +52,14 @@ class ReadStore:
         else:
             # A word in one message of _WALKED_PER_ROW or more fills the page from a short walk;
             # a rarer one is found by the words index (reads.sql says why).
-            found = await self.pool.run(
-                SQL.search_recent_messages, scan=limit * _WALKED_PER_ROW, **parameters
-            )
+            scan = limit * _WALKED_PER_ROW
+            found = await self.pool.run(SQL.search_recent_messages, scan=scan, **parameters)
+            if 0 < len(found) < limit:
+                # The share of matches the walk saw says how far one would fill the page: walk
+                # that far (twice, for luck) when it is near, rather than find and sort them all.
+                needed = 2 * limit * scan // len(found)
+                if needed <= _LONGER_WALK * scan:
+                    found = await self.pool.run(SQL.search_recent_messages, scan=needed, **parameters)
             if len(found) < limit:
                 found = await self.pool.run(SQL.search_messages, **parameters)
         return [rows.message(row) for row in found]
@@ -117,6 +122,8 @@ class ReadStore:
 # A list that first walks an index in its own order reads at most this many rows for each one
 # it returns, then asks the index that finds every match.
 _WALKED_PER_ROW = 10
+# A search's second walk is at most this many times its first.
+_LONGER_WALK = 5
 _LOWEST_UUID = UUID(int=0)
 
 
