@@ -3,7 +3,10 @@
 - `messages_account_created_idx`: an account's messages newest first. A search for a word many
   messages hold (one in ten or more) fills a page from the newest few of them, where the words
   index (0020) would find every match, have each rechecked and sort them all
-  (reads.sql's search_recent_messages; docs/benchmarks.md, "Inbox lists and search").
+  (reads.sql's search_recent_messages; docs/benchmarks.md, "Inbox lists and search"). Partial
+  only in name (created_at is never null): a statement must range over created_at to use it, so
+  that a plan for any values of a lookup by account and id (the outbox's outcomes, say) keeps
+  the primary key rather than scanning the account's part of this index.
 - `pigeon_window_opened_at(expires_after)`: the customer's last message a window closing at or
   after `expires_after` needs, so at most `expires_after` minus the window (0013). That
   message was also activity (webhooks.sql's touch_conversations moves both), which bounds a walk
@@ -32,7 +35,10 @@ $$
 
 
 def upgrade() -> None:
-    op.execute("CREATE INDEX messages_account_created_idx ON messages (account_id, created_at DESC, id DESC)")
+    op.execute(
+        "CREATE INDEX messages_account_created_idx ON messages (account_id, created_at DESC, id DESC)"
+        " WHERE created_at IS NOT NULL"
+    )
     op.execute(WINDOW_OPENED_AT)
 
 
