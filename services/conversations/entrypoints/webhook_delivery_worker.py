@@ -21,8 +21,9 @@ from services.conversations.domain.webhook_endpoints import ClaimedEndpoint
 from services.conversations.metrics import OUTBOUND_WEBHOOK_RUNS
 from services.conversations.settings import OutboundWebhookSettings
 from services.conversations.use_cases.events import EVENTS_CHANNEL
-from services.conversations.use_cases.ports import NotificationsPort, WebhookDeliveryQueuePort
+from services.conversations.use_cases.ports import NotificationsPort
 from services.conversations.use_cases.webhook_deliveries import EndpointDeliveries
+from services.conversations.use_cases.webhook_ports import WebhookDeliveryQueuePort
 from services.shared.runtime import finish_or_cancel
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ from services.conversations.domain.webhook_endpoints import (
 )
 from services.conversations.metrics import OUTBOUND_WEBHOOK_ATTEMPTS, OUTBOUND_WEBHOOK_DISABLED
 from services.conversations.settings import OutboundWebhookSettings
-from services.conversations.use_cases.ports import WebhookDeliveryQueuePort, WebhookHttpPort
+from services.conversations.use_cases.webhook_ports import WebhookDeliveryQueuePort, WebhookHttpPort
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from services.conversations.domain.webhook_endpoints import (
     signed_headers,
 )
 from services.conversations.settings import OutboundWebhookSettings
-from services.conversations.use_cases.ports import WebhookEndpointsPort, WebhookHttpPort
+from services.conversations.use_cases.webhook_ports import WebhookEndpointsPort, WebhookHttpPort
 from services.shared.vocabulary import PING_EVENT_TYPE
 
 MAX_ATTEMPTS_PAGE = 100
