@@ -33,6 +33,7 @@ from services.conversations.use_cases import UseCases
 from services.conversations.use_cases.send_now import SendNow
 from services.conversations.wiring import use_cases
 from services.shared.api_keys import hash_api_key
+from services.shared.group_commit import GroupCommit
 from services.shared.grpc_server import build_server
 from tools.seed import SeededAccount, create_account
 
@@ -242,12 +243,26 @@ async def test_concurrent_misses_load_a_conversation_once(
     assert len(set(ids)) == stored == 20
 
 
+async def rows_waiting(batches: GroupCommit[Any, Any], count: int) -> None:
+    """Until `count` rows wait for the statement in flight. A fixed sleep was not enough on a
+    loaded machine: a row for a new contact, say, first writes the contact."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while len(batches._waiting) < count:
+        assert asyncio.get_running_loop().time() < deadline, "the rows did not arrive"
+        await asyncio.sleep(0.01)
+
+
 async def held_batch(
-    service: Service, account: SeededAccount, database: str, conversation: str, calls: list[Any]
+    service: Service,
+    account: SeededAccount,
+    database: str,
+    conversation: str,
+    calls: list[Any],
+    batched: int,
 ) -> tuple[list[Any], list[int]]:
     """Runs `calls` (coroutines) while a lock on `conversation` holds an insert in flight,
-    so that they wait for it and then share a statement. Their results, and the size of
-    each insert statement that ran."""
+    so that the `batched` of them that reach the insert wait for it and then share a
+    statement. Their results, and the size of each insert statement that ran."""
     await create(service, account, conversation_id=conversation)  # warms the caches
     with StatementCounter(service.database) as counter:
         locker = await asyncpg.connect(database)
@@ -259,7 +274,8 @@ async def held_batch(
                 in_flight = asyncio.ensure_future(create(service, account, conversation_id=conversation))
                 await asyncio.sleep(0.1)
                 answers = [asyncio.ensure_future(call) for call in calls]
-                await asyncio.sleep(0.1)
+                await rows_waiting(service.database.messages._inserts, batched)
+                await asyncio.sleep(0.1)  # time for a row too many to arrive
                 assert not in_flight.done()
         finally:
             await locker.close()
@@ -312,7 +328,7 @@ async def test_each_row_of_a_batch_gets_its_own_answer(
             content=content_pb2.Content(type="text", body_json=b'{"body": "nul \\u0000 here"}'),
         ),
     ]
-    results, batch_sizes = await held_batch(service, account, database, mine, calls)
+    results, batch_sizes = await held_batch(service, account, database, mine, calls, batched=5)
     assert batch_sizes == [1, 5]  # the held insert, then the five rows together
 
     first, keyed, replay, queued, closed, foreign, nul = results
@@ -349,7 +365,7 @@ async def test_a_row_that_fails_its_batch_fails_alone(
         ),
         create(service, account, conversation_id=mine, content=text_content("after")),
     ]
-    results, batch_sizes = await held_batch(service, account, database, mine, calls)
+    results, batch_sizes = await held_batch(service, account, database, mine, calls, batched=3)
     assert batch_sizes == [1, 3, 1, 1, 1]
     before, broken, after = results
     assert isinstance(broken, grpc.aio.AioRpcError) and broken.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -625,7 +641,7 @@ async def test_outcomes_sharing_a_statement_each_get_their_own_answer(
                 in_flight = asyncio.ensure_future(outcome(held, account.account_id, wa_message_id="wamid.H1"))
                 await asyncio.sleep(0.1)
                 answers = [asyncio.ensure_future(call()) for call in calls]
-                await asyncio.sleep(0.1)
+                await rows_waiting(service.database.messages._outcomes, len(calls))
                 assert not in_flight.done()
         finally:
             await locker.close()
