@@ -14,10 +14,10 @@ OPENAPI = web.AppKey("openapi", bytes)
 WEBHOOK_GUARD = web.AppKey("webhook_guard", WebhookGuard)
 
 # Request keys, set by the middlewares.
-ACCOUNT_ID = "pigeon.account_id"
+ACCOUNT_ID = web.RequestKey("account_id", str)
 # The API key's hash (the raw key is not kept), for a WebSocket that checks its key again while open.
-API_KEY_HASH = "pigeon.api_key_hash"
-REQUEST_ID = "pigeon.request_id"
+API_KEY_HASH = web.RequestKey("api_key_hash", bytes)
+REQUEST_ID = web.RequestKey("request_id", str)
 
 
 def grpc_metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
