@@ -27,7 +27,7 @@ depends_on = None
 # The inverse of pigeon_window_expires_at (0013), in the same UTC arithmetic; plain SQL, so
 # that PostgreSQL inlines it and an index condition can hold it.
 WINDOW_OPENED_AT = """
-CREATE FUNCTION pigeon_window_opened_at(expires_after timestamptz) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION pigeon_window_opened_at(expires_after timestamptz) RETURNS timestamptz
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT ((expires_after AT TIME ZONE 'UTC') - interval '24 hours') AT TIME ZONE 'UTC'
 $$
@@ -35,11 +35,17 @@ $$
 
 
 def upgrade() -> None:
-    op.execute(
-        "CREATE INDEX messages_account_created_idx ON messages (account_id, created_at DESC, id DESC)"
-        " WHERE created_at IS NOT NULL"
-    )
     op.execute(WINDOW_OPENED_AT)
+    # CONCURRENTLY, so that sends go on while a large messages table is indexed; it cannot run
+    # in a transaction, so what came before commits first. A build cut short leaves an invalid
+    # index and this revision unrecorded: the next run drops it and builds again (hence also
+    # the OR REPLACE above).
+    with op.get_context().autocommit_block():
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS messages_account_created_idx")
+        op.execute(
+            "CREATE INDEX CONCURRENTLY messages_account_created_idx"
+            " ON messages (account_id, created_at DESC, id DESC) WHERE created_at IS NOT NULL"
+        )
 
 
 def downgrade() -> None:
