@@ -75,8 +75,10 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The generated client is checked strictly: its users may be.
 typecheck: gen/.stamp
 	$(VENV)/bin/mypy services tools clients/python/pigeon_events
+	$(VENV)/bin/mypy --strict clients/python/pigeon_client
 
 bench: gen/.stamp
 	$(PY) -m bench.sync_send $(BENCH_ARGS)

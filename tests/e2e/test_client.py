@@ -9,7 +9,7 @@ import pytest
 from pigeon_client import AuthenticatedClient
 from pigeon_client.api.conversations import list_conversation_messages, list_conversations
 from pigeon_client.api.messages import get_message, send_message, send_message_async
-from pigeon_client.models import Error, Message, SendText, TextContent
+from pigeon_client.models import ApiError, Message, SendText, TextContent
 from pigeon_events import EventStream, EventStreamRefused, stream_events
 
 from tests.fixtures.stack import Running
@@ -63,11 +63,11 @@ async def test_send_list_and_stream_through_the_client(running: Running) -> None
         page = await list_conversation_messages.asyncio(
             client=client, conversation_id=UUID(account.conversation_ids[0])
         )
-        assert not isinstance(page, Error) and page is not None
+        assert not isinstance(page, ApiError) and page is not None
         listed = {message.id: message.status for message in page.messages}
         assert listed[sent.parsed.id] == "sent" and listed[queued.parsed.id] == "sent"
         conversations = await list_conversations.asyncio(client=client)
-        assert not isinstance(conversations, Error) and conversations is not None
+        assert not isinstance(conversations, ApiError) and conversations is not None
         assert [str(c.id) for c in conversations.conversations] == account.conversation_ids
         fetched = await get_message.asyncio(client=client, message_id=queued.parsed.id)
         assert isinstance(fetched, Message) and fetched.status == "sent"

@@ -4,6 +4,8 @@ from .account_change import AccountChange
 from .admin_account import AdminAccount
 from .admin_api_key import AdminApiKey
 from .admin_api_key_scopes_item import AdminApiKeyScopesItem
+from .api_error import ApiError
+from .api_error_body import ApiErrorBody
 from .audio_content import AudioContent
 from .button_reply import ButtonReply
 from .buttons_action import ButtonsAction
@@ -27,8 +29,6 @@ from .conversation_status import ConversationStatus
 from .document_content import DocumentContent
 from .document_header import DocumentHeader
 from .document_header_type import DocumentHeaderType
-from .error import Error
-from .error_error import ErrorError
 from .event import Event
 from .event_type import EventType
 from .get_health_response_200 import GetHealthResponse200
@@ -162,6 +162,8 @@ __all__ = (
     "AdminAccount",
     "AdminApiKey",
     "AdminApiKeyScopesItem",
+    "ApiError",
+    "ApiErrorBody",
     "AudioContent",
     "ButtonReply",
     "ButtonsAction",
@@ -185,8 +187,6 @@ __all__ = (
     "DocumentContent",
     "DocumentHeader",
     "DocumentHeaderType",
-    "Error",
-    "ErrorError",
     "Event",
     "EventType",
     "GetHealthResponse200",

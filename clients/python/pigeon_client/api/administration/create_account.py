@@ -6,7 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.admin_account import AdminAccount
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.new_account import NewAccount
 from ...types import Response
 
@@ -32,34 +32,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> AdminAccount | Error | None:
+) -> AdminAccount | ApiError | None:
     if response.status_code == 201:
         response_201 = AdminAccount.from_dict(response.json())
 
         return response_201
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
+        response_409 = ApiError.from_dict(response.json())
 
         return response_409
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -71,7 +71,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[AdminAccount | Error]:
+) -> Response[AdminAccount | ApiError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: NewAccount,
-) -> Response[AdminAccount | Error]:
+) -> Response[AdminAccount | ApiError]:
     """Create an account for a WhatsApp business number
 
     Args:
@@ -95,7 +95,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AdminAccount | Error]
+        Response[AdminAccount | ApiError]
     """
 
     kwargs = _get_kwargs(
@@ -113,7 +113,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: NewAccount,
-) -> AdminAccount | Error | None:
+) -> AdminAccount | ApiError | None:
     """Create an account for a WhatsApp business number
 
     Args:
@@ -124,7 +124,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AdminAccount | Error
+        AdminAccount | ApiError
     """
 
     return sync_detailed(
@@ -137,7 +137,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: NewAccount,
-) -> Response[AdminAccount | Error]:
+) -> Response[AdminAccount | ApiError]:
     """Create an account for a WhatsApp business number
 
     Args:
@@ -148,7 +148,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AdminAccount | Error]
+        Response[AdminAccount | ApiError]
     """
 
     kwargs = _get_kwargs(
@@ -164,7 +164,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: NewAccount,
-) -> AdminAccount | Error | None:
+) -> AdminAccount | ApiError | None:
     """Create an account for a WhatsApp business number
 
     Args:
@@ -175,7 +175,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AdminAccount | Error
+        AdminAccount | ApiError
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.admin_api_key import AdminApiKey
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.new_api_key import NewApiKey
 from ...types import UNSET, Response, Unset
 
@@ -38,34 +38,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> AdminApiKey | Error | None:
+) -> AdminApiKey | ApiError | None:
     if response.status_code == 201:
         response_201 = AdminApiKey.from_dict(response.json())
 
         return response_201
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ApiError.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -77,7 +77,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[AdminApiKey | Error]:
+) -> Response[AdminApiKey | ApiError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -91,7 +91,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: NewApiKey | Unset = UNSET,
-) -> Response[AdminApiKey | Error]:
+) -> Response[AdminApiKey | ApiError]:
     """A new API key (`api_key` in the answer, shown only here); no scopes: all of them
 
     Args:
@@ -103,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AdminApiKey | Error]
+        Response[AdminApiKey | ApiError]
     """
 
     kwargs = _get_kwargs(
@@ -123,7 +123,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: NewApiKey | Unset = UNSET,
-) -> AdminApiKey | Error | None:
+) -> AdminApiKey | ApiError | None:
     """A new API key (`api_key` in the answer, shown only here); no scopes: all of them
 
     Args:
@@ -135,7 +135,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AdminApiKey | Error
+        AdminApiKey | ApiError
     """
 
     return sync_detailed(
@@ -150,7 +150,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: NewApiKey | Unset = UNSET,
-) -> Response[AdminApiKey | Error]:
+) -> Response[AdminApiKey | ApiError]:
     """A new API key (`api_key` in the answer, shown only here); no scopes: all of them
 
     Args:
@@ -162,7 +162,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AdminApiKey | Error]
+        Response[AdminApiKey | ApiError]
     """
 
     kwargs = _get_kwargs(
@@ -180,7 +180,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: NewApiKey | Unset = UNSET,
-) -> AdminApiKey | Error | None:
+) -> AdminApiKey | ApiError | None:
     """A new API key (`api_key` in the answer, shown only here); no scopes: all of them
 
     Args:
@@ -192,7 +192,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AdminApiKey | Error
+        AdminApiKey | ApiError
     """
 
     return (

@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.list_accounts_response_200 import ListAccountsResponse200
 from ...types import Response
 
@@ -22,24 +22,24 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ListAccountsResponse200 | None:
+) -> ApiError | ListAccountsResponse200 | None:
     if response.status_code == 200:
         response_200 = ListAccountsResponse200.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -51,7 +51,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ListAccountsResponse200]:
+) -> Response[ApiError | ListAccountsResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -63,7 +63,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-) -> Response[Error | ListAccountsResponse200]:
+) -> Response[ApiError | ListAccountsResponse200]:
     """Every account, oldest first
 
     Raises:
@@ -71,7 +71,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListAccountsResponse200]
+        Response[ApiError | ListAccountsResponse200]
     """
 
     kwargs = _get_kwargs()
@@ -86,7 +86,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-) -> Error | ListAccountsResponse200 | None:
+) -> ApiError | ListAccountsResponse200 | None:
     """Every account, oldest first
 
     Raises:
@@ -94,7 +94,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListAccountsResponse200
+        ApiError | ListAccountsResponse200
     """
 
     return sync_detailed(
@@ -105,7 +105,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-) -> Response[Error | ListAccountsResponse200]:
+) -> Response[ApiError | ListAccountsResponse200]:
     """Every account, oldest first
 
     Raises:
@@ -113,7 +113,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListAccountsResponse200]
+        Response[ApiError | ListAccountsResponse200]
     """
 
     kwargs = _get_kwargs()
@@ -126,7 +126,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-) -> Error | ListAccountsResponse200 | None:
+) -> ApiError | ListAccountsResponse200 | None:
     """Every account, oldest first
 
     Raises:
@@ -134,7 +134,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListAccountsResponse200
+        ApiError | ListAccountsResponse200
     """
 
     return (

@@ -6,7 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.list_api_keys_response_200 import ListApiKeysResponse200
 from ...types import UNSET, Response, Unset
 
@@ -39,34 +39,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ListApiKeysResponse200 | None:
+) -> ApiError | ListApiKeysResponse200 | None:
     if response.status_code == 200:
         response_200 = ListApiKeysResponse200.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ApiError.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -78,7 +78,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ListApiKeysResponse200]:
+) -> Response[ApiError | ListApiKeysResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -92,7 +92,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     prefix: str | Unset = UNSET,
     account_id: UUID | Unset = UNSET,
-) -> Response[Error | ListApiKeysResponse200]:
+) -> Response[ApiError | ListApiKeysResponse200]:
     """API keys whose prefix starts with `prefix`, of one account or all, newest first
 
     Args:
@@ -104,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListApiKeysResponse200]
+        Response[ApiError | ListApiKeysResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     client: AuthenticatedClient,
     prefix: str | Unset = UNSET,
     account_id: UUID | Unset = UNSET,
-) -> Error | ListApiKeysResponse200 | None:
+) -> ApiError | ListApiKeysResponse200 | None:
     """API keys whose prefix starts with `prefix`, of one account or all, newest first
 
     Args:
@@ -136,7 +136,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListApiKeysResponse200
+        ApiError | ListApiKeysResponse200
     """
 
     return sync_detailed(
@@ -151,7 +151,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     prefix: str | Unset = UNSET,
     account_id: UUID | Unset = UNSET,
-) -> Response[Error | ListApiKeysResponse200]:
+) -> Response[ApiError | ListApiKeysResponse200]:
     """API keys whose prefix starts with `prefix`, of one account or all, newest first
 
     Args:
@@ -163,7 +163,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListApiKeysResponse200]
+        Response[ApiError | ListApiKeysResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -181,7 +181,7 @@ async def asyncio(
     client: AuthenticatedClient,
     prefix: str | Unset = UNSET,
     account_id: UUID | Unset = UNSET,
-) -> Error | ListApiKeysResponse200 | None:
+) -> ApiError | ListApiKeysResponse200 | None:
     """API keys whose prefix starts with `prefix`, of one account or all, newest first
 
     Args:
@@ -193,7 +193,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListApiKeysResponse200
+        ApiError | ListApiKeysResponse200
     """
 
     return (

@@ -8,7 +8,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.admin_api_key import AdminApiKey
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...types import Response
 
 
@@ -28,29 +28,29 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> AdminApiKey | Error | None:
+) -> AdminApiKey | ApiError | None:
     if response.status_code == 200:
         response_200 = AdminApiKey.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ApiError.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -62,7 +62,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[AdminApiKey | Error]:
+) -> Response[AdminApiKey | ApiError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -75,7 +75,7 @@ def sync_detailed(
     key_id: UUID,
     *,
     client: AuthenticatedClient,
-) -> Response[AdminApiKey | Error]:
+) -> Response[AdminApiKey | ApiError]:
     """Revoke a key: refused everywhere within AUTH_CACHE_TTL_SECONDS
 
     Args:
@@ -86,7 +86,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AdminApiKey | Error]
+        Response[AdminApiKey | ApiError]
     """
 
     kwargs = _get_kwargs(
@@ -104,7 +104,7 @@ def sync(
     key_id: UUID,
     *,
     client: AuthenticatedClient,
-) -> AdminApiKey | Error | None:
+) -> AdminApiKey | ApiError | None:
     """Revoke a key: refused everywhere within AUTH_CACHE_TTL_SECONDS
 
     Args:
@@ -115,7 +115,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AdminApiKey | Error
+        AdminApiKey | ApiError
     """
 
     return sync_detailed(
@@ -128,7 +128,7 @@ async def asyncio_detailed(
     key_id: UUID,
     *,
     client: AuthenticatedClient,
-) -> Response[AdminApiKey | Error]:
+) -> Response[AdminApiKey | ApiError]:
     """Revoke a key: refused everywhere within AUTH_CACHE_TTL_SECONDS
 
     Args:
@@ -139,7 +139,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AdminApiKey | Error]
+        Response[AdminApiKey | ApiError]
     """
 
     kwargs = _get_kwargs(
@@ -155,7 +155,7 @@ async def asyncio(
     key_id: UUID,
     *,
     client: AuthenticatedClient,
-) -> AdminApiKey | Error | None:
+) -> AdminApiKey | ApiError | None:
     """Revoke a key: refused everywhere within AUTH_CACHE_TTL_SECONDS
 
     Args:
@@ -166,7 +166,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AdminApiKey | Error
+        AdminApiKey | ApiError
     """
 
     return (

@@ -9,7 +9,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.account_change import AccountChange
 from ...models.admin_account import AdminAccount
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...types import Response
 
 
@@ -37,34 +37,34 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> AdminAccount | Error | None:
+) -> AdminAccount | ApiError | None:
     if response.status_code == 200:
         response_200 = AdminAccount.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ApiError.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -76,7 +76,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[AdminAccount | Error]:
+) -> Response[AdminAccount | ApiError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -90,7 +90,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: AccountChange,
-) -> Response[AdminAccount | Error]:
+) -> Response[AdminAccount | ApiError]:
     """Change an account: a new access token or app secret, its rate, WABA, name
 
     Args:
@@ -103,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AdminAccount | Error]
+        Response[AdminAccount | ApiError]
     """
 
     kwargs = _get_kwargs(
@@ -123,7 +123,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: AccountChange,
-) -> AdminAccount | Error | None:
+) -> AdminAccount | ApiError | None:
     """Change an account: a new access token or app secret, its rate, WABA, name
 
     Args:
@@ -136,7 +136,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AdminAccount | Error
+        AdminAccount | ApiError
     """
 
     return sync_detailed(
@@ -151,7 +151,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: AccountChange,
-) -> Response[AdminAccount | Error]:
+) -> Response[AdminAccount | ApiError]:
     """Change an account: a new access token or app secret, its rate, WABA, name
 
     Args:
@@ -164,7 +164,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AdminAccount | Error]
+        Response[AdminAccount | ApiError]
     """
 
     kwargs = _get_kwargs(
@@ -182,7 +182,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: AccountChange,
-) -> AdminAccount | Error | None:
+) -> AdminAccount | ApiError | None:
     """Change an account: a new access token or app secret, its rate, WABA, name
 
     Args:
@@ -195,7 +195,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AdminAccount | Error
+        AdminAccount | ApiError
     """
 
     return (

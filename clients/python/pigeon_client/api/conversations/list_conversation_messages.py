@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.list_conversation_messages_response_200 import ListConversationMessagesResponse200
 from ...types import UNSET, Response, Unset
 
@@ -40,44 +40,44 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ListConversationMessagesResponse200 | None:
+) -> ApiError | ListConversationMessagesResponse200 | None:
     if response.status_code == 200:
         response_200 = ListConversationMessagesResponse200.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ApiError.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -89,7 +89,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ListConversationMessagesResponse200]:
+) -> Response[ApiError | ListConversationMessagesResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -104,7 +104,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Response[Error | ListConversationMessagesResponse200]:
+) -> Response[ApiError | ListConversationMessagesResponse200]:
     """Messages of a conversation, newest first
 
     Args:
@@ -117,7 +117,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListConversationMessagesResponse200]
+        Response[ApiError | ListConversationMessagesResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -139,7 +139,7 @@ def sync(
     client: AuthenticatedClient | Client,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Error | ListConversationMessagesResponse200 | None:
+) -> ApiError | ListConversationMessagesResponse200 | None:
     """Messages of a conversation, newest first
 
     Args:
@@ -152,7 +152,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListConversationMessagesResponse200
+        ApiError | ListConversationMessagesResponse200
     """
 
     return sync_detailed(
@@ -169,7 +169,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Response[Error | ListConversationMessagesResponse200]:
+) -> Response[ApiError | ListConversationMessagesResponse200]:
     """Messages of a conversation, newest first
 
     Args:
@@ -182,7 +182,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListConversationMessagesResponse200]
+        Response[ApiError | ListConversationMessagesResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -202,7 +202,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Error | ListConversationMessagesResponse200 | None:
+) -> ApiError | ListConversationMessagesResponse200 | None:
     """Messages of a conversation, newest first
 
     Args:
@@ -215,7 +215,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListConversationMessagesResponse200
+        ApiError | ListConversationMessagesResponse200
     """
 
     return (

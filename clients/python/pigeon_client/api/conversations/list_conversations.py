@@ -6,7 +6,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.list_conversations_can_send_free_form import (
     ListConversationsCanSendFreeForm,
 )
@@ -81,39 +81,39 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ListConversationsResponse200 | None:
+) -> ApiError | ListConversationsResponse200 | None:
     if response.status_code == 200:
         response_200 = ListConversationsResponse200.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -125,7 +125,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ListConversationsResponse200]:
+) -> Response[ApiError | ListConversationsResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -148,7 +148,7 @@ def sync_detailed(
     q: str | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Response[Error | ListConversationsResponse200]:
+) -> Response[ApiError | ListConversationsResponse200]:
     """Conversations, most recent activity first
 
      Filters on the 24 h customer service window keep the conversations whose `window_expires_at` is in
@@ -175,7 +175,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListConversationsResponse200]
+        Response[ApiError | ListConversationsResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -213,7 +213,7 @@ def sync(
     q: str | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Error | ListConversationsResponse200 | None:
+) -> ApiError | ListConversationsResponse200 | None:
     """Conversations, most recent activity first
 
      Filters on the 24 h customer service window keep the conversations whose `window_expires_at` is in
@@ -240,7 +240,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListConversationsResponse200
+        ApiError | ListConversationsResponse200
     """
 
     return sync_detailed(
@@ -273,7 +273,7 @@ async def asyncio_detailed(
     q: str | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Response[Error | ListConversationsResponse200]:
+) -> Response[ApiError | ListConversationsResponse200]:
     """Conversations, most recent activity first
 
      Filters on the 24 h customer service window keep the conversations whose `window_expires_at` is in
@@ -300,7 +300,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListConversationsResponse200]
+        Response[ApiError | ListConversationsResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -336,7 +336,7 @@ async def asyncio(
     q: str | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Error | ListConversationsResponse200 | None:
+) -> ApiError | ListConversationsResponse200 | None:
     """Conversations, most recent activity first
 
      Filters on the 24 h customer service window keep the conversations whose `window_expires_at` is in
@@ -363,7 +363,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListConversationsResponse200
+        ApiError | ListConversationsResponse200
     """
 
     return (

@@ -7,8 +7,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.api_error import ApiError
 from ...models.conversation import Conversation
-from ...models.error import Error
 from ...models.read_receipt import ReadReceipt
 from ...types import UNSET, Response, Unset
 
@@ -38,44 +38,44 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Conversation | Error | None:
+) -> ApiError | Conversation | None:
     if response.status_code == 200:
         response_200 = Conversation.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ApiError.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -87,7 +87,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Conversation | Error]:
+) -> Response[ApiError | Conversation]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -101,7 +101,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ReadReceipt | Unset = UNSET,
-) -> Response[Conversation | Error]:
+) -> Response[ApiError | Conversation]:
     """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
 
      Then the customer's last message is marked read on WhatsApp (blue ticks), with the typing indicator
@@ -117,7 +117,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Conversation | Error]
+        Response[ApiError | Conversation]
     """
 
     kwargs = _get_kwargs(
@@ -137,7 +137,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: ReadReceipt | Unset = UNSET,
-) -> Conversation | Error | None:
+) -> ApiError | Conversation | None:
     """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
 
      Then the customer's last message is marked read on WhatsApp (blue ticks), with the typing indicator
@@ -153,7 +153,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Conversation | Error
+        ApiError | Conversation
     """
 
     return sync_detailed(
@@ -168,7 +168,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ReadReceipt | Unset = UNSET,
-) -> Response[Conversation | Error]:
+) -> Response[ApiError | Conversation]:
     """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
 
      Then the customer's last message is marked read on WhatsApp (blue ticks), with the typing indicator
@@ -184,7 +184,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Conversation | Error]
+        Response[ApiError | Conversation]
     """
 
     kwargs = _get_kwargs(
@@ -202,7 +202,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: ReadReceipt | Unset = UNSET,
-) -> Conversation | Error | None:
+) -> ApiError | Conversation | None:
     """Mark a conversation read: unread_count back to 0 (a conversation.updated event)
 
      Then the customer's last message is marked read on WhatsApp (blue ticks), with the typing indicator
@@ -218,7 +218,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Conversation | Error
+        ApiError | Conversation
     """
 
     return (

@@ -7,8 +7,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.api_error import ApiError
 from ...models.conversation import Conversation
-from ...models.error import Error
 from ...types import UNSET, Response, Unset
 
 
@@ -36,54 +36,54 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Conversation | Error | None:
+) -> ApiError | Conversation | None:
     if response.status_code == 200:
         response_200 = Conversation.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ApiError.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
+        response_409 = ApiError.from_dict(response.json())
 
         return response_409
 
     if response.status_code == 412:
-        response_412 = Error.from_dict(response.json())
+        response_412 = ApiError.from_dict(response.json())
 
         return response_412
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -95,7 +95,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Conversation | Error]:
+) -> Response[ApiError | Conversation]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -110,7 +110,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     if_match: str | Unset = UNSET,
-) -> Response[Conversation | Error]:
+) -> Response[ApiError | Conversation]:
     """Take a label off a conversation (not there: no change)
 
     Args:
@@ -123,7 +123,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Conversation | Error]
+        Response[ApiError | Conversation]
     """
 
     kwargs = _get_kwargs(
@@ -145,7 +145,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     if_match: str | Unset = UNSET,
-) -> Conversation | Error | None:
+) -> ApiError | Conversation | None:
     """Take a label off a conversation (not there: no change)
 
     Args:
@@ -158,7 +158,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Conversation | Error
+        ApiError | Conversation
     """
 
     return sync_detailed(
@@ -175,7 +175,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     if_match: str | Unset = UNSET,
-) -> Response[Conversation | Error]:
+) -> Response[ApiError | Conversation]:
     """Take a label off a conversation (not there: no change)
 
     Args:
@@ -188,7 +188,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Conversation | Error]
+        Response[ApiError | Conversation]
     """
 
     kwargs = _get_kwargs(
@@ -208,7 +208,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     if_match: str | Unset = UNSET,
-) -> Conversation | Error | None:
+) -> ApiError | Conversation | None:
     """Take a label off a conversation (not there: no change)
 
     Args:
@@ -221,7 +221,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Conversation | Error
+        ApiError | Conversation
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...types import UNSET, Response, Unset
 
 
@@ -31,7 +31,9 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Error | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any | ApiError | None:
     if response.status_code == 304:
         response_304 = cast(Any, None)
         return response_304
@@ -41,47 +43,47 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return response_307
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ApiError.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
+        response_409 = ApiError.from_dict(response.json())
 
         return response_409
 
     if response.status_code == 410:
-        response_410 = Error.from_dict(response.json())
+        response_410 = ApiError.from_dict(response.json())
 
         return response_410
 
     if response.status_code == 416:
-        response_416 = Error.from_dict(response.json())
+        response_416 = ApiError.from_dict(response.json())
 
         return response_416
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -93,7 +95,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | Error]:
+) -> Response[Any | ApiError]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -107,7 +109,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     range_: str | Unset = UNSET,
-) -> Response[Any | Error]:
+) -> Response[Any | ApiError]:
     """A file's bytes
 
      One `Range: bytes=...` is answered 206 (several ranges: the whole file). With
@@ -122,7 +124,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Error]
+        Response[Any | ApiError]
     """
 
     kwargs = _get_kwargs(
@@ -142,7 +144,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     range_: str | Unset = UNSET,
-) -> Any | Error | None:
+) -> Any | ApiError | None:
     """A file's bytes
 
      One `Range: bytes=...` is answered 206 (several ranges: the whole file). With
@@ -157,7 +159,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Error
+        Any | ApiError
     """
 
     return sync_detailed(
@@ -172,7 +174,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     range_: str | Unset = UNSET,
-) -> Response[Any | Error]:
+) -> Response[Any | ApiError]:
     """A file's bytes
 
      One `Range: bytes=...` is answered 206 (several ranges: the whole file). With
@@ -187,7 +189,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Error]
+        Response[Any | ApiError]
     """
 
     kwargs = _get_kwargs(
@@ -205,7 +207,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     range_: str | Unset = UNSET,
-) -> Any | Error | None:
+) -> Any | ApiError | None:
     """A file's bytes
 
      One `Range: bytes=...` is answered 206 (several ranges: the whole file). With
@@ -220,7 +222,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Error
+        Any | ApiError
     """
 
     return (

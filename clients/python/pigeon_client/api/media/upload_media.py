@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.media import Media
 from ...models.upload_media_body import UploadMediaBody
 from ...types import Response
@@ -32,54 +32,54 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | Media | None:
+) -> ApiError | Media | None:
     if response.status_code == 201:
         response_201 = Media.from_dict(response.json())
 
         return response_201
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 408:
-        response_408 = Error.from_dict(response.json())
+        response_408 = ApiError.from_dict(response.json())
 
         return response_408
 
     if response.status_code == 413:
-        response_413 = Error.from_dict(response.json())
+        response_413 = ApiError.from_dict(response.json())
 
         return response_413
 
     if response.status_code == 415:
-        response_415 = Error.from_dict(response.json())
+        response_415 = ApiError.from_dict(response.json())
 
         return response_415
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -91,7 +91,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | Media]:
+) -> Response[ApiError | Media]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -104,7 +104,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: UploadMediaBody,
-) -> Response[Error | Media]:
+) -> Response[ApiError | Media]:
     """Upload a file for sends (multipart/form-data)
 
      The `file` part's Content-Type is its MIME type; a `filename` field before it overrides the part's
@@ -126,7 +126,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Media]
+        Response[ApiError | Media]
     """
 
     kwargs = _get_kwargs(
@@ -144,7 +144,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: UploadMediaBody,
-) -> Error | Media | None:
+) -> ApiError | Media | None:
     """Upload a file for sends (multipart/form-data)
 
      The `file` part's Content-Type is its MIME type; a `filename` field before it overrides the part's
@@ -166,7 +166,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Media
+        ApiError | Media
     """
 
     return sync_detailed(
@@ -179,7 +179,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: UploadMediaBody,
-) -> Response[Error | Media]:
+) -> Response[ApiError | Media]:
     """Upload a file for sends (multipart/form-data)
 
      The `file` part's Content-Type is its MIME type; a `filename` field before it overrides the part's
@@ -201,7 +201,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Media]
+        Response[ApiError | Media]
     """
 
     kwargs = _get_kwargs(
@@ -217,7 +217,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: UploadMediaBody,
-) -> Error | Media | None:
+) -> ApiError | Media | None:
     """Upload a file for sends (multipart/form-data)
 
      The `file` part's Content-Type is its MIME type; a `filename` field before it overrides the part's
@@ -239,7 +239,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Media
+        ApiError | Media
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.search_messages_response_200 import SearchMessagesResponse200
 from ...types import UNSET, Response, Unset
 
@@ -58,39 +58,39 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | SearchMessagesResponse200 | None:
+) -> ApiError | SearchMessagesResponse200 | None:
     if response.status_code == 200:
         response_200 = SearchMessagesResponse200.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -102,7 +102,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | SearchMessagesResponse200]:
+) -> Response[ApiError | SearchMessagesResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -120,7 +120,7 @@ def sync_detailed(
     until: datetime.datetime | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Response[Error | SearchMessagesResponse200]:
+) -> Response[ApiError | SearchMessagesResponse200]:
     """Full-text search of the account's messages, newest first
 
     Args:
@@ -136,7 +136,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SearchMessagesResponse200]
+        Response[ApiError | SearchMessagesResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -164,7 +164,7 @@ def sync(
     until: datetime.datetime | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Error | SearchMessagesResponse200 | None:
+) -> ApiError | SearchMessagesResponse200 | None:
     """Full-text search of the account's messages, newest first
 
     Args:
@@ -180,7 +180,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SearchMessagesResponse200
+        ApiError | SearchMessagesResponse200
     """
 
     return sync_detailed(
@@ -203,7 +203,7 @@ async def asyncio_detailed(
     until: datetime.datetime | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Response[Error | SearchMessagesResponse200]:
+) -> Response[ApiError | SearchMessagesResponse200]:
     """Full-text search of the account's messages, newest first
 
     Args:
@@ -219,7 +219,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | SearchMessagesResponse200]
+        Response[ApiError | SearchMessagesResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -245,7 +245,7 @@ async def asyncio(
     until: datetime.datetime | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Error | SearchMessagesResponse200 | None:
+) -> ApiError | SearchMessagesResponse200 | None:
     """Full-text search of the account's messages, newest first
 
     Args:
@@ -261,7 +261,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | SearchMessagesResponse200
+        ApiError | SearchMessagesResponse200
     """
 
     return (

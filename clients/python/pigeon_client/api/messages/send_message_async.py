@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.message import Message
 from ...models.send_audio import SendAudio
 from ...models.send_contacts import SendContacts
@@ -79,59 +79,59 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | Message | None:
+) -> ApiError | Message | None:
     if response.status_code == 202:
         response_202 = Message.from_dict(response.json())
 
         return response_202
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ApiError.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 409:
-        response_409 = Error.from_dict(response.json())
+        response_409 = ApiError.from_dict(response.json())
 
         return response_409
 
     if response.status_code == 413:
-        response_413 = Error.from_dict(response.json())
+        response_413 = ApiError.from_dict(response.json())
 
         return response_413
 
     if response.status_code == 422:
-        response_422 = Error.from_dict(response.json())
+        response_422 = ApiError.from_dict(response.json())
 
         return response_422
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -143,7 +143,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | Message]:
+) -> Response[ApiError | Message]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -168,7 +168,7 @@ def sync_detailed(
     | SendText
     | SendVideo,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Message]:
+) -> Response[ApiError | Message]:
     """Store a message as queued and answer at once; it is delivered in the background
 
     Args:
@@ -188,7 +188,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Message]
+        Response[ApiError | Message]
     """
 
     kwargs = _get_kwargs(
@@ -219,7 +219,7 @@ def sync(
     | SendText
     | SendVideo,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Message | None:
+) -> ApiError | Message | None:
     """Store a message as queued and answer at once; it is delivered in the background
 
     Args:
@@ -239,7 +239,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Message
+        ApiError | Message
     """
 
     return sync_detailed(
@@ -265,7 +265,7 @@ async def asyncio_detailed(
     | SendText
     | SendVideo,
     idempotency_key: str | Unset = UNSET,
-) -> Response[Error | Message]:
+) -> Response[ApiError | Message]:
     """Store a message as queued and answer at once; it is delivered in the background
 
     Args:
@@ -285,7 +285,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | Message]
+        Response[ApiError | Message]
     """
 
     kwargs = _get_kwargs(
@@ -314,7 +314,7 @@ async def asyncio(
     | SendText
     | SendVideo,
     idempotency_key: str | Unset = UNSET,
-) -> Error | Message | None:
+) -> ApiError | Message | None:
     """Store a message as queued and answer at once; it is delivered in the background
 
     Args:
@@ -334,7 +334,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | Message
+        ApiError | Message
     """
 
     return (

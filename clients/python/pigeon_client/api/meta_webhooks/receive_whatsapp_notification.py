@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.receive_whatsapp_notification_body import ReceiveWhatsappNotificationBody
 from ...models.receive_whatsapp_notification_response_200 import ReceiveWhatsappNotificationResponse200
 from ...types import Response
@@ -34,39 +34,39 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ReceiveWhatsappNotificationResponse200 | None:
+) -> ApiError | ReceiveWhatsappNotificationResponse200 | None:
     if response.status_code == 200:
         response_200 = ReceiveWhatsappNotificationResponse200.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 413:
-        response_413 = Error.from_dict(response.json())
+        response_413 = ApiError.from_dict(response.json())
 
         return response_413
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -78,7 +78,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ReceiveWhatsappNotificationResponse200]:
+) -> Response[ApiError | ReceiveWhatsappNotificationResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -92,7 +92,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: ReceiveWhatsappNotificationBody,
     x_hub_signature_256: str,
-) -> Response[Error | ReceiveWhatsappNotificationResponse200]:
+) -> Response[ApiError | ReceiveWhatsappNotificationResponse200]:
     """A WhatsApp notification (statuses, inbound messages), signed by Meta
 
     Args:
@@ -104,7 +104,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ReceiveWhatsappNotificationResponse200]
+        Response[ApiError | ReceiveWhatsappNotificationResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -124,7 +124,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: ReceiveWhatsappNotificationBody,
     x_hub_signature_256: str,
-) -> Error | ReceiveWhatsappNotificationResponse200 | None:
+) -> ApiError | ReceiveWhatsappNotificationResponse200 | None:
     """A WhatsApp notification (statuses, inbound messages), signed by Meta
 
     Args:
@@ -136,7 +136,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ReceiveWhatsappNotificationResponse200
+        ApiError | ReceiveWhatsappNotificationResponse200
     """
 
     return sync_detailed(
@@ -151,7 +151,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: ReceiveWhatsappNotificationBody,
     x_hub_signature_256: str,
-) -> Response[Error | ReceiveWhatsappNotificationResponse200]:
+) -> Response[ApiError | ReceiveWhatsappNotificationResponse200]:
     """A WhatsApp notification (statuses, inbound messages), signed by Meta
 
     Args:
@@ -163,7 +163,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ReceiveWhatsappNotificationResponse200]
+        Response[ApiError | ReceiveWhatsappNotificationResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -181,7 +181,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: ReceiveWhatsappNotificationBody,
     x_hub_signature_256: str,
-) -> Error | ReceiveWhatsappNotificationResponse200 | None:
+) -> ApiError | ReceiveWhatsappNotificationResponse200 | None:
     """A WhatsApp notification (statuses, inbound messages), signed by Meta
 
     Args:
@@ -193,7 +193,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ReceiveWhatsappNotificationResponse200
+        ApiError | ReceiveWhatsappNotificationResponse200
     """
 
     return (

@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...types import UNSET, Response, Unset
 
 
@@ -35,13 +35,15 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | str | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ApiError | str | None:
     if response.status_code == 200:
         response_200 = response.text
         return response_200
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
@@ -53,7 +55,7 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | str]:
+) -> Response[ApiError | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -68,7 +70,7 @@ def sync_detailed(
     hub_mode: str | Unset = UNSET,
     hub_verify_token: str | Unset = UNSET,
     hub_challenge: str | Unset = UNSET,
-) -> Response[Error | str]:
+) -> Response[ApiError | str]:
     """Meta's webhook verification handshake
 
     Args:
@@ -81,7 +83,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | str]
+        Response[ApiError | str]
     """
 
     kwargs = _get_kwargs(
@@ -103,7 +105,7 @@ def sync(
     hub_mode: str | Unset = UNSET,
     hub_verify_token: str | Unset = UNSET,
     hub_challenge: str | Unset = UNSET,
-) -> Error | str | None:
+) -> ApiError | str | None:
     """Meta's webhook verification handshake
 
     Args:
@@ -116,7 +118,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | str
+        ApiError | str
     """
 
     return sync_detailed(
@@ -133,7 +135,7 @@ async def asyncio_detailed(
     hub_mode: str | Unset = UNSET,
     hub_verify_token: str | Unset = UNSET,
     hub_challenge: str | Unset = UNSET,
-) -> Response[Error | str]:
+) -> Response[ApiError | str]:
     """Meta's webhook verification handshake
 
     Args:
@@ -146,7 +148,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | str]
+        Response[ApiError | str]
     """
 
     kwargs = _get_kwargs(
@@ -166,7 +168,7 @@ async def asyncio(
     hub_mode: str | Unset = UNSET,
     hub_verify_token: str | Unset = UNSET,
     hub_challenge: str | Unset = UNSET,
-) -> Error | str | None:
+) -> ApiError | str | None:
     """Meta's webhook verification handshake
 
     Args:
@@ -179,7 +181,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | str
+        ApiError | str
     """
 
     return (

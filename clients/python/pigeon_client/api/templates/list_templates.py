@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.list_templates_category import ListTemplatesCategory
 from ...models.list_templates_response_200 import ListTemplatesResponse200
 from ...models.list_templates_status import ListTemplatesStatus
@@ -54,39 +54,39 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ListTemplatesResponse200 | None:
+) -> ApiError | ListTemplatesResponse200 | None:
     if response.status_code == 200:
         response_200 = ListTemplatesResponse200.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -98,7 +98,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ListTemplatesResponse200]:
+) -> Response[ApiError | ListTemplatesResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -115,7 +115,7 @@ def sync_detailed(
     status: ListTemplatesStatus | Unset = UNSET,
     category: ListTemplatesCategory | Unset = UNSET,
     name: str | Unset = UNSET,
-) -> Response[Error | ListTemplatesResponse200]:
+) -> Response[ApiError | ListTemplatesResponse200]:
     """The account's message templates, by name and language
 
      Listed from WhatsApp at start, every TEMPLATE_SYNC_EVERY_SECONDS and at once on a status-update
@@ -133,7 +133,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListTemplatesResponse200]
+        Response[ApiError | ListTemplatesResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -159,7 +159,7 @@ def sync(
     status: ListTemplatesStatus | Unset = UNSET,
     category: ListTemplatesCategory | Unset = UNSET,
     name: str | Unset = UNSET,
-) -> Error | ListTemplatesResponse200 | None:
+) -> ApiError | ListTemplatesResponse200 | None:
     """The account's message templates, by name and language
 
      Listed from WhatsApp at start, every TEMPLATE_SYNC_EVERY_SECONDS and at once on a status-update
@@ -177,7 +177,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListTemplatesResponse200
+        ApiError | ListTemplatesResponse200
     """
 
     return sync_detailed(
@@ -198,7 +198,7 @@ async def asyncio_detailed(
     status: ListTemplatesStatus | Unset = UNSET,
     category: ListTemplatesCategory | Unset = UNSET,
     name: str | Unset = UNSET,
-) -> Response[Error | ListTemplatesResponse200]:
+) -> Response[ApiError | ListTemplatesResponse200]:
     """The account's message templates, by name and language
 
      Listed from WhatsApp at start, every TEMPLATE_SYNC_EVERY_SECONDS and at once on a status-update
@@ -216,7 +216,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListTemplatesResponse200]
+        Response[ApiError | ListTemplatesResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -240,7 +240,7 @@ async def asyncio(
     status: ListTemplatesStatus | Unset = UNSET,
     category: ListTemplatesCategory | Unset = UNSET,
     name: str | Unset = UNSET,
-) -> Error | ListTemplatesResponse200 | None:
+) -> ApiError | ListTemplatesResponse200 | None:
     """The account's message templates, by name and language
 
      Listed from WhatsApp at start, every TEMPLATE_SYNC_EVERY_SECONDS and at once on a status-update
@@ -258,7 +258,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListTemplatesResponse200
+        ApiError | ListTemplatesResponse200
     """
 
     return (

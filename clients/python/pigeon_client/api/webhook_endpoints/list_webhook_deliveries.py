@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.list_webhook_deliveries_response_200 import ListWebhookDeliveriesResponse200
 from ...models.list_webhook_deliveries_status import (
     ListWebhookDeliveriesStatus,
@@ -50,44 +50,44 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ListWebhookDeliveriesResponse200 | None:
+) -> ApiError | ListWebhookDeliveriesResponse200 | None:
     if response.status_code == 200:
         response_200 = ListWebhookDeliveriesResponse200.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ApiError.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -99,7 +99,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ListWebhookDeliveriesResponse200]:
+) -> Response[ApiError | ListWebhookDeliveriesResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -115,7 +115,7 @@ def sync_detailed(
     status: ListWebhookDeliveriesStatus | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Response[Error | ListWebhookDeliveriesResponse200]:
+) -> Response[ApiError | ListWebhookDeliveriesResponse200]:
     """The endpoint's delivery attempts, newest first
 
     Args:
@@ -129,7 +129,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListWebhookDeliveriesResponse200]
+        Response[ApiError | ListWebhookDeliveriesResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -153,7 +153,7 @@ def sync(
     status: ListWebhookDeliveriesStatus | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Error | ListWebhookDeliveriesResponse200 | None:
+) -> ApiError | ListWebhookDeliveriesResponse200 | None:
     """The endpoint's delivery attempts, newest first
 
     Args:
@@ -167,7 +167,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListWebhookDeliveriesResponse200
+        ApiError | ListWebhookDeliveriesResponse200
     """
 
     return sync_detailed(
@@ -186,7 +186,7 @@ async def asyncio_detailed(
     status: ListWebhookDeliveriesStatus | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Response[Error | ListWebhookDeliveriesResponse200]:
+) -> Response[ApiError | ListWebhookDeliveriesResponse200]:
     """The endpoint's delivery attempts, newest first
 
     Args:
@@ -200,7 +200,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListWebhookDeliveriesResponse200]
+        Response[ApiError | ListWebhookDeliveriesResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -222,7 +222,7 @@ async def asyncio(
     status: ListWebhookDeliveriesStatus | Unset = UNSET,
     page_size: int | Unset = 20,
     page_token: str | Unset = UNSET,
-) -> Error | ListWebhookDeliveriesResponse200 | None:
+) -> ApiError | ListWebhookDeliveriesResponse200 | None:
     """The endpoint's delivery attempts, newest first
 
     Args:
@@ -236,7 +236,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListWebhookDeliveriesResponse200
+        ApiError | ListWebhookDeliveriesResponse200
     """
 
     return (

@@ -5,7 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.list_webhook_endpoints_response_200 import ListWebhookEndpointsResponse200
 from ...types import Response
 
@@ -22,34 +22,34 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ListWebhookEndpointsResponse200 | None:
+) -> ApiError | ListWebhookEndpointsResponse200 | None:
     if response.status_code == 200:
         response_200 = ListWebhookEndpointsResponse200.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -61,7 +61,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ListWebhookEndpointsResponse200]:
+) -> Response[ApiError | ListWebhookEndpointsResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -73,7 +73,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Error | ListWebhookEndpointsResponse200]:
+) -> Response[ApiError | ListWebhookEndpointsResponse200]:
     """The account's endpoints
 
     Raises:
@@ -81,7 +81,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListWebhookEndpointsResponse200]
+        Response[ApiError | ListWebhookEndpointsResponse200]
     """
 
     kwargs = _get_kwargs()
@@ -96,7 +96,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> Error | ListWebhookEndpointsResponse200 | None:
+) -> ApiError | ListWebhookEndpointsResponse200 | None:
     """The account's endpoints
 
     Raises:
@@ -104,7 +104,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListWebhookEndpointsResponse200
+        ApiError | ListWebhookEndpointsResponse200
     """
 
     return sync_detailed(
@@ -115,7 +115,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Error | ListWebhookEndpointsResponse200]:
+) -> Response[ApiError | ListWebhookEndpointsResponse200]:
     """The account's endpoints
 
     Raises:
@@ -123,7 +123,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ListWebhookEndpointsResponse200]
+        Response[ApiError | ListWebhookEndpointsResponse200]
     """
 
     kwargs = _get_kwargs()
@@ -136,7 +136,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> Error | ListWebhookEndpointsResponse200 | None:
+) -> ApiError | ListWebhookEndpointsResponse200 | None:
     """The account's endpoints
 
     Raises:
@@ -144,7 +144,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ListWebhookEndpointsResponse200
+        ApiError | ListWebhookEndpointsResponse200
     """
 
     return (

@@ -7,7 +7,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.error import Error
+from ...models.api_error import ApiError
 from ...models.webhook_endpoint import WebhookEndpoint
 from ...models.webhook_endpoint_change import WebhookEndpointChange
 from ...types import Response
@@ -37,44 +37,44 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | WebhookEndpoint | None:
+) -> ApiError | WebhookEndpoint | None:
     if response.status_code == 200:
         response_200 = WebhookEndpoint.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(response.json())
+        response_400 = ApiError.from_dict(response.json())
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(response.json())
+        response_401 = ApiError.from_dict(response.json())
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(response.json())
+        response_403 = ApiError.from_dict(response.json())
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(response.json())
+        response_404 = ApiError.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(response.json())
+        response_429 = ApiError.from_dict(response.json())
 
         return response_429
 
     if response.status_code == 502:
-        response_502 = Error.from_dict(response.json())
+        response_502 = ApiError.from_dict(response.json())
 
         return response_502
 
     if response.status_code == 503:
-        response_503 = Error.from_dict(response.json())
+        response_503 = ApiError.from_dict(response.json())
 
         return response_503
 
@@ -86,7 +86,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ApiError | WebhookEndpoint]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -100,7 +100,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: WebhookEndpointChange,
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ApiError | WebhookEndpoint]:
     """Change an endpoint (enabling a disabled one resumes where it stopped)
 
     Args:
@@ -112,7 +112,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhookEndpoint]
+        Response[ApiError | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -132,7 +132,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: WebhookEndpointChange,
-) -> Error | WebhookEndpoint | None:
+) -> ApiError | WebhookEndpoint | None:
     """Change an endpoint (enabling a disabled one resumes where it stopped)
 
     Args:
@@ -144,7 +144,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhookEndpoint
+        ApiError | WebhookEndpoint
     """
 
     return sync_detailed(
@@ -159,7 +159,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: WebhookEndpointChange,
-) -> Response[Error | WebhookEndpoint]:
+) -> Response[ApiError | WebhookEndpoint]:
     """Change an endpoint (enabling a disabled one resumes where it stopped)
 
     Args:
@@ -171,7 +171,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | WebhookEndpoint]
+        Response[ApiError | WebhookEndpoint]
     """
 
     kwargs = _get_kwargs(
@@ -189,7 +189,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: WebhookEndpointChange,
-) -> Error | WebhookEndpoint | None:
+) -> ApiError | WebhookEndpoint | None:
     """Change an endpoint (enabling a disabled one resumes where it stopped)
 
     Args:
@@ -201,7 +201,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | WebhookEndpoint
+        ApiError | WebhookEndpoint
     """
 
     return (

@@ -6,11 +6,11 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ErrorError")
+T = TypeVar("T", bound="ApiErrorBody")
 
 
 @_attrs_define
-class ErrorError:
+class ApiErrorBody:
     """
     Attributes:
         code (str):  Example: not_found.
@@ -51,14 +51,14 @@ class ErrorError:
 
         details = d.pop("details")
 
-        error_error = cls(
+        api_error_body = cls(
             code=code,
             message=message,
             details=details,
         )
 
-        error_error.additional_properties = d
-        return error_error
+        api_error_body.additional_properties = d
+        return api_error_body
 
     @property
     def additional_keys(self) -> list[str]:

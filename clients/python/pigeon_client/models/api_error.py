@@ -7,20 +7,20 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
-    from ..models.error_error import ErrorError
+    from ..models.api_error_body import ApiErrorBody
 
 
-T = TypeVar("T", bound="Error")
+T = TypeVar("T", bound="ApiError")
 
 
 @_attrs_define
-class Error:
+class ApiError:
     """
     Attributes:
-        error (ErrorError):
+        error (ApiErrorBody):
     """
 
-    error: ErrorError
+    error: ApiErrorBody
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,17 +38,17 @@ class Error:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.error_error import ErrorError  # noqa: PLC0415
+        from ..models.api_error_body import ApiErrorBody  # noqa: PLC0415
 
         d = dict(src_dict)
-        error = ErrorError.from_dict(d.pop("error"))
+        error = ApiErrorBody.from_dict(d.pop("error"))
 
-        error = cls(
+        api_error = cls(
             error=error,
         )
 
-        error.additional_properties = d
-        return error
+        api_error.additional_properties = d
+        return api_error
 
     @property
     def additional_keys(self) -> list[str]:
