@@ -8,12 +8,13 @@ export PYTHONPATH := $(CURDIR)/gen:$(CURDIR)
 .PHONY: run test fuzz soak proto client lock lint format typecheck bench clean
 
 # The venv holds exactly the locked versions (requirements/dev.txt, with every file's hash), then
-# the project itself, editable, without resolving anything again.
+# the project itself, editable, without resolving anything again, built by the locked setuptools
+# (no build isolation: that would fetch setuptools unchecked). Only pip's upgrade is unpinned.
 $(STAMP): requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # requirements/*.txt from pyproject.toml, by uv in a venv of its own (tools/lock.py says what each
