@@ -3,6 +3,7 @@ its exporter, the instrumentations, and what spans keep of URLs."""
 
 import logging
 import os
+import re
 from urllib.parse import urlsplit
 
 from opentelemetry import context, trace
@@ -25,6 +26,9 @@ UNTRACED_GATEWAY_PATHS = r"^/(healthz|readyz|metrics)$"
 URL_ATTRIBUTES = ("http.url", "url.full", "http.target")
 QUERY_ATTRIBUTE = "url.query"
 REDACTED = "REDACTED"
+# Where the asyncpg instrumentation records the statement (old and stable conventions).
+STATEMENT_ATTRIBUTES = ("db.statement", "db.query.text")
+STATEMENT_NAME = re.compile(r"/\* (\w+) \*/ ")
 
 
 class UrlRedactor(SpanProcessor):
@@ -45,6 +49,20 @@ class UrlRedactor(SpanProcessor):
             span.set_attribute(QUERY_ATTRIBUTE, REDACTED)
 
 
+class StatementNamer(SpanProcessor):
+    """Names a statement's span after the statement: pigeon's begin with their name as a comment
+    (`/* insert_outbound */ WITH ...`), which the asyncpg instrumentation skips for the first
+    keyword (INSERT, WITH, or "--" before a comment line)."""
+
+    def on_start(self, span: Span, parent_context: context.Context | None = None) -> None:
+        attributes = span.attributes or {}
+        for key in STATEMENT_ATTRIBUTES:
+            statement = attributes.get(key)
+            if isinstance(statement, str) and (named := STATEMENT_NAME.match(statement)):
+                span.update_name(named.group(1))
+                return
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     if not parts.hostname:
@@ -56,6 +74,7 @@ def _origin(url: str) -> str:
 def install(service_name: str) -> None:
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
     provider.add_span_processor(UrlRedactor())
+    provider.add_span_processor(StatementNamer())
     # Spans wait in a bounded queue and go in batches from a thread of their own; when the
     # collector is away the queue's overflow is dropped (OTEL_BSP_* size it).
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

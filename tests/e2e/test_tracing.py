@@ -121,6 +121,9 @@ async def test_one_sync_send_is_one_trace_across_the_services(
     statements = [s for s in spans if "db.statement" in s.attributes]
     assert statements and all(s.service == "conversations" for s in statements)
     assert {s.attributes.get("db.system") for s in statements} == {"postgresql"}
+    # Each named after its statement (queries.py), the send's insert among them.
+    assert all(s.name.isidentifier() and s.name.islower() for s in statements)
+    assert "insert_outbound" in {s.name for s in statements}
 
     # Probes are not traced, nor gRPC health checks (the gateway watches the sender's).
     assert not [s for s in received.spans if "healthz" in s.name or "grpc.health" in s.name]

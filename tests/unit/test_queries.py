@@ -11,7 +11,7 @@ from services.conversations.adapters.database.queries import Queries, compile_qu
 
 def test_parameters_by_name_become_positional_once_each() -> None:
     query = compile_query("q", "purpose", "SELECT :a::int, :b, :a, x::text FROM t WHERE y = ':c' -- 12:30\n;")
-    assert query.sql == "SELECT $1::int, $2, $1, x::text FROM t WHERE y = ':c' -- 12:30"
+    assert query.sql == "/* q */ SELECT $1::int, $2, $1, x::text FROM t WHERE y = ':c' -- 12:30"
     assert query.parameters == ("a", "b")
     assert query.arguments({"b": 2, "a": 1}) == [1, 2]
 
@@ -43,7 +43,7 @@ def test_a_file_without_headers_or_with_a_name_twice_is_refused(
     with pytest.raises(ValueError, match="two statements named a"):
         Queries("twice.sql")
     (tmp_path / "one.sql").write_text("-- name: a\n-- one\nSELECT 1;\n")
-    assert Queries("one.sql").a.sql == "SELECT 1"
+    assert Queries("one.sql").a.sql == "/* a */ SELECT 1"
     with pytest.raises(AttributeError, match="no statement named b"):
         _ = Queries("one.sql").b
 
@@ -54,7 +54,7 @@ def test_a_column_list_is_written_into_the_statements_that_use_it(
     monkeypatch.setattr(queries, "__file__", str(tmp_path / "queries.py"))
     (tmp_path / "uses.sql").write_text("-- name: a\n-- one\nSELECT {message_columns} FROM messages m;\n")
     sql = Queries("uses.sql").a.sql
-    assert sql.startswith("SELECT m.id, m.account_id,") and sql.endswith(
+    assert sql.startswith("/* a */ SELECT m.id, m.account_id,") and sql.endswith(
         "m.media::text AS media FROM messages m"
     )
     (tmp_path / "unknown.sql").write_text("-- name: a\n-- one\nSELECT {no_such_columns};\n")

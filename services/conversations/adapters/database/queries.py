@@ -10,6 +10,10 @@ Parameters are written `:name` (not inside a string literal or a comment; a `::t
 not one) and compiled once, when the file is read, into asyncpg's `$1, $2, ...`; callers pass
 them by name, and a name missing or left over is an error before anything reaches PostgreSQL.
 
+Each compiled statement begins with its name as a comment, `/* store_applied */ INSERT ...`, so
+that what PostgreSQL shows (pg_stat_activity, pg_stat_statements, its logs) and the traces' spans
+(`services/shared/tracing_sdk.py`) name it.
+
 The column lists several statements read a record from (and the few other fragments they
 share, such as the attempts a statement logs) are named in `columns.sql` and written `{name}`
 where used.
@@ -52,7 +56,7 @@ def compile_query(name: str, purpose: str, text: str) -> Query:
         return f"${parameters.index(parameter) + 1}"
 
     sql = _PARAMETER.sub(number, text.strip().rstrip(";").strip())
-    return Query(name, purpose, sql, tuple(parameters))
+    return Query(name, purpose, f"/* {name} */ {sql}", tuple(parameters))
 
 
 def _named_parts(path: Path, text: str) -> list[tuple[str, str, str]]:
