@@ -11,7 +11,9 @@ from services.shared.cache import TtlCache
 OUTBOX_CLAIMED = Counter("pigeon_outbox_claimed_total", "Messages claimed for delivery")
 # `code`: the failure code through services.shared.metrics.failure_code_label (bounded).
 OUTBOX_RETRIES = Counter(
-    "pigeon_outbox_retries_total", "Deliveries queued again after a retryable failure", ["code"]
+    "pigeon_outbox_retries_total",
+    "Deliveries queued again after a retryable failure or an account pause",
+    ["code"],
 )
 OUTBOX_OUTCOMES = Counter("pigeon_outbox_outcomes_total", "Final outcomes of deliveries", ["outcome", "code"])
 OUTBOX_TAKEN_OVER = Counter("pigeon_outbox_taken_over_total", "Expired claims put back in the queue")

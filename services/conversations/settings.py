@@ -45,6 +45,10 @@ class OutboxSettings:
     # claim's lease ran out) waits this long before it is sent again: time for a status
     # webhook carrying pigeon's id to settle it instead.
     reconcile_seconds: float = 30.0
+    # After a failure only an operator can mend for the whole account (an expired access token,
+    # say), how long its queued messages wait before one is tried again; changing the account
+    # (a new token) ends the wait at once.
+    account_pause_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -221,6 +225,7 @@ class ConversationsSettings:
                 pacing_margin_seconds=pacing_margin_seconds,
                 pacing_horizon_seconds=pacing_horizon_seconds,
                 reconcile_seconds=env("RECONCILE_SECONDS", 30.0, positive(float)),
+                account_pause_seconds=env("ACCOUNT_PAUSE_SECONDS", 300.0, positive(float)),
             ),
             send_policy=SendPolicy(
                 sync_lease_seconds=env("SYNC_LEASE_SECONDS", 60.0, positive(float)),

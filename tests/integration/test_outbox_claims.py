@@ -168,3 +168,35 @@ async def test_an_expired_lease_is_sent_again_only_after_the_reconcile_delay(
             )
         ).scalar()
     assert 29 < due_in <= 30
+
+
+async def test_an_account_pause_holds_that_accounts_queue_and_gives_the_attempt_back(
+    store: Database, claims_engine: AsyncEngine
+) -> None:
+    low, high = await two_accounts_with_queued_messages(store, claims_engine)
+    refused = (await store.outbox.claim(1, LEASE_SECONDS, MARGIN_SECONDS, HORIZON_SECONDS, NO_ACCOUNT))[0]
+    assert refused.account_id == low
+
+    assert await store.outbox.pause_account(refused, 600.0, "190", "token expired") == (True, 2)
+    # A second failure of the same pause (another claimed message) writes no row again.
+    assert await store.outbox.pause_account(refused, 600.0, "190", "token expired") == (False, 0)
+
+    async with claims_engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                text(
+                    "SELECT id, account_id, status, attempts, error_code,"
+                    " extract(epoch FROM next_attempt_at - now()) AS due_in"
+                    " FROM messages WHERE account_id IN (:low, :high) AND status = 'queued'"
+                ),
+                {"low": low, "high": high},
+            )
+        ).all()
+    paused = [r for r in rows if r.account_id == low]
+    assert len(paused) == 3 and all(r.error_code == "190" and 590 < r.due_in <= 600 for r in paused)
+    assert [r.attempts for r in paused if r.id == refused.id] == [refused.attempts - 1]
+    others = [r for r in rows if r.account_id == high]
+    assert len(others) == 3 and all(r.error_code is None and r.due_in <= 0 for r in others)
+    # Only the other account's messages can be claimed now.
+    claimed = await store.outbox.claim(8, LEASE_SECONDS, MARGIN_SECONDS, 10.0, NO_ACCOUNT)
+    assert claimed and {c.account_id for c in claimed} == {high}

@@ -320,12 +320,13 @@ class FakeMessageStore:
 
 
 class FakeOutbox:
-    """Keeps what delivery asked of the queue: requeues, recipient pauses, releases."""
+    """Keeps what delivery asked of the queue: requeues, recipient and account pauses, releases."""
 
     def __init__(self) -> None:
         self.queued: list[ClaimedMessage] = []
         self.requeued: list[tuple[UUID, float, str, str]] = []
         self.paused: list[tuple[UUID, str, float]] = []
+        self.accounts_paused: list[tuple[UUID, UUID, float, str]] = []
         self.released: list[UUID] = []
         # What `requeue` answers: False when the claim was taken over.
         self.still_claimed = True
@@ -349,6 +350,13 @@ class FakeOutbox:
 
     async def pause_recipient(self, message: ClaimedMessage, delay_seconds: float) -> None:
         self.paused.append((message.account_id, message.contact_wa_id, delay_seconds))
+
+    async def pause_account(
+        self, message: ClaimedMessage, delay_seconds: float, error_code: str, error_message: str
+    ) -> tuple[bool, int]:
+        self.accounts_paused.append((message.account_id, message.id, delay_seconds, error_code))
+        held = sum(1 for queued in self.queued if queued.account_id == message.account_id)
+        return self.still_claimed, held
 
     async def requeue_expired_leases(self, delay_seconds: float) -> int:
         return 0

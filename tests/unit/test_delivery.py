@@ -43,6 +43,7 @@ PERMANENT = Failure(FailureClass.PERMANENT, FailureKind.WHATSAPP_ERROR, "131026"
 PAIR_LIMITED = Failure(
     FailureClass.RETRYABLE, FailureKind.WHATSAPP_ERROR, PAIR_RATE_LIMIT_CODE, "too many to one user"
 )
+TOKEN_EXPIRED = Failure(FailureClass.NEEDS_OPERATOR, FailureKind.WHATSAPP_ERROR, "190", "token expired")
 LATE = Failure(FailureClass.RETRYABLE, FailureKind.LATE, FailureCode.LATE_FOR_SLOT, "too late for its slot")
 
 
@@ -195,6 +196,24 @@ async def test_the_recipient_is_paused_even_when_the_message_fails_for_good() ->
     message = await w.attempt(claim)
     assert message.status == MessageStatus.FAILED
     assert w.outbox.paused == [(w.account.id, claim.contact_wa_id, PAIR_RATE_LIMIT_PAUSE_SECONDS)]
+
+
+async def test_an_expired_access_token_pauses_the_account_even_on_the_last_attempt() -> None:
+    w = World(TOKEN_EXPIRED, settings=replace(SETTINGS, account_pause_seconds=120.0))
+    claim = w.claimed(attempts=SETTINGS.max_attempts)
+    message = await w.attempt(claim)
+    assert message.status == MessageStatus.SENDING  # the pause's requeue is the outbox's write
+    assert w.outbox.accounts_paused == [(w.account.id, claim.id, 120.0, "190")]
+    assert w.outbox.requeued == [] and w.outbox.paused == []
+
+
+async def test_other_operator_failures_fail_the_message_and_pause_nothing() -> None:
+    w = World(
+        Failure(FailureClass.NEEDS_OPERATOR, FailureKind.WHATSAPP_ERROR, "131053", "media upload failed")
+    )
+    message = await w.attempt(w.claimed())
+    assert (message.status, message.error_code) == (MessageStatus.FAILED, "131053")
+    assert w.outbox.accounts_paused == []
 
 
 async def test_the_sender_late_for_the_slot_queues_it_again_as_an_attempt() -> None:

@@ -1,6 +1,6 @@
 """What the outbox does after a failed attempt (services/conversations/domain/retries.py): retry
 later and when, or fail for good and with which code; and the recipient's pause after
-WhatsApp's pair rate limit."""
+WhatsApp's pair rate limit; and the account's pause after a failure only an operator can mend."""
 
 import pytest
 
@@ -10,14 +10,21 @@ from services.conversations.domain.retries import (
     Fail,
     Retry,
     RetryPolicy,
+    account_pause_seconds,
     after_failure,
     backoff_seconds,
     recipient_pause_seconds,
 )
 from services.shared.vocabulary import FailureCode
-from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind
+from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind, classify
 
-POLICY = RetryPolicy(max_attempts=5, retry_base_seconds=1.0, retry_max_seconds=30.0, reconcile_seconds=30.0)
+POLICY = RetryPolicy(
+    max_attempts=5,
+    retry_base_seconds=1.0,
+    retry_max_seconds=30.0,
+    reconcile_seconds=30.0,
+    account_pause_seconds=300.0,
+)
 # Long enough that the validity period never decides, unless a test says otherwise.
 AN_HOUR = 3600.0
 
@@ -159,4 +166,29 @@ def test_a_message_that_met_the_pair_rate_limit_waits_at_least_the_pause() -> No
     decision = after_failure(failure(code=PAIR_RATE_LIMIT_CODE), 1, 0.0, AN_HOUR, POLICY, jitter=highest)
     assert decision == Retry(
         PAIR_RATE_LIMIT_PAUSE_SECONDS, PAIR_RATE_LIMIT_CODE, f"error {PAIR_RATE_LIMIT_CODE}"
+    )
+
+
+# --- the account's pause ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["190", "131048", "131037", "131045", "133010"])
+def test_a_failure_of_the_whole_account_requeues_for_the_pause_without_an_attempt(code: str) -> None:
+    operator = failure(classify(int(code)), code)
+    assert operator.failure_class == FailureClass.NEEDS_OPERATOR
+    assert account_pause_seconds(operator, POLICY) == 300.0
+    # Even past the attempts limit: the message did nothing wrong.
+    decision = after_failure(operator, POLICY.max_attempts, 0.0, AN_HOUR, POLICY)
+    assert decision == Retry(300.0, code, f"error {code}", account_pause=True)
+
+
+@pytest.mark.parametrize("code", ["131053", "131049", "132015", "131026", "131000", "131056"])
+def test_other_failures_pause_no_account(code: str) -> None:
+    assert account_pause_seconds(failure(classify(int(code)), code), POLICY) == 0.0
+
+
+def test_an_account_pause_longer_than_the_validity_left_fails_the_message_as_expired() -> None:
+    decision = after_failure(failure(FailureClass.NEEDS_OPERATOR, "190"), 1, 10.0, 300.0, POLICY)
+    assert decision == Fail(
+        FailureCode.EXPIRED, "not sent within its validity period; last error 190: error 190"
     )

@@ -1,6 +1,7 @@
 """What the outbox does after a queued message's attempt failed: try again later (when), or
-fail it for good (with which code); and, after WhatsApp's pair rate limit, hold back the
-recipient's other queued messages.
+fail it for good (with which code); after WhatsApp's pair rate limit, hold back the recipient's
+other queued messages; and after a failure that stops every send of the account (an expired
+access token, say), hold back all of its queued messages instead of failing them.
 
 Pure: the failure, the attempt number, the time left in the message's validity period and
 the policy in; the decision out. The randomness of the backoff's jitter is a parameter.
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.shared.vocabulary import FailureCode
-from services.shared.whatsapp_errors import Failure, FailureClass, FailureKind
+from services.shared.whatsapp_errors import ACCOUNT_PAUSE_CODES, Failure, FailureClass, FailureKind
 
 # 131056: too many messages to one user. Meta documents about one every 6 s before it.
 PAIR_RATE_LIMIT_CODE = "131056"
@@ -28,6 +29,9 @@ class RetryPolicy:
     # After an unknown outcome (WhatsApp may have the message), how long a status webhook
     # carrying pigeon's id has to settle it before it is sent again.
     reconcile_seconds: float
+    # How long an account's queued messages wait after a failure only an operator can mend
+    # for the whole account (`ACCOUNT_PAUSE_CODES`); a change to the account ends it sooner.
+    account_pause_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,9 @@ class Retry:
     delay_seconds: float
     code: str
     text: str
+    # The failure was the account's (ACCOUNT_PAUSE_CODES), not the message's: all of the
+    # account's queued messages wait as long, and this attempt is given back.
+    account_pause: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,14 @@ def recipient_pause_seconds(failure: Failure) -> float:
     return max(failure.retry_after_seconds, PAIR_RATE_LIMIT_PAUSE_SECONDS)
 
 
+def account_pause_seconds(failure: Failure, policy: RetryPolicy) -> float:
+    """After a failure that stops every send of the account until an operator mends it, how
+    long all of its queued messages wait; 0 after any other failure."""
+    if failure.failure_class != FailureClass.NEEDS_OPERATOR or not failure.code.isdigit():
+        return 0.0
+    return policy.account_pause_seconds if int(failure.code) in ACCOUNT_PAUSE_CODES else 0.0
+
+
 def after_failure(
     failure: Failure,
     attempts: int,
@@ -77,6 +92,12 @@ def after_failure(
     of a message whose validity period ends `expires_in_seconds` after it."""
     if failure.failure_class == FailureClass.REENGAGEMENT_REQUIRED:
         return Fail(FailureCode.REENGAGEMENT_REQUIRED, failure.message)
+    pause = account_pause_seconds(failure, policy)
+    if pause:
+        # However many attempts the message had: only its validity period ends the wait.
+        if elapsed_seconds + pause >= expires_in_seconds:
+            return _expired(failure)
+        return Retry(pause, failure.code, failure.message, account_pause=True)
     if failure.failure_class != FailureClass.RETRYABLE:
         return Fail(failure.code, failure.message)
     # A call too late for its slot (not sent) is retryable too, and counted as an attempt:
@@ -91,8 +112,12 @@ def after_failure(
     if attempts >= policy.max_attempts:
         return Fail(failure.code, f"gave up after {attempts} attempts: {failure.message}")
     if elapsed_seconds + delay >= expires_in_seconds:
-        return Fail(
-            FailureCode.EXPIRED,
-            f"not sent within its validity period; last error {failure.code}: {failure.message}",
-        )
+        return _expired(failure)
     return Retry(delay, failure.code, failure.message)
+
+
+def _expired(failure: Failure) -> Fail:
+    return Fail(
+        FailureCode.EXPIRED,
+        f"not sent within its validity period; last error {failure.code}: {failure.message}",
+    )

@@ -1,5 +1,6 @@
 """Delivering one message the outbox claimed: wait for its pacing slot, send it, record what
-became of it (sent; failed for good; or queued again, `domain/retries.py` decides).
+became of it (sent; failed for good; or queued again, with the account's other queued messages
+after a failure of the whole account: `domain/retries.py` decides).
 
 Every write is made under the claim (its id, which no later claim of the message repeats): a
 claim another replica took over after its lease ran out, or claimed again after a release,
@@ -11,7 +12,13 @@ import logging
 from collections.abc import Callable
 
 from services.conversations.domain.model import Accepted, ClaimedMessage, MessageStatus, OutgoingMessage
-from services.conversations.domain.retries import Fail, RetryPolicy, after_failure, recipient_pause_seconds
+from services.conversations.domain.retries import (
+    Fail,
+    Retry,
+    RetryPolicy,
+    after_failure,
+    recipient_pause_seconds,
+)
 from services.conversations.metrics import OUTBOX_LATE_FOR_SLOT, OUTBOX_OUTCOMES, OUTBOX_RETRIES
 from services.conversations.settings import OutboxSettings
 from services.conversations.use_cases.directory import Directory
@@ -43,6 +50,7 @@ class OutboxDelivery:
             settings.retry_base_seconds,
             settings.retry_max_seconds,
             settings.reconcile_seconds,
+            settings.account_pause_seconds,
         )
 
     async def attempt(
@@ -99,6 +107,8 @@ class OutboxDelivery:
         decision = after_failure(failure, message.attempts, elapsed, message.expires_in_seconds, self.policy)
         if isinstance(decision, Fail):
             await self._fail(message, decision.code, decision.text)
+        elif decision.account_pause:
+            await self._pause_account(message, decision)
         elif await self.outbox.requeue(message, decision.delay_seconds, decision.code, decision.text):
             OUTBOX_RETRIES.labels(failure_code_label(decision.code)).inc()
         else:
@@ -107,6 +117,25 @@ class OutboxDelivery:
         if pause:
             # The recipient's other queued messages wait too, one pause after another.
             await self.outbox.pause_recipient(message, pause)
+
+    async def _pause_account(self, message: ClaimedMessage, decision: Retry) -> None:
+        requeued, held = await self.outbox.pause_account(
+            message, decision.delay_seconds, decision.code, decision.text
+        )
+        if not requeued:
+            self._count(message, "requeued", decision.code, recorded=False)
+            return
+        OUTBOX_RETRIES.labels(failure_code_label(decision.code)).inc()
+        if held:
+            log.warning(
+                "account paused: only an operator can mend this failure; a change to the account resumes it",
+                extra={
+                    "account_id": str(message.account_id),
+                    "code": decision.code,
+                    "held": held,
+                    "pause_seconds": decision.delay_seconds,
+                },
+            )
 
     async def _fail(self, message: ClaimedMessage, code: str, text: str) -> None:
         recorded = await self.outcomes.record_failed(

@@ -1,6 +1,7 @@
 """Administration's statements (`admin.sql`): accounts and API keys, written with their
 secrets encrypted (the account's access token and app secret) or hashed (the API key)."""
 
+import logging
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -11,8 +12,12 @@ from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain.admin import AccountChanges, AdminAccount, ApiKey, NewAccount
 from services.shared.secrets_at_rest import ACCESS_TOKEN, APP_SECRET, SecretBox
 from services.shared.vocabulary import ApiKeyScope
+from services.shared.whatsapp_errors import ACCOUNT_PAUSE_CODES
 
 SQL = Queries("admin.sql")
+PAUSE_CODES = sorted(str(code) for code in ACCOUNT_PAUSE_CODES)
+
+log = logging.getLogger(__name__)
 
 
 def _account(row: asyncpg.Record) -> AdminAccount:
@@ -69,17 +74,30 @@ class AdminStore:
         return _account(found[0]) if found else None
 
     async def update_account(self, account_id: UUID, changes: AccountChanges) -> AdminAccount | None:
-        found = await self.pool.run(
-            SQL.update_account,
-            id=account_id,
-            name=changes.name,
-            display_phone_number=changes.display_phone_number,
-            waba_id=changes.waba_id,
-            access_token=self._encrypted(ACCESS_TOKEN, changes.access_token),
-            app_secret=self._encrypted(APP_SECRET, changes.app_secret),
-            messages_per_second=changes.messages_per_second,
-        )
-        return _account(found[0]) if found else None
+        """The account changed; and any pause of its queued sends ended, since the change may
+        be what mends it (a new access token, say)."""
+        async with self.pool.transaction() as transaction:
+            found = await transaction.run(
+                SQL.update_account,
+                id=account_id,
+                name=changes.name,
+                display_phone_number=changes.display_phone_number,
+                waba_id=changes.waba_id,
+                access_token=self._encrypted(ACCESS_TOKEN, changes.access_token),
+                app_secret=self._encrypted(APP_SECRET, changes.app_secret),
+                messages_per_second=changes.messages_per_second,
+            )
+            if not found:
+                return None
+            resumed = await transaction.run(
+                SQL.resume_paused_sends, account_id=account_id, pause_codes=PAUSE_CODES
+            )
+        if resumed:
+            log.info(
+                "account changed: its paused sends resume",
+                extra={"account_id": str(account_id), "messages": len(resumed)},
+            )
+        return _account(found[0])
 
     async def insert_api_key(
         self, account_id: UUID, key_hash: bytes, prefix: str, scopes: Sequence[ApiKeyScope]

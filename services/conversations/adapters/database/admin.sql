@@ -30,6 +30,15 @@ SET name = coalesce(:name::text, a.name),
 WHERE a.id = :id
 RETURNING {admin_account_columns}, {active_api_keys};
 
+-- name: resume_paused_sends
+-- After a change to the account: its queued messages an account pause holds back (outbox.sql's
+-- pause_account) are due at once. Naming the status, unchanged, fires the trigger that wakes
+-- the outbox workers (migration 0002's messages_notify_outbox).
+UPDATE messages SET status = 'queued', next_attempt_at = now(), updated_at = now()
+WHERE account_id = :account_id AND status = 'queued' AND next_attempt_at > now()
+  AND error_code = ANY(:pause_codes::text[])
+RETURNING id;
+
 -- name: insert_api_key
 -- A new API key of an account, by its hash; none for an unknown account.
 INSERT INTO api_keys (account_id, key_hash, key_prefix, scopes)

@@ -7,6 +7,7 @@ themselves are `domain/pacing.py`'s arithmetic.
 """
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from services.conversations.adapters.database.pool import StatementPool
@@ -15,6 +16,20 @@ from services.conversations.domain import pacing
 from services.conversations.domain.model import ClaimedMessage, Content
 
 SQL = Queries("outbox.sql")
+
+
+def _requeued(
+    message: ClaimedMessage, delay_seconds: float, error_code: str, error_message: str
+) -> dict[str, Any]:
+    """The parameters of a statement that puts a claimed message back, under its claim."""
+    return {
+        "account_id": message.account_id,
+        "message_id": message.id,
+        "claim": message.claim,
+        "delay_seconds": delay_seconds,
+        "error_code": error_code,
+        "error_message": error_message,
+    }
 
 
 class OutboxQueue:
@@ -87,13 +102,7 @@ class OutboxQueue:
     ) -> bool:
         """Back to the queue after a retryable failure; False when the claim was taken over."""
         found = await self.pool.run(
-            SQL.requeue,
-            account_id=message.account_id,
-            message_id=message.id,
-            claim=message.claim,
-            delay_seconds=delay_seconds,
-            error_code=error_code,
-            error_message=error_message,
+            SQL.requeue, **_requeued(message, delay_seconds, error_code, error_message)
         )
         return bool(found)
 
@@ -106,6 +115,17 @@ class OutboxQueue:
             contact_user_id=message.contact_user_id or None,
             delay_seconds=delay_seconds,
         )
+
+    async def pause_account(
+        self, message: ClaimedMessage, delay_seconds: float, error_code: str, error_message: str
+    ) -> tuple[bool, int]:
+        """After a failure of the whole account: `message` back to the queue, its attempt not
+        counted, and the account's queued messages wait `delay_seconds` too. Whether `message`
+        was requeued (False when its claim was taken over), and how many others now wait."""
+        [row] = await self.pool.run(
+            SQL.pause_account, **_requeued(message, delay_seconds, error_code, error_message)
+        )
+        return bool(row["requeued"]), int(row["held"])
 
     async def requeue_expired_leases(self, delay_seconds: float) -> int:
         """Claims whose lease ran out back to the queue, due in `delay_seconds`: WhatsApp may

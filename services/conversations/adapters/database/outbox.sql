@@ -89,6 +89,30 @@ FROM (
 ) AS q
 WHERE m.id = q.id AND m.status = 'queued';
 
+-- name: pause_account
+-- After a failure that stops every send of the account until someone mends it (190: the access
+-- token expired): the message back to the queue, its attempt given back (the account failed,
+-- not the message), and every queued message of the account waits as long, marked with the
+-- failure, so that a change to the account (admin.sql's resume_paused_sends) sends them at
+-- once. Rows a failure of the same pause held back moments ago are not written again. Whether
+-- the message was requeued (not when its claim was taken over), and how many others wait.
+WITH requeued AS (
+    UPDATE messages
+    SET status = 'queued', next_attempt_at = now() + make_interval(secs => :delay_seconds),
+        lease_expires_at = NULL, attempts = attempts - 1, error_code = :error_code,
+        error_message = :error_message, updated_at = now()
+    WHERE id = :message_id AND account_id = :account_id AND status = 'sending' AND claim = :claim
+    RETURNING id
+), held AS (
+    UPDATE messages
+    SET next_attempt_at = now() + make_interval(secs => :delay_seconds), error_code = :error_code,
+        error_message = :error_message, updated_at = now()
+    WHERE account_id = :account_id AND status = 'queued'
+      AND next_attempt_at < now() + make_interval(secs => :delay_seconds / 2)
+    RETURNING id
+)
+SELECT EXISTS (SELECT FROM requeued) AS requeued, (SELECT count(*) FROM held) AS held;
+
 -- name: requeue_expired_leases
 -- Claims whose replica died (or stalled past its lease) go back to the queue, due after the
 -- reconcile delay: WhatsApp may have the message, and a status webhook carrying pigeon's id

@@ -1,0 +1,100 @@
+"""An account pause end to end: when WhatsApp refuses the account itself (here a real 190 from
+the simulator, the access token no longer valid), the outbox holds every queued message of the
+account back instead of failing them; a new token through /admin/ sends them at once."""
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest_asyncio
+from sqlalchemy import text
+
+from tests.fixtures.stack import Running, start_running
+from tools.seed import SeededAccount, create_account
+
+ADMIN_TOKEN = secrets.token_hex(32)
+TEMPLATE = {"type": "template", "template": {"name": "order_update", "language": {"code": "en"}}}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def administered(postgres_server: str) -> AsyncIterator[Running]:
+    # A pause far longer than the test: only the change to the account can end it.
+    env = {"ADMIN_TOKEN": ADMIN_TOKEN, "ACCOUNT_PAUSE_SECONDS": "600"}
+    async with start_running(postgres_server, "account-pause", env) as running:
+        yield running
+
+
+async def change_access_token(running: Running, account: SeededAccount, token: str) -> None:
+    async with running.http.patch(
+        f"{running.gateway}/admin/accounts/{account.account_id}",
+        json={"access_token": token},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    ) as response:
+        assert response.status == 200, await response.text()
+
+
+async def send_later(running: Running, account: SeededAccount, to: str) -> str:
+    async with running.http.post(
+        f"{running.gateway}/messages/send-async",
+        data=orjson.dumps({"to": to, **TEMPLATE}),
+        headers={"Authorization": f"Bearer {account.api_key}"},
+    ) as response:
+        assert response.status == 202
+        return str((await response.json())["id"])
+
+
+async def message(running: Running, account: SeededAccount, message_id: str) -> dict[str, Any]:
+    async with running.http.get(
+        f"{running.gateway}/messages/{message_id}", headers={"Authorization": f"Bearer {account.api_key}"}
+    ) as response:
+        assert response.status == 200
+        return dict(await response.json())
+
+
+async def until(running: Running, account: SeededAccount, ids: list[str], done: Any) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 15
+    while True:
+        current = [await message(running, account, i) for i in ids]
+        if all(done(m) for m in current):
+            return current
+        assert time.monotonic() < deadline, current
+        await asyncio.sleep(0.1)
+
+
+async def requests_for(running: Running, account: SeededAccount) -> list[dict[str, Any]]:
+    return await running.simulator_requests(phone_number_id=account.phone_number_id)
+
+
+async def test_a_refused_token_holds_the_queue_until_a_new_token_sends_it(administered: Running) -> None:
+    account = await create_account(administered.engine, "Paused", conversations=0)
+    await administered.register(account)
+    await change_access_token(administered, account, "EAAG-no-longer-valid")
+
+    ids = [await send_later(administered, account, to) for to in ("15550009101", "15550009102")]
+    # Refused with 190 (the first, or both), then queued and waiting, marked with why: none failed.
+    waiting = await until(
+        administered,
+        account,
+        ids,
+        lambda m: m["status"] == "queued" and (m.get("error") or {}).get("code") == "190",
+    )
+    assert all("access token" in m["error"]["message"].lower() for m in waiting), waiting
+    refused = await requests_for(administered, account)
+    assert refused and {r["status"] for r in refused} == {401}
+    await asyncio.sleep(1.0)  # the retry policy alone would have tried again within 0.3 s
+    assert len(await requests_for(administered, account)) == len(refused)
+
+    await change_access_token(administered, account, account.access_token)
+    sent = await until(administered, account, ids, lambda m: m["status"] == "sent")
+    assert all(m["wa_message_id"].startswith("wamid.") for m in sent)
+    async with administered.engine.connect() as connection:
+        attempts = (
+            await connection.execute(
+                text("SELECT attempts FROM messages WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids}
+            )
+        ).scalars()
+        # The refused attempts were the account's, not the messages': given back.
+        assert sorted(attempts) == [1, 1]
