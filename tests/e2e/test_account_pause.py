@@ -60,7 +60,9 @@ async def until(running: Running, account: SeededAccount, ids: list[str], done: 
         current = [await message(running, account, i) for i in ids]
         if all(done(m) for m in current):
             return current
-        assert time.monotonic() < deadline, current
+        assert time.monotonic() < deadline, [
+            (m["status"], m.get("error"), m.get("contact_wa_id")) for m in current
+        ]
         await asyncio.sleep(0.1)
 
 
@@ -73,23 +75,28 @@ async def test_a_refused_token_holds_the_queue_until_a_new_token_sends_it(admini
     await administered.register(account)
     await change_access_token(administered, account, "EAAG-no-longer-valid")
 
-    ids = [await send_later(administered, account, to) for to in ("15550009101", "15550009102")]
-    # Refused with 190 (the first, or both), then queued and waiting, marked with why: none failed.
-    waiting = await until(
+    refused_id = await send_later(administered, account, "15550009101")
+    # Refused with 190, then queued and waiting, showing why: not failed.
+    [waiting] = await until(
         administered,
         account,
-        ids,
+        [refused_id],
         lambda m: m["status"] == "queued" and (m.get("error") or {}).get("code") == "190",
     )
-    assert all("access token" in m["error"]["message"].lower() for m in waiting), waiting
-    refused = await requests_for(administered, account)
-    assert refused and {r["status"] for r in refused} == {401}
+    assert "access token" in waiting["error"]["message"].lower(), waiting
+    [refused] = await requests_for(administered, account)
+    assert refused["status"] == 401
+    # Sends accepted during the pause wait too, without a call.
+    later_ids = [await send_later(administered, account, to) for to in ("15550009102", "15550009103")]
     await asyncio.sleep(1.0)  # the retry policy alone would have tried again within 0.3 s
-    assert len(await requests_for(administered, account)) == len(refused)
+    assert len(await requests_for(administered, account)) == 1
+    assert {(await message(administered, account, i))["status"] for i in later_ids} == {"queued"}
 
     await change_access_token(administered, account, account.access_token)
+    ids = [refused_id, *later_ids]
     sent = await until(administered, account, ids, lambda m: m["status"] == "sent")
     assert all(m["wa_message_id"].startswith("wamid.") for m in sent)
+    assert len(await requests_for(administered, account)) == 4
     async with administered.engine.connect() as connection:
         attempts = (
             await connection.execute(
@@ -97,4 +104,4 @@ async def test_a_refused_token_holds_the_queue_until_a_new_token_sends_it(admini
             )
         ).scalars()
         # The refused attempts were the account's, not the messages': given back.
-        assert sorted(attempts) == [1, 1]
+        assert sorted(attempts) == [1, 1, 1]

@@ -170,33 +170,39 @@ async def test_an_expired_lease_is_sent_again_only_after_the_reconcile_delay(
     assert 29 < due_in <= 30
 
 
-async def test_an_account_pause_holds_that_accounts_queue_and_gives_the_attempt_back(
+async def test_a_paused_account_is_not_claimed_then_gives_one_probe_at_a_time(
     store: Database, claims_engine: AsyncEngine
 ) -> None:
     low, high = await two_accounts_with_queued_messages(store, claims_engine)
-    refused = (await store.outbox.claim(1, LEASE_SECONDS, MARGIN_SECONDS, HORIZON_SECONDS, NO_ACCOUNT))[0]
-    assert refused.account_id == low
-
-    assert await store.outbox.pause_account(refused, 600.0, "190", "token expired") == (True, 2)
-    # A second failure of the same pause (another claimed message) writes no row again.
-    assert await store.outbox.pause_account(refused, 600.0, "190", "token expired") == (False, 0)
-
-    async with claims_engine.connect() as connection:
-        rows = (
-            await connection.execute(
-                text(
-                    "SELECT id, account_id, status, attempts, error_code,"
-                    " extract(epoch FROM next_attempt_at - now()) AS due_in"
-                    " FROM messages WHERE account_id IN (:low, :high) AND status = 'queued'"
-                ),
-                {"low": low, "high": high},
-            )
-        ).all()
-    paused = [r for r in rows if r.account_id == low]
-    assert len(paused) == 3 and all(r.error_code == "190" and 590 < r.due_in <= 600 for r in paused)
-    assert [r.attempts for r in paused if r.id == refused.id] == [refused.attempts - 1]
-    others = [r for r in rows if r.account_id == high]
-    assert len(others) == 3 and all(r.error_code is None and r.due_in <= 0 for r in others)
-    # Only the other account's messages can be claimed now.
+    await store.outbox.pause_account(low, 600.0)
     claimed = await store.outbox.claim(8, LEASE_SECONDS, MARGIN_SECONDS, 10.0, NO_ACCOUNT)
-    assert claimed and {c.account_id for c in claimed} == {high}
+    assert {c.account_id for c in claimed} == {high} and not any(c.probe for c in claimed)
+    # The idle worker sleeps until the pause ends, not until the paused messages' due time.
+    until_due = await store.outbox.seconds_until_next_due()
+    assert until_due is not None and 590 < until_due <= 600
+
+    async with claims_engine.begin() as connection:  # the pause has passed
+        await connection.execute(
+            text("UPDATE send_pacing SET paused_until = now() - interval '1 s' WHERE account_id = :a"),
+            {"a": low},
+        )
+    [probe] = await store.outbox.claim(8, LEASE_SECONDS, MARGIN_SECONDS, 10.0, NO_ACCOUNT)
+    assert (probe.account_id, probe.probe) == (low, True)
+    # While the probe is out, its lease holds the pause: no second probe.
+    assert await store.outbox.claim(8, LEASE_SECONDS, MARGIN_SECONDS, 10.0, NO_ACCOUNT) == []
+
+    # Refused again: back to the queue with its attempt given back, and paused again.
+    assert await store.outbox.requeue(probe, 0.0, "190", "token expired", attempt_given_back=True)
+    await store.outbox.pause_account(low, 600.0)
+    async with claims_engine.connect() as connection:
+        attempts = (
+            await connection.execute(text("SELECT attempts FROM messages WHERE id = :id"), {"id": probe.id})
+        ).scalar()
+    assert attempts == probe.attempts - 1
+    assert await store.outbox.claim(8, LEASE_SECONDS, MARGIN_SECONDS, 10.0, NO_ACCOUNT) == []
+
+    # Ended (a probe taken, or a change to the account): all of its messages are claimed again.
+    assert await store.outbox.end_account_pause(low)
+    assert not await store.outbox.end_account_pause(low)
+    claimed = await store.outbox.claim(8, LEASE_SECONDS, MARGIN_SECONDS, 10.0, NO_ACCOUNT)
+    assert len(claimed) == 3 and {c.account_id for c in claimed} == {low}

@@ -326,7 +326,9 @@ class FakeOutbox:
         self.queued: list[ClaimedMessage] = []
         self.requeued: list[tuple[UUID, float, str, str]] = []
         self.paused: list[tuple[UUID, str, float]] = []
-        self.accounts_paused: list[tuple[UUID, UUID, float, str]] = []
+        self.accounts_paused: list[tuple[UUID, float]] = []
+        self.pauses_ended: list[UUID] = []
+        self.attempts_given_back: list[UUID] = []
         self.released: list[UUID] = []
         # What `requeue` answers: False when the claim was taken over.
         self.still_claimed = True
@@ -343,20 +345,27 @@ class FakeOutbox:
         return claimed
 
     async def requeue(
-        self, message: ClaimedMessage, delay_seconds: float, error_code: str, error_message: str
+        self,
+        message: ClaimedMessage,
+        delay_seconds: float,
+        error_code: str,
+        error_message: str,
+        attempt_given_back: bool = False,
     ) -> bool:
         self.requeued.append((message.id, delay_seconds, error_code, error_message))
+        if attempt_given_back:
+            self.attempts_given_back.append(message.id)
         return self.still_claimed
 
     async def pause_recipient(self, message: ClaimedMessage, delay_seconds: float) -> None:
         self.paused.append((message.account_id, message.contact_wa_id, delay_seconds))
 
-    async def pause_account(
-        self, message: ClaimedMessage, delay_seconds: float, error_code: str, error_message: str
-    ) -> tuple[bool, int]:
-        self.accounts_paused.append((message.account_id, message.id, delay_seconds, error_code))
-        held = sum(1 for queued in self.queued if queued.account_id == message.account_id)
-        return self.still_claimed, held
+    async def pause_account(self, account_id: UUID, delay_seconds: float) -> None:
+        self.accounts_paused.append((account_id, delay_seconds))
+
+    async def end_account_pause(self, account_id: UUID) -> bool:
+        self.pauses_ended.append(account_id)
+        return True
 
     async def requeue_expired_leases(self, delay_seconds: float) -> int:
         return 0

@@ -200,11 +200,13 @@ async def test_the_recipient_is_paused_even_when_the_message_fails_for_good() ->
 
 async def test_an_expired_access_token_pauses_the_account_even_on_the_last_attempt() -> None:
     w = World(TOKEN_EXPIRED, settings=replace(SETTINGS, account_pause_seconds=120.0))
-    claim = w.claimed(attempts=SETTINGS.max_attempts)
+    claim = w.claimed(attempts=SETTINGS.max_attempts, expires_in=60.0)
     message = await w.attempt(claim)
-    assert message.status == MessageStatus.SENDING  # the pause's requeue is the outbox's write
-    assert w.outbox.accounts_paused == [(w.account.id, claim.id, 120.0, "190")]
-    assert w.outbox.requeued == [] and w.outbox.paused == []
+    assert message.status == MessageStatus.SENDING  # the requeue is the outbox's write
+    assert w.outbox.requeued == [(claim.id, 0.0, "190", "token expired")]
+    assert w.outbox.attempts_given_back == [claim.id]
+    assert w.outbox.accounts_paused == [(w.account.id, 120.0)]
+    assert w.outbox.paused == [] and w.outbox.pauses_ended == []
 
 
 async def test_other_operator_failures_fail_the_message_and_pause_nothing() -> None:
@@ -214,6 +216,30 @@ async def test_other_operator_failures_fail_the_message_and_pause_nothing() -> N
     message = await w.attempt(w.claimed())
     assert (message.status, message.error_code) == (MessageStatus.FAILED, "131053")
     assert w.outbox.accounts_paused == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "ends"),
+    [
+        (None, True),  # taken
+        (PERMANENT, True),  # refused for this message alone: the account is fine
+        (TOKEN_EXPIRED, False),  # the account again: paused again instead
+        (Failure(FailureClass.RETRYABLE, FailureKind.TIMEOUT, FailureCode.TIMEOUT, "no answer"), False),
+    ],
+)
+async def test_a_probe_ends_the_accounts_pause_when_whatsapp_answers_it_otherwise(
+    answer: Failure | None, ends: bool
+) -> None:
+    w = World(*([answer] if answer else []))
+    await w.attempt(replace(w.claimed(), probe=True))
+    assert w.outbox.pauses_ended == ([w.account.id] if ends else [])
+    assert bool(w.outbox.accounts_paused) == (answer is TOKEN_EXPIRED)
+
+
+async def test_a_message_that_is_no_probe_ends_no_pause() -> None:
+    w = World()
+    await w.attempt(w.claimed())
+    assert w.outbox.pauses_ended == []
 
 
 async def test_the_sender_late_for_the_slot_queues_it_again_as_an_attempt() -> None:

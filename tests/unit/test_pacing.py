@@ -1,6 +1,8 @@
 """An account's send slots (services/conversations/domain/pacing.py): how far apart they are,
-how many a claim may hand out, which message gets which, and how long a sync send waits."""
+how many a claim may hand out (none to a paused account, one probe once the pause passed), which
+message gets which, and how long a sync send waits."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -75,6 +77,15 @@ def test_an_account_without_a_free_slot_within_the_horizon_gets_nothing() -> Non
         horizon_seconds=HORIZON,
     )
     assert [g.account_id for g in granted] == [B]
+
+
+def test_a_paused_account_gets_nothing_then_one_probe_once_the_pause_passed() -> None:
+    paused = replace(pacing(A, 1000), paused_until=NOW + timedelta(seconds=1))
+    passed = replace(pacing(B, 1000), paused_until=NOW)
+    granted = grants(
+        [paused, passed, pacing(C, 1000)], workers=9, margin_seconds=MARGIN, horizon_seconds=HORIZON
+    )
+    assert [(g.account_id, g.count, g.probe) for g in granted] == [(B, 1, True), (C, 3, False)]
 
 
 def test_a_slot_exactly_at_the_horizon_is_granted() -> None:

@@ -177,6 +177,9 @@ class ClaimedMessage:
     expires_in_seconds: float
     # The recipient's BSUID, "" when not known; the send names it when contact_wa_id is "".
     contact_user_id: str = ""
+    # The one message claimed of an account whose pause has passed: its outcome says whether
+    # the pause ends (domain/pacing.py).
+    probe: bool = False
 
 
 @dataclass(frozen=True, slots=True)

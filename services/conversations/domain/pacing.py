@@ -6,6 +6,9 @@ its messages per second.
 and the request's arrival at WhatsApp, so that mps + 1 can never fall in one second. They
 are handed out at most `horizon` ahead, to the outbox's claims and to synchronous sends
 alike. These functions are the arithmetic; the database keeps the slots under its locks.
+
+An account paused after a failure of the whole account (`domain/retries.py`) gets no slot while
+the pause lasts, and then one: a probe, whose outcome ends the pause or starts another.
 """
 
 from collections.abc import Iterable, Sequence
@@ -30,16 +33,19 @@ class Pacing:
     next_free: datetime  # greatest(next_slot_at, now)
     now: datetime
     messages_per_second: int
+    paused_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """Slots a claim may hand out for an account: `count`, from `start`, `interval` apart."""
+    """Slots a claim may hand out for an account: `count`, from `start`, `interval` apart; a
+    `probe` of a paused account is one message alone."""
 
     account_id: UUID
     start: datetime
     interval: timedelta
     count: int
+    probe: bool = False
 
     def slot(self, position: int) -> datetime:
         return self.start + self.interval * position
@@ -49,16 +55,20 @@ def grants(
     pacing: Sequence[Pacing], workers: int, margin_seconds: float, horizon_seconds: float
 ) -> list[Grant]:
     """The free workers, shared between the accounts, each no further than its free slots
-    within the horizon allow; an account without a free slot gets nothing."""
+    within the horizon allow; an account without a free slot gets nothing, nor does one whose
+    pause lasts, and one whose pause has passed gets a probe."""
     share = max(1, workers // len(pacing)) if pacing else 0
     granted = []
     for row in pacing:
+        if row.paused_until is not None and row.paused_until > row.now:
+            continue
+        probe = row.paused_until is not None
         interval = timedelta(seconds=slot_seconds(row.messages_per_second, margin_seconds))
         ahead = (row.now + timedelta(seconds=horizon_seconds) - row.next_free).total_seconds()
         free_slots = int(ahead / interval.total_seconds()) + 1 if ahead >= 0 else 0
-        count = min(share, free_slots)
+        count = min(1 if probe else share, free_slots)
         if count > 0:
-            granted.append(Grant(row.account_id, row.next_free, interval, count))
+            granted.append(Grant(row.account_id, row.next_free, interval, count, probe))
     return granted
 
 

@@ -41,8 +41,8 @@ class Retry:
     delay_seconds: float
     code: str
     text: str
-    # The failure was the account's (ACCOUNT_PAUSE_CODES), not the message's: all of the
-    # account's queued messages wait as long, and this attempt is given back.
+    # The failure was the account's (ACCOUNT_PAUSE_CODES), not the message's: this attempt is
+    # given back (the account's pause holds every queued message of it meanwhile).
     account_pause: bool = False
 
 
@@ -92,12 +92,10 @@ def after_failure(
     of a message whose validity period ends `expires_in_seconds` after it."""
     if failure.failure_class == FailureClass.REENGAGEMENT_REQUIRED:
         return Fail(FailureCode.REENGAGEMENT_REQUIRED, failure.message)
-    pause = account_pause_seconds(failure, policy)
-    if pause:
-        # However many attempts the message had: only its validity period ends the wait.
-        if elapsed_seconds + pause >= expires_in_seconds:
-            return _expired(failure)
-        return Retry(pause, failure.code, failure.message, account_pause=True)
+    if account_pause_seconds(failure, policy):
+        # Due at once, however many attempts it had: the account's pause holds it, and a claim
+        # after the pause fails it if its validity period ended meanwhile.
+        return Retry(0.0, failure.code, failure.message, account_pause=True)
     if failure.failure_class != FailureClass.RETRYABLE:
         return Fail(failure.code, failure.message)
     # A call too late for its slot (not sent) is retryable too, and counted as an attempt:
@@ -112,12 +110,8 @@ def after_failure(
     if attempts >= policy.max_attempts:
         return Fail(failure.code, f"gave up after {attempts} attempts: {failure.message}")
     if elapsed_seconds + delay >= expires_in_seconds:
-        return _expired(failure)
+        return Fail(
+            FailureCode.EXPIRED,
+            f"not sent within its validity period; last error {failure.code}: {failure.message}",
+        )
     return Retry(delay, failure.code, failure.message)
-
-
-def _expired(failure: Failure) -> Fail:
-    return Fail(
-        FailureCode.EXPIRED,
-        f"not sent within its validity period; last error {failure.code}: {failure.message}",
-    )

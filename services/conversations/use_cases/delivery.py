@@ -1,6 +1,7 @@
 """Delivering one message the outbox claimed: wait for its pacing slot, send it, record what
-became of it (sent; failed for good; or queued again, with the account's other queued messages
-after a failure of the whole account: `domain/retries.py` decides).
+became of it (sent; failed for good; or queued again: `domain/retries.py` decides), and pause
+the recipient or the whole account when WhatsApp says so. A paused account's probe (the one
+message claimed once its pause passed) ends the pause when WhatsApp takes it.
 
 Every write is made under the claim (its id, which no later claim of the message repeats): a
 claim another replica took over after its lease ran out, or claimed again after a release,
@@ -14,8 +15,8 @@ from collections.abc import Callable
 from services.conversations.domain.model import Accepted, ClaimedMessage, MessageStatus, OutgoingMessage
 from services.conversations.domain.retries import (
     Fail,
-    Retry,
     RetryPolicy,
+    account_pause_seconds,
     after_failure,
     recipient_pause_seconds,
 )
@@ -87,6 +88,8 @@ class OutboxDelivery:
         )
         handed_over()
         answer = await self.sender.send(outgoing)
+        if message.probe:
+            await self._probe_answered(message, answer)
         if isinstance(answer, Accepted):
             # WhatsApp has it now: losing this write would send it again, so keep trying
             # while the claim lasts (a database restart, say).
@@ -105,11 +108,28 @@ class OutboxDelivery:
             OUTBOX_LATE_FOR_SLOT.inc()
         elapsed = asyncio.get_running_loop().time() - claimed_at
         decision = after_failure(failure, message.attempts, elapsed, message.expires_in_seconds, self.policy)
+        account_pause = account_pause_seconds(failure, self.policy)
+        if account_pause:
+            # Every queued message of the account waits, whatever becomes of this one; paused
+            # first, so that no claim takes this one back in between.
+            await self.outbox.pause_account(message.account_id, account_pause)
+            log.warning(
+                "account paused: WhatsApp refused the account itself; a change to the account resumes it",
+                extra={
+                    "account_id": str(message.account_id),
+                    "code": failure.code,
+                    "pause_seconds": account_pause,
+                },
+            )
         if isinstance(decision, Fail):
             await self._fail(message, decision.code, decision.text)
-        elif decision.account_pause:
-            await self._pause_account(message, decision)
-        elif await self.outbox.requeue(message, decision.delay_seconds, decision.code, decision.text):
+        elif await self.outbox.requeue(
+            message,
+            decision.delay_seconds,
+            decision.code,
+            decision.text,
+            attempt_given_back=decision.account_pause,
+        ):
             OUTBOX_RETRIES.labels(failure_code_label(decision.code)).inc()
         else:
             self._count(message, "requeued", decision.code, recorded=False)
@@ -118,23 +138,18 @@ class OutboxDelivery:
             # The recipient's other queued messages wait too, one pause after another.
             await self.outbox.pause_recipient(message, pause)
 
-    async def _pause_account(self, message: ClaimedMessage, decision: Retry) -> None:
-        requeued, held = await self.outbox.pause_account(
-            message, decision.delay_seconds, decision.code, decision.text
-        )
-        if not requeued:
-            self._count(message, "requeued", decision.code, recorded=False)
+    async def _probe_answered(self, message: ClaimedMessage, answer: Accepted | Failure) -> None:
+        """WhatsApp answered a paused account's probe: the pause ends unless it refused the
+        account again (the pause starts over) or gave no answer (the probe's hold lapses into
+        another probe)."""
+        if isinstance(answer, Failure) and (
+            answer.kind != FailureKind.WHATSAPP_ERROR or account_pause_seconds(answer, self.policy)
+        ):
             return
-        OUTBOX_RETRIES.labels(failure_code_label(decision.code)).inc()
-        if held:
-            log.warning(
-                "account paused: only an operator can mend this failure; a change to the account resumes it",
-                extra={
-                    "account_id": str(message.account_id),
-                    "code": decision.code,
-                    "held": held,
-                    "pause_seconds": decision.delay_seconds,
-                },
+        if await self.outbox.end_account_pause(message.account_id):
+            log.info(
+                "account pause ended: WhatsApp answered its probe",
+                extra={"account_id": str(message.account_id)},
             )
 
     async def _fail(self, message: ClaimedMessage, code: str, text: str) -> None:

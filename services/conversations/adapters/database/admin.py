@@ -12,10 +12,8 @@ from services.conversations.adapters.database.queries import Queries
 from services.conversations.domain.admin import AccountChanges, AdminAccount, ApiKey, NewAccount
 from services.shared.secrets_at_rest import ACCESS_TOKEN, APP_SECRET, SecretBox
 from services.shared.vocabulary import ApiKeyScope
-from services.shared.whatsapp_errors import ACCOUNT_PAUSE_CODES
 
 SQL = Queries("admin.sql")
-PAUSE_CODES = sorted(str(code) for code in ACCOUNT_PAUSE_CODES)
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +72,8 @@ class AdminStore:
         return _account(found[0]) if found else None
 
     async def update_account(self, account_id: UUID, changes: AccountChanges) -> AdminAccount | None:
-        """The account changed; and any pause of its queued sends ended, since the change may
-        be what mends it (a new access token, say)."""
+        """The account changed; and any pause of its queued sends ended (outbox.sql's
+        pause_account), since the change may be what mends it (a new access token, say)."""
         async with self.pool.transaction() as transaction:
             found = await transaction.run(
                 SQL.update_account,
@@ -89,14 +87,9 @@ class AdminStore:
             )
             if not found:
                 return None
-            resumed = await transaction.run(
-                SQL.resume_paused_sends, account_id=account_id, pause_codes=PAUSE_CODES
-            )
+            resumed = await transaction.run(SQL.resume_paused_sends, account_id=account_id)
         if resumed:
-            log.info(
-                "account changed: its paused sends resume",
-                extra={"account_id": str(account_id), "messages": len(resumed)},
-            )
+            log.info("account changed: its paused sends resume", extra={"account_id": str(account_id)})
         return _account(found[0])
 
     async def insert_api_key(

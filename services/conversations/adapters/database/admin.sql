@@ -31,13 +31,13 @@ WHERE a.id = :id
 RETURNING {admin_account_columns}, {active_api_keys};
 
 -- name: resume_paused_sends
--- After a change to the account: its queued messages an account pause holds back (outbox.sql's
--- pause_account) are due at once. Naming the status, unchanged, fires the trigger that wakes
--- the outbox workers (migration 0002's messages_notify_outbox).
-UPDATE messages SET status = 'queued', next_attempt_at = now(), updated_at = now()
-WHERE account_id = :account_id AND status = 'queued' AND next_attempt_at > now()
-  AND error_code = ANY(:pause_codes::text[])
-RETURNING id;
+-- After a change to the account: any pause of its queued sends ends (outbox.sql's pause_account),
+-- and the outbox workers are woken (at commit) to claim them.
+WITH resumed AS (
+    UPDATE send_pacing SET paused_until = NULL WHERE account_id = :account_id AND paused_until IS NOT NULL
+    RETURNING account_id
+)
+SELECT account_id, pg_notify('pigeon_outbox', '') FROM resumed;
 
 -- name: insert_api_key
 -- A new API key of an account, by its hash; none for an unknown account.

@@ -7,7 +7,6 @@ themselves are `domain/pacing.py`'s arithmetic.
 """
 
 from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
 from services.conversations.adapters.database.pool import StatementPool
@@ -16,20 +15,6 @@ from services.conversations.domain import pacing
 from services.conversations.domain.model import ClaimedMessage, Content
 
 SQL = Queries("outbox.sql")
-
-
-def _requeued(
-    message: ClaimedMessage, delay_seconds: float, error_code: str, error_message: str
-) -> dict[str, Any]:
-    """The parameters of a statement that puts a claimed message back, under its claim."""
-    return {
-        "account_id": message.account_id,
-        "message_id": message.id,
-        "claim": message.claim,
-        "delay_seconds": delay_seconds,
-        "error_code": error_code,
-        "error_message": error_message,
-    }
 
 
 class OutboxQueue:
@@ -59,7 +44,13 @@ class OutboxQueue:
             locked = await transaction.run(SQL.lock_pacing, account_ids=[row["account_id"] for row in due])
             grants = pacing.grants(
                 [
-                    pacing.Pacing(row["account_id"], row["next_free"], row["now"], row["messages_per_second"])
+                    pacing.Pacing(
+                        row["account_id"],
+                        row["next_free"],
+                        row["now"],
+                        row["messages_per_second"],
+                        row["paused_until"],
+                    )
                     for row in locked
                 ],
                 workers,
@@ -76,9 +67,14 @@ class OutboxQueue:
             )
             claimed = sorted(claimed, key=lambda row: row["created_at"])  # oldest first: earliest slot
             slots, next_slots = pacing.assign_slots(grants, [row["account_id"] for row in claimed])
+            probes = {grant.account_id for grant in grants if grant.probe}
             if next_slots:
                 await transaction.run(
-                    SQL.advance_pacing, account_ids=list(next_slots), next_slots=list(next_slots.values())
+                    SQL.advance_pacing,
+                    account_ids=list(next_slots),
+                    next_slots=list(next_slots.values()),
+                    probes=[account_id in probes for account_id in next_slots],
+                    lease_seconds=lease_seconds,
                 )
             return [
                 ClaimedMessage(
@@ -93,16 +89,30 @@ class OutboxQueue:
                     # must not push its slots onto the next claim's.
                     send_delay_seconds=(slot - row["answered_at"]).total_seconds(),
                     expires_in_seconds=(row["expires_at"] - row["now"]).total_seconds(),
+                    probe=row["account_id"] in probes,
                 )
                 for row, slot in zip(claimed, slots, strict=True)
             ]
 
     async def requeue(
-        self, message: ClaimedMessage, delay_seconds: float, error_code: str, error_message: str
+        self,
+        message: ClaimedMessage,
+        delay_seconds: float,
+        error_code: str,
+        error_message: str,
+        attempt_given_back: bool = False,
     ) -> bool:
-        """Back to the queue after a retryable failure; False when the claim was taken over."""
+        """Back to the queue after a retryable failure, or an account's (`attempt_given_back`);
+        False when the claim was taken over."""
         found = await self.pool.run(
-            SQL.requeue, **_requeued(message, delay_seconds, error_code, error_message)
+            SQL.requeue,
+            account_id=message.account_id,
+            message_id=message.id,
+            claim=message.claim,
+            delay_seconds=delay_seconds,
+            attempts_given_back=int(attempt_given_back),
+            error_code=error_code,
+            error_message=error_message,
         )
         return bool(found)
 
@@ -116,16 +126,13 @@ class OutboxQueue:
             delay_seconds=delay_seconds,
         )
 
-    async def pause_account(
-        self, message: ClaimedMessage, delay_seconds: float, error_code: str, error_message: str
-    ) -> tuple[bool, int]:
-        """After a failure of the whole account: `message` back to the queue, its attempt not
-        counted, and the account's queued messages wait `delay_seconds` too. Whether `message`
-        was requeued (False when its claim was taken over), and how many others now wait."""
-        [row] = await self.pool.run(
-            SQL.pause_account, **_requeued(message, delay_seconds, error_code, error_message)
-        )
-        return bool(row["requeued"]), int(row["held"])
+    async def pause_account(self, account_id: UUID, delay_seconds: float) -> None:
+        """No claim takes the account's messages for `delay_seconds`; then one, a probe."""
+        await self.pool.run(SQL.pause_account, account_id=account_id, delay_seconds=delay_seconds)
+
+    async def end_account_pause(self, account_id: UUID) -> bool:
+        """The account's queued messages go on; whether it was paused."""
+        return bool(await self.pool.run(SQL.end_account_pause, account_id=account_id))
 
     async def requeue_expired_leases(self, delay_seconds: float) -> int:
         """Claims whose lease ran out back to the queue, due in `delay_seconds`: WhatsApp may

@@ -1,5 +1,5 @@
 -- name: due_accounts
--- The accounts with due messages and a free pacing slot within the horizon, after
+-- The accounts with due messages, a free pacing slot within the horizon and no pause, after
 -- :after_account then wrapping around, so that when few workers are free every account gets
 -- its turn. A loose index scan (one probe per account): one account's backlog cannot hide the
 -- others. The pacing check is a subquery per account, not a join: it keeps the scans' order,
@@ -27,13 +27,16 @@ WITH RECURSIVE due(account_id) AS (
 SELECT d.account_id
 FROM (SELECT account_id FROM due UNION ALL SELECT account_id FROM wrapped) AS d
 WHERE d.account_id IS NOT NULL
-  AND (SELECT p.next_slot_at FROM send_pacing p WHERE p.account_id = d.account_id)
-      <= now() + make_interval(secs => :horizon_seconds)
+  AND (SELECT p.next_slot_at <= now() + make_interval(secs => :horizon_seconds)
+              AND (p.paused_until IS NULL OR p.paused_until <= now())
+       FROM send_pacing p WHERE p.account_id = d.account_id)
 LIMIT :max_accounts;
 
 -- name: lock_pacing
--- The accounts' pacing rows, locked in account order (so that concurrent claims never deadlock).
-SELECT p.account_id, greatest(p.next_slot_at, now()) AS next_free, now() AS now, a.messages_per_second
+-- The accounts' pacing rows, locked in account order (so that concurrent claims never deadlock),
+-- with any pause (domain/pacing.py: none while it lasts, one probe once it has passed).
+SELECT p.account_id, greatest(p.next_slot_at, now()) AS next_free, now() AS now, a.messages_per_second,
+       p.paused_until
 FROM send_pacing p JOIN accounts a ON a.id = p.account_id
 WHERE p.account_id = ANY(:account_ids::uuid[])
 ORDER BY p.account_id
@@ -61,16 +64,22 @@ RETURNING m.id, m.account_id, m.contact_wa_id, m.contact_user_id, m.type, m.body
           m.attempts, m.claim, m.expires_at, m.created_at, now() AS now, clock_timestamp() AS answered_at;
 
 -- name: advance_pacing
--- Each account's next free slot, past the slots a claim handed out.
-UPDATE send_pacing p SET next_slot_at = v.next_slot_at
-FROM unnest(:account_ids::uuid[], :next_slots::timestamptz[]) AS v(account_id, next_slot_at)
+-- Each account's next free slot, past the slots a claim handed out; a paused account's probe
+-- holds the pause for its lease (no second probe meanwhile, and another after it if this
+-- replica dies).
+UPDATE send_pacing p
+SET next_slot_at = v.next_slot_at,
+    paused_until = CASE WHEN v.probe THEN now() + make_interval(secs => :lease_seconds) ELSE p.paused_until END
+FROM unnest(:account_ids::uuid[], :next_slots::timestamptz[], :probes::bool[]) AS v(account_id, next_slot_at, probe)
 WHERE p.account_id = v.account_id;
 
 -- name: requeue
--- A retryable failure: back to the queue until next_attempt_at, under the same claim only.
+-- A retryable failure: back to the queue until next_attempt_at, under the same claim only; the
+-- attempt given back when the account failed, not the message (an account pause).
 -- No event: clients see the message queued until it is sent or fails for good.
 UPDATE messages
 SET status = 'queued', next_attempt_at = now() + make_interval(secs => :delay_seconds),
+    attempts = attempts - :attempts_given_back,
     lease_expires_at = NULL, error_code = :error_code, error_message = :error_message, updated_at = now()
 WHERE id = :message_id AND account_id = :account_id AND status = 'sending' AND claim = :claim
 RETURNING id;
@@ -91,27 +100,15 @@ WHERE m.id = q.id AND m.status = 'queued';
 
 -- name: pause_account
 -- After a failure that stops every send of the account until someone mends it (190: the access
--- token expired): the message back to the queue, its attempt given back (the account failed,
--- not the message), and every queued message of the account waits as long, marked with the
--- failure, so that a change to the account (admin.sql's resume_paused_sends) sends them at
--- once. Rows a failure of the same pause held back moments ago are not written again. Whether
--- the message was requeued (not when its claim was taken over), and how many others wait.
-WITH requeued AS (
-    UPDATE messages
-    SET status = 'queued', next_attempt_at = now() + make_interval(secs => :delay_seconds),
-        lease_expires_at = NULL, attempts = attempts - 1, error_code = :error_code,
-        error_message = :error_message, updated_at = now()
-    WHERE id = :message_id AND account_id = :account_id AND status = 'sending' AND claim = :claim
-    RETURNING id
-), held AS (
-    UPDATE messages
-    SET next_attempt_at = now() + make_interval(secs => :delay_seconds), error_code = :error_code,
-        error_message = :error_message, updated_at = now()
-    WHERE account_id = :account_id AND status = 'queued'
-      AND next_attempt_at < now() + make_interval(secs => :delay_seconds / 2)
-    RETURNING id
-)
-SELECT EXISTS (SELECT FROM requeued) AS requeued, (SELECT count(*) FROM held) AS held;
+-- token expired): no claim takes its messages for `delay_seconds` (due_accounts, lock_pacing).
+UPDATE send_pacing SET paused_until = now() + make_interval(secs => :delay_seconds)
+WHERE account_id = :account_id;
+
+-- name: end_account_pause
+-- WhatsApp took the probe of a paused account (or answered it for reasons of its own): its
+-- queued messages go on. Whether there was a pause to end.
+UPDATE send_pacing SET paused_until = NULL WHERE account_id = :account_id AND paused_until IS NOT NULL
+RETURNING account_id;
 
 -- name: requeue_expired_leases
 -- Claims whose replica died (or stalled past its lease) go back to the queue, due after the
@@ -140,5 +137,8 @@ SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float
 FROM messages WHERE status = 'queued';
 
 -- name: next_due
--- Seconds until the earliest queued message is due (negative: overdue); none without one.
-SELECT extract(epoch FROM min(next_attempt_at) - now())::float8 FROM messages WHERE status = 'queued';
+-- Seconds until the earliest queued message is due (negative: overdue), a paused account's no
+-- sooner than its pause ends; none without one.
+SELECT extract(epoch FROM min(greatest(m.next_attempt_at, p.paused_until)) - now())::float8
+FROM messages m JOIN send_pacing p ON p.account_id = m.account_id
+WHERE m.status = 'queued';
