@@ -80,7 +80,8 @@ NEEDS_OPERATOR_CODES = frozenset(
 
 # Of those, the ones that stop every send of the business number, whatever the message: the
 # outbox holds the account's queued messages back (an account pause) rather than failing them
-# one by one, until an operator changes the account or the pause ends. 190: "get a new access
+# one by one, until an operator changes the account or a probe after the pause goes through.
+# 190: "get a new access
 # token"; 131048: the spam rate limit, which the digest says to pause on; the number has no
 # approved display name (131037) or is not registered (131045, 133010).
 ACCOUNT_PAUSE_CODES = frozenset({190, 131048, 131037, 131045, 133010})

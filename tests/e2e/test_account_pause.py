@@ -1,11 +1,14 @@
 """An account pause end to end: when WhatsApp refuses the account itself (here a real 190 from
 the simulator, the access token no longer valid), the outbox holds every queued message of the
-account back instead of failing them; a new token through /admin/ sends them at once."""
+account back instead of failing them; a new token through /admin/ sends them at once, and
+otherwise one probe at a time, once per pause, finds when WhatsApp takes them again."""
 
 import asyncio
+import itertools
 import secrets
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -24,6 +27,12 @@ async def administered(postgres_server: str) -> AsyncIterator[Running]:
     # A pause far longer than the test: only the change to the account can end it.
     env = {"ADMIN_TOKEN": ADMIN_TOKEN, "ACCOUNT_PAUSE_SECONDS": "600"}
     async with start_running(postgres_server, "account-pause", env) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def briefly_paused(postgres_server: str) -> AsyncIterator[Running]:
+    async with start_running(postgres_server, "account-probes", {"ACCOUNT_PAUSE_SECONDS": "1"}) as running:
         yield running
 
 
@@ -105,3 +114,26 @@ async def test_a_refused_token_holds_the_queue_until_a_new_token_sends_it(admini
         ).scalars()
         # The refused attempts were the account's, not the messages': given back.
         assert sorted(attempts) == [1, 1, 1]
+
+
+async def test_after_each_pause_one_probe_goes_until_whatsapp_takes_it(briefly_paused: Running) -> None:
+    running = briefly_paused
+    account = await create_account(running.engine, "Probed", conversations=0)
+    # pigeon holds a token WhatsApp refuses, as after Meta invalidated it.
+    await running.register(replace(account, access_token="EAAG-the-one-meta-expects"))
+    ids = [await send_later(running, account, f"1555000920{n}") for n in range(4)]
+    await asyncio.sleep(3.5)  # three pauses of 1 s, each followed by one probe
+    refused = await requests_for(running, account)
+    assert {r["status"] for r in refused} == {401}
+    arrivals = sorted(float(r["received_at"]) for r in refused)
+    # The first claim's messages all went (the pause came with their answers); after that one
+    # probe per pause, never two together.
+    probes = [t for t in arrivals if t > arrivals[0] + 0.5]
+    assert 2 <= len(probes) <= 4, arrivals
+    assert all(b - a >= 0.9 for a, b in itertools.pairwise(probes)), arrivals
+
+    # WhatsApp takes the token again (for 131048, Meta lifting its limit is the same): the next
+    # probe goes through and ends the pause, with no change to the account.
+    await running.register(account)
+    sent = await until(running, account, ids, lambda m: m["status"] == "sent")
+    assert len(sent) == 4

@@ -190,6 +190,12 @@ async def test_a_paused_account_is_not_claimed_then_gives_one_probe_at_a_time(
     assert (probe.account_id, probe.probe) == (low, True)
     # While the probe is out, its lease holds the pause: no second probe.
     assert await store.outbox.claim(8, LEASE_SECONDS, MARGIN_SECONDS, 10.0, NO_ACCOUNT) == []
+    # Without an answer from WhatsApp (it expired before the call, say), another probe goes.
+    await store.outbox.pass_probe(low, LEASE_SECONDS)
+    [second] = await store.outbox.claim(8, LEASE_SECONDS, MARGIN_SECONDS, 10.0, NO_ACCOUNT)
+    assert (second.account_id, second.probe) == (low, True) and second.id != probe.id
+    assert await store.outbox.claim(8, LEASE_SECONDS, MARGIN_SECONDS, 10.0, NO_ACCOUNT) == []
+    await store.outbox.release([second])
 
     # Refused again: back to the queue with its attempt given back, and paused again.
     assert await store.outbox.requeue(probe, 0.0, "190", "token expired", attempt_given_back=True)
@@ -199,6 +205,8 @@ async def test_a_paused_account_is_not_claimed_then_gives_one_probe_at_a_time(
             await connection.execute(text("SELECT attempts FROM messages WHERE id = :id"), {"id": probe.id})
         ).scalar()
     assert attempts == probe.attempts - 1
+    assert await store.outbox.claim(8, LEASE_SECONDS, MARGIN_SECONDS, 10.0, NO_ACCOUNT) == []
+    await store.outbox.pass_probe(low, LEASE_SECONDS)  # a new pause is not a probe's hold
     assert await store.outbox.claim(8, LEASE_SECONDS, MARGIN_SECONDS, 10.0, NO_ACCOUNT) == []
 
     # Ended (a probe taken, or a change to the account): all of its messages are claimed again.

@@ -329,6 +329,9 @@ class FakeOutbox:
         self.accounts_paused: list[tuple[UUID, float]] = []
         self.pauses_ended: list[UUID] = []
         self.attempts_given_back: list[UUID] = []
+        self.probes_passed: list[UUID] = []
+        # What the pause's statements meet: the database away.
+        self.database_down = False
         self.released: list[UUID] = []
         # What `requeue` answers: False when the claim was taken over.
         self.still_claimed = True
@@ -364,8 +367,13 @@ class FakeOutbox:
         self.accounts_paused.append((account_id, delay_seconds))
 
     async def end_account_pause(self, account_id: UUID) -> bool:
+        if self.database_down:
+            raise ConnectionError("the database is away")
         self.pauses_ended.append(account_id)
         return True
+
+    async def pass_probe(self, account_id: UUID, lease_seconds: float) -> None:
+        self.probes_passed.append(account_id)
 
     async def requeue_expired_leases(self, delay_seconds: float) -> int:
         return 0

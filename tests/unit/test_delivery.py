@@ -219,27 +219,45 @@ async def test_other_operator_failures_fail_the_message_and_pause_nothing() -> N
 
 
 @pytest.mark.parametrize(
-    ("answer", "ends"),
+    ("answer", "outcome"),
     [
-        (None, True),  # taken
-        (PERMANENT, True),  # refused for this message alone: the account is fine
-        (TOKEN_EXPIRED, False),  # the account again: paused again instead
-        (Failure(FailureClass.RETRYABLE, FailureKind.TIMEOUT, FailureCode.TIMEOUT, "no answer"), False),
+        (None, "ended"),  # taken
+        (PERMANENT, "ended"),  # refused for this message alone: the account is fine
+        (TOKEN_EXPIRED, "paused again"),
+        (Failure(FailureClass.RETRYABLE, FailureKind.TIMEOUT, FailureCode.TIMEOUT, "no answer"), "passed on"),
     ],
 )
 async def test_a_probe_ends_the_accounts_pause_when_whatsapp_answers_it_otherwise(
-    answer: Failure | None, ends: bool
+    answer: Failure | None, outcome: str
 ) -> None:
     w = World(*([answer] if answer else []))
     await w.attempt(replace(w.claimed(), probe=True))
-    assert w.outbox.pauses_ended == ([w.account.id] if ends else [])
-    assert bool(w.outbox.accounts_paused) == (answer is TOKEN_EXPIRED)
+    assert w.outbox.pauses_ended == ([w.account.id] if outcome == "ended" else [])
+    assert w.outbox.probes_passed == ([w.account.id] if outcome == "passed on" else [])
+    assert bool(w.outbox.accounts_paused) == (outcome == "paused again")
 
 
 async def test_a_message_that_is_no_probe_ends_no_pause() -> None:
     w = World()
     await w.attempt(w.claimed())
-    assert w.outbox.pauses_ended == []
+    assert w.outbox.pauses_ended == [] and w.outbox.probes_passed == []
+
+
+@pytest.mark.parametrize("never_sent", ["expired", "late"])
+async def test_a_probe_never_sent_passes_the_probe_on_at_once(never_sent: str) -> None:
+    w = World()
+    claim = replace(w.claimed(expires_in=0.0 if never_sent == "expired" else 3600.0), probe=True)
+    await w.attempt(claim, claimed_ago=1.0 if never_sent == "late" else 0.0)
+    assert w.sender.sent == []
+    assert w.outbox.probes_passed == [w.account.id] and w.outbox.pauses_ended == []
+
+
+async def test_a_probe_taken_is_recorded_sent_even_when_its_pause_cannot_be_ended() -> None:
+    w = World()
+    w.outbox.database_down = True
+    message = await w.attempt(replace(w.claimed(), probe=True))
+    assert message.status == MessageStatus.SENT
+    assert w.outbox.pauses_ended == []  # left to the probe's hold to lapse
 
 
 async def test_the_sender_late_for_the_slot_queues_it_again_as_an_attempt() -> None:

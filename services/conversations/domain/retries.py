@@ -1,7 +1,7 @@
 """What the outbox does after a queued message's attempt failed: try again later (when), or
 fail it for good (with which code); after WhatsApp's pair rate limit, hold back the recipient's
 other queued messages; and after a failure that stops every send of the account (an expired
-access token, say), hold back all of its queued messages instead of failing them.
+access token, say), how long the account pauses, the message itself requeued rather than failed.
 
 Pure: the failure, the attempt number, the time left in the message's validity period and
 the policy in; the decision out. The randomness of the backoff's jitter is a parameter.

@@ -65,6 +65,7 @@ class OutboxDelivery:
             await asyncio.sleep(slot - loop.time())
         if message.expires_in_seconds <= loop.time() - claimed_at:
             await self._fail(message, FailureCode.EXPIRED, "not sent within its validity period")
+            await self._probe_answered(message, None)
             return
         margin = self.settings.pacing_margin_seconds
         if loop.time() - slot > margin / 2:
@@ -72,6 +73,7 @@ class OutboxDelivery:
             # slots and exceed the account's rate. Back to the queue for a new slot.
             OUTBOX_LATE_FOR_SLOT.inc()
             await self.outbox.release([message])
+            await self._probe_answered(message, None)
             return
         account = await self.directory.account(message.account_id)
         outgoing = OutgoingMessage(
@@ -88,8 +90,6 @@ class OutboxDelivery:
         )
         handed_over()
         answer = await self.sender.send(outgoing)
-        if message.probe:
-            await self._probe_answered(message, answer)
         if isinstance(answer, Accepted):
             # WhatsApp has it now: losing this write would send it again, so keep trying
             # while the claim lasts (a database restart, say).
@@ -100,8 +100,9 @@ class OutboxDelivery:
                 ),
             )
             self._count(message, "sent", "", recorded is not None)
-            return
-        await self._after_failure(message, claimed_at, answer)
+        else:
+            await self._after_failure(message, claimed_at, answer)
+        await self._probe_answered(message, answer)
 
     async def _after_failure(self, message: ClaimedMessage, claimed_at: float, failure: Failure) -> None:
         if failure.kind == FailureKind.LATE:
@@ -138,18 +139,26 @@ class OutboxDelivery:
             # The recipient's other queued messages wait too, one pause after another.
             await self.outbox.pause_recipient(message, pause)
 
-    async def _probe_answered(self, message: ClaimedMessage, answer: Accepted | Failure) -> None:
-        """WhatsApp answered a paused account's probe: the pause ends unless it refused the
-        account again (the pause starts over) or gave no answer (the probe's hold lapses into
-        another probe)."""
-        if isinstance(answer, Failure) and (
-            answer.kind != FailureKind.WHATSAPP_ERROR or account_pause_seconds(answer, self.policy)
-        ):
+    async def _probe_answered(self, message: ClaimedMessage, answer: Accepted | Failure | None) -> None:
+        """After a paused account's probe (None: it was never sent): WhatsApp answering it ends
+        the pause, unless it refused the account again (paused anew); without an answer, the
+        next claim takes another probe. Failing here leaves it to the probe's hold to lapse."""
+        if not message.probe or (isinstance(answer, Failure) and account_pause_seconds(answer, self.policy)):
             return
-        if await self.outbox.end_account_pause(message.account_id):
-            log.info(
-                "account pause ended: WhatsApp answered its probe",
-                extra={"account_id": str(message.account_id)},
+        try:
+            if isinstance(answer, Accepted) or (
+                answer is not None and answer.kind == FailureKind.WHATSAPP_ERROR
+            ):
+                if await self.outbox.end_account_pause(message.account_id):
+                    log.info(
+                        "account pause ended: WhatsApp answered its probe",
+                        extra={"account_id": str(message.account_id)},
+                    )
+            else:
+                await self.outbox.pass_probe(message.account_id, self.settings.lease_seconds)
+        except Exception:
+            log.exception(
+                "account pause not updated after its probe", extra={"account_id": str(message.account_id)}
             )
 
     async def _fail(self, message: ClaimedMessage, code: str, text: str) -> None:

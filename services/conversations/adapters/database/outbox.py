@@ -134,6 +134,10 @@ class OutboxQueue:
         """The account's queued messages go on; whether it was paused."""
         return bool(await self.pool.run(SQL.end_account_pause, account_id=account_id))
 
+    async def pass_probe(self, account_id: UUID, lease_seconds: float) -> None:
+        """A paused account's probe got no answer: the next claim takes another."""
+        await self.pool.run(SQL.pass_probe, account_id=account_id, lease_seconds=lease_seconds)
+
     async def requeue_expired_leases(self, delay_seconds: float) -> int:
         """Claims whose lease ran out back to the queue, due in `delay_seconds`: WhatsApp may
         have them, and a status webhook may settle them first."""

@@ -110,6 +110,14 @@ WHERE account_id = :account_id;
 UPDATE send_pacing SET paused_until = NULL WHERE account_id = :account_id AND paused_until IS NOT NULL
 RETURNING account_id;
 
+-- name: pass_probe
+-- A paused account's probe got no answer from WhatsApp (expired or late before the call, a
+-- timeout, no connection): the next claim takes another at once rather than after the probe's
+-- lease. Only while that lease holds the pause, not a new pause (ACCOUNT_PAUSE_SECONDS, longer).
+UPDATE send_pacing SET paused_until = now()
+WHERE account_id = :account_id AND paused_until > now()
+  AND paused_until <= now() + make_interval(secs => :lease_seconds);
+
 -- name: requeue_expired_leases
 -- Claims whose replica died (or stalled past its lease) go back to the queue, due after the
 -- reconcile delay: WhatsApp may have the message, and a status webhook carrying pigeon's id
