@@ -24,6 +24,9 @@ OUTBOX_LATE_FOR_SLOT = Counter(
 OUTBOX_IN_FLIGHT = Gauge("pigeon_outbox_in_flight", "Deliveries in flight in this replica")
 OUTBOX_DEPTH = Gauge("pigeon_outbox_queued", "Messages queued (all replicas)")
 OUTBOX_OLDEST = Gauge("pigeon_outbox_oldest_queued_seconds", "Age of the oldest queued message")
+OUTBOX_PAUSED_ACCOUNTS = Gauge(
+    "pigeon_outbox_paused_accounts", "Accounts whose queued sends are paused: WhatsApp refused the account"
+)
 MEDIA_COPIES = Counter(
     "pigeon_media_copies_total",
     "Attempts at copying inbound media, by outcome (stored, retried, failed)",

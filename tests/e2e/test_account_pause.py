@@ -15,6 +15,7 @@ import orjson
 import pytest_asyncio
 from sqlalchemy import text
 
+from tests.e2e.test_operability import sample, scrape
 from tests.fixtures.stack import Running, start_running
 from tools.seed import SeededAccount, create_account
 
@@ -75,6 +76,19 @@ async def until(running: Running, account: SeededAccount, ids: list[str], done: 
         await asyncio.sleep(0.1)
 
 
+async def paused_accounts(running: Running, expected: float) -> None:
+    """Until conversations' gauge (refreshed every second) shows `expected` paused accounts."""
+    deadline = time.monotonic() + 10
+    while (
+        sample(
+            await scrape(running, running.stack.conversations_metrics_port), "pigeon_outbox_paused_accounts"
+        )
+        != expected
+    ):
+        assert time.monotonic() < deadline, f"pigeon_outbox_paused_accounts never {expected}"
+        await asyncio.sleep(0.2)
+
+
 async def requests_for(running: Running, account: SeededAccount) -> list[dict[str, Any]]:
     return await running.simulator_requests(phone_number_id=account.phone_number_id)
 
@@ -100,11 +114,13 @@ async def test_a_refused_token_holds_the_queue_until_a_new_token_sends_it(admini
     await asyncio.sleep(1.0)  # the retry policy alone would have tried again within 0.3 s
     assert len(await requests_for(administered, account)) == 1
     assert {(await message(administered, account, i))["status"] for i in later_ids} == {"queued"}
+    await paused_accounts(administered, 1)
 
     await change_access_token(administered, account, account.access_token)
     ids = [refused_id, *later_ids]
     sent = await until(administered, account, ids, lambda m: m["status"] == "sent")
     assert all(m["wa_message_id"].startswith("wamid.") for m in sent)
+    await paused_accounts(administered, 0)
     assert len(await requests_for(administered, account)) == 4
     async with administered.engine.connect() as connection:
         attempts = (

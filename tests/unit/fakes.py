@@ -381,8 +381,8 @@ class FakeOutbox:
     async def release(self, claims: Sequence[ClaimedMessage]) -> None:
         self.released.extend(claim.id for claim in claims)
 
-    async def queue_depth(self) -> tuple[int, float]:
-        return len(self.queued), 0.0
+    async def queue_depth(self) -> tuple[int, float, int]:
+        return len(self.queued), 0.0, 0
 
     async def seconds_until_next_due(self) -> float | None:
         return 0.0 if self.queued else None

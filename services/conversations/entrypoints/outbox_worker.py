@@ -16,6 +16,7 @@ from services.conversations.metrics import (
     OUTBOX_DEPTH,
     OUTBOX_IN_FLIGHT,
     OUTBOX_OLDEST,
+    OUTBOX_PAUSED_ACCOUNTS,
     OUTBOX_TAKEN_OVER,
 )
 from services.conversations.settings import OutboxSettings
@@ -123,9 +124,10 @@ class OutboxWorker:
         if requeued:
             OUTBOX_TAKEN_OVER.inc(requeued)
             log.warning("took over expired claims", extra={"count": requeued})
-        depth, oldest = await self.outbox.queue_depth()
+        depth, oldest, paused = await self.outbox.queue_depth()
         OUTBOX_DEPTH.set(depth)
         OUTBOX_OLDEST.set(oldest)
+        OUTBOX_PAUSED_ACCOUNTS.set(paused)
 
     async def _claim(self, free: int) -> list[ClaimedMessage]:
         claimed = await self.outbox.claim(

@@ -149,10 +149,11 @@ class OutboxQueue:
         under these claims: a claim taken over stays with its new owner."""
         await self.pool.run(SQL.release, message_ids=[c.id for c in claims], claims=[c.claim for c in claims])
 
-    async def queue_depth(self) -> tuple[int, float]:
-        """How many messages are queued, and how old the oldest is (seconds)."""
-        found = await self.pool.run(SQL.queue_depth)
-        return int(found[0][0]), float(found[0][1])
+    async def queue_depth(self) -> tuple[int, float, int]:
+        """How many messages are queued, how old the oldest is (seconds), and how many accounts
+        are paused."""
+        [(depth, oldest, paused)] = await self.pool.run(SQL.queue_depth)
+        return int(depth), float(oldest), int(paused)
 
     async def seconds_until_next_due(self) -> float | None:
         found = await self.pool.run(SQL.next_due)

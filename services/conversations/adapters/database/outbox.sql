@@ -140,8 +140,10 @@ FROM unnest(:message_ids::uuid[], :claims::bigint[]) AS c(id, claim)
 WHERE m.id = c.id AND m.status = 'sending' AND m.claim = c.claim;
 
 -- name: queue_depth
--- How many messages are queued, and how old the oldest is (seconds).
-SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+-- How many messages are queued, how old the oldest is (seconds), and how many accounts are
+-- paused (a probe's hold included).
+SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8,
+       (SELECT count(*) FROM send_pacing WHERE paused_until > now())
 FROM messages WHERE status = 'queued';
 
 -- name: next_due
